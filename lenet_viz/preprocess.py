@@ -162,10 +162,7 @@ def preprocess_digit(
     top, left, bottom, right = bbox
     cropped = np.where(mask[top:bottom, left:right], ink[top:bottom, left:right], 0.0)
     cropped = cropped.astype(np.float32)
-    extent = max(bottom - top, right - left)
-    if int(np.count_nonzero(mask)) < MIN_INK_PIXELS or extent < MIN_EXTENT_FRACTION * max(
-        ink.shape
-    ):
+    if _is_speck(mask, bbox):
         reason = (
             f"only a speck of ink ({bottom - top}x{right - left} px in a "
             f"{ink.shape[0]}x{ink.shape[1]} picture): draw a whole digit, larger"
@@ -199,6 +196,15 @@ def prepare_for_model(
 ) -> DigitPreprocessing:
     """`preprocess_digit` with the resize and input scaling the model was trained with."""
     return preprocess_digit(image, resize=model_config.resize, scaling=model_config.input_scaling)
+
+
+def _is_speck(mask: np.ndarray, bbox: tuple[int, int, int, int]) -> bool:
+    """A few pixels, or a mark far smaller than the picture (one tap on the canvas is an 18 px
+    dot: plenty of pixels, but no digit)."""
+    top, left, bottom, right = bbox
+    extent = max(bottom - top, right - left)
+    too_few = int(np.count_nonzero(mask)) < MIN_INK_PIXELS
+    return too_few or extent < MIN_EXTENT_FRACTION * max(mask.shape)
 
 
 def _blank(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
 
 import numpy as np
 import pytest
@@ -10,11 +10,11 @@ import torch
 from PIL import Image, ImageDraw
 
 from lenet_viz import data
+from lenet_viz.images import load_image
 from lenet_viz.model import ModelConfig
 from lenet_viz.preprocess import ink_map, prepare_for_model, preprocess_digit
 
 CANVAS = 280
-MNIST_TEST_IMAGES = Path(__file__).parent.parent / "data/MNIST/raw/t10k-images-idx3-ubyte"
 SEVEN_NEAR_CORNER = [(20, 20), (110, 20), (60, 120)]  # a "7" in the top-left corner
 ONE_NEAR_CORNER = [(230, 150), (250, 265)]  # a slanted "1" in the bottom-right corner
 
@@ -44,12 +44,11 @@ def ink_extent(image: np.ndarray, level: float = 0.05) -> tuple[int, int]:
     return int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
 
 
-def mnist_test_digits(count: int) -> np.ndarray:
-    """The first `count` MNIST test digits, uint8 (count, 28, 28), straight from the IDX file."""
-    if not MNIST_TEST_IMAGES.exists():
-        pytest.skip(f"{MNIST_TEST_IMAGES} is not downloaded")
-    raw = np.fromfile(MNIST_TEST_IMAGES, dtype=np.uint8, count=16 + count * 28 * 28)
-    return raw[16:].reshape(count, 28, 28)
+def real_mnist_digits(per_class: int) -> np.ndarray:
+    """Real MNIST test digits, uint8 (10 * per_class, 28, 28), from the samples kept in the repo."""
+    samples = data.sample_digits()
+    picks = [np.flatnonzero(samples.labels.numpy() == label)[:per_class] for label in range(10)]
+    return samples.images.numpy()[np.concatenate(picks)]
 
 
 @pytest.mark.parametrize("points", [SEVEN_NEAR_CORNER, ONE_NEAR_CORNER], ids=["seven", "one"])
@@ -149,7 +148,7 @@ def best_correlation_within_one_pixel(image: np.ndarray, reference: np.ndarray) 
 
 def test_upscaled_mnist_digits_come_back_close_to_the_original():
     correlations = []
-    for index, digit in enumerate(mnist_test_digits(50)):
+    for index, digit in enumerate(real_mnist_digits(per_class=5)):
         big = Image.fromarray(digit).resize((CANVAS, CANVAS), Image.Resampling.BILINEAR)
 
         result = preprocess_digit(big)
@@ -216,3 +215,16 @@ def test_bad_inputs_are_refused_with_a_clear_message():
         preprocess_digit(np.zeros((10, 10, 5), dtype=np.uint8))
     with pytest.raises(ValueError, match="threshold"):
         preprocess_digit(np.zeros((10, 10), dtype=np.uint8), threshold=0)
+
+
+def test_uploaded_dark_on_light_jpeg_matches_the_canvas_drawing():
+    photo = draw_strokes(SEVEN_NEAR_CORNER, "RGB", (30, 30, 30), (235, 230, 220))  # ink on paper
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=90)
+
+    uploaded = preprocess_digit(load_image(buffer.getvalue(), name="seven.jpg"))
+    drawn = preprocess_digit(canvas_rgba(SEVEN_NEAR_CORNER))
+
+    assert not uploaded.blank
+    correlation = np.corrcoef(uploaded.centered.ravel(), drawn.centered.ravel())[0, 1]
+    assert correlation > 0.98

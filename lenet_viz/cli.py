@@ -334,8 +334,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (CLIError, ConfigError, DataError, CheckpointError, ImageError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        print("error: " + " | ".join(lines), file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # e.g. piped into `head`: not an error of the user's
+        sys.stderr.close()
+        return EXIT_OK
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return EXIT_USAGE

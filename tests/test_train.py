@@ -1,0 +1,233 @@
+"""The Trainer: determinism, controls, divergence, snapshots, lockstep runs and the run queue."""
+
+import math
+import threading
+import time
+
+import pytest
+import torch
+
+from lenet_viz.data import load_split
+from lenet_viz.model import LAYER_NAMES
+from lenet_viz.train import (
+    ConfigError,
+    RunSlots,
+    TrainConfig,
+    Trainer,
+    learning_rate,
+    preset_config,
+)
+
+
+@pytest.fixture(scope="module")
+def small():
+    """The first 1,024 training and 512 test digits of real MNIST."""
+    train, test = load_split("mnist", train=True), load_split("mnist", train=False)
+    return train.subset(1024), test.subset(512)
+
+
+def make_trainer(small, slots=None, **changes):
+    train, test = small
+    config = TrainConfig(**{"batch_size": 64, "lr": 0.05, **changes})
+    return Trainer(config, train=train, test=test, slots=slots or RunSlots(4))
+
+
+def wait_until(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_a_run_records_every_iteration_and_epoch(small):
+    trainer = make_trainer(small, epochs=2).run_here()
+    run = trainer.runs[0]
+    h = run.history
+    assert trainer.status == run.status == "completed"
+    assert run.iteration == len(h.loss) == len(h.accuracy) == len(h.lr) == 2 * 16
+    assert h.iteration == list(range(1, 33))
+    assert set(h.grad_norm) == set(LAYER_NAMES)
+    assert h.grad_norm["S2"] == [0.0] * 32  # max pooling has no parameters
+    assert all(v > 0 for v in h.grad_norm["C1"])
+    assert [e["epoch"] for e in h.epochs] == [1, 2]
+    assert all(0 <= e["test_acc"] <= 1 and e["iteration"] in (16, 32) for e in h.epochs)
+    assert run.final["test_acc"] == h.epochs[-1]["test_acc"]
+    rows = h.to_csv_rows()
+    assert rows[0][:3] == ["iteration", "epoch", "loss"] and len(rows) == 33
+
+
+def test_one_seed_gives_the_same_weights_batches_and_history(small):
+    a = make_trainer(small, seed=3).run_here().runs[0]
+    b = make_trainer(small, seed=3).run_here().runs[0]
+    c = make_trainer(small, seed=4).run_here().runs[0]
+    assert a.history.loss == b.history.loss
+    assert a.history.loss != c.history.loss
+    sa, sb = a.model.state_dict(), b.model.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_pause_step_resume(small):
+    trainer = make_trainer(small, epochs=1)
+    trainer.step()  # starts paused and trains exactly one batch
+    assert wait_until(lambda: trainer.runs[0].iteration == 1 and trainer.status == "paused")
+    time.sleep(0.2)
+    assert trainer.runs[0].iteration == 1
+    trainer.step(2)
+    assert wait_until(lambda: trainer.runs[0].iteration == 3 and trainer.status == "paused")
+    trainer.resume()
+    assert trainer.wait(timeout=30)
+    assert trainer.status == "completed"
+    assert trainer.runs[0].iteration == 16
+
+
+def test_stop_is_honoured_within_a_batch_and_leaves_a_usable_model(small, tmp_path):
+    from lenet_viz.checkpoints import load_checkpoint, save_checkpoint
+
+    trainer = make_trainer(small, epochs=50, batch_size=8)
+    trainer.start()
+    assert wait_until(lambda: trainer.runs[0].iteration >= 5)
+    trainer.stop()
+    assert trainer.wait(timeout=10)
+    run = trainer.runs[0]
+    assert trainer.status == run.status == "stopped"
+    assert run.message.startswith("stopped at iteration")
+    assert run.iteration < 50 * 128
+    assert run.final["test_acc"] is not None
+    assert all(torch.isfinite(p).all() for p in run.model.parameters())
+    path = save_checkpoint(run.model, tmp_path / "stopped.pt")
+    restored = load_checkpoint(path).model
+    x = run.test_inputs[:4]
+    assert torch.allclose(restored(x), run.model_snapshot()(x))
+    # ... and training it further picks up from those weights.
+    more = Trainer(
+        run.config.__class__(**{**run.config.to_dict(), "epochs": 1}),
+        train=small[0],
+        test=small[1],
+        models=[restored],
+    ).run_here()
+    assert more.status == "completed"
+
+
+def test_a_diverging_run_stops_itself_and_keeps_finite_weights(small):
+    trainer = make_trainer(small, lr=1e6, momentum=0.9, epochs=3).run_here()
+    run = trainer.runs[0]
+    assert trainer.status == run.status == "diverged"
+    assert "diverged at iteration" in run.message
+    assert run.iteration < 48
+    assert len(run.history.loss) == run.iteration
+    assert all(math.isfinite(v) for v in run.history.loss)
+    assert all(torch.isfinite(p).all() for p in run.model.parameters())
+
+
+def test_snapshots_are_safe_while_the_run_goes_on(small):
+    trainer = make_trainer(small, epochs=3, batch_size=16)
+    trainer.start()
+    seen = []
+    while not trainer.done:
+        snapshot = trainer.snapshot()
+        history = snapshot.runs[0]["history"]
+        assert len(history.loss) == len(history.accuracy) == len(history.grad_norm["C1"])
+        model = trainer.runs[0].model_snapshot()
+        assert not model.training
+        seen.append(snapshot.iteration)
+    trainer.wait()
+    assert seen == sorted(seen)
+    assert trainer.snapshot().images_per_second > 0
+
+
+def test_runs_in_lockstep_share_initial_weights_and_batch_order(small):
+    train, test = small
+    configs = [
+        TrainConfig(activation="sigmoid", batch_size=64, seed=5),
+        TrainConfig(activation="relu", batch_size=64, seed=5),
+    ]
+    trainer = Trainer(configs, train=train, test=test, slots=RunSlots(1))
+    a, b = trainer.runs
+    sa, sb = a.model.state_dict(), b.model.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    progress = []
+    trainer.on_event = lambda run, event: progress.append((a.iteration, b.iteration))
+    trainer.run_here()
+    assert all(abs(i - j) <= 1 for i, j in progress)  # the curves grow together
+    assert a.iteration == b.iteration == 16
+    assert a.history.loss != b.history.loss
+
+
+def test_the_queue_bounds_concurrent_runs(small):
+    slots = RunSlots(1)
+    first = make_trainer(small, slots=slots, epochs=50, batch_size=8)
+    second = make_trainer(small, slots=slots, epochs=1)
+    first.start()
+    assert wait_until(lambda: first.status == "running")
+    second.start()
+    assert wait_until(lambda: second.snapshot().queue_position == 1)
+    assert second.status == "queued" and second.runs[0].iteration == 0
+    assert slots.counts() == (1, 1)
+    first.stop()
+    assert second.wait(timeout=30) and second.status == "completed"
+    third = make_trainer(small, slots=slots, epochs=50)
+    blocker = make_trainer(small, slots=slots, epochs=50, batch_size=8).start()
+    assert wait_until(lambda: blocker.status == "running")
+    third.start()
+    assert wait_until(lambda: third.snapshot().queue_position == 1)
+    third.stop()  # stopping a queued run works
+    assert third.wait(timeout=5) and third.status == "stopped"
+    blocker.stop()
+    blocker.wait()
+    assert slots.counts() == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"lr": 0}, "learning rate"),
+        ({"lr": -0.1}, "learning rate"),
+        ({"lr": float("nan")}, "learning rate"),
+        ({"lr": float("inf")}, "learning rate"),
+        ({"batch_size": 0}, "batch size"),
+        ({"epochs": 0}, "epochs"),
+        ({"epochs": 1000}, "epochs"),
+        ({"momentum": 1.5}, "momentum"),
+        ({"optimizer": "rmsprop"}, "optimizer"),
+        ({"activation": "nope"}, "activation"),
+        ({"dataset": "cifar"}, "dataset"),
+    ],
+)
+def test_bad_settings_are_refused_with_a_message(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig(**changes).validate()
+    with pytest.raises(ConfigError, match=message):
+        Trainer(TrainConfig(**changes))
+
+
+def test_presets_and_schedules():
+    seed = preset_config("seed", activation="sigmoid")
+    assert (seed.batch_size, seed.lr, seed.momentum, seed.epochs, seed.resize) == (
+        32,
+        0.01,
+        0.5,
+        1,
+        "scale",
+    )
+    assert seed.activation == "sigmoid" and seed.optimizer == "sgd"
+    with pytest.raises(ConfigError, match="unknown preset"):
+        preset_config("nope")
+    onecycle = TrainConfig(lr=0.1, epochs=2, schedule="onecycle")
+    rates = [learning_rate(onecycle, i, 100) for i in range(200)]
+    assert rates[0] == pytest.approx(0.1 / 25)
+    assert max(rates) == pytest.approx(0.1, rel=1e-3)
+    assert rates[-1] < 0.001
+    assert learning_rate(TrainConfig(lr=0.3), 123, 10) == 0.3
+
+
+def test_a_thread_never_blocks_the_caller(small):
+    trainer = make_trainer(small, epochs=50, batch_size=8)
+    started = threading.Event()
+    trainer.on_event = lambda run, event: started.set()
+    trainer.start()
+    assert started.wait(10)
+    assert trainer.status in ("running", "queued")
+    trainer.stop()
+    assert trainer.wait(10)

@@ -1,0 +1,245 @@
+"""Helpers shared by the pages: session keys, cached data, the training controls and live panel.
+
+Pages import them as `from pages.common import ...` (app.py's folder is on sys.path).
+Everything here is UI glue; the logic lives in `lenet_viz`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+import streamlit as st
+
+from lenet_viz.data import DATASETS, DataError, Split, data_available, load_split
+from lenet_viz.model import ModelConfig, build_model
+from lenet_viz.train import RUN_SLOTS, TrainConfig, Trainer, TrainerSnapshot
+
+# Session-state keys of the app contract (see notes/CONTEXT.md).
+TRAIN_TRAINER = "train_trainer"
+COMPARE_TRAINER = "compare_trainer"
+SAVED_MODELS = "saved_models"
+DIGIT = "digit"
+
+# Widgets created with persist_state=PERSIST keep their values when the user visits another page
+# and comes back (by default Streamlit forgets the state of widgets a page did not draw).
+PERSIST = "session"
+
+PAGE_FILES = {
+    "home": "pages/home.py",
+    "train": "pages/train.py",
+    "compare": "pages/compare.py",
+    "draw": "pages/draw.py",
+    "inside": "pages/inside.py",
+}
+ACTIVE_STATUSES = ("queued", "running", "paused")
+POLL_SECONDS = 0.7  # the live panel's refresh period: "updated at least once a second"
+
+# Learning rates on the log-scale slider; the exact entry accepts any other value.
+LR_CHOICES = (
+    1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0
+)  # fmt: skip
+BATCH_SIZES = (1, 8, 16, 32, 64, 128, 256, 512, 1024)
+DATASET_LABELS = {"mnist": "MNIST digits", "fashion-mnist": "Fashion-MNIST clothes"}
+# Quick runs for a classroom: (training images, test images). None means the whole split.
+RUN_SIZES = {
+    "Tiny: 500 images": (500, 250),
+    "Quick: 2,000 images": (2_000, 1_000),
+    "Medium: 10,000 images": (10_000, 2_000),
+    "Full: 60,000 images": (None, None),
+}
+
+
+def default(key: str, value) -> None:
+    """Give a widget its initial value through session state (once), never through `value=`."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def page_links() -> None:
+    """A link to every page, with what it is for."""
+    st.page_link(PAGE_FILES["home"], label="Home: what LeNet-5 is", icon="🏠")
+    st.page_link(PAGE_FILES["train"], label="Train: watch the net learn, live", icon="📈")
+    st.page_link(
+        PAGE_FILES["compare"], label="Compare: runs side by side (sigmoid vs ReLU)", icon="⚖️"
+    )
+    st.page_link(PAGE_FILES["draw"], label="Draw: write a digit, see the prediction", icon="✏️")
+    st.page_link(PAGE_FILES["inside"], label="Inside LeNet-5: what every layer sees", icon="🔬")
+
+
+# ----------------------------------------------------------------------------- cached data
+
+
+@st.cache_resource(show_spinner=False)
+def model_info(arch: str) -> dict:
+    """`model.info()` of a freshly built net: layers, shapes, params, connections."""
+    return build_model(ModelConfig(arch=arch)).info()
+
+
+def dataset_ready(dataset: str) -> bool:
+    return data_available(dataset)
+
+
+def fetch_hint(dataset: str) -> str:
+    command = f"python -m lenet_viz fetch-data --dataset {dataset}"
+    make = "`make data` or " if dataset == "mnist" else ""
+    return (
+        f"{DATASET_LABELS.get(dataset, dataset)} is not downloaded yet, so training is off. "
+        f"In a terminal in the project folder, run {make}`{command}`, then reload this page."
+    )
+
+
+@st.cache_resource(show_spinner=False)
+def test_split(dataset: str) -> Split:
+    """The whole test split (images for the misclassified gallery)."""
+    return load_split(dataset, train=False)
+
+
+def data_splits(train_limit: int | None, test_limit: int | None, dataset: str):
+    """(train, test) Splits for a limited run, or (None, None) to use the shared full tensors.
+
+    A limited run converts only its own images, instead of the whole 60,000 once per process.
+    """
+    if train_limit is None and test_limit is None:
+        return None, None
+    train = load_split(dataset, train=True).subset(train_limit)
+    test = load_split(dataset, train=False).subset(test_limit)
+    return train, test
+
+
+def new_trainer(configs: list[TrainConfig], names: list[str] | None = None) -> Trainer:
+    """A Trainer for `configs` (validated; not started). Raises ConfigError or DataError.
+
+    All configs share the first one's dataset and run size (the Compare page's runs do).
+    """
+    for config in configs:
+        config.validate()
+    first = configs[0]
+    if not data_available(first.dataset):
+        raise DataError(fetch_hint(first.dataset))
+    train, test = data_splits(first.train_limit, first.test_limit, first.dataset)
+    return Trainer(configs, train=train, test=test, names=names)
+
+
+def replace_trainer(state_key: str, trainer: Trainer) -> None:
+    """Keep `trainer` in the session under `state_key`, stopping the one it replaces."""
+    previous = st.session_state.get(state_key)
+    if previous is not None and previous is not trainer and not previous.done:
+        previous.stop()
+    st.session_state[state_key] = trainer
+
+
+def is_active(trainer: Trainer | None) -> bool:
+    """True while the trainer is queued, training or paused (not before start, not at the end)."""
+    return trainer is not None and trainer.status in ACTIVE_STATUSES
+
+
+# ----------------------------------------------------------------------------- controls
+
+
+def nearest_lr_choice(value: float) -> float:
+    """The slider position closest to `value` on a log scale (the smallest for lr <= 0)."""
+    if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        return LR_CHOICES[0]
+    return min(LR_CHOICES, key=lambda choice: abs(math.log10(choice) - math.log10(value)))
+
+
+def learning_rate_input(key: str, initial: float, disabled: bool = False) -> float:
+    """A log-scale slider plus an exact number entry for one learning rate.
+
+    The exact entry (session_state[f"{key}_exact"]) is the one source of truth: moving the
+    slider writes its value there, and typing a value moves the slider to the nearest choice.
+    """
+    exact_key, slider_key = f"{key}_exact", f"{key}_slider"
+    default(exact_key, float(initial))
+    default(slider_key, nearest_lr_choice(st.session_state[exact_key]))
+
+    def from_slider() -> None:
+        st.session_state[exact_key] = float(st.session_state[slider_key])
+
+    def from_exact() -> None:
+        st.session_state[slider_key] = nearest_lr_choice(st.session_state[exact_key])
+
+    st.select_slider(
+        "Learning rate (log scale)",
+        options=LR_CHOICES,
+        key=slider_key,
+        on_change=from_slider,
+        format_func=lambda v: f"{v:g}",
+        disabled=disabled,
+        persist_state=PERSIST,
+        help="How big a step the optimizer takes. Too small: slow. Too large: the loss explodes.",
+    )
+    st.number_input(
+        "Learning rate, exact",
+        key=exact_key,
+        step=0.001,
+        format="%g",
+        on_change=from_exact,
+        disabled=disabled,
+        persist_state=PERSIST,
+        help="Type any value; the slider above follows. It must be positive.",
+    )
+    return float(st.session_state[exact_key])
+
+
+# ----------------------------------------------------------------------------- live panel
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+STATUS_TEXT = {
+    "idle": "not started",
+    "queued": "waiting for a free training slot",
+    "running": "training",
+    "paused": "paused",
+    "completed": "finished",
+    "stopped": "stopped",
+    "diverged": "diverged",
+    "error": "failed",
+}
+
+
+def progress_panel(snapshot: TrainerSnapshot) -> None:
+    """Progress bar, status, queue position, ETA and images/s of a trainer."""
+    fraction = snapshot.iteration / snapshot.total_iterations if snapshot.total_iterations else 0
+    status = STATUS_TEXT.get(snapshot.status, snapshot.status)
+    st.progress(
+        min(1.0, fraction),
+        text=f"**{status.capitalize()}** · iteration {snapshot.iteration:,} of "
+        f"{snapshot.total_iterations:,} · epoch {snapshot.epoch:.2f}",
+    )
+    if snapshot.status == "queued":
+        running, waiting = RUN_SLOTS.counts()
+        place = snapshot.queue_position or 1
+        st.info(
+            f"⏳ Queued: position {place} of {waiting} waiting. The server trains "
+            f"{RUN_SLOTS.capacity} run(s) at a time ({running} busy now); yours starts "
+            "by itself when a slot frees up. Stop cancels it."
+        )
+    columns = st.columns(3)
+    columns[0].metric("Iteration", f"{snapshot.iteration:,}")
+    columns[1].metric("Images / s", f"{snapshot.images_per_second:,.0f}")
+    columns[2].metric("Time left (ETA)", format_duration(snapshot.eta_seconds))
+
+
+def csv_text(rows: list[list]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
+
+
+def dataset_options() -> list[str]:
+    return list(DATASETS)

@@ -1,0 +1,370 @@
+"""Compare: 2-4 runs trained in lockstep from the same initial weights and batch order.
+
+One Trainer holds every run (session_state["compare_trainer"]); it advances each run by one
+batch per tick, so the curves grow together. All runs share the seed, the architecture and the
+data, so they differ only in the per-run settings (activation, optimizer, lr, ...).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lenet_viz.activations import ACTIVATIONS
+from lenet_viz.data import DataError
+from lenet_viz.figures.training import (
+    RUN_COLORS,
+    gradient_norm_figure,
+    overlay_figure,
+    short_run_names,
+    small_multiples_figure,
+    summary_rows,
+)
+from lenet_viz.train import MAX_EPOCHS, PRESETS, ConfigError, TrainConfig, Trainer
+from pages.common import (
+    BATCH_SIZES,
+    COMPARE_TRAINER,
+    DATASET_LABELS,
+    PERSIST,
+    POLL_SECONDS,
+    RUN_SIZES,
+    dataset_ready,
+    default,
+    fetch_hint,
+    is_active,
+    learning_rate_input,
+    new_trainer,
+    progress_panel,
+    replace_trainer,
+)
+
+KEY = "compare_opt_"
+NOTICE = "compare_notice"
+SEEN_STATUS = "compare_seen_status"
+MAX_RUNS = 4
+NOTEBOOK_ACTIVATIONS = ("sigmoid", "relu")
+RESIZE_LABELS = {"pad": "pad to 32x32 (the paper)", "scale": "scale to 32x32 (the notebook)"}
+SHARED_DEFAULTS = {
+    "runs": 2,
+    "dataset": "mnist",
+    "arch": "modern",
+    "epochs": 1,
+    "seed": 0,
+    "resize": "pad",
+    "size": "Medium: 10,000 images",
+}
+RUN_DEFAULTS = {"optimizer": "sgd", "momentum": 0.9, "batch_size": 64}
+DEFAULT_ACTIVATIONS = ("sigmoid", "relu", "tanh", "gelu")
+
+
+def run_key(index: int, name: str) -> str:
+    return f"{KEY}run{index}_{name}"
+
+
+def set_defaults() -> None:
+    for name, value in SHARED_DEFAULTS.items():
+        default(KEY + name, value)
+    for index in range(MAX_RUNS):
+        default(run_key(index, "activation"), DEFAULT_ACTIVATIONS[index])
+        default(run_key(index, "lr_exact"), 0.01)
+        for name, value in RUN_DEFAULTS.items():
+            default(run_key(index, name), value)
+
+
+def shared_settings(disabled: bool) -> None:
+    columns = st.columns([1.2, 1, 1, 1, 1.3])
+    columns[0].radio(
+        "Dataset",
+        list(DATASET_LABELS),
+        key=KEY + "dataset",
+        format_func=DATASET_LABELS.get,
+        disabled=disabled,
+        persist_state=PERSIST,
+    )
+    columns[1].radio(
+        "Architecture",
+        ["modern", "faithful"],
+        key=KEY + "arch",
+        disabled=disabled,
+        persist_state=PERSIST,
+        help="Shared by every run, so that they all start from the same weights.",
+    )
+    columns[2].number_input(
+        f"Epochs (1-{MAX_EPOCHS})",
+        min_value=1,
+        max_value=MAX_EPOCHS,
+        step=1,
+        key=KEY + "epochs",
+        disabled=disabled,
+        persist_state=PERSIST,
+    )
+    columns[2].number_input(
+        "Seed",
+        min_value=0,
+        max_value=2**31 - 1,
+        step=1,
+        key=KEY + "seed",
+        disabled=disabled,
+        persist_state=PERSIST,
+        help="One seed for all runs: the same initial weights and the same batch order.",
+    )
+    columns[3].radio(
+        "Number of runs",
+        list(range(2, MAX_RUNS + 1)),
+        key=KEY + "runs",
+        horizontal=True,
+        disabled=disabled,
+        persist_state=PERSIST,
+    )
+    columns[3].selectbox(
+        "Run size",
+        list(RUN_SIZES),
+        key=KEY + "size",
+        disabled=disabled,
+        persist_state=PERSIST,
+    )
+    columns[4].radio(
+        "28x28 digits to the 32x32 input",
+        list(RESIZE_LABELS),
+        key=KEY + "resize",
+        format_func=RESIZE_LABELS.get,
+        disabled=disabled,
+        persist_state=PERSIST,
+    )
+
+
+def run_settings(index: int, disabled: bool) -> None:
+    color = RUN_COLORS[index % len(RUN_COLORS)]
+    st.markdown(
+        f"<span style='color:{color};font-size:1.3em'>●</span> **Run {index + 1}**",
+        unsafe_allow_html=True,
+    )
+    st.selectbox(
+        "Activation",
+        list(ACTIVATIONS),
+        key=run_key(index, "activation"),
+        disabled=disabled,
+        persist_state=PERSIST,
+    )
+    st.selectbox(
+        "Optimizer",
+        ["sgd", "adam"],
+        key=run_key(index, "optimizer"),
+        disabled=disabled,
+        persist_state=PERSIST,
+    )
+    learning_rate_input(run_key(index, "lr"), 0.01, disabled=disabled)
+    st.slider(
+        "Momentum (SGD)",
+        0.0,
+        0.99,
+        step=0.01,
+        key=run_key(index, "momentum"),
+        disabled=disabled or st.session_state[run_key(index, "optimizer")] != "sgd",
+        persist_state=PERSIST,
+    )
+    st.select_slider(
+        "Batch size",
+        BATCH_SIZES,
+        key=run_key(index, "batch_size"),
+        disabled=disabled,
+        persist_state=PERSIST,
+    )
+
+
+def current_configs() -> list[TrainConfig]:
+    """One TrainConfig per run, from the widgets (not validated: Start reports what is wrong)."""
+    state = st.session_state
+    train_limit, test_limit = RUN_SIZES[state[KEY + "size"]]
+    shared = dict(
+        arch=state[KEY + "arch"],
+        dataset=state[KEY + "dataset"],
+        epochs=int(state[KEY + "epochs"]),
+        seed=int(state[KEY + "seed"]),
+        resize=state[KEY + "resize"],
+        train_limit=train_limit,
+        test_limit=test_limit,
+    )
+    return [
+        TrainConfig(
+            **shared,
+            activation=state[run_key(i, "activation")],
+            optimizer=state[run_key(i, "optimizer")],
+            lr=float(state[run_key(i, "lr_exact")]),
+            momentum=float(state[run_key(i, "momentum")]),
+            batch_size=int(state[run_key(i, "batch_size")]),
+        )
+        for i in range(int(state[KEY + "runs"]))
+    ]
+
+
+# ----------------------------------------------------------------------------- controls
+
+
+def trainer_now() -> Trainer | None:
+    return st.session_state.get(COMPARE_TRAINER)
+
+
+def on_start() -> None:
+    configs = current_configs()
+    try:
+        trainer = new_trainer(configs, names=short_run_names([c.to_dict() for c in configs]))
+    except (ConfigError, DataError) as error:
+        st.session_state[NOTICE] = ("error", f"Cannot start: {error}")
+        return
+    replace_trainer(COMPARE_TRAINER, trainer)
+    trainer.start()
+
+
+def on_notebook_preset() -> None:
+    """The notebook's experiment: sigmoid against ReLU with its recipe (PRESETS["seed"])."""
+    recipe = PRESETS["seed"]
+    state = st.session_state
+    state[KEY + "runs"] = len(NOTEBOOK_ACTIVATIONS)
+    state[KEY + "arch"] = "modern"
+    state[KEY + "epochs"] = recipe["epochs"]
+    state[KEY + "resize"] = recipe["resize"]
+    for index, activation in enumerate(NOTEBOOK_ACTIVATIONS):
+        state[run_key(index, "activation")] = activation
+        state[run_key(index, "optimizer")] = recipe["optimizer"]
+        state[run_key(index, "lr_exact")] = recipe["lr"]
+        state[run_key(index, "lr_slider")] = recipe["lr"]
+        state[run_key(index, "momentum")] = recipe["momentum"]
+        state[run_key(index, "batch_size")] = recipe["batch_size"]
+    on_start()
+
+
+def on_pause() -> None:
+    if trainer := trainer_now():
+        trainer.pause()
+
+
+def on_resume() -> None:
+    if trainer := trainer_now():
+        trainer.resume()
+
+
+def on_stop() -> None:
+    if trainer := trainer_now():
+        trainer.stop()
+
+
+def control_buttons(trainer: Trainer | None, data_ok: bool) -> None:
+    status = trainer.status if trainer is not None else "idle"
+    active = is_active(trainer)
+    columns = st.columns([1.3, 1, 1, 1, 2.2])
+    columns[0].button(
+        "▶ Start all runs",
+        type="primary",
+        on_click=on_start,
+        disabled=active or not data_ok,
+        width="stretch",
+    )
+    columns[1].button(
+        "⏸ Pause",
+        on_click=on_pause,
+        disabled=status not in ("running", "queued"),
+        width="stretch",
+    )
+    columns[2].button("⏵ Resume", on_click=on_resume, disabled=status != "paused", width="stretch")
+    columns[3].button("⏹ Stop", on_click=on_stop, disabled=not active, width="stretch")
+
+
+# ----------------------------------------------------------------------------- live panel
+
+
+@st.fragment(run_every=POLL_SECONDS if is_active(trainer_now()) else None)
+def live_panel() -> None:
+    trainer = trainer_now()
+    if trainer is None:
+        st.info(
+            "Press **The notebook's experiment** for sigmoid against ReLU, or set up your own "
+            "runs above and press **Start all runs**. The curves of all runs grow together."
+        )
+        return
+    snapshot = trainer.snapshot()
+    progress_panel(snapshot)
+    for run in snapshot.runs:
+        if run["status"] in ("diverged", "error"):
+            st.error(f"**{run['name']}**: {run['message']}")
+    curves = [(run["name"], run["history"]) for run in snapshot.runs]
+    same_batches = len({r.config.batch_size for r in trainer.runs}) == 1
+    x = "iteration" if same_batches else "epoch"
+
+    st.subheader("Loss and accuracy, all runs")
+    st.plotly_chart(overlay_figure(curves, x=x), key="compare_overlay_chart")
+    st.subheader("Why sigmoid stalls: each layer's gradient norm")
+    st.caption(
+        "How strongly each layer is told to change, on a log scale. The error signal goes "
+        "backwards from the output; every sigmoid multiplies it by at most 1/4, so with "
+        "sigmoid the first layers (C1, C3) get gradients hundreds of times smaller than with "
+        "ReLU, and barely learn."
+    )
+    st.plotly_chart(gradient_norm_figure(curves), key="compare_gradient_chart")
+    st.subheader("Each run on its own")
+    st.plotly_chart(small_multiples_figure(curves, x=x), key="compare_multiples_chart")
+    st.subheader("Summary")
+    rows = summary_rows(
+        [
+            {**run, "config": r.config.to_dict()}
+            for run, r in zip(snapshot.runs, trainer.runs, strict=True)
+        ]
+    )
+    st.dataframe(
+        rows,
+        hide_index=True,
+        column_config={
+            "train loss (smoothed)": st.column_config.NumberColumn(format="%.3f"),
+            "train accuracy % (smoothed)": st.column_config.NumberColumn(format="%.1f"),
+            "test accuracy %": st.column_config.NumberColumn(format="%.2f"),
+            "C1 gradient norm (last 10%)": st.column_config.NumberColumn(format="%.2e"),
+            "lr": st.column_config.NumberColumn(format="%g"),
+        },
+    )
+    if snapshot.status != st.session_state.get(SEEN_STATUS):
+        st.rerun()
+
+
+# ----------------------------------------------------------------------------- the page
+
+st.title("Compare runs side by side")
+st.markdown(
+    "Every run starts from **the same initial weights** and sees **the same batches in the "
+    "same order**: only the settings you change differ. They train in lockstep, one batch "
+    "each in turn, so their curves grow together."
+)
+trainer = trainer_now()
+active = is_active(trainer)
+st.session_state[SEEN_STATUS] = trainer.status if trainer is not None else None
+set_defaults()
+
+preset_column, text_column = st.columns([1.2, 2])
+data_ok = dataset_ready(st.session_state[KEY + "dataset"])
+preset_column.button(
+    "🧪 The notebook's experiment: sigmoid vs ReLU",
+    on_click=on_notebook_preset,
+    disabled=active or not data_ok,
+    type="primary",
+    width="stretch",
+)
+text_column.caption(
+    "SGD, learning rate 0.01, momentum 0.5, batch 32, one epoch, as in the notebook this "
+    "project grew from. Watch sigmoid stay stuck near 10 % (a guess) while ReLU climbs. "
+    "It uses the run size chosen below."
+)
+
+with st.expander("Settings", expanded=trainer is None):
+    if active:
+        st.caption("Locked while the runs go on: Stop them to change the settings.")
+    shared_settings(disabled=active)
+    run_columns = st.columns(MAX_RUNS, gap="medium")
+    for index in range(int(st.session_state[KEY + "runs"])):
+        with run_columns[index], st.container(border=True):
+            run_settings(index, disabled=active)
+
+if not data_ok:
+    st.warning(fetch_hint(st.session_state[KEY + "dataset"]))
+control_buttons(trainer, data_ok)
+notice = st.session_state.pop(NOTICE, None)
+if notice:
+    getattr(st, notice[0])(notice[1])
+live_panel()

@@ -30,6 +30,23 @@ from lenet_viz.paper import rbf_codes
 # Appendix A (p.41): weights uniform in (-INIT_SCALE / F_i, +INIT_SCALE / F_i).
 INIT_SCALE = 2.4
 
+# p.10: "eta" for passes 1-2, 3-5, 6-8, 9-12, and 13 on (20 passes in all).
+_PAPER_SCHEDULE = ((2, 0.0005), (5, 0.0002), (8, 0.0001), (12, 0.00005))
+_PAPER_FINAL_LR = 0.00001
+
+
+def paper_lr(epoch_index: int) -> float:
+    """The global rate eta of pass `epoch_index` (0-based: 0 is the first pass), p.10.
+
+    0.0005 for passes 1-2, 0.0002 for 3-5, 0.0001 for 6-8, 0.00005 for 9-12, 0.00001 after.
+    """
+    if epoch_index < 0:
+        raise ValueError(f"epoch_index must be 0 or more (0 is the first pass), not {epoch_index}")
+    for last_pass, rate in _PAPER_SCHEDULE:
+        if epoch_index < last_pass:
+            return rate
+    return _PAPER_FINAL_LR
+
 
 class TrainableSubsampling(nn.Module):
     """S2 / S4 (p.7): per map, (sum of each non-overlapping 2x2 window) x coefficient + bias.

@@ -1,0 +1,262 @@
+"""Stochastic diagonal Levenberg-Marquardt (SDLM), the optimizer LeNet-5 was trained with.
+
+LeCun et al. 1998, p.10 and Appendix C (pp.42-44): every parameter w_k takes its own step
+
+    w_k <- w_k - eps_k * dE/dw_k,   eps_k = eta / (mu + h_kk),   mu = 0.02,
+
+where eta is a global rate that decreases pass after pass (`paper_lr`) and h_kk estimates the
+second derivative of the loss with respect to w_k, re-estimated on 500 training samples before
+each pass. Parameters on which the loss curves sharply take small steps; flat ones take larger
+steps, up to eta / mu.
+
+How h_kk is estimated here (`diagonal_gauss_newton`), and how it follows the paper:
+
+- Like Appendix C, it is the Gauss-Newton approximation backpropagated layer by layer, keeping
+  only the diagonal: a unit's second derivative is f'(a)^2 times the sum over its outgoing
+  connections of weight^2 x (the second derivative at the receiving unit); a connection's is
+  input^2 x (the second derivative at its receiving unit); a shared weight's h_kk is the sum
+  over all the connections that share it. The f''(a) terms and all off-diagonal terms are
+  dropped. In code, each layer's squared recursion is one autograd pass through the layer with
+  squared weights and squared inputs.
+- Where the paper starts the recursion (the second derivative of the loss with respect to the
+  last layer's outputs), this starts from the exact diagonal of the loss's Hessian with respect
+  to F6's outputs (through the fixed RBF units and the MAP loss of eq. 9), by double
+  backpropagation. That diagonal is never negative for the MAP loss or for cross-entropy; it is
+  clamped at zero anyway.
+- h_kk is the plain average over the samples given (the paper: 500), all processed as one
+  batch, not a running average updated one pattern at a time.
+- The paper updates after every single pattern. With minibatches and a batch-mean loss, each
+  step here moves about as far as one of the paper's per-pattern steps, so the same `lr` makes
+  B times less progress per pass than the paper with batches of B.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lenet_viz.activations import ACTIVATIONS
+from lenet_viz.faithful import TrainableSubsampling, paper_lr
+from lenet_viz.model import MaskedConv2d
+
+HESSIAN_SAMPLES = 500  # p.10: h_kk is re-estimated on 500 patterns before each pass
+PAPER_MU = 0.02  # p.10
+
+__all__ = ["HESSIAN_SAMPLES", "PAPER_MU", "SDLM", "diagonal_gauss_newton", "paper_lr"]
+
+_ELEMENTWISE = tuple({type(make()) for make in ACTIVATIONS.values()})
+
+
+class SDLM(torch.optim.Optimizer):
+    """Stochastic diagonal Levenberg-Marquardt: step_k = lr * grad_k / (mu + h_kk).
+
+    Call `estimate_hessian(model, images, labels)` before the first step and again before each
+    pass (the paper: 500 samples), then use it like any optimizer. `lr` is the paper's eta and
+    can be changed per group by a scheduler; h_kk is kept in the optimizer's state, so it is
+    saved and restored with `state_dict`.
+    """
+
+    def __init__(self, params: Iterable, lr: float = 0.0005, mu: float = PAPER_MU):
+        if lr < 0:
+            raise ValueError(f"SDLM learning rate must be 0 or more, not {lr}")
+        if mu <= 0:
+            raise ValueError(f"SDLM mu must be positive (the paper uses 0.02), not {mu}")
+        super().__init__(params, {"lr": lr, "mu": mu})
+
+    @torch.no_grad()
+    def estimate_hessian(
+        self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor
+    ) -> dict[nn.Parameter, torch.Tensor]:
+        """Re-estimate every h_kk on these samples (network inputs, as given to `model`)."""
+        estimates = diagonal_gauss_newton(model, images, labels)
+        for group in self.param_groups:
+            for param in group["params"]:
+                if param not in estimates:
+                    raise ValueError(
+                        "SDLM has a parameter the model passed to estimate_hessian does not "
+                        "use; build the optimizer from that model's parameters()"
+                    )
+                self.state[param]["hessian"] = estimates[param]
+        return estimates
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                curvature = self.state[param].get("hessian")
+                if curvature is None:
+                    raise RuntimeError(
+                        "SDLM has no curvature estimate yet: call "
+                        "optimizer.estimate_hessian(model, images, labels) before the first step"
+                    )
+                param.addcdiv_(param.grad, curvature + group["mu"], value=-group["lr"])
+        return loss
+
+
+@torch.no_grad()
+def diagonal_gauss_newton(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor
+) -> dict[nn.Parameter, torch.Tensor]:
+    """h_kk for every trainable parameter, averaged over the samples (see the module docstring).
+
+    Works for any model built from convolutions (masked or not), linear layers, the paper's
+    trainable subsampling, max or average pooling, flatten and the registry's activations,
+    ending in parameter-free layers (the RBF units) or directly in the loss.
+    """
+    leaves = _leaves_in_forward_order(model)
+    # The "head" (the RBF units) is folded into the loss; the recursion starts below it.
+    head_start = len(leaves)
+    while head_start > 0 and _is_fixed_head(leaves[head_start - 1]):
+        head_start -= 1
+    body, head = leaves[:head_start], leaves[head_start:]
+
+    inputs = []
+    x = images
+    for leaf in body:
+        inputs.append(x)
+        x = leaf(x)
+    second = _loss_diagonal(model, head, x, labels)
+
+    estimates: dict[nn.Parameter, torch.Tensor] = {}
+    for leaf, leaf_input in zip(reversed(body), reversed(inputs), strict=True):
+        second = _backpropagate_second(leaf, leaf_input, second, estimates)
+    count = len(labels)
+    return {param: value / count for param, value in estimates.items()}
+
+
+def _is_fixed_head(leaf: nn.Module) -> bool:
+    """A final layer without parameters that the recursion does not pass through itself.
+
+    Activations are not: their f'(a)^2 is applied by the recursion and their f'' term dropped,
+    as Appendix C does.
+    """
+    passes_through = _ELEMENTWISE + (nn.Flatten, nn.MaxPool2d, nn.AvgPool2d)
+    has_params = any(True for _ in leaf.parameters())
+    return not has_params and not isinstance(leaf, passes_through)
+
+
+def _leaves_in_forward_order(model: nn.Module) -> list[nn.Module]:
+    layers = model.layers.values() if hasattr(model, "layers") else [model]
+    leaves = []
+    for layer in layers:
+        leaves.extend(m for m in layer.modules() if not list(m.children()))
+    return leaves
+
+
+def _loss_diagonal(
+    model: nn.Module, head: list[nn.Module], features: torch.Tensor, labels: torch.Tensor
+) -> torch.Tensor:
+    """d2E/dz^2 for each sample's own loss E and each component of z = `features` (exact).
+
+    `model.loss` is a batch mean of per-sample losses, so (batch size) x loss is their sum and
+    its gradient holds each sample's own dE/dz; differentiating that once more, one component
+    at a time (84 small passes through the RBF units and the loss), gives the diagonal.
+    """
+    with torch.enable_grad():
+        z = features.detach().requires_grad_(True)
+        out = z
+        for module in head:
+            out = module(out)
+        total = model.loss(out, labels) * len(labels)
+        (slope,) = torch.autograd.grad(total, z, create_graph=True)
+        flat_slope = slope.reshape(len(z), -1)
+        columns = []
+        for component in range(flat_slope.shape[1]):
+            (curvature,) = torch.autograd.grad(flat_slope[:, component].sum(), z, retain_graph=True)
+            columns.append(curvature.reshape(len(z), -1)[:, component])
+    diagonal = torch.stack(columns, dim=1).reshape(features.shape)
+    return diagonal.clamp_min(0)
+
+
+def _backpropagate_second(
+    leaf: nn.Module,
+    x: torch.Tensor,
+    second_out: torch.Tensor,
+    estimates: dict[nn.Parameter, torch.Tensor],
+) -> torch.Tensor:
+    """From d2E/d(output)^2 of one leaf to d2E/d(input)^2, adding h_kk of its parameters."""
+    if isinstance(leaf, _ELEMENTWISE):
+        return _elementwise_slope(leaf, x).pow(2) * second_out
+    if isinstance(leaf, nn.Flatten):
+        return second_out.reshape(x.shape)
+    if isinstance(leaf, nn.MaxPool2d):  # routes each output to one input, coefficient 1
+        return _input_grad(leaf, x, second_out)
+    if isinstance(leaf, nn.AvgPool2d):  # coefficients 1/k^2 whose squares are 1/k^4
+        kernel = leaf.kernel_size
+        window = kernel * kernel if isinstance(kernel, int) else kernel[0] * kernel[1]
+        return _input_grad(leaf, x, second_out) / window
+    if isinstance(leaf, nn.Conv2d | nn.Linear | TrainableSubsampling):
+        return _affine_second(leaf, x, second_out, estimates)
+    raise ValueError(
+        f"SDLM cannot estimate curvature through a {type(leaf).__name__} layer; "
+        "train this model with another optimizer (adam or sgd)"
+    )
+
+
+def _elementwise_slope(activation: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    with torch.enable_grad():
+        a = x.detach().requires_grad_(True)
+        (slope,) = torch.autograd.grad(activation(a).sum(), a)
+    return slope
+
+
+def _input_grad(leaf: nn.Module, x: torch.Tensor, grad_out: torch.Tensor) -> torch.Tensor:
+    with torch.enable_grad():
+        a = x.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(leaf(a), a, grad_out)
+    return grad
+
+
+def _affine_second(
+    leaf: nn.Module,
+    x: torch.Tensor,
+    second_out: torch.Tensor,
+    estimates: dict[nn.Parameter, torch.Tensor],
+) -> torch.Tensor:
+    """The layer's squared recursion: its forward with squared weights on squared inputs.
+
+    Backpropagating d2E/d(out)^2 through it gives, by the chain rule, sum_i w^2 d2E/da_i^2 for
+    each input and sum over connections of x^2 d2E/da_i^2 for each (shared) weight.
+    """
+    with torch.enable_grad():
+        x_squared = x.detach().pow(2).requires_grad_(True)
+        if isinstance(leaf, TrainableSubsampling):
+            weight = leaf.coefficient
+            w_squared = weight.detach().pow(2).requires_grad_(True)
+            window_sum = F.avg_pool2d(x_squared, leaf.window) * leaf.window**2
+            out = window_sum * w_squared[:, None, None]
+        elif isinstance(leaf, nn.Conv2d):
+            weight = leaf.weight
+            effective = weight * leaf.mask if isinstance(leaf, MaskedConv2d) else weight
+            w_squared = effective.detach().pow(2).requires_grad_(True)
+            out = F.conv2d(
+                x_squared, w_squared, None, leaf.stride, leaf.padding, leaf.dilation, leaf.groups
+            )
+        else:
+            weight = leaf.weight
+            w_squared = weight.detach().pow(2).requires_grad_(True)
+            out = F.linear(x_squared, w_squared)
+        second_in, weight_h = torch.autograd.grad(out, (x_squared, w_squared), second_out)
+    if isinstance(leaf, MaskedConv2d):
+        weight_h = weight_h * leaf.mask  # masked weights never move; keep their h at zero
+    _accumulate(estimates, weight, weight_h)
+    if leaf.bias is not None:  # a bias is a weight on a constant input of 1
+        channel_dims = [d for d in range(second_out.dim()) if d != 1] if x.dim() > 2 else [0]
+        _accumulate(estimates, leaf.bias, second_out.sum(dim=channel_dims))
+    return second_in
+
+
+def _accumulate(estimates: dict, param: nn.Parameter, value: torch.Tensor) -> None:
+    if param in estimates:
+        estimates[param] = estimates[param] + value
+    else:
+        estimates[param] = value.detach().clone()

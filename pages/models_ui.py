@@ -1,0 +1,200 @@
+"""The model picker shared by the Draw and Inside pages.
+
+A session sees: the shipped checkpoints (loaded once per server, `st.cache_resource`), the
+models it saved itself (session_state["saved_models"]), a checkpoint it uploads, and the model
+the Train page is training right now (a consistent snapshot of its weights, never mid-update).
+The choice is remembered across the two pages.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from lenet_viz.checkpoints import (
+    DEFAULT_CHECKPOINT_NAMES,
+    DEFAULT_CHECKPOINT_PRESETS,
+    CheckpointError,
+    LoadedCheckpoint,
+    configured_checkpoint_dir,
+    load_checkpoint,
+    load_checkpoint_bytes,
+)
+from lenet_viz.model import LeNetBase
+
+PICKED = "picked_model"  # the widget key, kept across pages (persist_state)
+UPLOADED = "uploaded_checkpoint"  # {"file_id", "name", "loaded"}: the upload, decoded once
+SAVED_MODELS = "saved_models"
+TRAIN_TRAINER = "train_trainer"
+
+TRAINING = "training"
+UPLOAD = "upload"
+SHIPPED_LABELS = {"modern": "modern LeNet-5 (ReLU)", "faithful": "faithful LeNet-5 (1998)"}
+
+
+def ensure_app_navigation() -> None:
+    """Rerun through app.py if Streamlit ran this page in its legacy multipage mode.
+
+    Until a script calls st.navigation, a new Streamlit process treats the pages/ folder the
+    old way (every file is a page, app.py is not run). The first visitor who opens /draw or
+    /inside directly on a fresh server would get that: a sidebar listing common, models ui...,
+    and no page config. Switching the mode off and rerunning runs app.py, whose st.navigation
+    then opens the page the URL asks for.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+@dataclass
+class PickedModel:
+    model: LeNetBase  # in eval mode; shared read-only between sessions for shipped models
+    label: str  # what to call it on the page
+    description: str  # one line: architecture, activation, accuracy, where it comes from
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=32)
+def _load_cached(path: str, modified_ns: int, size: int) -> LoadedCheckpoint:
+    """Load a checkpoint once per server; a changed file (time, size) is loaded again."""
+    return load_checkpoint(path)
+
+
+def _load(path: Path) -> LoadedCheckpoint:
+    stat = path.stat()
+    return _load_cached(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def _describe(loaded: LoadedCheckpoint, origin: str) -> str:
+    config = loaded.config
+    accuracy = loaded.metadata.get("test_acc")
+    parts = [f"{config.arch} net", f"activation {config.activation}", f"C3 table: {config.c3}"]
+    if isinstance(accuracy, float):
+        parts.append(f"test accuracy {accuracy:.2%}")
+    return f"{origin} · " + " · ".join(parts)
+
+
+def _shipped_paths() -> dict[str, Path]:
+    folder = configured_checkpoint_dir()
+    return {arch: folder / name for arch, name in DEFAULT_CHECKPOINT_NAMES.items()}
+
+
+def _options() -> tuple[list[str], dict[str, str]]:
+    """The choices (stable ids) and their labels, in the order they are offered."""
+    options, labels = [], {}
+    for arch, path in _shipped_paths().items():
+        if path.is_file():
+            option = f"shipped:{arch}"
+            options.append(option)
+            labels[option] = f"Shipped: {SHIPPED_LABELS[arch]}"
+    for path in st.session_state.get(SAVED_MODELS, []):
+        if Path(path).is_file():
+            option = f"saved:{path}"
+            options.append(option)
+            labels[option] = f"Saved by you: {Path(path).name}"
+    trainer = st.session_state.get(TRAIN_TRAINER)
+    if trainer is not None and getattr(trainer, "runs", None):
+        options.append(TRAINING)
+        labels[TRAINING] = "The model on the Train page (its weights right now)"
+    options.append(UPLOAD)
+    labels[UPLOAD] = "Upload a checkpoint (.pt)…"
+    return options, labels
+
+
+def _missing_shipped_message() -> str:
+    commands = " and ".join(
+        f"`python -m lenet_viz train --preset {DEFAULT_CHECKPOINT_PRESETS[arch]} --save {path}`"
+        for arch, path in _shipped_paths().items()
+    )
+    return (
+        "No trained model is available yet: the shipped checkpoints are not in "
+        f"`{configured_checkpoint_dir()}`. Train one on the **Train** page (it appears here "
+        f"while it trains, and once you save it), upload a checkpoint, or run {commands}."
+    )
+
+
+def model_picker(where: str = "main") -> PickedModel | None:
+    """Draw the picker and return the chosen model, or None (with a message saying why)."""
+    options, labels = _options()
+    if st.session_state.get(PICKED) not in options:
+        st.session_state[PICKED] = options[0]
+    column, info = st.columns([2, 3], vertical_alignment="bottom")
+    choice = column.selectbox(
+        "Model",
+        options,
+        format_func=labels.__getitem__,
+        key=PICKED,
+        persist_state="session",
+        help="The shipped nets were trained on all of MNIST. Models you save on the Train page "
+        "and the model training there right now appear here too.",
+    )
+    if not any(option.startswith("shipped:") for option in options):
+        st.info(_missing_shipped_message(), icon="ℹ️")
+    picked = _resolve(choice, labels[choice])
+    if picked is not None:
+        info.caption(picked.description)
+    return picked
+
+
+def _resolve(choice: str, label: str) -> PickedModel | None:
+    try:
+        if choice.startswith("shipped:"):
+            path = _shipped_paths()[choice.split(":", 1)[1]]
+            loaded = _load(path)
+            return PickedModel(loaded.model, label, _describe(loaded, f"shipped `{path.name}`"))
+        if choice.startswith("saved:"):
+            path = Path(choice.split(":", 1)[1])
+            loaded = _load(path)
+            return PickedModel(loaded.model, label, _describe(loaded, f"saved `{path.name}`"))
+        if choice == TRAINING:
+            return _training_model(label)
+        return _uploaded_model()
+    except (CheckpointError, OSError) as error:
+        st.error(f"Cannot use this model: {error}", icon="🚫")
+        return None
+
+
+def _training_model(label: str) -> PickedModel | None:
+    trainer = st.session_state[TRAIN_TRAINER]
+    run = trainer.runs[0]
+    model = run.model_snapshot()  # a consistent copy, taken between two training steps
+    config = model.config
+    progress = (
+        f"iteration {run.iteration:,} of {run.total_iterations:,}"
+        if run.total_iterations
+        else "not trained yet"
+    )
+    description = (
+        f"Train page, {trainer.status} · {progress} · {config.arch} net · "
+        f"activation {config.activation} · the weights as they were when this page updated"
+    )
+    return PickedModel(model, label, description)
+
+
+def _uploaded_model() -> PickedModel | None:
+    upload = st.file_uploader(
+        "Checkpoint file (.pt) saved by this app or `python -m lenet_viz train --save`",
+        type=["pt"],
+        key="model_upload",
+    )
+    if upload is not None:
+        previous = st.session_state.get(UPLOADED)
+        if previous is None or previous["file_id"] != upload.file_id:
+            st.session_state.pop(UPLOADED, None)
+            loaded = load_checkpoint_bytes(upload.getvalue(), upload.name)  # CheckpointError
+            st.session_state[UPLOADED] = {
+                "file_id": upload.file_id,
+                "name": upload.name,
+                "loaded": loaded,
+            }
+    kept = st.session_state.get(UPLOADED)
+    if kept is None:
+        st.info("Choose a checkpoint file to upload, or pick another model above.")
+        return None
+    name = os.path.basename(kept["name"])
+    loaded = kept["loaded"]
+    return PickedModel(loaded.model, f"Uploaded: {name}", _describe(loaded, f"uploaded `{name}`"))

@@ -168,6 +168,7 @@ with left:
         image = drawn_image()
         st.button(
             "Clear",
+            key="draw_clear",
             icon=":material/ink_eraser:",
             on_click=clear_canvas,
             help="Start again with an empty canvas.",

@@ -104,7 +104,7 @@ def uploaded_image():
     try:
         return load_image(upload.getvalue(), name=upload.name)
     except ImageError as error:
-        st.error(f"Cannot read this picture. {error}", icon="🚫")
+        st.error(f"Cannot read this picture. {error}", icon=":material/error:")
         return None
 
 
@@ -152,7 +152,7 @@ def show_steps(digit: DigitPreprocessing, resize: str) -> None:
 
 
 ensure_app_navigation()
-st.title("✏️ Draw a digit")
+st.title(":material/draw: Draw a digit")
 st.markdown(
     "Write one digit, **0 to 9**, in the box with your mouse (or finger). The network reads it "
     "every time you lift the pen: no button to press."
@@ -185,17 +185,19 @@ elif image is None:
 
 with right:
     if picked is None:
-        st.warning("Pick a model above to read your digit.", icon="⚠️")
+        st.warning("Pick a model above to read your digit.", icon=":material/warning:")
     elif digit is None:
         hint = "Draw a digit in the box on the left." if mode == DRAW else "Upload a picture."
-        st.info(f"{hint} The prediction appears here.", icon="✍️")
+        st.info(f"{hint} The prediction appears here.", icon=":material/edit:")
     elif digit.blank:
-        st.info(f"Nothing to read yet: {digit.reason}.", icon="✍️")
+        st.info(f"Nothing to read yet: {digit.reason}.", icon=":material/edit:")
     else:
         show_prediction(digit, picked.model)
 
 if digit is not None and not digit.blank:
     show_steps(digit, picked.model.config.resize)
     st.page_link(
-        "pages/inside.py", label="See what every layer of LeNet-5 sees in this digit", icon="🔬"
+        "pages/inside.py",
+        label="See what every layer of LeNet-5 sees in this digit",
+        icon=":material/biotech:",
     )

@@ -262,7 +262,7 @@ def show_rbf(model: LeNetBase, result: inspect.DigitInspection) -> None:
             "The faithful 1998 net ends with ten RBF units whose fixed weights are 7x12 "
             "pictures of the digits (Fig. 3, p.9). This model ends with an ordinary linear "
             "layer instead; pick the faithful net above to see its codes.",
-            icon="ℹ️",
+            icon=":material/info:",
         )
         return
     bitmaps = inspect.rbf_code_bitmaps()
@@ -289,7 +289,7 @@ def show_rbf(model: LeNetBase, result: inspect.DigitInspection) -> None:
 
 
 ensure_app_navigation()
-st.title("🔬 Inside LeNet-5")
+st.title(":material/biotech: Inside LeNet-5")
 st.markdown(
     "Follow one digit through the network, layer by layer: input → **C1** → **S2** → **C3** "
     "→ **S4** → **C5** → **F6** → output."

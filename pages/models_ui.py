@@ -133,7 +133,7 @@ def model_picker(where: str = "main") -> PickedModel | None:
         "and the model training there right now appear here too.",
     )
     if not any(option.startswith("shipped:") for option in options):
-        st.info(_missing_shipped_message(), icon="ℹ️")
+        st.info(_missing_shipped_message(), icon=":material/info:")
     picked = _resolve(choice, labels[choice])
     if picked is not None:
         info.caption(picked.description)
@@ -154,7 +154,7 @@ def _resolve(choice: str, label: str) -> PickedModel | None:
             return _training_model(label)
         return _uploaded_model()
     except (CheckpointError, OSError) as error:
-        st.error(f"Cannot use this model: {error}", icon="🚫")
+        st.error(f"Cannot use this model: {error}", icon=":material/error:")
         return None
 
 

@@ -1,0 +1,252 @@
+"""Browser tests: the real app, served once per session, driven by Playwright in Debian's Chromium.
+
+Fixtures:
+- `app_url`: the base URL of `streamlit run app.py` on a free localhost port. If the shipped
+  checkpoints are missing, the server gets LENET_VIZ_CHECKPOINTS pointing at a temporary folder
+  with a quickly trained modern net (and an untrained faithful one).
+- `browser`: headless /usr/bin/chromium (the tests are skipped, saying why, if it is missing).
+- `page`: a fresh tab, 1400x1000.
+- `wait_for_app(page)`: wait until the script run that is going on has finished.
+- `screenshot(page, "name.png")`: the whole page, saved to test-output/screenshots/.
+
+Every test in this folder gets the `browser` marker.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+OUTPUT = REPO / "test-output"
+SCREENSHOTS = OUTPUT / "screenshots"
+VIEWPORT = {"width": 1400, "height": 1000}
+SERVER_START_SECONDS = 180  # importing torch on a busy shared machine can take a while
+RUN_SECONDS = 90  # one script run (the first one loads the models)
+MAX_SCREENSHOT_HEIGHT = 12_000
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+# ------------------------------------------------------------------ the app server
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _quick_checkpoints(folder: Path) -> None:
+    """Stand-ins for the shipped checkpoints that are missing: a modern net trained for a
+    short while on 12,000 MNIST digits, and an untrained faithful net."""
+    from lenet_viz.checkpoints import (
+        DEFAULT_CHECKPOINT_NAMES,
+        REPO_CHECKPOINT_DIR,
+        checkpoint_metadata,
+        save_checkpoint,
+    )
+    from lenet_viz.data import load_split
+    from lenet_viz.model import ModelConfig, build_model
+    from lenet_viz.train import RunSlots, Trainer, preset_config
+
+    for arch, name in DEFAULT_CHECKPOINT_NAMES.items():
+        shipped = REPO_CHECKPOINT_DIR / name
+        if shipped.is_file():
+            shutil.copy(shipped, folder / name)
+            continue
+        accuracy = None
+        if arch == "modern":
+            config = preset_config("fast", epochs=1, train_limit=12_000, test_limit=1_000)
+            train = load_split("mnist", train=True).subset(12_000)
+            test = load_split("mnist", train=False).subset(1_000)
+            trainer = Trainer(config, train=train, test=test, slots=RunSlots(1)).run_here()
+            model, accuracy = trainer.runs[0].model, trainer.runs[0].final.get("test_acc")
+        else:
+            model = build_model(ModelConfig(arch="faithful"), seed=0)
+        metadata = checkpoint_metadata(model, dataset="mnist", train_config=None, test_acc=accuracy)
+        save_checkpoint(model, folder / name, metadata)
+
+
+@pytest.fixture(scope="session")
+def checkpoint_env(tmp_path_factory) -> dict[str, str]:
+    """Environment for the server: LENET_VIZ_CHECKPOINTS only if a shipped checkpoint is missing."""
+    from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR
+
+    shipped = [REPO_CHECKPOINT_DIR / name for name in DEFAULT_CHECKPOINT_NAMES.values()]
+    if all(path.is_file() for path in shipped):
+        return {}
+    folder = tmp_path_factory.mktemp("checkpoints")
+    _quick_checkpoints(folder)
+    return {"LENET_VIZ_CHECKPOINTS": str(folder)}
+
+
+def _wait_until_serving(url: str, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(
+                f"the app server exited with code {server.returncode}:\n{log.read_text()[-3000:]}"
+            )
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"the app did not answer at {url} within {SERVER_START_SECONDS} s")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"Debian's chromium is missing at {CHROMIUM}: install it with `make browser` "
+            "(apt-get install chromium) to run the browser tests"
+        )
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def app_server(chromium_path, checkpoint_env) -> Iterator[str]:
+    """`streamlit run app.py` on a free port, for the whole session; yields its base URL."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    OUTPUT.mkdir(exist_ok=True)
+    log = OUTPUT / "browser-app-server.log"
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless=true",
+        f"--server.port={port}",
+        "--server.address=127.0.0.1",
+        "--server.fileWatcherType=none",
+        "--browser.gatherUsageStats=false",
+    ]
+    env = {**os.environ, **checkpoint_env, "PYTHONUNBUFFERED": "1"}
+    with open(log, "w") as log_file:
+        server = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT
+        )
+    try:
+        _wait_until_serving(url, server, log)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+# ------------------------------------------------------------------ the browser
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(chromium_path), args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+def wait_for_app(page, timeout_ms: int = RUN_SECONDS * 1000) -> None:
+    """Wait until Streamlit has connected and no script run is going on."""
+    page.wait_for_function(
+        """() => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            return app && app.getAttribute('data-test-script-state') === 'notRunning';
+        }""",
+        timeout=timeout_ms,
+    )
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server, browser) -> str:
+    """The served app, warmed up: one visit to the home page loads the libraries and switches
+    Streamlit to app.py's navigation before any test opens a page directly."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.goto(app_server)
+        wait_for_app(page)
+    finally:
+        context.close()
+    return app_server
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=VIEWPORT)
+    tab = context.new_page()
+    tab.set_default_timeout(RUN_SECONDS * 1000)
+    yield tab
+    context.close()
+
+
+@pytest.fixture(name="wait_for_app")
+def wait_for_app_fixture() -> Callable:
+    return wait_for_app
+
+
+def save_screenshot(page, name: str) -> Path:
+    """The whole app page, not just the window: Streamlit scrolls inside its main area, so the
+    window is made as tall as that area for the picture, then put back."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
+    height = page.evaluate(
+        """() => {
+            const main = document.querySelector('[data-testid="stMain"]');
+            return main ? main.scrollHeight : document.body.scrollHeight;
+        }"""
+    )
+    size = page.viewport_size or VIEWPORT
+    page.set_viewport_size(
+        {"width": size["width"], "height": min(max(height, size["height"]), MAX_SCREENSHOT_HEIGHT)}
+    )
+    try:
+        page.wait_for_timeout(800)  # charts re-layout to the new size
+        wait_for_app(page)
+        page.screenshot(path=str(path))
+    finally:
+        page.set_viewport_size(size)
+    return path
+
+
+@pytest.fixture
+def screenshot() -> Callable:
+    return save_screenshot

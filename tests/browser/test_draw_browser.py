@@ -1,0 +1,101 @@
+"""Draw digits with real mouse strokes in Chromium and check what the app reads.
+
+The canvas (streamlit-drawable-canvas 0.13) lives in a shadow root, not an iframe; Playwright's
+CSS selectors go through open shadow roots, so the drawing surface is simply
+`[data-testid=stBidiComponentIsolated] canvas.upper-canvas`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
+SCRIPT_RUNNING = """() => document.querySelector('[data-testid="stApp"]')
+    ?.getAttribute('data-test-script-state') === 'running'"""
+
+
+def open_draw_page(page, app_url, wait_for_app):
+    page.goto(f"{app_url}/draw")
+    wait_for_app(page)
+    canvas = page.locator(CANVAS)
+    canvas.wait_for()
+    return canvas
+
+
+def stroke(page, canvas, points, steps: int = 8) -> None:
+    """Press, move through `points` (canvas pixels) in small steps, release: one pen stroke."""
+    box = canvas.bounding_box()
+    x0, y0 = points[0]
+    page.mouse.move(box["x"] + x0, box["y"] + y0)
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=steps)
+    page.mouse.up()
+
+
+def prediction(page):
+    metric = page.locator("[data-testid=stMetric]").filter(has_text="Prediction")
+    return metric.locator("[data-testid=stMetricValue]")
+
+
+def test_a_stroke_starting_at_the_top_edge_counts(page, app_url, wait_for_app, screenshot):
+    """A "1" whose only stroke starts 3 px under the top edge, at the right, where the
+    component's (hidden) toolbar would float: if that stroke were lost there would be no
+    prediction at all."""
+    from playwright.sync_api import expect
+
+    canvas = open_draw_page(page, app_url, wait_for_app)
+    expect(page.get_by_text("Draw a digit in the box on the left")).to_be_visible()
+    expect(prediction(page)).to_have_count(0)  # a blank canvas shows a hint, not a guess
+    stroke(page, canvas, [(205, 3), (195, 140), (185, 272)])
+    expect(prediction(page)).to_have_text("1")
+
+
+def test_a_seven_drawn_with_the_mouse_is_read_as_7(page, app_url, wait_for_app, screenshot):
+    """The stem of a 7 (alone, it reads as a 1), then its bar along the top edge, drawn while
+    the page is still updating from the first stroke: both strokes must count."""
+    from playwright.sync_api import expect
+
+    canvas = open_draw_page(page, app_url, wait_for_app)
+    stroke(page, canvas, [(232, 6), (170, 130), (118, 272)])
+    page.wait_for_function(SCRIPT_RUNNING)  # the app is reading the first stroke
+    stroke(page, canvas, [(45, 6), (140, 6), (236, 6)])
+    wait_for_app(page)
+    expect(prediction(page)).to_have_text("7")
+    expect(page.get_by_text("How your drawing becomes the network's input")).to_be_visible()
+    screenshot(page, "draw.png")
+
+    # Clear empties the canvas and the prediction goes.
+    page.get_by_role("button", name="Clear").click()
+    wait_for_app(page)
+    expect(prediction(page)).to_have_count(0)
+    expect(page.get_by_text("Draw a digit in the box on the left")).to_be_visible()
+
+
+def test_inside_shows_the_drawn_digit_and_opens_a_clicked_c3_map(
+    page, app_url, wait_for_app, screenshot
+):
+    from playwright.sync_api import expect
+
+    canvas = open_draw_page(page, app_url, wait_for_app)
+    stroke(page, canvas, [(45, 20), (236, 20)])
+    stroke(page, canvas, [(236, 20), (170, 140), (118, 265)])
+    expect(prediction(page)).to_have_text("7")
+    page.get_by_role("link", name="See what every layer of LeNet-5 sees").click()
+    wait_for_app(page)
+    expect(page.get_by_text("Looking at the digit you drew")).to_be_visible()
+    expect(prediction(page)).to_have_text("7")
+
+    # Click the connection table's cell (S2 map 0, C3 map 9): C3 map 9 opens.
+    table = page.locator(".st-key-inside_connection_table .nsewdrag").first
+    table.scroll_into_view_if_needed()
+    box = table.bounding_box()
+    x, y = box["x"] + box["width"] * 9.5 / 16, box["y"] + box["height"] * 0.5 / 6
+    page.mouse.move(x, y)
+    page.wait_for_timeout(300)  # Plotly picks the hovered point before the click
+    page.mouse.click(x, y)
+    wait_for_app(page)
+    expect(page.get_by_text("C3 map 9 sees S2 maps")).to_be_visible()
+    screenshot(page, "inside.png")

@@ -110,11 +110,10 @@ def uploaded_image():
 
 def show_prediction(digit: DigitPreprocessing, model) -> None:
     result = inspect_digit(model, digit.network_input)
-    confidence = float(result.probabilities[result.prediction])
     st.metric(
         label="Prediction",
         value=str(result.prediction),
-        delta=f"{confidence:.0%} sure",
+        delta=_how_sure(result),
         delta_color="off",
         delta_arrow="off",
     )
@@ -128,6 +127,19 @@ def show_prediction(digit: DigitPreprocessing, model) -> None:
             "The faithful net outputs RBF penalties (smaller = closer to that digit's code); "
             "the bars are softmax(−penalty), a readout for display, not part of the paper."
         )
+
+
+def _how_sure(result) -> str:
+    """The modern net's probability; for the faithful net, its RBF penalty and the runner-up's
+    (softmax of penalties that far apart says "100%" for anything, which teaches nothing)."""
+    if not result.output_is_penalty:
+        return f"{float(result.probabilities[result.prediction]):.0%} sure"
+    penalties = result.layers["output"]
+    runner_up = int(np.argsort(penalties)[1])
+    return (
+        f"penalty {penalties[result.prediction]:.1f} · next: {runner_up} "
+        f"at {penalties[runner_up]:.1f}"
+    )
 
 
 def show_steps(digit: DigitPreprocessing, resize: str) -> None:

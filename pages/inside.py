@@ -92,8 +92,8 @@ def _random_digit(count: int) -> None:
     st.session_state[TEST_INDEX] = random.randrange(count)
 
 
-def layer_caption(model: LeNetBase, name: str) -> str:
-    summary = next(s for s in model.layer_summary() if s.name == name)
+def layer_caption(summaries: dict, name: str) -> str:
+    summary = summaries[name]
     shape = " x ".join(str(size) for size in summary.output_shape)
     note = LAYER_NOTES.get(name, "")
     return (
@@ -109,15 +109,16 @@ def show_layers(model: LeNetBase, result: inspect.DigitInspection) -> None:
         "Maps of one layer share one colour scale."
     )
     layers = result.layers
+    summaries = {summary.name: summary for summary in model.layer_summary()}
     for name, columns, cell in (("C1", 6, 150), ("S2", 6, 150), ("C3", 8, 120), ("S4", 8, 120)):
-        st.markdown(layer_caption(model, name))
+        st.markdown(layer_caption(summaries, name))
         st.plotly_chart(
             figures.feature_maps_figure(layers[name], name, columns, cell_px=cell),
             key=f"inside_{name}",
             config=PLAIN,
         )
     for name in ("C5", "F6"):
-        st.markdown(layer_caption(model, name))
+        st.markdown(layer_caption(summaries, name))
         st.plotly_chart(
             figures.vector_figure(layers[name], f"{name}: {len(layers[name])} units"),
             key=f"inside_{name}",

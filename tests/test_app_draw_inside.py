@@ -161,6 +161,18 @@ def test_draw_predicts_the_right_digit_from_an_injected_drawing(app, drawn_digit
     assert digit.centered.shape == (28, 28)
 
 
+def test_the_faithful_net_reads_a_drawing_with_its_rbf_penalties(app, drawn_digit):
+    _, rgba = drawn_digit
+    at = open_page(app, DRAW)
+    at.selectbox(key="picked_model").set_value("shipped:faithful")
+    at.session_state[CANVAS_KEY] = canvas_state(rgba)
+    at.run()
+    assert not at.exception
+    assert at.metric[0].label == "Prediction"
+    assert at.metric[0].delta.startswith("penalty ")
+    assert any("RBF penalties" in text for text in texts(at.caption))
+
+
 def test_a_blank_or_speck_canvas_shows_a_hint_not_a_guess(app):
     at = open_page(app, DRAW)
     at.session_state[CANVAS_KEY] = canvas_state(np.zeros((280, 280, 4), np.uint8))

@@ -12,8 +12,8 @@ import pytest
 pytestmark = pytest.mark.browser
 
 CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
-SCRIPT_RUNNING = """() => document.querySelector('[data-testid="stApp"]')
-    ?.getAttribute('data-test-script-state') === 'running'"""
+SCRIPT_STATE = """() => document.querySelector('[data-testid="stApp"]')
+    ?.getAttribute('data-test-script-state')"""
 
 
 def open_draw_page(page, app_url, wait_for_app):
@@ -35,6 +35,24 @@ def stroke(page, canvas, points, steps: int = 8) -> None:
     page.mouse.up()
 
 
+def slow_stroke_noting_runs(page, canvas, points, steps: int = 30) -> bool:
+    """A stroke drawn slowly, checking between moves whether the app is running its script.
+    Returns True if a script run was going on while the pen was down."""
+    box = canvas.bounding_box()
+    (x, y), seen_running = points[0], False
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    page.mouse.down()
+    for x_end, y_end in points[1:]:
+        x_start, y_start = x, y
+        for step in range(1, steps + 1):
+            x = x_start + (x_end - x_start) * step / steps
+            y = y_start + (y_end - y_start) * step / steps
+            page.mouse.move(box["x"] + x, box["y"] + y)
+            seen_running |= page.evaluate(SCRIPT_STATE) == "running"
+    page.mouse.up()
+    return seen_running
+
+
 def prediction(page):
     metric = page.locator("[data-testid=stMetric]").filter(has_text="Prediction")
     return metric.locator("[data-testid=stMetricValue]")
@@ -47,6 +65,8 @@ def test_a_stroke_starting_at_the_top_edge_counts(page, app_url, wait_for_app, s
     from playwright.sync_api import expect
 
     canvas = open_draw_page(page, app_url, wait_for_app)
+    toolbar = page.locator("[data-testid=stBidiComponentIsolated] .dc-toolbar")
+    expect(toolbar).to_be_hidden()  # it would float, invisible, over the top right corner
     expect(page.get_by_text("Draw a digit in the box on the left")).to_be_visible()
     expect(prediction(page)).to_have_count(0)  # a blank canvas shows a hint, not a guess
     stroke(page, canvas, [(205, 3), (195, 140), (185, 272)])
@@ -60,8 +80,9 @@ def test_a_seven_drawn_with_the_mouse_is_read_as_7(page, app_url, wait_for_app, 
 
     canvas = open_draw_page(page, app_url, wait_for_app)
     stroke(page, canvas, [(232, 6), (170, 130), (118, 272)])
-    page.wait_for_function(SCRIPT_RUNNING)  # the app is reading the first stroke
-    stroke(page, canvas, [(45, 6), (140, 6), (236, 6)])
+    # Right away, slowly: the app reads the first stroke while the pen draws the second.
+    drawn_during_a_run = slow_stroke_noting_runs(page, canvas, [(45, 6), (140, 6), (236, 6)])
+    assert drawn_during_a_run, "the app did not update while the second stroke was drawn"
     wait_for_app(page)
     expect(prediction(page)).to_have_text("7")
     expect(page.get_by_text("How your drawing becomes the network's input")).to_be_visible()

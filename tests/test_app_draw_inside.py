@@ -316,3 +316,18 @@ def test_inside_shows_the_digit_drawn_on_the_draw_page(app, drawn_digit):
     assert at.radio(key="inside_source").value == "The digit you drew"
     assert any("the digit you drew" in text for text in texts(at.markdown))
     assert at.metric[0].value == str(label)
+
+
+def test_inside_uses_the_shipped_sample_digits_without_mnist(app, monkeypatch):
+    import streamlit as st
+
+    monkeypatch.setattr("lenet_viz.data.data_available", lambda *args, **kwargs: False)
+    st.cache_resource.clear()  # the test split may be cached from another test
+    try:
+        at = open_page(app, INSIDE)
+        assert not at.exception
+        assert any("MNIST is not downloaded" in text for text in texts(at.caption))
+        assert at.number_input(key="inside_test_index").max == len(sample_digits()) - 1
+        assert at.metric[0].label == "Prediction"
+    finally:
+        st.cache_resource.clear()

@@ -145,3 +145,52 @@ def test_rbf_codes_as_bitmaps():
     assert laid_out[1, 0] == 7  # row-major, 7 wide
     with pytest.raises(ValueError, match="84"):
         inspect.f6_bitmap(np.zeros(10))
+
+
+# ------------------------------------------------------------------ the Inside figures
+
+
+def test_pixel_image_enlarges_by_whole_pixels():
+    from lenet_viz.figures.inside import pixel_image
+
+    image = np.array([[0.0, 1.0], [0.5, 0.25]], dtype=np.float32)
+    enlarged = pixel_image(image, size=10)
+    assert enlarged.shape == (10, 10) and enlarged.dtype == np.uint8
+    assert enlarged[0, 0] == 0 and enlarged[0, 9] == 255 and enlarged[9, 0] == 128
+    assert (enlarged[:5, 5:] == 255).all()  # one pixel became a 5x5 block, no blur
+
+
+def test_connection_table_figure_can_be_clicked_on_every_cell():
+    from lenet_viz.figures.inside import connection_table_figure
+
+    figure = connection_table_figure(table_i(), selected=12)
+    heatmap, markers = figure.data
+    levels = np.asarray(heatmap.z)
+    # The chosen map's inputs are drawn apart (level 2); other connections are level 1.
+    assert [int(i) for i in np.flatnonzero(levels[:, 12] == 2)] == [0, 1, 3, 4]
+    assert (levels[:, :12] <= 1).all()
+    # One invisible marker per cell carries the C3 map as x (heatmaps cannot be selected).
+    assert len(markers.x) == 96
+    assert sorted(set(int(x) for x in markers.x)) == list(range(16))
+
+
+def test_c3_breakdown_figure_has_a_column_per_input_and_the_result():
+    from lenet_viz.figures.inside import c3_breakdown_figure
+
+    model = build_model(ModelConfig(arch="faithful"), seed=0)
+    x = inspect.network_input(sample_digits().images[0], model.config)
+    opened = inspect.c3_map_inputs(model, inspect.inspect_digit(model, x), 15)
+    figure = c3_breakdown_figure(
+        opened.s2_maps,
+        opened.kernels,
+        opened.contributions,
+        opened.inputs,
+        15,
+        opened.pre_activation,
+        opened.output,
+    )
+    assert len(figure.data) == 3 * 6 + 2  # S2 map, kernel, contribution per input; sum; C3 map
+    titles = [annotation.text for annotation in figure.layout.annotations]
+    assert (
+        "S2 map 5" in titles and "kernel 5→15" in titles and "→ C3 map 15<br>(activation)" in titles
+    )

@@ -25,6 +25,10 @@ from pages.models_ui import ensure_app_navigation, model_picker
 CANVAS_SIZE = 280  # 10x MNIST's 28 px
 STROKE_WIDTH = 20  # about 2 MNIST pixels, like a pen stroke in MNIST
 CANVAS_VERSION = "draw_canvas_version"  # bumped by Clear: a new key gives an empty canvas
+# The last drawing read: {"json": its Fabric.js JSON, "image": its RGBA array}, redrawn on the
+# canvas when the user comes back from another page.
+LAST_DRAWING = "draw_last_drawing"
+CANVAS_STARTS = "draw_canvas_starts"  # {canvas key: the drawing it was mounted with}
 INPUT_MODE = "draw_input_mode"
 DIGIT = "digit"  # the app contract: the last digit read here, for the Inside page
 STEP_PX = 160  # the preprocessing steps are shown at most this many pixels wide and high
@@ -70,11 +74,29 @@ def canvas_key() -> str:
 def clear_canvas() -> None:
     st.session_state[CANVAS_VERSION] = st.session_state.get(CANVAS_VERSION, 0) + 1
     st.session_state.pop(DIGIT, None)
+    st.session_state.pop(LAST_DRAWING, None)
+
+
+def initial_drawing(key: str) -> dict | None:
+    """What the canvas starts with: the last drawing when the canvas is mounted again.
+
+    Streamlit forgets a widget's state when the user visits another page, so the canvas would
+    come back empty. When it is mounted (its key has no state yet), it gets the last drawing
+    and keeps that same starting drawing for as long as it stays mounted: a changing
+    initial_drawing would make the component reload and drop a stroke being drawn.
+    """
+    starts = st.session_state.setdefault(CANVAS_STARTS, {})
+    if key not in st.session_state:  # being mounted: first visit, after Clear, or coming back
+        starts.clear()
+        last = st.session_state.get(LAST_DRAWING)
+        starts[key] = last["json"] if last else None
+    return starts.get(key)
 
 
 def drawn_image() -> np.ndarray | None:
     """The canvas as an RGBA array (ink in the alpha channel), or None before the first stroke."""
     register_canvas_without_toolbar()
+    key = canvas_key()
     result = st_canvas(
         stroke_width=STROKE_WIDTH,
         stroke_color="#000000",
@@ -84,12 +106,19 @@ def drawn_image() -> np.ndarray | None:
         drawing_mode="freedraw",
         update_streamlit=True,
         return_image_data=True,
-        key=canvas_key(),
+        initial_drawing=initial_drawing(key),
+        key=key,
     )
     objects = (result.json_data or {}).get("objects") or []
     if not objects:
         return None
-    return result.image_data
+    image = result.image_data
+    last = st.session_state.get(LAST_DRAWING)
+    if image is not None:
+        st.session_state[LAST_DRAWING] = {"json": result.json_data, "image": image}
+    elif last and objects == last["json"].get("objects"):
+        image = last["image"]  # the restored drawing, before the component has sent it back
+    return image
 
 
 def uploaded_image():

@@ -201,6 +201,23 @@ def test_clear_gives_an_empty_canvas_and_forgets_the_digit(app, drawn_digit):
     assert any("Draw a digit in the box" in text for text in texts(at.info))
 
 
+def test_the_drawing_is_still_there_after_a_visit_to_inside(app, drawn_digit):
+    label, rgba = drawn_digit
+    at = open_page(app, DRAW)
+    at.session_state[CANVAS_KEY] = canvas_state(rgba, strokes=2)
+    at.run()
+    at.switch_page(INSIDE)
+    at.run()
+    assert CANVAS_KEY not in at.session_state  # Streamlit forgot the canvas's state
+    at.switch_page(DRAW)
+    at.run()
+    assert not at.exception
+    # The canvas is mounted again with the last drawing, and the page reads it at once.
+    restored = at.session_state["draw_canvas_starts"][CANVAS_KEY]
+    assert restored["objects"] == [{"type": "path"}, {"type": "path"}]
+    assert at.metric[0].value == str(label)
+
+
 def test_an_unreadable_upload_shows_an_error_not_a_crash(app):
     at = open_page(app, DRAW)
     at.radio(key="draw_input_mode").set_value("Upload a picture").run()

@@ -120,3 +120,8 @@ def test_inside_shows_the_drawn_digit_and_opens_a_clicked_c3_map(
     wait_for_app(page)
     expect(page.get_by_text("C3 map 9 sees S2 maps")).to_be_visible()
     screenshot(page, "inside.png")
+
+    # Back on Draw, the drawing is still on the canvas and still read.
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Draw").click()
+    wait_for_app(page)
+    expect(prediction(page)).to_have_text("7")

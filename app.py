@@ -6,14 +6,18 @@ pages/ over the `lenet_viz` library. With st.navigation, files in pages/ are not
 
 import streamlit as st
 
-st.set_page_config(page_title="LeNet-5 Explorer", page_icon="🔢", layout="wide")
+st.set_page_config(page_title="LeNet-5 Explorer", page_icon=":material/pin:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/train.py", title="Train", icon="📈", url_path="train"),
-    st.Page("pages/compare.py", title="Compare", icon="⚖️", url_path="compare"),
-    st.Page("pages/draw.py", title="Draw", icon="✏️", url_path="draw"),
-    st.Page("pages/inside.py", title="Inside LeNet-5", icon="🔬", url_path="inside"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/monitoring:", url_path="train"),
+    st.Page(
+        "pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"
+    ),
+    st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
+    st.Page(
+        "pages/inside.py", title="Inside LeNet-5", icon=":material/biotech:", url_path="inside"
+    ),
 ]
 
 st.navigation(PAGES).run()

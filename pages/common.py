@@ -34,7 +34,7 @@ PAGE_FILES = {
     "inside": "pages/inside.py",
 }
 ACTIVE_STATUSES = ("queued", "running", "paused")
-POLL_SECONDS = 0.7  # the live panel's refresh period: "updated at least once a second"
+POLL_SECONDS = 0.8  # the live panel's refresh period: "updated at least once a second"
 
 # Learning rates on the log-scale slider; the exact entry accepts any other value.
 LR_CHOICES = (
@@ -59,13 +59,23 @@ def default(key: str, value) -> None:
 
 def page_links() -> None:
     """A link to every page, with what it is for."""
-    st.page_link(PAGE_FILES["home"], label="Home: what LeNet-5 is", icon="🏠")
-    st.page_link(PAGE_FILES["train"], label="Train: watch the net learn, live", icon="📈")
+    st.page_link(PAGE_FILES["home"], label="Home: what LeNet-5 is", icon=":material/home:")
     st.page_link(
-        PAGE_FILES["compare"], label="Compare: runs side by side (sigmoid vs ReLU)", icon="⚖️"
+        PAGE_FILES["train"], label="Train: watch the net learn, live", icon=":material/monitoring:"
     )
-    st.page_link(PAGE_FILES["draw"], label="Draw: write a digit, see the prediction", icon="✏️")
-    st.page_link(PAGE_FILES["inside"], label="Inside LeNet-5: what every layer sees", icon="🔬")
+    st.page_link(
+        PAGE_FILES["compare"],
+        label="Compare: runs side by side (sigmoid vs ReLU)",
+        icon=":material/compare_arrows:",
+    )
+    st.page_link(
+        PAGE_FILES["draw"], label="Draw: write a digit, see the prediction", icon=":material/draw:"
+    )
+    st.page_link(
+        PAGE_FILES["inside"],
+        label="Inside LeNet-5: what every layer sees",
+        icon=":material/biotech:",
+    )
 
 
 # ----------------------------------------------------------------------------- cached data
@@ -225,9 +235,10 @@ def progress_panel(snapshot: TrainerSnapshot) -> None:
         running, waiting = RUN_SLOTS.counts()
         place = snapshot.queue_position or 1
         st.info(
-            f"⏳ Queued: position {place} of {waiting} waiting. The server trains "
+            f"Queued: position {place} of {waiting} waiting. The server trains "
             f"{RUN_SLOTS.capacity} run(s) at a time ({running} busy now); yours starts "
-            "by itself when a slot frees up. Stop cancels it."
+            "by itself when a slot frees up. Stop cancels it.",
+            icon=":material/hourglass_top:",
         )
     columns = st.columns(3)
     columns[0].metric("Iteration", f"{snapshot.iteration:,}")

@@ -36,10 +36,12 @@ from pages.common import (
     progress_panel,
     replace_trainer,
 )
+from pages.models_ui import ensure_app_navigation
 
 KEY = "compare_opt_"
 NOTICE = "compare_notice"
 SEEN_STATUS = "compare_seen_status"
+FIGURES = "compare_figures"  # (version, figures) of the last poll
 MAX_RUNS = 4
 NOTEBOOK_ACTIVATIONS = ("sigmoid", "relu")
 RESIZE_LABELS = {"pad": "pad to 32x32 (the paper)", "scale": "scale to 32x32 (the notebook)"}
@@ -251,25 +253,43 @@ def on_stop() -> None:
 def control_buttons(trainer: Trainer | None, data_ok: bool) -> None:
     status = trainer.status if trainer is not None else "idle"
     active = is_active(trainer)
-    columns = st.columns([1.3, 1, 1, 1, 2.2])
-    columns[0].button(
-        "▶ Start all runs",
+    row = st.container(horizontal=True)
+    row.button(
+        "Start all runs",
+        icon=":material/play_arrow:",
         type="primary",
         on_click=on_start,
         disabled=active or not data_ok,
-        width="stretch",
     )
-    columns[1].button(
-        "⏸ Pause",
+    row.button(
+        "Pause",
+        icon=":material/pause:",
         on_click=on_pause,
         disabled=status not in ("running", "queued"),
-        width="stretch",
     )
-    columns[2].button("⏵ Resume", on_click=on_resume, disabled=status != "paused", width="stretch")
-    columns[3].button("⏹ Stop", on_click=on_stop, disabled=not active, width="stretch")
+    row.button("Resume", icon=":material/resume:", on_click=on_resume, disabled=status != "paused")
+    row.button("Stop", icon=":material/stop:", on_click=on_stop, disabled=not active)
 
 
 # ----------------------------------------------------------------------------- live panel
+
+
+def live_figures(trainer: Trainer, snapshot) -> tuple:
+    """Overlay, gradient norms and small multiples, rebuilt only when a run has moved."""
+    version = (id(trainer), tuple((r["iteration"], r["status"]) for r in snapshot.runs))
+    cached = st.session_state.get(FIGURES)
+    if cached is None or cached[0] != version:
+        curves = [(run["name"], run["history"]) for run in snapshot.runs]
+        same_batches = len({r.config.batch_size for r in trainer.runs}) == 1
+        x = "iteration" if same_batches else "epoch"  # runs of different batch sizes align by epoch
+        figures = (
+            overlay_figure(curves, x=x),
+            gradient_norm_figure(curves),
+            small_multiples_figure(curves, x=x),
+        )
+        cached = (version, figures)
+        st.session_state[FIGURES] = cached
+    return cached[1]
 
 
 @st.fragment(run_every=POLL_SECONDS if is_active(trainer_now()) else None)
@@ -286,12 +306,9 @@ def live_panel() -> None:
     for run in snapshot.runs:
         if run["status"] in ("diverged", "error"):
             st.error(f"**{run['name']}**: {run['message']}")
-    curves = [(run["name"], run["history"]) for run in snapshot.runs]
-    same_batches = len({r.config.batch_size for r in trainer.runs}) == 1
-    x = "iteration" if same_batches else "epoch"
-
+    overlay, gradients, multiples = live_figures(trainer, snapshot)
     st.subheader("Loss and accuracy, all runs")
-    st.plotly_chart(overlay_figure(curves, x=x), key="compare_overlay_chart")
+    st.plotly_chart(overlay, key="compare_overlay_chart")
     st.subheader("Why sigmoid stalls: each layer's gradient norm")
     st.caption(
         "How strongly each layer is told to change, on a log scale. The error signal goes "
@@ -299,9 +316,9 @@ def live_panel() -> None:
         "sigmoid the first layers (C1, C3) get gradients hundreds of times smaller than with "
         "ReLU, and barely learn."
     )
-    st.plotly_chart(gradient_norm_figure(curves), key="compare_gradient_chart")
+    st.plotly_chart(gradients, key="compare_gradient_chart")
     st.subheader("Each run on its own")
-    st.plotly_chart(small_multiples_figure(curves, x=x), key="compare_multiples_chart")
+    st.plotly_chart(multiples, key="compare_multiples_chart")
     st.subheader("Summary")
     rows = summary_rows(
         [
@@ -326,6 +343,7 @@ def live_panel() -> None:
 
 # ----------------------------------------------------------------------------- the page
 
+ensure_app_navigation()  # a deep link on a fresh server: rerun through app.py
 st.title("Compare runs side by side")
 st.markdown(
     "Every run starts from **the same initial weights** and sees **the same batches in the "
@@ -340,7 +358,8 @@ set_defaults()
 preset_column, text_column = st.columns([1.2, 2])
 data_ok = dataset_ready(st.session_state[KEY + "dataset"])
 preset_column.button(
-    "🧪 The notebook's experiment: sigmoid vs ReLU",
+    "The notebook's experiment: sigmoid vs ReLU",
+    icon=":material/science:",
     on_click=on_notebook_preset,
     disabled=active or not data_ok,
     type="primary",

@@ -8,7 +8,9 @@ import streamlit as st
 
 from lenet_viz.figures.training import architecture_figure
 from pages.common import DATASET_LABELS, dataset_ready, fetch_hint, model_info, page_links
+from pages.models_ui import ensure_app_navigation
 
+ensure_app_navigation()  # a deep link on a fresh server: rerun through app.py
 st.title("LeNet-5 Explorer")
 st.markdown(
     "**LeNet-5** is the convolutional neural network Yann LeCun, Léon Bottou, Yoshua Bengio "
@@ -52,40 +54,51 @@ ARCH_TITLES = {
 }
 
 
-def layer_table(info: dict) -> pd.DataFrame:
-    rows = [
-        {
-            "layer": layer["name"],
-            "output shape": " x ".join(str(size) for size in layer["output_shape"]),
-            "parameters": layer["params"],
-            "connections": layer["connections"],
+def layer_table(infos: dict[str, dict]) -> pd.DataFrame:
+    """One row per layer: its output shape, then parameters and connections of each net."""
+    rows = []
+    layer_lists = [info["layers"] for info in infos.values()]
+    for layers in zip(*layer_lists, strict=True):
+        row = {
+            "layer": layers[0]["name"],
+            "output shape": " x ".join(str(size) for size in layers[0]["output_shape"]),
         }
-        for layer in info["layers"]
-    ]
-    rows.append(
-        {
-            "layer": "total",
-            "output shape": "",
-            "parameters": info["total_params"],
-            "connections": info["total_connections"],
-        }
-    )
+        for arch, layer in zip(infos, layers, strict=True):
+            row[f"{arch} params"] = layer["params"]
+            row[f"{arch} connections"] = layer["connections"]
+        rows.append(row)
+    total = {"layer": "total", "output shape": ""}
+    for arch, info in infos.items():
+        total[f"{arch} params"] = info["total_params"]
+        total[f"{arch} connections"] = info["total_connections"]
+    rows.append(total)
     return pd.DataFrame(rows)
 
 
+infos = {arch: model_info(arch) for arch in ARCH_TITLES}
 for tab, arch in zip(st.tabs(list(ARCH_TITLES.values())), ARCH_TITLES, strict=True):
     with tab:
-        info = model_info(arch)
         st.plotly_chart(
-            architecture_figure(info),
+            architecture_figure(infos[arch]),
             key=f"home_arch_{arch}",
             config={"displayModeBar": False, "staticPlot": True},
         )
-        st.dataframe(
-            layer_table(info),
-            hide_index=True,
-            column_config={
-                "parameters": st.column_config.NumberColumn(format="localized"),
-                "connections": st.column_config.NumberColumn(format="localized"),
-            },
-        )
+
+c3 = {
+    arch: next(layer for layer in infos[arch]["layers"] if layer["name"] == "C3") for arch in infos
+}
+st.dataframe(
+    layer_table(infos),
+    hide_index=True,
+    column_config={
+        column: st.column_config.NumberColumn(format="localized")
+        for arch in ARCH_TITLES
+        for column in (f"{arch} params", f"{arch} connections")
+    },
+)
+st.caption(
+    f"Same shapes, different wiring. C3 has {c3['modern']['params']:,} parameters in the "
+    f"modern net but {c3['faithful']['params']:,} in the faithful one: the paper's Table I "
+    "connects each C3 map to only some of the S2 maps (see Inside LeNet-5). The faithful "
+    "subsampling layers learn a coefficient and a bias per map; max-pooling learns nothing."
+)

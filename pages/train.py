@@ -49,13 +49,15 @@ from pages.common import (
     replace_trainer,
     test_split,
 )
+from pages.models_ui import ensure_app_navigation
 
 KEY = "train_opt_"  # the settings widgets' keys
 NOTICE = "train_notice"  # (kind, text) to show once, set by a callback
 SAVE_NOTICE = "train_save_notice"
 PENDING_OVERWRITE = "train_pending_overwrite"  # a file name waiting for "overwrite?" confirmation
 SEEN_STATUS = "train_seen_status"  # the trainer status the page was last drawn with
-RESULTS = "train_results"  # (trainer id, evaluate_full() results, checkpoint bytes)
+RESULTS = "train_results"  # evaluate_full() results and checkpoint bytes of the finished run
+FIGURES = "train_figures"  # (version, figures) of the last poll
 GALLERY_SIZE = 24
 
 ARCH_LABELS = {"modern": "Modern (ReLU, max-pooling)", "faithful": "Faithful (LeCun 1998)"}
@@ -269,33 +271,48 @@ def on_stop() -> None:
 def control_buttons(trainer: Trainer | None, data_ok: bool) -> None:
     status = trainer.status if trainer is not None else "idle"
     active = is_active(trainer)
-    columns = st.columns(5)
-    columns[0].button(
-        "▶ Start",
+    row = st.container(horizontal=True)
+    row.button(
+        "Start",
+        icon=":material/play_arrow:",
         type="primary",
         on_click=on_start,
         disabled=active or not data_ok,
-        width="stretch",
         help="Train a new net with the settings on the left.",
     )
-    columns[1].button(
-        "⏸ Pause",
+    row.button(
+        "Pause",
+        icon=":material/pause:",
         on_click=on_pause,
         disabled=status not in ("running", "queued"),
-        width="stretch",
     )
-    columns[2].button("⏵ Resume", on_click=on_resume, disabled=status != "paused", width="stretch")
-    columns[3].button("⏹ Stop", on_click=on_stop, disabled=not active, width="stretch")
-    columns[4].button(
-        "⏭ Step one batch",
+    row.button("Resume", icon=":material/resume:", on_click=on_resume, disabled=status != "paused")
+    row.button("Stop", icon=":material/stop:", on_click=on_stop, disabled=not active)
+    row.button(
+        "Step one batch",
+        icon=":material/skip_next:",
         on_click=on_step,
         disabled=not data_ok or status in ("running", "queued"),
-        width="stretch",
         help="Train exactly one batch, then wait. Starts a new run if none is paused.",
     )
 
 
 # ----------------------------------------------------------------------------- live panel
+
+
+def live_figures(trainer: Trainer, run: dict):
+    """The two live figures, rebuilt only when the run has moved since the last poll."""
+    version = (id(trainer), run["iteration"], len(run["history"].epochs), run["status"])
+    cached = st.session_state.get(FIGURES)
+    if cached is None or cached[0] != version:
+        history = run["history"]
+        figures = (
+            iteration_figure(history),
+            epoch_figure(history, total_epochs=trainer.runs[0].config.epochs),
+        )
+        cached = (version, figures)
+        st.session_state[FIGURES] = cached
+    return cached[1]
 
 
 @st.fragment(run_every=POLL_SECONDS if is_active(trainer_now()) else None)
@@ -313,12 +330,12 @@ def live_panel() -> None:
     st.markdown(f"**Run:** {run['name']}")
     progress_panel(snapshot)
     if run["status"] == "diverged":
-        st.error(f"💥 The run {run['message']}")
+        st.error(f"The run {run['message']}", icon=":material/warning:")
     elif run["status"] == "error":
         st.error(run["message"])
-    history = run["history"]
-    st.plotly_chart(iteration_figure(history), key="train_iteration_chart")
-    st.plotly_chart(epoch_figure(history), key="train_epoch_chart")
+    iteration_chart, epoch_chart = live_figures(trainer, run)
+    st.plotly_chart(iteration_chart, key="train_iteration_chart")
+    st.plotly_chart(epoch_chart, key="train_epoch_chart")
     if snapshot.status != st.session_state.get(SEEN_STATUS):
         st.rerun()  # the whole page: the buttons and the results follow the new status
 
@@ -371,7 +388,7 @@ def results_section(trainer: Trainer) -> None:
     columns[2].metric("Test loss", f"{evaluation['test_loss']:.4f}")
     columns[3].metric("Iterations trained", f"{run.iteration:,}")
 
-    left, right = st.columns([1, 1.3], gap="large")
+    left, right = st.columns([1, 1], gap="large")
     with left:
         st.subheader("Confusion matrix")
         st.caption(
@@ -444,7 +461,7 @@ def keep_model_section(trainer: Trainer, results: dict) -> None:
             max_chars=80,
             help="Letters, digits, '.', '_' and '-'; other characters become '_'.",
         )
-        st.button("💾 Save", on_click=save_model, args=(trainer, False))
+        st.button("Save", icon=":material/save:", on_click=save_model, args=(trainer, False))
         pending = st.session_state.get(PENDING_OVERWRITE)
         if pending:
             st.warning(f"A checkpoint named **{pending}** already exists. Replace it?")
@@ -458,14 +475,16 @@ def keep_model_section(trainer: Trainer, results: dict) -> None:
             getattr(st, notice[0])(notice[1])
     with download_col:
         st.download_button(
-            "⬇ Download the model (.pt)",
+            "Download the model (.pt)",
+            icon=":material/download:",
             data=results["checkpoint"],
             file_name=f"lenet5_{config.arch}_{run.model.config.activation}.pt",
             mime="application/octet-stream",
             on_click="ignore",
         )
         st.download_button(
-            "⬇ Download the metrics (.csv)",
+            "Download the metrics (.csv)",
+            icon=":material/download:",
             data=csv_text(run.history_snapshot().to_csv_rows()),
             file_name="lenet5_training_metrics.csv",
             mime="text/csv",
@@ -475,6 +494,7 @@ def keep_model_section(trainer: Trainer, results: dict) -> None:
 
 # ----------------------------------------------------------------------------- the page
 
+ensure_app_navigation()  # a deep link on a fresh server: rerun through app.py
 st.title("Train LeNet-5")
 trainer = trainer_now()
 active = is_active(trainer)

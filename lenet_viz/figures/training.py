@@ -29,7 +29,7 @@ LAYER_COLORS = {
     "output": "#0072B2",
 }
 MAX_PLOT_POINTS = 1500
-DEFAULT_SMOOTHING = 0.95
+AUTO = None  # smoothing=AUTO picks the weight from the number of points (`auto_smoothing`)
 FONT_SIZE = 15
 DIGIT_CLASSES = tuple(str(d) for d in range(10))
 FASHION_CLASSES = (
@@ -71,12 +71,24 @@ def decimate(xs: Sequence, ys: Sequence, max_points: int = MAX_PLOT_POINTS) -> t
     return [xs[i] for i in keep], [ys[i] for i in keep]
 
 
-def smooth(values: Sequence[float], weight: float = DEFAULT_SMOOTHING) -> list[float]:
+def auto_smoothing(count: int, fraction: float = 0.05, longest: int = 50) -> float:
+    """An EMA weight whose window is ~5% of the curve (at most 50 points, at least 1).
+
+    A fixed weight either leaves a short run noisy or makes a long one lag behind the data.
+    """
+    window = min(longest, max(1.0, fraction * count))
+    return 1.0 - 1.0 / window
+
+
+def smooth(values: Sequence[float], weight: float | None = AUTO) -> list[float]:
     """Exponential moving average, debiased so that the first points are not pulled to zero.
 
     s_t = weight * s_(t-1) + (1 - weight) * v_t, divided by (1 - weight^t) as TensorBoard does.
     Non-finite values (a diverging loss) are skipped: the average keeps its last value.
+    weight=AUTO (None) picks it from the number of values with `auto_smoothing`.
     """
+    if weight is None:
+        weight = auto_smoothing(len(values))
     if not 0 <= weight < 1:
         raise ValueError(f"smoothing weight must be in [0, 1), got {weight}")
     smoothed, average, steps = [], 0.0, 0
@@ -124,7 +136,7 @@ def _curve_traces(
     *,
     name: str,
     color: str,
-    smoothing: float,
+    smoothing: float | None,
     max_points: int,
     show_raw: bool = True,
     legend: bool = True,
@@ -181,7 +193,7 @@ def _empty_note(fig: go.Figure, text: str) -> go.Figure:
 def iteration_figure(
     history: History,
     *,
-    smoothing: float = DEFAULT_SMOOTHING,
+    smoothing: float | None = AUTO,
     max_points: int = MAX_PLOT_POINTS,
     color: str = RUN_COLORS[0],
     height: int = 360,
@@ -214,8 +226,13 @@ def iteration_figure(
     return _style(fig, height, legend=False)
 
 
-def epoch_figure(history: History, *, height: int = 320) -> go.Figure:
-    """Loss and accuracy per epoch: train (mean over the epoch's batches) against test."""
+def epoch_figure(
+    history: History, *, total_epochs: int | None = None, height: int = 320
+) -> go.Figure:
+    """Loss and accuracy per epoch: train (mean over the epoch's batches) against test.
+
+    With `total_epochs` the x axis spans the whole run from the start, so the points fill it.
+    """
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -243,6 +260,9 @@ def epoch_figure(history: History, *, height: int = 320) -> go.Figure:
                 col=col,
             )
         fig.update_xaxes(title_text="epoch", dtick=1, row=1, col=col)
+    last = max([total_epochs or 1, *epochs])
+    fig.update_xaxes(range=[0.7, last + 0.3])
+    fig.update_yaxes(range=[0, 100], row=1, col=2)
     if not epochs:
         _empty_note(fig, "Train and test points appear at the end of each epoch.")
     return _style(fig, height)
@@ -336,7 +356,7 @@ def overlay_figure(
     runs: Sequence[tuple[str, History]],
     *,
     x: str = "iteration",
-    smoothing: float = DEFAULT_SMOOTHING,
+    smoothing: float | None = AUTO,
     max_points: int = MAX_PLOT_POINTS,
     height: int = 400,
 ) -> go.Figure:
@@ -373,7 +393,7 @@ def small_multiples_figure(
     runs: Sequence[tuple[str, History]],
     *,
     x: str = "iteration",
-    smoothing: float = DEFAULT_SMOOTHING,
+    smoothing: float | None = AUTO,
     max_points: int = MAX_PLOT_POINTS,
     height: int = 460,
 ) -> go.Figure:
@@ -420,7 +440,7 @@ def trained_layers(history: History) -> list[str]:
 def gradient_norm_figure(
     runs: Sequence[tuple[str, History]],
     *,
-    smoothing: float = 0.9,
+    smoothing: float | None = AUTO,
     max_points: int = MAX_PLOT_POINTS,
     height: int = 420,
 ) -> go.Figure:
@@ -465,7 +485,7 @@ def gradient_norm_figure(
     return _style(fig, height)
 
 
-def summary_rows(runs: Sequence[dict], smoothing: float = DEFAULT_SMOOTHING) -> list[dict]:
+def summary_rows(runs: Sequence[dict], smoothing: float | None = AUTO) -> list[dict]:
     """One row of final numbers per run, for a table.
 
     Each run is a dict with name, status, iteration and history (a `TrainerSnapshot.runs`
@@ -537,7 +557,7 @@ def _shape_text(shape: Sequence[int]) -> str:
     return f"{shape[0]} units"
 
 
-def architecture_figure(info: dict, *, height: int = 330) -> go.Figure:
+def architecture_figure(info: dict, *, height: int = 300) -> go.Figure:
     """LeNet-5 drawn left to right from `model.info()`: feature maps as stacked squares sized by
     their side, vectors as bars sized by their length, with shapes and parameter counts."""
     layers = [{"name": "input", "output_shape": [1, 32, 32], "params": 0}] + list(info["layers"])
@@ -564,11 +584,11 @@ def architecture_figure(info: dict, *, height: int = 330) -> go.Figure:
         params = f"{layer['params']:,} params" if layer["name"] != "input" else ""
         fig.add_annotation(
             x=center,
-            y=-1.05,
+            y=-0.85,
             text=f"{kind}<br><i>{params}</i>",
             showarrow=False,
             yanchor="top",
-            font=dict(size=FONT_SIZE - 3, color="#444"),
+            font=dict(size=FONT_SIZE - 2, color="#444"),
         )
         if index:
             fig.add_annotation(
@@ -587,7 +607,7 @@ def architecture_figure(info: dict, *, height: int = 330) -> go.Figure:
                 text="",
             )
     fig.update_xaxes(visible=False, range=[-0.6, (len(layers) - 1) * gap + 0.6])
-    fig.update_yaxes(visible=False, range=[-1.9, 1.5])
+    fig.update_yaxes(visible=False, range=[-1.6, 1.5])
     fig.update_layout(
         height=height,
         margin=dict(l=0, r=0, t=0, b=0),

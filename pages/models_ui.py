@@ -117,7 +117,18 @@ def _missing_shipped_message() -> str:
     )
 
 
-def model_picker(where: str = "main") -> PickedModel | None:
+def _missing_some_shipped_note() -> str | None:
+    """A line naming the shipped checkpoints that are not there yet (None if all are)."""
+    missing = [
+        f"the {SHIPPED_LABELS[arch]} (`python -m lenet_viz train --preset "
+        f"{DEFAULT_CHECKPOINT_PRESETS[arch]} --save {path}`)"
+        for arch, path in _shipped_paths().items()
+        if not path.is_file()
+    ]
+    return f"Not shipped yet: {'; '.join(missing)}." if missing else None
+
+
+def model_picker() -> PickedModel | None:
     """Draw the picker and return the chosen model, or None (with a message saying why)."""
     options, labels = _options()
     if st.session_state.get(PICKED) not in options:
@@ -134,6 +145,8 @@ def model_picker(where: str = "main") -> PickedModel | None:
     )
     if not any(option.startswith("shipped:") for option in options):
         st.info(_missing_shipped_message(), icon=":material/info:")
+    elif note := _missing_some_shipped_note():
+        st.caption(note)
     picked = _resolve(choice, labels[choice])
     if picked is not None:
         info.caption(picked.description)

@@ -54,7 +54,7 @@ bench: setup data
 	$(PY) -m benchmarks
 
 loadtest: setup data browser
-	$(PY) -m benchmarks.loadtest
+	$(PY) scripts/loadtest.py
 
 clean-venv:
 	rm -rf $(VENV)

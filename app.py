@@ -6,6 +6,8 @@ pages/ over the `lenet_viz` library. With st.navigation, files in pages/ are not
 
 import streamlit as st
 
+from pages.session_guard import guard_runs_across_restarts
+
 st.set_page_config(page_title="LeNet-5 Explorer", page_icon=":material/pin:", layout="wide")
 
 PAGES = [
@@ -20,4 +22,6 @@ PAGES = [
     ),
 ]
 
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+guard_runs_across_restarts()
+page.run()

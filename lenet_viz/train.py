@@ -16,6 +16,8 @@ import math
 import os
 import threading
 import time
+import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
@@ -541,6 +543,15 @@ def default_capacity() -> int:
 
 RUN_SLOTS = RunSlots(default_capacity())
 
+# The trainers alive in this process, by id. A page keeps its trainers' ids in the URL: after a
+# server restart the ids are unknown here, so the page can tell the user the run was lost.
+_LIVE_TRAINERS: weakref.WeakValueDictionary[str, Trainer] = weakref.WeakValueDictionary()
+
+
+def trainer_is_live(trainer_id: str) -> bool:
+    """Whether a trainer with this id exists in this server process."""
+    return trainer_id in _LIVE_TRAINERS
+
 
 @dataclass
 class TrainerSnapshot:
@@ -587,6 +598,8 @@ class Trainer:
             for c, m, n in zip(configs, models, names, strict=True)
         ]
         self.slots = slots if slots is not None else RUN_SLOTS
+        self.id = uuid.uuid4().hex[:12]
+        _LIVE_TRAINERS[self.id] = self
         self.on_event = on_event
         self.status = "idle"  # idle, queued, running, paused, completed, stopped, diverged, error
         self.message = ""

@@ -133,13 +133,8 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
-def app_server(chromium_path, checkpoint_env) -> Iterator[str]:
-    """`streamlit run app.py` on a free port, for the whole session; yields its base URL."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    OUTPUT.mkdir(exist_ok=True)
-    log = OUTPUT / "browser-app-server.log"
+def launch_app(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    """Start `streamlit run app.py` on 127.0.0.1:port and wait until it serves."""
     command = [
         sys.executable,
         "-m",
@@ -152,21 +147,64 @@ def app_server(chromium_path, checkpoint_env) -> Iterator[str]:
         "--server.fileWatcherType=none",
         "--browser.gatherUsageStats=false",
     ]
-    env = {**os.environ, **checkpoint_env, "PYTHONUNBUFFERED": "1"}
+    OUTPUT.mkdir(exist_ok=True)
     with open(log, "w") as log_file:
         server = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT
+            command,
+            cwd=REPO,
+            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
     try:
-        _wait_until_serving(url, server, log)
-        yield url
+        _wait_until_serving(f"http://127.0.0.1:{port}", server, log)
+    except BaseException:
+        stop_app(server)
+        raise
+    return server
+
+
+def stop_app(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+@pytest.fixture(scope="session")
+def app_server(chromium_path, checkpoint_env) -> Iterator[str]:
+    """`streamlit run app.py` on a free port, for the whole session; yields its base URL."""
+    port = _free_port()
+    server = launch_app(port, checkpoint_env, OUTPUT / "browser-app-server.log")
+    try:
+        yield f"http://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_app(server)
+
+
+class RestartableApp:
+    """An app server of one test's own, which the test can restart on the same port."""
+
+    def __init__(self, env: dict[str, str]):
+        self.port, self.env = _free_port(), env
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = OUTPUT / "browser-restartable-server.log"
+        self.server = launch_app(self.port, env, self.log)
+
+    def restart(self) -> None:
+        stop_app(self.server)
+        self.server = launch_app(self.port, self.env, self.log)
+
+
+@pytest.fixture
+def restartable_app(chromium_path, checkpoint_env) -> Iterator[RestartableApp]:
+    app = RestartableApp(checkpoint_env)
+    try:
+        yield app
+    finally:
+        stop_app(app.server)
 
 
 # ------------------------------------------------------------------ the browser

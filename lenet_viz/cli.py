@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -70,6 +71,7 @@ def _train_config(args):
         "schedule": args.schedule,
         "seed": args.seed,
         "resize": args.resize,
+        "augment": args.augment,
         "dataset": args.dataset,
         "train_limit": args.train_limit,
         "test_limit": args.test_limit,
@@ -258,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     from lenet_viz.activations import ACTIVATIONS
     from lenet_viz.data import DATASETS
     from lenet_viz.model import ARCHS, C3_TABLES, POOLINGS, RESIZES
-    from lenet_viz.train import OPTIMIZERS, PRESETS, SCHEDULES
+    from lenet_viz.train import AUGMENTS, OPTIMIZERS, PRESETS, SCHEDULES
 
     parser = _Parser(
         prog="lenet-viz", description="LeNet-5 Explorer: train, evaluate and inspect LeNet-5."
@@ -291,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int)
     train.add_argument("--resize", choices=RESIZES)
     train.add_argument("--dataset", choices=list(DATASETS))
+    train.add_argument(
+        "--augment", choices=AUGMENTS, help="shift: move each training digit by up to 2 px"
+    )
     train.add_argument("--train-limit", type=int, help="train on the first N digits only")
     train.add_argument("--test-limit", type=int, help="evaluate on the first N test digits only")
     train.add_argument("--save", help="save the trained model to this checkpoint file")
@@ -324,6 +329,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Before torch loads OpenMP: idle OpenMP threads sleep instead of spinning. On a quiet machine
+    # this costs a few percent; when other processes share the cores, spinning threads steal
+    # them from the working thread and training runs 10-50x slower (benchmarks/RESULTS.md).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from lenet_viz.checkpoints import CheckpointError
     from lenet_viz.data import DataError
     from lenet_viz.images import ImageError

@@ -23,12 +23,15 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
 
 import torch
+import torch.nn.functional as F
 
 from lenet_viz.data import Split, load_split, to_network_input
 from lenet_viz.model import LAYER_NAMES, LeNetBase, ModelConfig, build_model
 
 OPTIMIZERS = ("sgd", "adam", "sdlm")
 SCHEDULES = ("constant", "onecycle", "paper")
+AUGMENTS = ("none", "shift")
+MAX_SHIFT = 2  # pixels, for augment="shift"
 MAX_EPOCHS = 50
 MAX_BATCH_SIZE = 4096
 EVAL_BATCH = 2000
@@ -56,6 +59,7 @@ class TrainConfig:
     batch_size: int = 64
     epochs: int = 1
     schedule: str = "constant"
+    augment: str = "none"  # "shift": move each training digit by up to MAX_SHIFT px
     seed: int = 0
     train_limit: int | None = None  # train on the first N digits only (quick demos, tests)
     test_limit: int | None = None
@@ -91,6 +95,10 @@ class TrainConfig:
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(
                 f"unknown optimizer {self.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}"
+            )
+        if self.augment not in AUGMENTS:
+            raise ConfigError(
+                f"unknown augment {self.augment!r}; choose one of: {', '.join(AUGMENTS)}"
             )
         if self.schedule not in SCHEDULES:
             raise ConfigError(
@@ -208,6 +216,21 @@ def make_optimizer(config: TrainConfig, model: LeNetBase) -> torch.optim.Optimiz
 def cached_inputs(dataset: str, train: bool, resize: str, scaling: str) -> torch.Tensor:
     """A whole split as 32x32 network inputs, computed once per process and preprocessing."""
     return to_network_input(load_split(dataset, train=train).images, resize, scaling)
+
+
+def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
+    """Move each image of a batch (N, 1, H, W) by its own random whole-pixel offset.
+
+    The border is background in every input here (2 px of padding around the 28x28 digit), so
+    it is repeated into the space the shift opens. A mild form of the random distortions with
+    which LeCun et al. 1998 (p.11) brought LeNet-5's test error from 0.95% to 0.8%.
+    """
+    n, _, h, w = x.shape
+    padded = F.pad(x, (max_shift,) * 4, mode="replicate")
+    dy, dx = torch.randint(0, 2 * max_shift + 1, (2, n, 1), generator=generator)
+    rows = (dy + torch.arange(h))[:, :, None]  # (N, H, 1)
+    cols = (dx + torch.arange(w))[:, None, :]  # (N, 1, W)
+    return padded[torch.arange(n)[:, None, None], 0, rows, cols][:, None]
 
 
 @torch.inference_mode()
@@ -401,6 +424,7 @@ class TrainingRun:
         cfg = self.config
         self.status = "running"
         order_rng = torch.Generator().manual_seed(cfg.seed)  # same seed -> same batch order
+        shift_rng = torch.Generator().manual_seed(cfg.seed + 1)
         n = len(self.train_labels)
         for epoch in range(cfg.epochs):
             if hasattr(self.optimizer, "estimate_hessian"):  # SDLM, Appendix C: before each pass
@@ -413,9 +437,10 @@ class TrainingRun:
             for self._batch_in_epoch, start in enumerate(range(0, n, cfg.batch_size)):
                 index = order[start : start + cfg.batch_size]
                 lr = learning_rate(cfg, self.iteration, self.iterations_per_epoch)
-                if not self._train_batch(
-                    self.train_inputs[index], self.train_labels[index], epoch, lr
-                ):
+                x = self.train_inputs[index]
+                if cfg.augment == "shift":
+                    x = random_shift(x, MAX_SHIFT, shift_rng)
+                if not self._train_batch(x, self.train_labels[index], epoch, lr):
                     return
                 yield "batch"
             self._end_epoch(epoch + 1, losses_before)

@@ -7,6 +7,7 @@ data, so they differ only in the per-run settings (activation, optimizer, lr, ..
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from lenet_viz.activations import ACTIVATIONS
@@ -273,6 +274,28 @@ def control_buttons(trainer: Trainer | None, data_ok: bool) -> None:
 
 # ----------------------------------------------------------------------------- live panel
 
+SUMMARY_FORMATS = {
+    "lr": "{:g}",
+    "train loss (smoothed)": "{:.3f}",
+    "train accuracy % (smoothed)": "{:.1f}",
+    "test accuracy %": "{:.2f}",
+    "C1 gradient norm (last 10%)": "{:.1e}",
+}
+
+
+def summary_table(rows: list[dict]) -> pd.DataFrame:
+    """The summary as text, most telling columns first (a static table reads well projected)."""
+    first = ["run", "test accuracy %", "train accuracy % (smoothed)", "train loss (smoothed)"]
+    table = pd.DataFrame(rows)
+    table = table[first + [c for c in table.columns if c not in first]]
+    for column, template in SUMMARY_FORMATS.items():
+        if column in table:
+            table[column] = [
+                "–" if value is None or pd.isna(value) else template.format(value)
+                for value in table[column]
+            ]
+    return table.set_index("run")
+
 
 def live_figures(trainer: Trainer, snapshot) -> tuple:
     """Overlay, gradient norms and small multiples, rebuilt only when a run has moved."""
@@ -326,17 +349,7 @@ def live_panel() -> None:
             for run, r in zip(snapshot.runs, trainer.runs, strict=True)
         ]
     )
-    st.dataframe(
-        rows,
-        hide_index=True,
-        column_config={
-            "train loss (smoothed)": st.column_config.NumberColumn(format="%.3f"),
-            "train accuracy % (smoothed)": st.column_config.NumberColumn(format="%.1f"),
-            "test accuracy %": st.column_config.NumberColumn(format="%.2f"),
-            "C1 gradient norm (last 10%)": st.column_config.NumberColumn(format="%.2e"),
-            "lr": st.column_config.NumberColumn(format="%g"),
-        },
-    )
+    st.table(summary_table(rows))
     if snapshot.status != st.session_state.get(SEEN_STATUS):
         st.rerun()
 
@@ -368,7 +381,8 @@ preset_column.button(
 text_column.caption(
     "SGD, learning rate 0.01, momentum 0.5, batch 32, one epoch, as in the notebook this "
     "project grew from. Watch sigmoid stay stuck near 10 % (a guess) while ReLU climbs. "
-    "It uses the run size chosen below."
+    "It uses the run size chosen in the settings: Medium or Full shows it best (with fewer "
+    "images, ReLU has no time to climb either)."
 )
 
 with st.expander("Settings", expanded=trainer is None):

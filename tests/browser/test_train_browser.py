@@ -1,0 +1,88 @@
+"""Home, Train and Compare in a real browser: start runs with the mouse, see the Plotly curves.
+
+Uses the fixtures of conftest.py (the served app, Chromium, screenshots). Train uses the
+"Quick" size (2,000 training digits); Compare the "Medium" one (10,000), the least with which
+the notebook's experiment shows ReLU climbing while sigmoid stays stuck.
+"""
+
+from __future__ import annotations
+
+QUICK = "Quick: 2,000 images"
+MEDIUM = "Medium: 10,000 images"  # enough batches for ReLU to climb while sigmoid stays stuck
+TALL = {"width": 1400, "height": 1300}  # room for the selectbox's list below the settings
+RUN_MS = 600_000  # a run on a loaded shared machine (seconds on a quiet one)
+
+# True when some Plotly chart on the page has a curve with at least `points` points.
+CURVES_DRAWN = """(points) => [...document.querySelectorAll('.js-plotly-plot')].some(
+    (plot) => (plot.data || []).some((trace) => trace.x && trace.x.length >= points))"""
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick `option` in the selectbox labelled `label`."""
+    page.locator("[data-testid=stSelectbox]").filter(has_text=label).click()
+    page.get_by_role("option", name=option).click()
+
+
+def sidebar_pages(page) -> str:
+    return page.locator("[data-testid=stSidebarNav]").inner_text()
+
+
+def test_home_shows_the_architecture(app_url, page, wait_for_app, screenshot):
+    page.goto(app_url)
+    wait_for_app(page)
+    page.get_by_text("The architecture").wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()  # the diagram (shapes, no traces)
+    nav = sidebar_pages(page)
+    for title in ("Home", "Train", "Compare", "Draw", "Inside LeNet-5"):
+        assert title in nav
+    assert "common" not in nav  # app.py's navigation, not the pages/ folder listing
+    assert page.locator("[data-testid=stPageLink]").count() == 5
+    screenshot(page, "home.png")
+
+
+def test_train_start_shows_live_curves_that_survive_a_page_visit(
+    app_url, page, wait_for_app, screenshot
+):
+    page.set_viewport_size(TALL)
+    page.goto(f"{app_url}/train")
+    wait_for_app(page)
+    choose(page, "Run size", QUICK)
+    wait_for_app(page)
+    page.get_by_role("button", name="Start").click()
+
+    page.wait_for_function(CURVES_DRAWN, arg=3, timeout=RUN_MS)  # curves grow while training
+    page.get_by_text("Iteration", exact=True).wait_for()
+
+    # The run goes on while the user looks at another page, and is still there on return.
+    page.locator("[data-testid=stSidebarNav]").get_by_role("link", name="Home").click()
+    page.get_by_text("The architecture").wait_for()
+    page.locator("[data-testid=stSidebarNav]").get_by_role("link", name="Train").click()
+    page.wait_for_function(CURVES_DRAWN, arg=3)
+
+    page.get_by_role("heading", name="Results").wait_for(timeout=RUN_MS)
+    page.get_by_text("Confusion matrix").wait_for()
+    page.get_by_role("button", name="Save").wait_for()
+    wait_for_app(page)
+    screenshot(page, "train.png")
+
+
+def test_compare_notebook_preset_grows_two_runs_together(app_url, page, wait_for_app, screenshot):
+    page.set_viewport_size(TALL)
+    page.goto(f"{app_url}/compare")
+    wait_for_app(page)
+    choose(page, "Run size", MEDIUM)
+    wait_for_app(page)
+    page.get_by_role("button", name="The notebook's experiment").click()
+
+    page.wait_for_function(CURVES_DRAWN, arg=3, timeout=RUN_MS)
+    page.get_by_text("Why sigmoid stalls").wait_for()
+    page.get_by_text("Finished", exact=False).first.wait_for(timeout=RUN_MS)
+    legend = page.locator(".js-plotly-plot .legend").first.text_content()
+    assert "sigmoid" in legend and "relu" in legend
+    accuracy = {
+        row.locator("th").inner_text().strip(): float(row.locator("td").first.inner_text())
+        for row in page.locator("[data-testid=stTable] tbody tr").all()
+    }
+    assert accuracy["relu"] > accuracy["sigmoid"] + 30  # the notebook's point, in the table
+    wait_for_app(page)
+    screenshot(page, "compare.png")

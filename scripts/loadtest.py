@@ -1,0 +1,911 @@
+"""Load test (`make loadtest`): many browser sessions at once against one local app server.
+
+Starts `streamlit run app.py` on a free port of 127.0.0.1 only, with LENET_VIZ_MAX_RUNS=1 so the
+training queue is used, and a temporary checkpoint folder (the shipped checkpoints copied in) so
+the models the sessions save never land in the repo. Then opens --sessions browser sessions at
+once (one Chromium, one context each, driven concurrently with Playwright's async API):
+
+- "train" sessions choose the Tiny run size and 1 epoch, press Start together, watch the queue,
+  and save the model under a name of their own;
+- "draw" sessions draw a 7 and a 1 with mouse strokes, read the prediction, visit Inside;
+- "switch" sessions go round every page.
+
+What must hold, and is checked (the script exits 1 if anything fails):
+- isolation: a session sees its own runs and saved models, never another's (Train page, the
+  model picker of Draw, the drawn digit on Inside), and a fresh session sees none;
+- no errors: no exception, error message, traceback or connection error on any page; the
+  server's health endpoint answers "ok" every second; no traceback in the server log;
+- the queue: at most LENET_VIZ_MAX_RUNS runs train at once (the server's own count, shown to
+  queued users, and the pages' statuses), and the others are seen waiting;
+- memory: the RSS of the server process and its children (sampled every second from
+  /proc/<pid>/status) stays under --rss-limit-mb and does not grow from one round of the same
+  load to the next.
+
+Everything is bounded: a fixed number of actions per session, a timeout on every wait, and a
+total time limit (--time-limit). The figures are printed as a table and written as JSON to
+test-output/loadtest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+OUTPUT = REPO / "test-output"
+HOST = "127.0.0.1"  # the app and every request stay on this machine
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1400, "height": 1300}  # room for the Run size list below the settings
+SERVER_START_SECONDS = 180  # importing torch on a busy shared machine can take a while
+ACTION_MS = 150_000  # any single wait in a page (a script run under load)
+RUN_SECONDS = 240  # one Tiny run, queue included, on a loaded machine
+SETTLE_SECONDS = 5  # after a round, before reading its "end" memory
+
+# Sidebar link -> the page's title (its h1).
+PAGE_TITLES = {
+    "Home": "LeNet-5 Explorer",
+    "Train": "Train LeNet-5",
+    "Compare": "Compare runs side by side",
+    "Draw": "Draw a digit",
+    "Inside LeNet-5": "Inside LeNet-5",
+}
+TOUR = ("Train", "Compare", "Draw", "Inside LeNet-5", "Home")  # a switching session's round
+ROLES = ("train", "draw", "switch")
+TINY = "Tiny: 500 images"  # the smallest "quick run" size of the Train page
+CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
+# Mouse strokes in canvas pixels (280x280), from the browser tests: they read as these digits.
+STROKES = {
+    "7": [[(45, 20), (236, 20)], [(236, 20), (170, 140), (118, 265)]],
+    "1": [[(205, 3), (195, 140), (185, 272)]],
+}
+# The model picker's labels (pages/models_ui.py).
+SAVED_PREFIX = "Saved by you: "
+TRAINING_OPTION = "The model on the Train page"
+UPLOAD_OPTION = "Upload a checkpoint"
+IDLE_TRAIN_TEXT = "Choose the settings on the left and press"  # Train, before any run
+DRAWN_DIGIT = "The digit you drew"  # Inside's choice, only after this session drew
+
+SCRIPT_IDLE_JS = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return !!app && app.getAttribute('data-test-script-state') === 'notRunning';
+}"""
+# Every sign of an error a user could see on the page.
+ERRORS_JS = """() => {
+    const texts = (selector) => [...document.querySelectorAll(selector)]
+        .map((element) => element.innerText.trim().slice(0, 300));
+    const found = [];
+    for (const text of texts('[data-testid="stException"]')) found.push('exception: ' + text);
+    for (const text of texts('[data-testid="stAlertContentError"]')) found.push('error: ' + text);
+    const body = document.body ? document.body.innerText : '';
+    if (body.includes('Traceback')) found.push('a traceback on the page');
+    if (body.includes('Connection error')) found.push('connection error');
+    return found;
+}"""
+# The Train page's status line (its progress bar) and its "Queued: ..." message, if any.
+TRAIN_STATUS_JS = """() => {
+    const bar = document.querySelector('[data-testid="stProgress"]');
+    const queued = [...document.querySelectorAll('[data-testid="stAlertContentInfo"]')]
+        .map((element) => element.innerText).find((text) => text.includes('Queued:'));
+    return {progress: bar ? bar.innerText.trim() : null, queued: queued || null};
+}"""
+# How many runs the Train page shows ("Run: <name>"), and whether it shows its idle hint.
+TRAIN_RUNS_JS = """(idleText) => {
+    const blocks = [...document.querySelectorAll('[data-testid="stMarkdownContainer"]')];
+    const runs = blocks.filter((element) => element.innerText.trim().startsWith('Run:')).length;
+    return [runs, document.body.innerText.includes(idleText)];
+}"""
+QUEUED_RE = re.compile(r"position (\d+) of (\d+) waiting.*?\((\d+) busy now\)", re.S)
+
+
+# ----------------------------------------------------------------------------- pure helpers
+
+
+def assign_roles(sessions: int) -> list[str]:
+    """train, draw, switch, train, draw, ...: 8 sessions give 3 train, 3 draw, 2 switch."""
+    return [ROLES[index % len(ROLES)] for index in range(sessions)]
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """The nearest-rank percentile (fraction in 0..1) of `values`; None when there are none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def status_of(progress: str | None) -> str | None:
+    """The run status a Train page shows: "running", "queued", "finished", ... or None."""
+    if not progress:
+        return None
+    first = progress.split("·")[0].strip().lower()
+    if first.startswith("training"):
+        return "running"
+    if first.startswith("waiting for a free training slot"):
+        return "queued"
+    return first
+
+
+def parse_queued(text: str | None) -> tuple[int, int, int] | None:
+    """(position, waiting, busy) from the Train page's "Queued: position 2 of 3 waiting ...
+    (1 busy now)" message; None for anything else."""
+    match = QUEUED_RE.search(text or "")
+    return tuple(int(group) for group in match.groups()) if match else None
+
+
+def confirmed_running_intervals(reads: list[tuple[float, str | None]]) -> list[tuple[float, float]]:
+    """When one session's run certainly held a training slot, from its page's status reads.
+
+    `reads` are (time read, progress text) in time order. A page can be stale: it shows what the
+    server said at its last refresh. But if two consecutive "running" reads differ, the page was
+    redrawn in between, still "running", so the run held its slot from before the first read
+    until after it (a trainer takes its slot once and keeps it until the run ends). In a streak
+    of "running" reads t0..tk, every read followed by a different one is thus certain: the
+    interval is [t0, tm], tm the last read whose text differs from the streak's last text.
+    """
+    intervals = []
+    streak: list[tuple[float, str]] = []
+    for moment, text in [*reads, (math.inf, None)]:
+        if status_of(text) == "running":
+            streak.append((moment, text))
+            continue
+        if streak:
+            last_text = streak[-1][1]
+            changed = [t for t, text_then in streak if text_then != last_text]
+            if changed:
+                intervals.append((streak[0][0], changed[-1]))
+        streak = []
+    return intervals
+
+
+def max_overlap(intervals: list[tuple[float, float]]) -> int:
+    """The largest number of closed intervals that share one moment."""
+    events = [(start, 0) for start, _ in intervals] + [(end, 1) for _, end in intervals]
+    count = best = 0
+    for _, kind in sorted(events):  # at equal times, starts (0) come before ends (1)
+        count += 1 if kind == 0 else -1
+        best = max(best, count)
+    return best
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (from /proc/<pid>/task/*/children)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):  # the process or thread just ended
+                todo.extend(int(child) for child in children.read_text().split())
+    return found
+
+
+def rss_bytes(pid: int) -> int:
+    """VmRSS of one process (0 if it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def tree_rss_bytes(pid: int) -> int:
+    return sum(rss_bytes(member) for member in process_tree(pid))
+
+
+def memory_failures(rounds: list[dict], limit_mb: float, growth_mb: float) -> list[str]:
+    """Memory over the limit, or growing from the first round of the same load to the last."""
+    failures = []
+    for number, figures in enumerate(rounds, start=1):
+        if figures["peak_rss_mb"] > limit_mb:
+            failures.append(
+                f"round {number}: the server used {figures['peak_rss_mb']:.0f} MB "
+                f"(limit {limit_mb:.0f} MB)"
+            )
+    if len(rounds) >= 2:
+        first, last = rounds[0], rounds[-1]
+        for name in ("peak_rss_mb", "end_rss_mb"):
+            if last[name] > first[name] + growth_mb:
+                failures.append(
+                    f"memory grew from round 1 to round {len(rounds)}: {name} "
+                    f"{first[name]:.0f} MB -> {last[name]:.0f} MB (allowed +{growth_mb:.0f} MB)"
+                )
+    return failures
+
+
+def format_table(rows: list[tuple[str, object]]) -> str:
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
+
+
+# ----------------------------------------------------------------------------- the server
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def health_ok(url: str, timeout: float = 10.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=timeout) as response:
+            return response.status == 200 and response.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+def copy_shipped_checkpoints(folder: Path) -> list[str]:
+    """Copy the shipped checkpoints that exist into `folder`; returns their names."""
+    sys.path.insert(0, str(REPO))
+    from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR
+
+    copied = []
+    for name in DEFAULT_CHECKPOINT_NAMES.values():
+        if (REPO_CHECKPOINT_DIR / name).is_file():
+            shutil.copy(REPO_CHECKPOINT_DIR / name, folder / name)
+            copied.append(name)
+    return copied
+
+
+def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        HOST,
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    with open(log, "w") as log_file:
+        return subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT
+        )
+
+
+def wait_until_serving(url: str, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(
+                f"the app server exited with code {server.returncode}:\n{log.read_text()[-2000:]}"
+            )
+        if health_ok(url, timeout=2):
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"the app did not answer at {url} within {SERVER_START_SECONDS} s")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+class Monitor:
+    """Every second: the RSS of the server's process tree, and its health endpoint (two threads,
+    so a slow health answer never delays a memory sample)."""
+
+    def __init__(self, pid: int, url: str, period: float = 1.0):
+        self.pid, self.url, self.period = pid, url, period
+        self.rss: list[tuple[float, int]] = []  # (monotonic time, bytes)
+        self.health_checks = 0
+        self.health_failures: list[float] = []  # seconds since the start
+        self._stop = threading.Event()
+        self._started = time.monotonic()
+        self._threads = [
+            threading.Thread(target=self._sample_memory, daemon=True),
+            threading.Thread(target=self._check_health, daemon=True),
+        ]
+
+    def start(self) -> Monitor:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=15)
+
+    def _sample_memory(self) -> None:
+        while not self._stop.is_set():
+            self.rss.append((time.monotonic(), tree_rss_bytes(self.pid)))
+            self._stop.wait(self.period)
+
+    def _check_health(self) -> None:
+        while not self._stop.is_set():
+            ok = health_ok(self.url)
+            self.health_checks += 1
+            if not ok and not self._stop.is_set():
+                self.health_failures.append(round(time.monotonic() - self._started, 1))
+            self._stop.wait(self.period)
+
+    def rss_now(self) -> int:
+        return tree_rss_bytes(self.pid)
+
+    def peak_between(self, start: float, end: float) -> int:
+        return max((value for moment, value in self.rss if start <= moment <= end), default=0)
+
+
+# ----------------------------------------------------------------------------- one session
+
+
+@dataclass
+class Session:
+    """One browser session (its own Chromium context, so its own Streamlit session)."""
+
+    index: int
+    role: str
+    page: object = None  # playwright.async_api.Page
+    label: str = ""
+    saved_name: str | None = None  # the checkpoint file this session saved
+    pages_visited: int = 0
+    predictions: int = 0
+    runs_trained: int = 0
+    load_seconds: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    leaks: list[str] = field(default_factory=list)  # another session's runs or models seen
+    status_reads: list[tuple[float, str | None]] = field(default_factory=list)
+    queued_reads: list[tuple[int, int, int]] = field(default_factory=list)
+
+    def fail(self, text: str) -> None:
+        self.errors.append(f"{self.label}: {text}")
+
+
+async def wait_idle(page) -> None:
+    """Until Streamlit is connected and no script run is going on."""
+    await page.wait_for_function(SCRIPT_IDLE_JS, timeout=ACTION_MS)
+
+
+async def check_page(session: Session, where: str) -> None:
+    for problem in await session.page.evaluate(ERRORS_JS):
+        session.fail(f"{where}: {problem}")
+
+
+async def open_home(session: Session, url: str) -> None:
+    start = time.perf_counter()
+    await session.page.goto(url, timeout=ACTION_MS)
+    await session.page.locator("h1").filter(has_text=PAGE_TITLES["Home"]).first.wait_for()
+    await wait_idle(session.page)
+    session.load_seconds.append(time.perf_counter() - start)
+    session.pages_visited += 1
+    await check_page(session, "Home")
+
+
+async def open_page(session: Session, name: str) -> None:
+    """Go to a page through the sidebar (a link click keeps the session; a new URL would not),
+    timing it until the page's title is shown and its script run is over."""
+    page = session.page
+    start = time.perf_counter()
+    await page.locator("[data-testid=stSidebarNav]").get_by_role("link", name=name).click()
+    await page.locator("h1").filter(has_text=PAGE_TITLES[name]).first.wait_for()
+    if name == "Draw":
+        await page.locator(CANVAS).wait_for()
+    await wait_idle(page)
+    session.load_seconds.append(time.perf_counter() - start)
+    session.pages_visited += 1
+    await check_page(session, name)
+
+
+async def choose(page, label: str, option: str) -> None:
+    await page.locator("[data-testid=stSelectbox]").filter(has_text=label).first.click()
+    await page.get_by_role("option", name=option).click()
+    await wait_idle(page)
+
+
+async def picker_options(page) -> list[str]:
+    """The labels the model picker offers (the list is in the page only while it is open)."""
+    box = page.locator("[data-testid=stSelectbox]").filter(has_text="Model").first
+    await box.click()
+    options = page.get_by_role("option")
+    await options.first.wait_for()
+    labels = [text.strip() for text in await options.all_inner_texts()]
+    await page.keyboard.press("Escape")
+    await options.first.wait_for(state="detached")
+    return labels
+
+
+async def stroke(page, points: list[tuple[int, int]]) -> None:
+    """Press, move through `points` (canvas pixels) in small steps, release: one pen stroke."""
+    box = await page.locator(CANVAS).bounding_box()
+    x0, y0 = points[0]
+    await page.mouse.move(box["x"] + x0, box["y"] + y0)
+    await page.mouse.down()
+    for x, y in points[1:]:
+        await page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
+    await page.mouse.up()
+
+
+def prediction(page):
+    metric = page.locator("[data-testid=stMetric]").filter(has_text="Prediction")
+    return metric.locator("[data-testid=stMetricValue]")
+
+
+async def expect_prediction(session: Session, digit: str, where: str) -> None:
+    from playwright.async_api import expect
+
+    try:
+        await expect(prediction(session.page)).to_have_text(digit, timeout=ACTION_MS)
+        await wait_idle(session.page)
+        await expect(prediction(session.page)).to_have_text(digit, timeout=ACTION_MS)
+    except AssertionError:
+        shown = await prediction(session.page).all_inner_texts()
+        session.fail(f"{where}: drew a {digit}, the page reads {shown or 'nothing'}")
+
+
+# ----------------------------------------------------------------------------- the roles
+
+
+async def train(session: Session, start_together: asyncio.Barrier, run_name: str) -> None:
+    """Tiny run, 1 epoch, Start with the other trainers; watch the status until the results;
+    save the model under this session's own name."""
+    page = session.page
+    await open_page(session, "Train")
+    await choose(page, "Run size", TINY)
+    epochs = page.locator("[data-testid=stNumberInput]").filter(has_text="Epochs").locator("input")
+    await epochs.fill("1")
+    await epochs.press("Enter")
+    await wait_idle(page)
+    # All trainers press Start at about the same moment, so some must queue.
+    with contextlib.suppress(TimeoutError, asyncio.BrokenBarrierError):
+        await asyncio.wait_for(start_together.wait(), timeout=ACTION_MS / 1000)
+    await page.get_by_role("button", name="Start", exact=True).click()
+
+    results = page.get_by_role("heading", name="Results")
+    deadline = time.monotonic() + RUN_SECONDS
+    while not await results.count():
+        if time.monotonic() > deadline:
+            session.fail(f"the Tiny run gave no results within {RUN_SECONDS} s")
+            return
+        status = await page.evaluate(TRAIN_STATUS_JS)
+        session.status_reads.append((time.monotonic(), status["progress"]))
+        if queued := parse_queued(status["queued"]):
+            session.queued_reads.append(queued)
+        await asyncio.sleep(0.3)
+    session.status_reads.append((time.monotonic(), None))  # the end of the last streak
+    session.runs_trained += 1
+    await wait_idle(page)
+    await check_page(session, "Train, results")
+
+    name_box = page.locator("[data-testid=stTextInput]").filter(has_text="Name for the checkpoint")
+    await name_box.locator("input").fill(run_name)
+    await name_box.locator("input").press("Enter")
+    await wait_idle(page)
+    await page.get_by_role("button", name="Save", exact=True).click()
+    await page.get_by_text("Saved as").wait_for(timeout=ACTION_MS)
+    session.saved_name = f"{run_name}.pt"
+    await wait_idle(page)
+    await check_page(session, "Train, saved")
+
+
+async def draw(session: Session, repeats: int) -> None:
+    """Draw a 7, look at it on Inside, come back; Clear and draw a 1; ... The last drawing is
+    kept (Inside must show it to this session, and to no other)."""
+    page = session.page
+    await open_page(session, "Draw")
+    for number in range(repeats):
+        digit = "7" if number % 2 == 0 else "1"
+        for points in STROKES[digit]:
+            await stroke(page, points)
+        await expect_prediction(session, digit, "Draw")
+        session.predictions += 1
+        await check_page(session, "Draw, predicted")
+        if number == 0:
+            await open_page(session, "Inside LeNet-5")
+            await page.get_by_text("Looking at the digit you drew").wait_for(timeout=ACTION_MS)
+            await open_page(session, "Draw")
+            await expect_prediction(session, digit, "Draw after Inside")  # the drawing stayed
+        if number < repeats - 1:
+            await page.get_by_role("button", name="Clear", exact=True).click()
+            await wait_idle(page)
+            await prediction(page).wait_for(state="detached", timeout=ACTION_MS)
+
+
+async def switch(session: Session, tours: int) -> None:
+    for _ in range(tours):
+        for name in TOUR:
+            await open_page(session, name)
+
+
+async def check_isolation(session: Session, everyone: list[Session]) -> None:
+    """What this session may see: its own run, its own saved model and its own drawing only."""
+    page = session.page
+    others = {other.saved_name for other in everyone if other is not session} - {None}
+
+    await open_page(session, "Train")
+    runs, idle = await page.evaluate(TRAIN_RUNS_JS, IDLE_TRAIN_TEXT)
+    if session.role == "train" and (runs != 1 or idle):
+        session.leaks.append(f"{session.label}: its own run is not on its Train page")
+    if session.role != "train" and (runs or not idle):
+        session.leaks.append(f"{session.label}: sees a training run it never started")
+
+    await open_page(session, "Draw")
+    options = await picker_options(page)
+    saved = {
+        option.removeprefix(SAVED_PREFIX) for option in options if option.startswith(SAVED_PREFIX)
+    }
+    for name in saved & others:
+        session.leaks.append(f"{session.label}: another session's model {name} is in its picker")
+    mine = {session.saved_name} - {None}
+    if saved - others != mine:
+        session.leaks.append(
+            f"{session.label}: its picker offers {sorted(saved)}, not {sorted(mine)}"
+        )
+    has_training = any(option.startswith(TRAINING_OPTION) for option in options)
+    if has_training != (session.role == "train"):
+        session.leaks.append(
+            f"{session.label}: the Train page's model is "
+            f"{'offered' if has_training else 'missing'} in its picker"
+        )
+    if not any(option.startswith(UPLOAD_OPTION) for option in options):
+        session.fail("the model picker has no upload choice")
+
+    await open_page(session, "Inside LeNet-5")
+    drawn = await page.get_by_text(DRAWN_DIGIT, exact=True).count()
+    if bool(drawn) != (session.role == "draw"):
+        session.leaks.append(
+            f"{session.label}: Inside {'offers' if drawn else 'lacks'} "
+            "a digit drawn by this session"
+        )
+
+
+async def play(session: Session, role_step) -> None:
+    """Run one session's part; whatever goes wrong becomes an error of this session."""
+    try:
+        await role_step
+    except Exception as error:  # a timeout or a missing element: the page did not work
+        session.fail(f"{type(error).__name__}: {str(error).splitlines()[0][:300]}")
+        with contextlib.suppress(Exception):  # the page may be gone too
+            await check_page(session, "after the failure")
+
+
+# ----------------------------------------------------------------------------- a round
+
+
+@dataclass
+class Settings:
+    sessions: int
+    rounds: int
+    draw_repeats: int
+    switch_tours: int
+    max_runs: int
+
+
+async def new_session(browser, index: int, role: str, round_number: int) -> Session:
+    context = await browser.new_context(viewport=VIEWPORT)
+    page = await context.new_page()
+    page.set_default_timeout(ACTION_MS)
+    return Session(index, role, page, label=f"round {round_number} session {index} ({role})")
+
+
+async def one_round(browser, url: str, settings: Settings, round_number: int) -> list[Session]:
+    roles = assign_roles(settings.sessions)
+    sessions = [await new_session(browser, i, role, round_number) for i, role in enumerate(roles)]
+    trainers = sum(role == "train" for role in roles)
+    start_together = asyncio.Barrier(max(1, trainers))
+    token = secrets.token_hex(3)
+
+    def part(session: Session):
+        if session.role == "train":
+            name = f"loadtest_r{round_number}_s{session.index}_{token}"
+            return train(session, start_together, name)
+        if session.role == "draw":
+            return draw(session, settings.draw_repeats)
+        return switch(session, settings.switch_tours)
+
+    async def whole(session: Session) -> None:
+        await play(session, open_home(session, url))
+        if not session.errors:
+            await play(session, part(session))
+        if session.role == "train" and session.errors:
+            await start_together.abort()  # do not keep the other trainers waiting
+
+    try:
+        await asyncio.gather(*(whole(session) for session in sessions))
+        healthy = [session for session in sessions if not session.errors]
+        await asyncio.gather(*(play(s, check_isolation(s, sessions)) for s in healthy))
+
+        # A fresh session, opened after all that, sees none of it.
+        fresh = await new_session(browser, len(sessions), "fresh", round_number)
+        sessions.append(fresh)
+        await play(fresh, open_home(fresh, url))
+        if not fresh.errors:
+            await play(fresh, check_isolation(fresh, sessions))
+    finally:
+        for session in sessions:
+            await session.page.context.close()
+    return sessions
+
+
+async def run_rounds(url: str, settings: Settings, monitor: Monitor) -> list[dict]:
+    from playwright.async_api import async_playwright
+
+    rounds = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            # One visit first: it loads the libraries and the models, so the rounds compare
+            # the same load on a warm server.
+            warm = await new_session(browser, 0, "warm-up", 0)
+            await play(warm, open_home(warm, url))
+            await warm.page.context.close()
+            if warm.errors:
+                raise RuntimeError("; ".join(warm.errors))
+            for number in range(1, settings.rounds + 1):
+                started = time.monotonic()
+                sessions = await one_round(browser, url, settings, number)
+                ended = time.monotonic()
+                await asyncio.sleep(SETTLE_SECONDS)
+                rounds.append(
+                    {
+                        "sessions": sessions,
+                        "seconds": ended - started,
+                        "peak_rss_mb": monitor.peak_between(started, time.monotonic()) / 2**20,
+                        "end_rss_mb": monitor.rss_now() / 2**20,
+                    }
+                )
+        finally:
+            await browser.close()
+    return rounds
+
+
+# ----------------------------------------------------------------------------- the figures
+
+
+def queue_figures(sessions: list[Session], capacity: int) -> tuple[dict, list[str]]:
+    """What the trainers' pages showed of the queue, and whether it held."""
+    trainers = [session for session in sessions if session.role == "train"]
+    reads = [read for session in trainers for read in session.queued_reads]
+    intervals = [
+        interval
+        for session in trainers
+        for interval in confirmed_running_intervals(session.status_reads)
+    ]
+    figures = {
+        "queue_max": max((waiting for _, waiting, _ in reads), default=0),
+        "running_max_server": max((busy for _, _, busy in reads), default=0),
+        "running_max_pages": max_overlap(intervals),
+        "sessions_seen_queued": sum(bool(session.queued_reads) for session in trainers),
+    }
+    failures = []
+    if figures["running_max_server"] > capacity:
+        failures.append(
+            f"the server said {figures['running_max_server']} runs were training at once "
+            f"(LENET_VIZ_MAX_RUNS={capacity})"
+        )
+    if figures["running_max_pages"] > capacity:
+        failures.append(
+            f"{figures['running_max_pages']} pages showed their run training at the same moment "
+            f"(LENET_VIZ_MAX_RUNS={capacity})"
+        )
+    finished = sum(session.runs_trained for session in trainers)
+    if finished > capacity and not figures["sessions_seen_queued"]:
+        failures.append(f"{finished} runs started together, yet none was ever seen queued")
+    return figures, failures
+
+
+def summarize(rounds: list[dict], settings: Settings, monitor: Monitor, log_text: str) -> dict:
+    everyone = [session for figures in rounds for session in figures["sessions"]]
+    loads = [seconds for session in everyone for seconds in session.load_seconds]
+    errors = [error for session in everyone for error in session.errors]
+    leaks = [leak for session in everyone for leak in session.leaks]
+    server_tracebacks = log_text.count("Traceback")
+    queue, failures = {}, []
+    for number, figures in enumerate(rounds, start=1):
+        this_round, round_failures = queue_figures(figures["sessions"], settings.max_runs)
+        failures += [f"round {number}: {failure}" for failure in round_failures]
+        for name, value in this_round.items():
+            queue[name] = max(queue.get(name, 0), value)
+    failures += errors + leaks
+    if monitor.health_failures:
+        failures.append(
+            f"the health endpoint failed {len(monitor.health_failures)} time(s), at "
+            f"{monitor.health_failures[:10]} s"
+        )
+    if server_tracebacks:
+        failures.append(f"{server_tracebacks} traceback(s) in the server log")
+    rss = [value for _, value in monitor.rss]
+    return {
+        "sessions": settings.sessions,
+        "rounds": len(rounds),
+        "roles": {role: assign_roles(settings.sessions).count(role) for role in ROLES},
+        "max_runs": settings.max_runs,
+        "pages_visited": sum(session.pages_visited for session in everyone),
+        "predictions": sum(session.predictions for session in everyone),
+        "runs_trained": sum(session.runs_trained for session in everyone),
+        **queue,
+        "errors": len(errors),
+        "isolation_leaks": len(leaks),
+        "health_checks": monitor.health_checks,
+        "health_failures": len(monitor.health_failures),
+        "server_log_tracebacks": server_tracebacks,
+        "peak_rss_mb": round(max(rss, default=0) / 2**20, 1),
+        "final_rss_mb": round((rss[-1] if rss else 0) / 2**20, 1),
+        "rss_samples": len(rss),
+        "per_round": [
+            {
+                "seconds": round(figures["seconds"], 1),
+                "peak_rss_mb": round(figures["peak_rss_mb"], 1),
+                "end_rss_mb": round(figures["end_rss_mb"], 1),
+            }
+            for figures in rounds
+        ],
+        "page_load_p50_s": round(percentile(loads, 0.5) or 0, 2),
+        "page_load_p95_s": round(percentile(loads, 0.95) or 0, 2),
+        "page_loads": len(loads),
+        "failures": failures,
+    }
+
+
+def table_rows(figures: dict) -> list[tuple[str, object]]:
+    rounds = figures.get("per_round", [])
+    return [
+        ("sessions at once", f"{figures['sessions']} {figures.get('roles', '')}"),
+        ("rounds", figures["rounds"]),
+        ("pages visited", figures["pages_visited"]),
+        ("predictions made", figures["predictions"]),
+        ("runs trained", figures["runs_trained"]),
+        ("LENET_VIZ_MAX_RUNS", figures["max_runs"]),
+        ("queue max (waiting)", figures.get("queue_max", 0)),
+        ("training at once, server", figures.get("running_max_server", 0)),
+        ("training at once, pages", figures.get("running_max_pages", 0)),
+        ("errors", figures["errors"]),
+        ("isolation leaks", figures["isolation_leaks"]),
+        ("health checks failed", f"{figures['health_failures']} of {figures['health_checks']}"),
+        ("peak RSS (MB)", figures["peak_rss_mb"]),
+        ("final RSS (MB)", figures["final_rss_mb"]),
+        ("per round: s, peak, end MB", [list(r.values()) for r in rounds]),
+        ("page load p50 / p95 (s)", f"{figures['page_load_p50_s']} / {figures['page_load_p95_s']}"),
+        ("total time (s)", figures.get("total_seconds")),
+        ("load average (1 min) before/after", figures.get("load_average")),
+        ("result", "PASS" if not figures["failures"] else "FAIL"),
+    ]
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=8, help="browser sessions at once")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds of the same load")
+    parser.add_argument(
+        "--quick", action="store_true", help="one short round (1 drawing, 1 tour): a smoke test"
+    )
+    parser.add_argument("--max-runs", type=int, default=1, help="LENET_VIZ_MAX_RUNS")
+    parser.add_argument("--time-limit", type=float, default=600, help="seconds, for everything")
+    parser.add_argument("--rss-limit-mb", type=float, default=4096)
+    parser.add_argument(
+        "--growth-mb", type=float, default=300, help="allowed RSS growth from round 1 to the last"
+    )
+    parser.add_argument("--output", type=Path, default=OUTPUT / "loadtest.json")
+    args = parser.parse_args(argv)
+    if args.sessions < 1 or args.max_runs < 1:
+        parser.error("--sessions and --max-runs must be at least 1")
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 2
+    return args
+
+
+def missing_requirements() -> str | None:
+    if not CHROMIUM.exists():
+        return f"Debian's chromium is missing at {CHROMIUM}: run `make browser`"
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        return "Playwright for Python is missing: run `make setup`"
+    sys.path.insert(0, str(REPO))
+    from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR
+    from lenet_viz.data import data_available
+
+    if not (REPO_CHECKPOINT_DIR / DEFAULT_CHECKPOINT_NAMES["modern"]).is_file():
+        return "the shipped modern checkpoint is missing (see checkpoints/README.md)"
+    if not data_available("mnist"):
+        return "MNIST is not fetched: run `make data`"
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if problem := missing_requirements():
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    settings = Settings(
+        sessions=args.sessions,
+        rounds=args.rounds,
+        draw_repeats=1 if args.quick else 3,
+        switch_tours=1 if args.quick else 2,
+        max_runs=args.max_runs,
+    )
+    OUTPUT.mkdir(exist_ok=True)
+    log = OUTPUT / "loadtest-server.log"
+    url = f"http://{HOST}:{free_port()}"
+    load_before = os.getloadavg()[0]
+    started = time.monotonic()
+    rounds, problems = [], []
+    with tempfile.TemporaryDirectory(prefix="lenet-loadtest-") as folder:
+        copy_shipped_checkpoints(Path(folder))
+        env = {
+            **os.environ,
+            "LENET_VIZ_MAX_RUNS": str(args.max_runs),
+            "LENET_VIZ_CHECKPOINTS": folder,
+            "PYTHONUNBUFFERED": "1",
+        }
+        server = start_server(int(url.rsplit(":", 1)[1]), env, log)
+        monitor = Monitor(server.pid, url)
+        try:
+            wait_until_serving(url, server, log)
+            monitor.start()
+            rounds = asyncio.run(
+                asyncio.wait_for(run_rounds(url, settings, monitor), timeout=args.time_limit)
+            )
+        except TimeoutError:
+            problems.append(f"the load test did not end within its limit of {args.time_limit} s")
+        except Exception as error:
+            problems.append(f"{type(error).__name__}: {error}")
+        finally:
+            monitor.stop()
+            stop_server(server)
+    figures = summarize(rounds, settings, monitor, log.read_text(errors="replace"))
+    figures["failures"] = problems + figures["failures"]
+    if len(rounds) < settings.rounds and not problems:
+        figures["failures"].append(f"only {len(rounds)} of {settings.rounds} rounds ran")
+    figures["failures"] += memory_failures(figures["per_round"], args.rss_limit_mb, args.growth_mb)
+    figures["total_seconds"] = round(time.monotonic() - started, 1)
+    figures["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    figures["cpu_count"] = os.cpu_count()
+    figures["passed"] = not figures["failures"]
+
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(figures, indent=2) + "\n")
+    print(format_table(table_rows(figures)))
+    for failure in figures["failures"]:
+        print(f"FAILED: {failure}")
+    print(f"figures written to {args.output}")
+    return 0 if figures["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

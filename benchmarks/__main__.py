@@ -1,0 +1,363 @@
+"""`python -m benchmarks [--quick] [--only a,b] [--skip a,b] [--json PATH] [--markdown PATH]`.
+
+Runs the sections in order, prints a Markdown table to stdout, writes every raw number to
+benchmarks/results/latest.json and (full runs only) the table to benchmarks/RESULTS.md.
+`--quick` shrinks every measurement to a few batches: it checks that the suite works, its
+numbers mean nothing. A section that fails is reported as an error row; the others still run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_JSON = HERE / "results" / "latest.json"
+DEFAULT_MARKDOWN = HERE / "RESULTS.md"
+SECTIONS = ("throughput", "fast", "eval", "draw", "coldstart", "apptest", "limit")
+
+# Targets of issue 5, on the 2-core machine.
+MIN_TRAINER_OVER_BARE = 0.9
+FAST_MAX_SECONDS = 12.0
+FAST_MIN_ACCURACY = 0.99
+EVAL_MAX_SECONDS = 0.5
+DRAW_MAX_P95_MS = 20.0
+COLD_START_MAX_SECONDS = 5.0
+
+FULL = {
+    "throughput": dict(n_images=12_288, notebook_images=3_072, repeats=5, notebook_repeats=3),
+    "fast_args": (),
+    "eval": dict(test_limit=None, repeats=5),
+    "draw": dict(samples=200, distinct=20),
+    "apptest": dict(reruns=5),
+}
+QUICK = {
+    "throughput": dict(n_images=256, notebook_images=64, repeats=1, notebook_repeats=1),
+    "fast_args": ("--train-limit", "512", "--test-limit", "256", "--epochs", "1"),
+    "eval": dict(test_limit=500, repeats=1),
+    "draw": dict(samples=5, distinct=5),
+    "apptest": dict(reruns=1),
+}
+
+
+@dataclass
+class Row:
+    """One line of the table. ok is None when there is no target (or none applies here)."""
+
+    section: str
+    what: str
+    value: str
+    target: str = ""
+    ok: bool | None = None
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------- sections
+
+
+def run_throughput(settings: dict, results: dict, quick: bool) -> list[Row]:
+    from benchmarks.training import measure_throughput
+
+    measured = measure_throughput(log=_log, **settings["throughput"])
+    results["throughput"] = measured
+    rows = []
+    for batch_size, entry in measured["by_batch"].items():
+        ips = entry["images_per_second"]
+        ratio = entry["trainer_over_bare"]
+        rows.append(
+            Row(
+                "throughput",
+                f"train images/s, batch {batch_size}: notebook / bare / Trainer",
+                f"{ips['notebook']:,.0f} / {ips['bare']:,.0f} / {ips['trainer']:,.0f}",
+            )
+        )
+        rows.append(
+            Row(
+                "throughput",
+                f"Trainer / bare, batch {batch_size}",
+                f"{ratio:.2f}x",
+                f">= {MIN_TRAINER_OVER_BARE}x",
+                None if quick else ratio >= MIN_TRAINER_OVER_BARE,
+            )
+        )
+        rows.append(
+            Row(
+                "throughput",
+                f"Trainer / notebook, batch {batch_size}",
+                f"{entry['trainer_over_notebook']:.1f}x",
+            )
+        )
+    return rows
+
+
+def run_fast(settings: dict, results: dict, quick: bool, seeds: list[int]) -> list[Row]:
+    from benchmarks.training import time_to_accuracy
+
+    runs = []
+    for seed in seeds:
+        run = time_to_accuracy(settings["fast_args"], seed=seed)
+        _log(
+            f"  seed {seed}: test_acc {run['test_acc']:.4f} after {run['epochs']} epochs, "
+            f"{run['wall_seconds']} s wall"
+        )
+        runs.append({"seed": seed, **run})
+    results["fast"] = {"runs": runs}
+    rows = []
+    for run in runs:
+        ok = run["test_acc"] >= FAST_MIN_ACCURACY and run["wall_seconds"] <= FAST_MAX_SECONDS
+        rows.append(
+            Row(
+                "fast",
+                f"`train --preset fast --seed {run['seed']}`: test acc, wall (epochs)",
+                f"{run['test_acc']:.4f}, {run['wall_seconds']:.1f} s ({run['epochs']} epochs)",
+                f">= {FAST_MIN_ACCURACY:.3f} in <= {FAST_MAX_SECONDS:.0f} s",
+                None if quick else ok,
+            )
+        )
+    return rows
+
+
+def run_eval(settings: dict, results: dict, quick: bool) -> list[Row]:
+    from benchmarks.inference import measure_evaluation
+
+    measured = measure_evaluation(**settings["eval"])
+    results["eval"] = measured
+    seconds = measured["seconds_median"]
+    return [
+        Row(
+            "eval",
+            f"full evaluation ({measured['digits']:,} digits)",
+            f"{seconds:.3f} s ({measured['digits_per_second']:,} digits/s)",
+            f"<= {EVAL_MAX_SECONDS} s",
+            None if quick else seconds <= EVAL_MAX_SECONDS,
+        )
+    ]
+
+
+def run_draw(settings: dict, results: dict, quick: bool) -> list[Row]:
+    from benchmarks.inference import measure_draw_latency
+
+    measured = measure_draw_latency(**settings["draw"])
+    results["draw"] = measured
+    return [
+        Row(
+            "draw",
+            "draw-to-prediction p50 / p95 (preprocess + every layer's maps)",
+            f"{measured['p50_ms']:.1f} / {measured['p95_ms']:.1f} ms",
+            f"p95 <= {DRAW_MAX_P95_MS:.0f} ms",
+            None if quick else measured["p95_ms"] <= DRAW_MAX_P95_MS,
+        )
+    ]
+
+
+def run_coldstart(settings: dict, results: dict, quick: bool) -> list[Row]:
+    from benchmarks.app_timing import measure_cold_start
+
+    measured = measure_cold_start()
+    results["coldstart"] = measured
+    return [
+        Row(
+            "coldstart",
+            "app cold start (`streamlit run` to page + health answering)",
+            f"{measured['seconds']:.2f} s",
+            f"<= {COLD_START_MAX_SECONDS:.0f} s",
+            None if quick else measured["seconds"] <= COLD_START_MAX_SECONDS,
+        )
+    ]
+
+
+def run_apptest(settings: dict, results: dict, quick: bool) -> list[Row]:
+    from benchmarks.app_timing import measure_draw_rerun
+
+    measured = measure_draw_rerun(**settings["apptest"])
+    results["apptest"] = measured
+    if "skipped" in measured:
+        return [Row("apptest", "Draw page rerun (AppTest)", f"skipped: {measured['skipped']}")]
+    return [
+        Row(
+            "apptest",
+            "Draw page (AppTest): first run / rerun with a new drawing",
+            f"{measured['first_run_seconds']:.2f} s / {measured['rerun_seconds_median']:.3f} s",
+        )
+    ]
+
+
+def run_limit(settings: dict, results: dict, quick: bool) -> list[Row]:
+    """Training FLOPs per image x images/s against the CPU's peak FP32 FLOPs."""
+    from lenet_viz.model import ModelConfig, build_model
+
+    connections = build_model(ModelConfig(arch="modern", activation="relu")).info()
+    macs = connections["total_connections"]
+    flops_per_image = 3 * 2 * macs  # forward MACs x 2 FLOPs, training ~ 3 x forward
+    peak = results["machine"]["peak_fp32_gflops"]
+    throughput = results.get("throughput", {}).get("by_batch", {})
+    if not throughput or not peak:
+        results["limit"] = {"skipped": "needs the throughput section and a known CPU peak"}
+        return [Row("limit", "share of peak FP32", "skipped (run the throughput section)")]
+    best = {
+        name: max(entry["images_per_second"][name] for entry in throughput.values())
+        for name in ("bare", "trainer")
+    }
+    achieved = {name: flops_per_image * ips / 1e9 for name, ips in best.items()}
+    results["limit"] = {
+        "forward_macs_per_image": macs,
+        "training_flops_per_image": flops_per_image,
+        "peak_gflops": peak,
+        "best_images_per_second": best,
+        "achieved_gflops": {k: round(v, 2) for k, v in achieved.items()},
+        "share_of_peak": {k: round(v / peak, 4) for k, v in achieved.items()},
+        "images_per_second_at_peak": round(peak * 1e9 / flops_per_image),
+    }
+    return [
+        Row(
+            "limit",
+            f"training GFLOP/s ({flops_per_image / 1e6:.2f} MFLOP/image): bare, Trainer",
+            f"{achieved['bare']:.1f}, {achieved['trainer']:.1f} of {peak:.0f} peak "
+            f"({achieved['trainer'] / peak:.0%})",
+        )
+    ]
+
+
+RUNNERS = {
+    "throughput": run_throughput,
+    "eval": run_eval,
+    "draw": run_draw,
+    "coldstart": run_coldstart,
+    "apptest": run_apptest,
+    "limit": run_limit,
+}
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def _ok_mark(ok: bool | None) -> str:
+    return {True: "yes", False: "**NO**", None: ""}[ok]
+
+
+def format_table(rows: list[Row]) -> str:
+    lines = ["| what | measured | target | holds |", "|---|---|---|---|"]
+    lines += [f"| {r.what} | {r.value} | {r.target} | {_ok_mark(r.ok)} |" for r in rows]
+    return "\n".join(lines)
+
+
+def format_markdown(report: dict) -> str:
+    machine = report["machine"]
+    load = machine.get("load_average")
+    notes = [
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, "
+        f"{', '.join(machine['simd'])}; Python {machine['python']}, torch {machine['torch']}, "
+        f"{machine['torch_threads']} torch threads, OMP_WAIT_POLICY {machine['omp_wait_policy']}.",
+        f"Load average at the start: {load} (above {machine['cores']} means other processes "
+        "shared the cores and absolute times are noisy; the ratios are measured interleaved).",
+        f"Peak estimate: {machine['peak_fp32_gflops']} GFLOP/s = {machine['peak_assumption']}. "
+        "Training FLOPs per image = 2 x 3 x the forward connections of `lenet-viz info`.",
+    ]
+    return "\n".join(
+        [
+            "# Benchmark results",
+            "",
+            f"`make bench` on {report['finished']} ({report['seconds']:.0f} s"
+            + (", quick mode: numbers mean nothing" if report["quick"] else "")
+            + ").",
+            "",
+            format_table([Row(**row) for row in report["rows"]]),
+            "",
+            *[f"- {note}" for note in notes],
+            "",
+        ]
+    )
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def _section_list(text: str | None) -> list[str]:
+    if not text:
+        return []
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SECTIONS]
+    if unknown:
+        raise SystemExit(
+            f"error: unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}"
+        )
+    return names
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: check the suite runs")
+    parser.add_argument("--only", help=f"comma-separated sections of: {', '.join(SECTIONS)}")
+    parser.add_argument("--skip", help="comma-separated sections to leave out")
+    parser.add_argument("--fast-seeds", default="0", help="seeds of `train --preset fast`")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write JSON")
+    parser.add_argument(
+        "--markdown", type=Path, help=f"where to write the table (full runs: {DEFAULT_MARKDOWN})"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    # As `lenet_viz.cli.main` does, before torch loads: OpenMP threads sleep when idle instead of
+    # spinning, which costs little on a quiet machine and avoids a 10x slowdown on a busy one.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    args = parse_args(argv)
+    only, skip = _section_list(args.only), _section_list(args.skip)
+    sections = [s for s in (only or SECTIONS) if s not in skip]
+    seeds = [int(s) for s in args.fast_seeds.split(",") if s.strip()]
+    settings = QUICK if args.quick else FULL
+
+    from benchmarks.machine import describe_machine, load_average
+
+    started = time.perf_counter()
+    results: dict = {"machine": describe_machine()}
+    rows: list[Row] = []
+    errors: dict[str, str] = {}
+    for section in sections:
+        _log(f"[{section}]")
+        tick = time.perf_counter()
+        try:
+            if section == "fast":
+                rows += run_fast(settings, results, args.quick, seeds)
+            else:
+                rows += RUNNERS[section](settings, results, args.quick)
+        except Exception as error:  # report it and go on with the other sections
+            errors[section] = f"{type(error).__name__}: {error}"
+            _log(traceback.format_exc())
+            rows.append(Row(section, f"{section} (failed)", f"error: {errors[section]}"))
+        _log(f"  ({time.perf_counter() - tick:.1f} s)")
+    report = {
+        "quick": args.quick,
+        "sections": sections,
+        "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "seconds": round(time.perf_counter() - started, 1),
+        "load_average_at_end": load_average(),
+        "machine": results.pop("machine"),
+        "results": results,
+        "errors": errors,
+        "rows": [asdict(row) for row in rows],
+        "targets_hold": None if args.quick else all(r.ok is not False for r in rows),
+    }
+    print(format_table(rows), flush=True)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    markdown = args.markdown or (None if args.quick else DEFAULT_MARKDOWN)
+    if markdown is not None:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(format_markdown(report))
+    _log(f"wrote {args.json}" + (f" and {markdown}" if markdown else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

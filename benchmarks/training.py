@@ -1,0 +1,221 @@
+"""Training speed: three pipelines side by side, and the time to 99% test accuracy.
+
+The three pipelines train the same modern ReLU LeNet-5 with the same optimizer (Adam) on the
+same number of digits; only what surrounds the forward/backward pass differs:
+
+- notebook: torchvision's MNIST dataset with a per-sample PIL transform
+  (Resize(32), ToTensor, Normalize) and a DataLoader (num_workers=0, shuffle=True), as the
+  notebook this project grew from;
+- bare: the whole split preloaded as 32x32 tensors (`lenet_viz.train.cached_inputs`), a
+  shuffled index per epoch, forward, loss, backward, step. Nothing else;
+- trainer: `lenet_viz.train.Trainer(...).run_here()` with all its records on (per-iteration
+  loss, batch accuracy, learning rate and per-layer gradient norms, the weight backup for the
+  divergence fallback, the one-cycle schedule, the end-of-epoch test evaluation). Its test
+  set is cut to 1/6 of the training digits, the proportion of a real MNIST epoch
+  (10,000 test / 60,000 train), so evaluation weighs on it as much as in a real run.
+
+The pipelines run interleaved (A, B, C, A, B, C, ...) so that a burst of load from another
+process hits all of them alike; each reports the median, and the ratios are the medians of
+the ratios of neighbouring measurements.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from lenet_viz.data import load_split
+from lenet_viz.model import ModelConfig, build_model
+from lenet_viz.train import RunSlots, TrainConfig, Trainer, cached_inputs
+
+REPO = Path(__file__).resolve().parent.parent
+BATCH_SIZES = (32, 128, 256)
+PIPELINES = ("notebook", "bare", "trainer")
+ADAM_LR = 1e-3
+TEST_PER_TRAIN = 10_000 / 60_000
+TARGET_ACCURACY = 0.99
+
+
+def _train_tensors(n_images: int) -> tuple[torch.Tensor, torch.Tensor]:
+    inputs = cached_inputs("mnist", True, "pad", "mnist")
+    return inputs[:n_images], load_split("mnist", train=True).labels[:n_images]
+
+
+def time_bare(batch_size: int, n_images: int, seed: int = 0) -> float:
+    """Seconds for a bare PyTorch loop to train on `n_images` preloaded digits."""
+    x_all, y_all = _train_tensors(n_images)
+    model = build_model(ModelConfig(arch="modern", activation="relu"), seed)
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=ADAM_LR)
+    order = torch.randperm(n_images, generator=torch.Generator().manual_seed(seed))
+    started = time.perf_counter()
+    for start in range(0, n_images, batch_size):
+        index = order[start : start + batch_size]
+        loss = model.loss(model(x_all[index]), y_all[index])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - started
+
+
+def trainer_config(batch_size: int, n_images: int, seed: int = 0) -> TrainConfig:
+    return TrainConfig(
+        arch="modern",
+        activation="relu",
+        optimizer="adam",
+        lr=ADAM_LR,
+        schedule="onecycle",
+        batch_size=batch_size,
+        epochs=1,
+        seed=seed,
+        train_limit=n_images,
+        test_limit=max(1, round(n_images * TEST_PER_TRAIN)),
+    )
+
+
+def time_trainer(batch_size: int, n_images: int, seed: int = 0) -> float:
+    """Seconds for the lenet_viz Trainer (all records on) to train one epoch of `n_images`."""
+    trainer = Trainer(trainer_config(batch_size, n_images, seed), slots=RunSlots(1))
+    started = time.perf_counter()
+    trainer.run_here()
+    seconds = time.perf_counter() - started
+    run = trainer.runs[0]
+    if run.status != "completed" or run.images_seen != n_images:
+        raise RuntimeError(f"the Trainer did not finish its run: {run.status} {run.message}")
+    return seconds
+
+
+class NotebookPipeline:
+    """The notebook's data path: torchvision MNIST, a per-sample PIL transform, a DataLoader."""
+
+    def __init__(self, root: Path = REPO / "data"):
+        from torchvision import datasets, transforms  # slow to import: only here
+
+        transform = transforms.Compose(
+            [
+                transforms.Resize(32),
+                transforms.ToTensor(),
+                transforms.Normalize((0.1307,), (0.3081,)),
+            ]
+        )
+        self.dataset = datasets.MNIST(root=str(root), train=True, transform=transform)
+
+    def time(self, batch_size: int, n_images: int, seed: int = 0) -> float:
+        """Seconds to train on the first `n_images` digits the shuffled DataLoader yields."""
+        model = build_model(ModelConfig(arch="modern", activation="relu", resize="scale"), seed)
+        model.train()
+        optimizer = torch.optim.Adam(model.parameters(), lr=ADAM_LR)
+        generator = torch.Generator().manual_seed(seed)
+        loader = torch.utils.data.DataLoader(
+            self.dataset, batch_size=batch_size, shuffle=True, num_workers=0, generator=generator
+        )
+        started = time.perf_counter()
+        seen = 0
+        for x, y in loader:
+            loss = model.loss(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            seen += len(y)
+            if seen >= n_images:
+                break
+        return time.perf_counter() - started
+
+
+def _ratios(numerators: list[float], denominators: list[float]) -> float:
+    """Median of the ratios of neighbouring measurements (robust to slow drifts in load)."""
+    return statistics.median(a / b for a, b in zip(numerators, denominators, strict=True))
+
+
+def measure_throughput(
+    batch_sizes=BATCH_SIZES,
+    n_images: int = 12_288,
+    notebook_images: int = 3_072,
+    repeats: int = 5,
+    notebook_repeats: int = 3,
+    log=print,
+) -> dict:
+    """Images per second of each pipeline at each batch size, and the Trainer's ratios."""
+    notebook = NotebookPipeline()
+    results = {}
+    for batch_size in batch_sizes:
+        timers = {
+            "notebook": lambda bs=batch_size: notebook_images / notebook.time(bs, notebook_images),
+            "bare": lambda bs=batch_size: n_images / time_bare(bs, n_images),
+            "trainer": lambda bs=batch_size: n_images / time_trainer(bs, n_images),
+        }
+        # One warm-up round: the first passes build oneDNN primitives and touch the data.
+        for name in ("bare", "trainer"):
+            timers[name]()
+        samples: dict[str, list[float]] = {name: [] for name in PIPELINES}
+        for repeat in range(repeats):
+            for name in PIPELINES:
+                if name == "notebook" and repeat >= notebook_repeats:
+                    continue
+                samples[name].append(timers[name]())
+        medians = {name: statistics.median(values) for name, values in samples.items()}
+        paired = min(len(samples["notebook"]), len(samples["trainer"]))
+        results[batch_size] = {
+            "images_per_second": {k: round(v, 1) for k, v in medians.items()},
+            "samples": {k: [round(v, 1) for v in values] for k, values in samples.items()},
+            "trainer_over_bare": round(_ratios(samples["trainer"], samples["bare"]), 3),
+            "trainer_over_notebook": round(
+                _ratios(samples["trainer"][:paired], samples["notebook"][:paired]), 2
+            ),
+        }
+        log(
+            f"  batch {batch_size}: "
+            + ", ".join(f"{k} {v:,.0f}/s" for k, v in medians.items())
+            + f", trainer/bare {results[batch_size]['trainer_over_bare']:.3f}"
+        )
+    return {
+        "n_images": n_images,
+        "notebook_images": notebook_images,
+        "repeats": repeats,
+        "threads": torch.get_num_threads(),
+        "by_batch": results,
+    }
+
+
+def time_to_accuracy(extra_args: tuple[str, ...] = (), seed: int | None = None) -> dict:
+    """`python -m lenet_viz train --preset fast --json` as a subprocess, timed from the start of
+    the command to its last line: Python start, imports, data load, training and evaluation."""
+    command = [sys.executable, "-m", "lenet_viz", "train", "--preset", "fast", "--json"]
+    if seed is not None:
+        command += ["--seed", str(seed)]
+    command += list(extra_args)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    lines, last_line_at = [], None
+    for line in process.stdout:
+        if line.strip():
+            lines.append(line.strip())
+            last_line_at = time.perf_counter()
+    stderr = process.stderr.read()
+    process.wait()
+    if process.returncode != 0 or not lines:
+        raise RuntimeError(f"`{' '.join(command[1:])}` failed: {stderr.strip()[-500:]}")
+    events = [json.loads(line) for line in lines]
+    final = events[-1]
+    epochs = [e for e in events if e.get("event") == "epoch"]
+    reached = next((e["epoch"] for e in epochs if e["test_acc"] >= TARGET_ACCURACY), None)
+    return {
+        "command": " ".join(["python"] + command[1:]),
+        "wall_seconds": round(last_line_at - started, 2),
+        "reported_seconds": final.get("seconds"),
+        "test_acc": final.get("test_acc"),
+        "epochs": final.get("epochs"),
+        "epoch_reaching_target": reached,
+        "test_acc_by_epoch": [round(e["test_acc"], 4) for e in epochs],
+        "images_per_second": final.get("images_per_second"),
+        "env_threads": os.environ.get("OMP_NUM_THREADS"),
+    }

@@ -1,0 +1,182 @@
+"""The load test's own logic (scripts/loadtest.py), and one small run of it in the browser.
+
+The full load (`make loadtest`: 8 sessions, two rounds) takes minutes; here its judgements are
+checked on made-up observations, and `--sessions 2 --quick` runs it end to end once.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "scripts" / "loadtest.py"
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("loadtest", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["loadtest"] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+loadtest = _load_script()
+
+# What the Train page shows (pages/common.py's progress_panel), as the browser reads it.
+RUNNING = "Training · iteration {} of 8 · epoch 0.12"
+WAITING = "Waiting for a free training slot · iteration 0 of 8 · epoch 0.00"
+FINISHED = "Finished · iteration 8 of 8 · epoch 1.00"
+QUEUED_MESSAGE = (
+    "Queued: position 2 of 3 waiting. The server trains 1 run(s) at a time (1 busy now); "
+    "yours starts by itself when a slot frees up. Stop cancels it."
+)
+
+
+def test_eight_sessions_are_three_trainers_three_drawers_and_two_switchers():
+    roles = loadtest.assign_roles(8)
+    assert (roles.count("train"), roles.count("draw"), roles.count("switch")) == (3, 3, 2)
+    assert loadtest.assign_roles(2) == ["train", "draw"]
+
+
+def test_percentile_is_nearest_rank():
+    values = [float(v) for v in range(10, 0, -1)]
+    assert loadtest.percentile(values, 0.5) == 5
+    assert loadtest.percentile(values, 0.95) == 10
+    assert loadtest.percentile([3.0], 0.95) == 3
+    assert loadtest.percentile([], 0.5) is None
+
+
+def test_status_and_queue_message_are_read_from_the_page_text():
+    assert loadtest.status_of(RUNNING.format(1)) == "running"
+    assert loadtest.status_of(WAITING) == "queued"
+    assert loadtest.status_of(FINISHED) == "finished"
+    assert loadtest.status_of(None) is None
+    assert loadtest.parse_queued(QUEUED_MESSAGE) == (2, 3, 1)
+    assert loadtest.parse_queued("Choose the settings on the left") is None
+
+
+def test_a_run_counts_as_training_only_where_a_later_redraw_proves_it():
+    reads = [
+        (0.0, WAITING),
+        (1.0, RUNNING.format(1)),
+        (2.0, RUNNING.format(3)),
+        (3.0, RUNNING.format(4)),
+        (4.0, RUNNING.format(4)),  # maybe not redrawn since 3.0: 3.0 and 4.0 are not certain
+        (5.0, FINISHED),
+        (6.0, RUNNING.format(5)),  # a lone read: not certain either
+    ]
+    assert loadtest.confirmed_running_intervals(reads) == [(1.0, 2.0)]
+    assert loadtest.confirmed_running_intervals([(0.0, RUNNING.format(1))] * 3) == []
+
+
+def test_a_stale_page_does_not_look_like_two_runs_at_once():
+    """Run A ends at 5 s and B starts; A's page still shows its last status at 6 s. Only
+    statuses proven by a later redraw count, so the runs never seem to overlap."""
+    a = [(float(t), RUNNING.format(t)) for t in range(1, 6)] + [(6.0, RUNNING.format(5))]
+    a.append((7.0, FINISHED))
+    b = [(5.5, WAITING), (6.0, RUNNING.format(1)), (7.0, RUNNING.format(2))]
+    intervals = loadtest.confirmed_running_intervals(a) + loadtest.confirmed_running_intervals(b)
+    assert loadtest.max_overlap(intervals) == 1
+    # Two runs that really train at the same time are caught.
+    c = [(2.0, RUNNING.format(1)), (3.0, RUNNING.format(2))]
+    assert loadtest.max_overlap(intervals + loadtest.confirmed_running_intervals(c)) == 2
+
+
+def test_max_overlap_counts_shared_moments():
+    assert loadtest.max_overlap([]) == 0
+    assert loadtest.max_overlap([(0, 1), (2, 3)]) == 1
+    assert loadtest.max_overlap([(0, 1), (1, 2)]) == 2  # closed: both at 1
+    assert loadtest.max_overlap([(0, 10), (1, 2), (3, 4), (3.5, 5)]) == 3
+
+
+def _trainer(queued=(), reads=(), runs=1):
+    session = loadtest.Session(index=0, role="train", label="t")
+    session.queued_reads = list(queued)
+    session.status_reads = list(reads)
+    session.runs_trained = runs
+    return session
+
+
+def test_queue_figures_fail_when_the_server_trains_too_many_or_nobody_ever_waited():
+    figures, failures = loadtest.queue_figures([_trainer([(1, 2, 1)]), _trainer()], capacity=1)
+    assert failures == []
+    assert figures["queue_max"] == 2 and figures["running_max_server"] == 1
+    assert figures["sessions_seen_queued"] == 1
+
+    _, failures = loadtest.queue_figures([_trainer([(1, 1, 2)]), _trainer()], capacity=1)
+    assert any("2 runs were training at once" in failure for failure in failures)
+
+    _, failures = loadtest.queue_figures([_trainer(), _trainer()], capacity=1)
+    assert any("none was ever seen queued" in failure for failure in failures)
+    _, failures = loadtest.queue_figures([_trainer()], capacity=1)  # one run needs no queue
+    assert failures == []
+
+
+def test_memory_failures_for_the_limit_and_for_growth_between_rounds():
+    steady = [
+        {"peak_rss_mb": 1000, "end_rss_mb": 900},
+        {"peak_rss_mb": 1100, "end_rss_mb": 950},
+    ]
+    assert loadtest.memory_failures(steady, limit_mb=4096, growth_mb=300) == []
+    over = loadtest.memory_failures(steady, limit_mb=1050, growth_mb=300)
+    assert len(over) == 1 and "round 2" in over[0]
+    growing = [{"peak_rss_mb": 1000, "end_rss_mb": 900}, {"peak_rss_mb": 1500, "end_rss_mb": 1400}]
+    assert len(loadtest.memory_failures(growing, limit_mb=4096, growth_mb=300)) == 2
+    cut_short = [growing[0], {**growing[1], "finished": False}]  # not the same load
+    assert loadtest.memory_failures(cut_short, limit_mb=4096, growth_mb=300) == []
+
+
+def test_rss_of_a_process_tree_includes_its_children():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert child.pid in loadtest.process_tree(os.getpid())
+        own = loadtest.rss_bytes(os.getpid())
+        assert own > 10 * 2**20  # a Python interpreter with pytest: over 10 MB
+        assert loadtest.tree_rss_bytes(os.getpid()) >= own + loadtest.rss_bytes(child.pid) > own
+    finally:
+        child.kill()
+        child.wait()
+    assert loadtest.rss_bytes(child.pid) == 0  # gone
+
+
+def test_arguments_and_table():
+    assert loadtest.parse_args([]).rounds == 2
+    quick = loadtest.parse_args(["--sessions", "2", "--quick"])
+    assert (quick.sessions, quick.rounds) == (2, 1)
+    with pytest.raises(SystemExit):
+        loadtest.parse_args(["--sessions", "0"])
+    assert loadtest.format_table([("a", 1), ("longer", "x")]) == "a       1\nlonger  x"
+
+
+@pytest.mark.browser
+def test_two_sessions_quick_run_passes_and_writes_its_figures(tmp_path):
+    if not loadtest.CHROMIUM.exists():
+        pytest.skip(f"Debian's chromium is missing at {loadtest.CHROMIUM} (make browser)")
+    problem = loadtest.missing_requirements()
+    if problem:
+        pytest.skip(problem)
+    output = tmp_path / "loadtest.json"
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--sessions", "2", "--quick", "--output", str(output)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    figures = json.loads(output.read_text())
+    assert figures["passed"] and figures["failures"] == []
+    assert figures["sessions"] == 2 and figures["rounds"] == 1
+    assert figures["runs_trained"] == 1 and figures["predictions"] >= 1
+    assert figures["errors"] == 0 and figures["isolation_leaks"] == 0
+    assert figures["health_checks"] > 0 and figures["health_failures"] == 0
+    assert 0 < figures["peak_rss_mb"] < 4096
+    assert figures["page_loads"] > 0 and figures["page_load_p95_s"] >= figures["page_load_p50_s"]
+    assert "page load p50 / p95" in result.stdout and "PASS" in result.stdout

@@ -124,6 +124,13 @@ QUEUED_RE = re.compile(r"position (\d+) of (\d+) waiting.*?\((\d+) busy now\)", 
 
 # ----------------------------------------------------------------------------- pure helpers
 
+_T0 = time.monotonic()
+
+
+def say(text: str) -> None:
+    """One progress line, with the seconds since the start (the run takes minutes)."""
+    print(f"[{time.monotonic() - _T0:6.1f} s] {text}", flush=True)
+
 
 def assign_roles(sessions: int) -> list[str]:
     """train, draw, switch, train, draw, ...: 8 sessions give 3 train, 3 draw, 2 switch."""
@@ -223,18 +230,19 @@ def tree_rss_bytes(pid: int) -> int:
 def memory_failures(rounds: list[dict], limit_mb: float, growth_mb: float) -> list[str]:
     """Memory over the limit, or growing from the first round of the same load to the last."""
     failures = []
-    for number, figures in enumerate(rounds, start=1):
+    for number, figures in enumerate(rounds, start=1):  # every round, even one cut short
         if figures["peak_rss_mb"] > limit_mb:
             failures.append(
                 f"round {number}: the server used {figures['peak_rss_mb']:.0f} MB "
                 f"(limit {limit_mb:.0f} MB)"
             )
-    if len(rounds) >= 2:
-        first, last = rounds[0], rounds[-1]
+    finished = [figures for figures in rounds if figures.get("finished", True)]
+    if len(finished) >= 2:
+        first, last = finished[0], finished[-1]
         for name in ("peak_rss_mb", "end_rss_mb"):
             if last[name] > first[name] + growth_mb:
                 failures.append(
-                    f"memory grew from round 1 to round {len(rounds)}: {name} "
+                    f"memory grew from the first round to the last: {name} "
                     f"{first[name]:.0f} MB -> {last[name]:.0f} MB (allowed +{growth_mb:.0f} MB)"
                 )
     return failures
@@ -514,6 +522,7 @@ async def train(session: Session, start_together: asyncio.Barrier, run_name: str
     await page.get_by_role("button", name="Save", exact=True).click()
     await page.get_by_text("Saved as").wait_for(timeout=ACTION_MS)
     session.saved_name = f"{run_name}.pt"
+    say(f"{session.label}: trained and saved {session.saved_name}")
     await wait_idle(page)
     await check_page(session, "Train, saved")
 
@@ -529,6 +538,7 @@ async def draw(session: Session, repeats: int) -> None:
             await stroke(page, points)
         await expect_prediction(session, digit, "Draw")
         session.predictions += 1
+        say(f"{session.label}: drew a {digit}, read as {digit}")
         await check_page(session, "Draw, predicted")
         if number == 0:
             await open_page(session, "Inside LeNet-5")
@@ -542,9 +552,10 @@ async def draw(session: Session, repeats: int) -> None:
 
 
 async def switch(session: Session, tours: int) -> None:
-    for _ in range(tours):
+    for number in range(tours):
         for name in TOUR:
             await open_page(session, name)
+        say(f"{session.label}: tour {number + 1} of the {len(TOUR)} pages done")
 
 
 async def check_isolation(session: Session, everyone: list[Session]) -> None:
@@ -618,16 +629,32 @@ async def new_session(browser, index: int, role: str, round_number: int) -> Sess
     return Session(index, role, page, label=f"round {round_number} session {index} ({role})")
 
 
-async def one_round(browser, url: str, settings: Settings, round_number: int) -> list[Session]:
+@dataclass
+class Round:
+    """One round of the load; filled as it goes, so a round cut short still has its figures."""
+
+    number: int
+    started: float
+    sessions: list[Session] = field(default_factory=list)
+    ended: float | None = None
+    end_rss_mb: float | None = None  # after the round's sessions closed and SETTLE_SECONDS
+
+    @property
+    def finished(self) -> bool:
+        return self.end_rss_mb is not None
+
+
+async def one_round(browser, url: str, settings: Settings, this_round: Round) -> None:
+    number, sessions = this_round.number, this_round.sessions
     roles = assign_roles(settings.sessions)
-    sessions = [await new_session(browser, i, role, round_number) for i, role in enumerate(roles)]
-    trainers = sum(role == "train" for role in roles)
-    start_together = asyncio.Barrier(max(1, trainers))
+    for index, role in enumerate(roles):
+        sessions.append(await new_session(browser, index, role, number))
+    start_together = asyncio.Barrier(max(1, roles.count("train")))
     token = secrets.token_hex(3)
 
     def part(session: Session):
         if session.role == "train":
-            name = f"loadtest_r{round_number}_s{session.index}_{token}"
+            name = f"loadtest_r{number}_s{session.index}_{token}"
             return train(session, start_together, name)
         if session.role == "draw":
             return draw(session, settings.draw_repeats)
@@ -641,12 +668,14 @@ async def one_round(browser, url: str, settings: Settings, round_number: int) ->
             await start_together.abort()  # do not keep the other trainers waiting
 
     try:
+        say(f"round {number}: {len(sessions)} sessions start ({', '.join(roles)})")
         await asyncio.gather(*(whole(session) for session in sessions))
+        say(f"round {number}: checking what each session sees")
         healthy = [session for session in sessions if not session.errors]
         await asyncio.gather(*(play(s, check_isolation(s, sessions)) for s in healthy))
 
         # A fresh session, opened after all that, sees none of it.
-        fresh = await new_session(browser, len(sessions), "fresh", round_number)
+        fresh = await new_session(browser, len(sessions), "fresh", number)
         sessions.append(fresh)
         await play(fresh, open_home(fresh, url))
         if not fresh.errors:
@@ -654,13 +683,12 @@ async def one_round(browser, url: str, settings: Settings, round_number: int) ->
     finally:
         for session in sessions:
             await session.page.context.close()
-    return sessions
 
 
-async def run_rounds(url: str, settings: Settings, monitor: Monitor) -> list[dict]:
+async def run_rounds(url: str, settings: Settings, monitor: Monitor, rounds: list[Round]) -> None:
+    """Warm the server up, then run the rounds one after the other, appending to `rounds`."""
     from playwright.async_api import async_playwright
 
-    rounds = []
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
@@ -674,21 +702,15 @@ async def run_rounds(url: str, settings: Settings, monitor: Monitor) -> list[dic
             if warm.errors:
                 raise RuntimeError("; ".join(warm.errors))
             for number in range(1, settings.rounds + 1):
-                started = time.monotonic()
-                sessions = await one_round(browser, url, settings, number)
-                ended = time.monotonic()
+                this_round = Round(number, time.monotonic())
+                rounds.append(this_round)
+                await one_round(browser, url, settings, this_round)
+                this_round.ended = time.monotonic()
                 await asyncio.sleep(SETTLE_SECONDS)
-                rounds.append(
-                    {
-                        "sessions": sessions,
-                        "seconds": ended - started,
-                        "peak_rss_mb": monitor.peak_between(started, time.monotonic()) / 2**20,
-                        "end_rss_mb": monitor.rss_now() / 2**20,
-                    }
-                )
+                this_round.end_rss_mb = monitor.rss_now() / 2**20
+                say(f"round {number}: done in {this_round.ended - this_round.started:.0f} s")
         finally:
             await browser.close()
-    return rounds
 
 
 # ----------------------------------------------------------------------------- the figures
@@ -726,17 +748,29 @@ def queue_figures(sessions: list[Session], capacity: int) -> tuple[dict, list[st
     return figures, failures
 
 
-def summarize(rounds: list[dict], settings: Settings, monitor: Monitor, log_text: str) -> dict:
-    everyone = [session for figures in rounds for session in figures["sessions"]]
+def round_figures(this_round: Round, monitor: Monitor) -> dict:
+    ended = this_round.ended or time.monotonic()
+    return {
+        "finished": this_round.finished,
+        "seconds": round(ended - this_round.started, 1),
+        "peak_rss_mb": round(
+            monitor.peak_between(this_round.started, ended + SETTLE_SECONDS) / 2**20, 1
+        ),
+        "end_rss_mb": round(this_round.end_rss_mb or 0, 1),
+    }
+
+
+def summarize(rounds: list[Round], settings: Settings, monitor: Monitor, log_text: str) -> dict:
+    everyone = [session for this_round in rounds for session in this_round.sessions]
     loads = [seconds for session in everyone for seconds in session.load_seconds]
     errors = [error for session in everyone for error in session.errors]
     leaks = [leak for session in everyone for leak in session.leaks]
     server_tracebacks = log_text.count("Traceback")
     queue, failures = {}, []
-    for number, figures in enumerate(rounds, start=1):
-        this_round, round_failures = queue_figures(figures["sessions"], settings.max_runs)
-        failures += [f"round {number}: {failure}" for failure in round_failures]
-        for name, value in this_round.items():
+    for this_round in rounds:
+        seen, round_failures = queue_figures(this_round.sessions, settings.max_runs)
+        failures += [f"round {this_round.number}: {failure}" for failure in round_failures]
+        for name, value in seen.items():
             queue[name] = max(queue.get(name, 0), value)
     failures += errors + leaks
     if monitor.health_failures:
@@ -749,7 +783,7 @@ def summarize(rounds: list[dict], settings: Settings, monitor: Monitor, log_text
     rss = [value for _, value in monitor.rss]
     return {
         "sessions": settings.sessions,
-        "rounds": len(rounds),
+        "rounds": sum(this_round.finished for this_round in rounds),
         "roles": {role: assign_roles(settings.sessions).count(role) for role in ROLES},
         "max_runs": settings.max_runs,
         "pages_visited": sum(session.pages_visited for session in everyone),
@@ -764,14 +798,7 @@ def summarize(rounds: list[dict], settings: Settings, monitor: Monitor, log_text
         "peak_rss_mb": round(max(rss, default=0) / 2**20, 1),
         "final_rss_mb": round((rss[-1] if rss else 0) / 2**20, 1),
         "rss_samples": len(rss),
-        "per_round": [
-            {
-                "seconds": round(figures["seconds"], 1),
-                "peak_rss_mb": round(figures["peak_rss_mb"], 1),
-                "end_rss_mb": round(figures["end_rss_mb"], 1),
-            }
-            for figures in rounds
-        ],
+        "per_round": [round_figures(this_round, monitor) for this_round in rounds],
         "page_load_p50_s": round(percentile(loads, 0.5) or 0, 2),
         "page_load_p95_s": round(percentile(loads, 0.95) or 0, 2),
         "page_loads": len(loads),
@@ -796,7 +823,10 @@ def table_rows(figures: dict) -> list[tuple[str, object]]:
         ("health checks failed", f"{figures['health_failures']} of {figures['health_checks']}"),
         ("peak RSS (MB)", figures["peak_rss_mb"]),
         ("final RSS (MB)", figures["final_rss_mb"]),
-        ("per round: s, peak, end MB", [list(r.values()) for r in rounds]),
+        (
+            "per round: s, peak MB, end MB",
+            [[r["seconds"], r["peak_rss_mb"], r["end_rss_mb"]] for r in rounds],
+        ),
         ("page load p50 / p95 (s)", f"{figures['page_load_p50_s']} / {figures['page_load_p95_s']}"),
         ("total time (s)", figures.get("total_seconds")),
         ("load average (1 min) before/after", figures.get("load_average")),
@@ -815,7 +845,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--quick", action="store_true", help="one short round (1 drawing, 1 tour): a smoke test"
     )
     parser.add_argument("--max-runs", type=int, default=1, help="LENET_VIZ_MAX_RUNS")
-    parser.add_argument("--time-limit", type=float, default=600, help="seconds, for everything")
+    parser.add_argument("--time-limit", type=float, default=900, help="seconds, for everything")
     parser.add_argument("--rss-limit-mb", type=float, default=4096)
     parser.add_argument(
         "--growth-mb", type=float, default=300, help="allowed RSS growth from round 1 to the last"
@@ -876,10 +906,14 @@ def main(argv: list[str] | None = None) -> int:
         server = start_server(int(url.rsplit(":", 1)[1]), env, log)
         monitor = Monitor(server.pid, url)
         try:
+            say(f"starting the app at {url} (LENET_VIZ_MAX_RUNS={args.max_runs})")
             wait_until_serving(url, server, log)
+            say("the app answers; opening the browser")
             monitor.start()
-            rounds = asyncio.run(
-                asyncio.wait_for(run_rounds(url, settings, monitor), timeout=args.time_limit)
+            asyncio.run(
+                asyncio.wait_for(
+                    run_rounds(url, settings, monitor, rounds), timeout=args.time_limit
+                )
             )
         except TimeoutError:
             problems.append(f"the load test did not end within its limit of {args.time_limit} s")
@@ -890,8 +924,8 @@ def main(argv: list[str] | None = None) -> int:
             stop_server(server)
     figures = summarize(rounds, settings, monitor, log.read_text(errors="replace"))
     figures["failures"] = problems + figures["failures"]
-    if len(rounds) < settings.rounds and not problems:
-        figures["failures"].append(f"only {len(rounds)} of {settings.rounds} rounds ran")
+    if figures["rounds"] < settings.rounds and not problems:
+        figures["failures"].append(f"only {figures['rounds']} of {settings.rounds} rounds ran")
     figures["failures"] += memory_failures(figures["per_round"], args.rss_limit_mb, args.growth_mb)
     figures["total_seconds"] = round(time.monotonic() - started, 1)
     figures["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]

@@ -848,7 +848,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--time-limit", type=float, default=900, help="seconds, for everything")
     parser.add_argument("--rss-limit-mb", type=float, default=4096)
     parser.add_argument(
-        "--growth-mb", type=float, default=300, help="allowed RSS growth from round 1 to the last"
+        "--growth-mb", type=float, default=200, help="allowed RSS growth from round 1 to the last"
     )
     parser.add_argument("--output", type=Path, default=OUTPUT / "loadtest.json")
     args = parser.parse_args(argv)

@@ -1,0 +1,111 @@
+"""The benchmark suite runs end to end in --quick mode and reports a well-formed table and JSON.
+
+No assertion here is about speed: benchmarks are not tests, and the quick sizes make every
+number meaningless. What is checked is that each section measured something and said so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.__main__ import Row, _section_list, format_table
+from benchmarks.machine import fp32_flops_per_cycle
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_suite(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict, str]:
+    json_path, markdown_path = tmp_path / "latest.json", tmp_path / "RESULTS.md"
+    env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", *args]
+        + ["--json", str(json_path), "--markdown", str(markdown_path)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result, json.loads(json_path.read_text()), markdown_path.read_text()
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    """One quick run of every section but the two that start Streamlit (tested below)."""
+    return run_suite(tmp_path_factory.mktemp("bench"), "--skip", "coldstart,apptest")
+
+
+def table_rows(text: str) -> list[list[str]]:
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+
+
+def test_quick_run_prints_a_table_with_a_row_per_measurement(quick_report):
+    result, report, markdown = quick_report
+    rows = table_rows(result.stdout)
+    assert rows[0] == ["what", "measured", "target", "holds"]
+    assert len(rows) - 2 == len(report["rows"])  # header and separator
+    assert report["errors"] == {}
+    assert report["quick"] is True and report["targets_hold"] is None
+    assert all(row["ok"] is None for row in report["rows"])  # no verdicts in quick mode
+    assert "| what | measured | target | holds |" in markdown
+    assert "quick mode" in markdown
+
+
+def test_throughput_has_three_pipelines_at_three_batch_sizes_and_ratios(quick_report):
+    _, report, _ = quick_report
+    by_batch = report["results"]["throughput"]["by_batch"]
+    assert sorted(by_batch, key=int) == ["32", "128", "256"]
+    for entry in by_batch.values():
+        assert set(entry["images_per_second"]) == {"notebook", "bare", "trainer"}
+        assert all(v > 0 for v in entry["images_per_second"].values())
+        assert entry["trainer_over_bare"] > 0 and entry["trainer_over_notebook"] > 0
+    whats = [row["what"] for row in report["rows"]]
+    assert "Trainer / bare, batch 128" in whats and "Trainer / notebook, batch 256" in whats
+
+
+def test_fast_preset_eval_draw_and_limit_sections_report_numbers(quick_report):
+    _, report, _ = quick_report
+    results = report["results"]
+    (fast,) = results["fast"]["runs"]
+    assert fast["seed"] == 0 and 0 <= fast["test_acc"] <= 1 and fast["epochs"] == 1
+    assert fast["wall_seconds"] >= fast["reported_seconds"] > 0
+    assert results["eval"]["digits"] == 500 and results["eval"]["seconds_median"] > 0
+    draw = results["draw"]
+    assert 0 < draw["p50_ms"] <= draw["p95_ms"] <= draw["max_ms"]
+    limit = results["limit"]
+    assert limit["training_flops_per_image"] == 6 * limit["forward_macs_per_image"]
+    assert 0 < limit["share_of_peak"]["bare"] < 1
+    machine = report["machine"]
+    assert machine["cores"] >= 1 and machine["torch_threads"] >= 1
+
+
+def test_app_sections_start_streamlit_and_rerun_the_draw_page(tmp_path):
+    _, report, _ = run_suite(tmp_path, "--only", "coldstart,apptest")
+    assert report["errors"] == {}
+    cold = report["results"]["coldstart"]
+    assert cold["seconds"] == max(cold["health_seconds"], cold["page_seconds"]) > 0
+    apptest = report["results"]["apptest"]
+    if "skipped" not in apptest:
+        assert apptest["first_run_seconds"] > 0 and apptest["rerun_seconds_median"] > 0
+
+
+def test_peak_estimate_follows_the_simd_flags():
+    assert fp32_flops_per_cycle("AuthenticAMD", 25, {"avx2", "fma", "avx512f"})[0] == 32
+    assert fp32_flops_per_cycle("GenuineIntel", 6, {"avx2", "fma", "avx512f"})[0] == 64
+    assert fp32_flops_per_cycle("GenuineIntel", 6, {"avx2", "fma"})[0] == 32
+    assert fp32_flops_per_cycle("", None, set())[0] == 8
+
+
+def test_table_marks_missed_targets_and_unknown_sections_are_refused():
+    table = format_table([Row("eval", "full evaluation", "0.9 s", "<= 0.5 s", False)])
+    assert "| full evaluation | 0.9 s | <= 0.5 s | **NO** |" in table
+    with pytest.raises(SystemExit, match="unknown section"):
+        _section_list("throughput,warp-drive")

@@ -222,8 +222,14 @@ STATUS_TEXT = {
 }
 
 
-def progress_panel(snapshot: TrainerSnapshot) -> None:
-    """Progress bar, status, queue position, ETA and images/s of a trainer."""
+OTHER_PAGE = {
+    TRAIN_TRAINER: ("Compare", COMPARE_TRAINER),
+    COMPARE_TRAINER: ("Train", TRAIN_TRAINER),
+}
+
+
+def progress_panel(snapshot: TrainerSnapshot, state_key: str) -> None:
+    """Progress bar, status, queue position, ETA and images/s of the trainer at `state_key`."""
     fraction = snapshot.iteration / snapshot.total_iterations if snapshot.total_iterations else 0
     status = STATUS_TEXT.get(snapshot.status, snapshot.status)
     st.progress(
@@ -240,6 +246,12 @@ def progress_panel(snapshot: TrainerSnapshot) -> None:
             "by itself when a slot frees up. Stop cancels it.",
             icon=":material/hourglass_top:",
         )
+        page, other_key = OTHER_PAGE[state_key]
+        if is_active(st.session_state.get(other_key)):
+            st.warning(
+                f"Your own run on the {page} page is still going or paused, and holds a "
+                f"training slot. Stop it there if you want this one to start now."
+            )
     columns = st.columns(3)
     columns[0].metric("Iteration", f"{snapshot.iteration:,}")
     columns[1].metric("Images / s", f"{snapshot.images_per_second:,.0f}")

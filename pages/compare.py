@@ -325,7 +325,7 @@ def live_panel() -> None:
         )
         return
     snapshot = trainer.snapshot()
-    progress_panel(snapshot)
+    progress_panel(snapshot, COMPARE_TRAINER)
     for run in snapshot.runs:
         if run["status"] in ("diverged", "error"):
             st.error(f"**{run['name']}**: {run['message']}")

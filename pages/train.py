@@ -328,7 +328,7 @@ def live_panel() -> None:
     snapshot = trainer.snapshot()
     run = snapshot.runs[0]
     st.markdown(f"**Run:** {run['name']}")
-    progress_panel(snapshot)
+    progress_panel(snapshot, TRAIN_TRAINER)
     if run["status"] == "diverged":
         st.error(f"The run {run['message']}", icon=":material/warning:")
     elif run["status"] == "error":

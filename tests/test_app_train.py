@@ -37,7 +37,7 @@ from lenet_viz.figures.training import (
     trained_layers,
 )
 from lenet_viz.model import LAYER_NAMES, ModelConfig, build_model
-from lenet_viz.train import PRESETS, History
+from lenet_viz.train import PRESETS, RUN_SLOTS, History
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 HOME, TRAIN, COMPARE = "pages/home.py", "pages/train.py", "pages/compare.py"
@@ -506,3 +506,38 @@ def test_compare_starts_as_many_runs_as_chosen(stop_trainers_afterwards):
     button(at, "Stop").click()
     at.run()
     assert trainer.wait(60) and trainer.status in ("stopped", "completed")
+
+
+@needs_mnist
+def test_a_run_waiting_for_a_slot_shows_its_place_and_can_be_stopped(
+    monkeypatch, stop_trainers_afterwards
+):
+    monkeypatch.setattr(RUN_SLOTS, "capacity", 1)  # one run at a time on this "server"
+    at = app_on(TRAIN)
+    stop_trainers_afterwards.append(at)
+    at.selectbox(key="train_opt_size").set_value(TINY)
+    at.run()
+    button(at, "Step one batch").click()  # a paused run keeps its slot
+    at.run()
+    train_trainer = at.session_state["train_trainer"]
+    for _ in range(600):
+        if train_trainer.status == "paused":
+            break
+        train_trainer.wait(0.1)
+    assert train_trainer.status == "paused"
+
+    at.switch_page(COMPARE)
+    at.run()
+    at.selectbox(key="compare_opt_size").set_value(TINY)
+    at.run()
+    button(at, "Start all runs").click()
+    at.run()
+    compare_trainer = at.session_state["compare_trainer"]
+    assert compare_trainer.status == "queued"
+    assert "Queued: position 1" in texts(at.info)
+    assert "run on the Train page" in texts(at.warning)
+    assert not button(at, "Stop").disabled
+    button(at, "Stop").click()
+    at.run()
+    assert compare_trainer.wait(30) and compare_trainer.status == "stopped"
+    assert compare_trainer.runs[0].iteration == 0  # it never trained

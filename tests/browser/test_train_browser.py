@@ -12,9 +12,10 @@ MEDIUM = "Medium: 10,000 images"  # enough batches for ReLU to climb while sigmo
 TALL = {"width": 1400, "height": 1300}  # room for the selectbox's list below the settings
 RUN_MS = 600_000  # a run on a loaded shared machine (seconds on a quiet one)
 
-# True when some Plotly chart on the page has a curve with at least `points` points.
+# True when some Plotly chart on the page has drawn a curve of at least `points` points. The
+# figures send numpy arrays (typed arrays in the JSON), so read Plotly's decoded `_fullData`.
 CURVES_DRAWN = """(points) => [...document.querySelectorAll('.js-plotly-plot')].some(
-    (plot) => (plot.data || []).some((trace) => trace.x && trace.x.length >= points))"""
+    (plot) => (plot._fullData || []).some((trace) => trace.x && trace.x.length >= points))"""
 
 
 def choose(page, label: str, option: str) -> None:
@@ -61,7 +62,7 @@ def test_train_start_shows_live_curves_that_survive_a_page_visit(
 
     page.get_by_role("heading", name="Results").wait_for(timeout=RUN_MS)
     page.get_by_text("Confusion matrix").wait_for()
-    page.get_by_role("button", name="Save").wait_for()
+    page.get_by_role("button", name="Save", exact=True).wait_for()
     wait_for_app(page)
     screenshot(page, "train.png")
 

@@ -32,11 +32,12 @@ DRAW_MAX_P95_MS = 20.0
 COLD_START_MAX_SECONDS = 5.0
 
 FULL = {
-    "throughput": dict(n_images=12_288, notebook_images=3_072, repeats=5, notebook_repeats=3),
+    "throughput": dict(n_images=6_144, notebook_images=2_048, repeats=9, notebook_repeats=3),
     "fast_args": (),
     "eval": dict(test_limit=None, repeats=5),
     "draw": dict(samples=200, distinct=20),
     "apptest": dict(reruns=5),
+    "browser": True,
 }
 QUICK = {
     "throughput": dict(n_images=256, notebook_images=64, repeats=1, notebook_repeats=1),
@@ -44,6 +45,7 @@ QUICK = {
     "eval": dict(test_limit=500, repeats=1),
     "draw": dict(samples=5, distinct=5),
     "apptest": dict(reruns=1),
+    "browser": False,
 }
 
 
@@ -84,8 +86,8 @@ def run_throughput(settings: dict, results: dict, quick: bool) -> list[Row]:
         rows.append(
             Row(
                 "throughput",
-                f"Trainer / bare, batch {batch_size}",
-                f"{ratio:.2f}x",
+                f"Trainer / bare, batch {batch_size} (by CPU time)",
+                f"{ratio:.2f}x ({entry['trainer_over_bare_cpu']:.2f}x)",
                 f">= {MIN_TRAINER_OVER_BARE}x",
                 None if quick else ratio >= MIN_TRAINER_OVER_BARE,
             )
@@ -163,9 +165,9 @@ def run_draw(settings: dict, results: dict, quick: bool) -> list[Row]:
 def run_coldstart(settings: dict, results: dict, quick: bool) -> list[Row]:
     from benchmarks.app_timing import measure_cold_start
 
-    measured = measure_cold_start()
+    measured = measure_cold_start(with_browser=settings["browser"])
     results["coldstart"] = measured
-    return [
+    rows = [
         Row(
             "coldstart",
             "app cold start (`streamlit run` to page + health answering)",
@@ -174,6 +176,15 @@ def run_coldstart(settings: dict, results: dict, quick: bool) -> list[Row]:
             None if quick else measured["seconds"] <= COLD_START_MAX_SECONDS,
         )
     ]
+    if measured.get("first_render_seconds") is not None:
+        rows.append(
+            Row(
+                "coldstart",
+                "`streamlit run` to the home page rendered in a browser (first script run)",
+                f"{measured['first_render_seconds']:.2f} s",
+            )
+        )
+    return rows
 
 
 def run_apptest(settings: dict, results: dict, quick: bool) -> list[Row]:

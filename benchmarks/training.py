@@ -7,7 +7,9 @@ same number of digits; only what surrounds the forward/backward pass differs:
   (Resize(32), ToTensor, Normalize) and a DataLoader (num_workers=0, shuffle=True), as the
   notebook this project grew from;
 - bare: the whole split preloaded as 32x32 tensors (`lenet_viz.train.cached_inputs`), a
-  shuffled index per epoch, forward, loss, backward, step. Nothing else;
+  shuffled index per epoch, forward, loss, backward, step. Nothing else. It uses the same
+  optimizer (`lenet_viz.train.make_optimizer`) and memory format as the Trainer, so that the
+  ratio Trainer/bare is the cost of the Trainer's records and controls alone;
 - trainer: `lenet_viz.train.Trainer(...).run_here()` with all its records on (per-iteration
   loss, batch accuracy, learning rate and per-layer gradient norms, the weight backup for the
   divergence fallback, the one-cycle schedule, the end-of-epoch test evaluation). Its test
@@ -16,7 +18,9 @@ same number of digits; only what surrounds the forward/backward pass differs:
 
 The pipelines run interleaved (A, B, C, A, B, C, ...) so that a burst of load from another
 process hits all of them alike; each reports the median, and the ratios are the medians of
-the ratios of neighbouring measurements.
+the ratios of neighbouring measurements. Each measurement also records the process CPU time:
+images per CPU-second barely move when other processes take the cores, so the CPU-time ratio
+is a cross-check of the wall-clock ratio on a busy machine.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import torch
 
 from lenet_viz.data import load_split
 from lenet_viz.model import ModelConfig, build_model
-from lenet_viz.train import RunSlots, TrainConfig, Trainer, cached_inputs
+from lenet_viz.train import RunSlots, TrainConfig, Trainer, cached_inputs, make_optimizer
 
 REPO = Path(__file__).resolve().parent.parent
 BATCH_SIZES = (32, 128, 256)
@@ -48,21 +52,32 @@ def _train_tensors(n_images: int) -> tuple[torch.Tensor, torch.Tensor]:
     return inputs[:n_images], load_split("mnist", train=True).labels[:n_images]
 
 
-def time_bare(batch_size: int, n_images: int, seed: int = 0) -> float:
-    """Seconds for a bare PyTorch loop to train on `n_images` preloaded digits."""
+class Clock:
+    """Wall-clock and process CPU seconds between start() and stop()."""
+
+    def start(self) -> Clock:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def stop(self) -> tuple[float, float]:
+        return time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+def time_bare(batch_size: int, n_images: int, seed: int = 0) -> tuple[float, float]:
+    """(wall, CPU) seconds for a bare PyTorch loop to train on `n_images` preloaded digits."""
     x_all, y_all = _train_tensors(n_images)
     model = build_model(ModelConfig(arch="modern", activation="relu"), seed)
-    model.train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=ADAM_LR)
+    model.to(memory_format=torch.channels_last).train()  # as TrainingRun does
+    optimizer = make_optimizer(trainer_config(batch_size, n_images, seed), model)
     order = torch.randperm(n_images, generator=torch.Generator().manual_seed(seed))
-    started = time.perf_counter()
+    clock = Clock().start()
     for start in range(0, n_images, batch_size):
         index = order[start : start + batch_size]
         loss = model.loss(model(x_all[index]), y_all[index])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-    return time.perf_counter() - started
+    return clock.stop()
 
 
 def trainer_config(batch_size: int, n_images: int, seed: int = 0) -> TrainConfig:
@@ -80,12 +95,12 @@ def trainer_config(batch_size: int, n_images: int, seed: int = 0) -> TrainConfig
     )
 
 
-def time_trainer(batch_size: int, n_images: int, seed: int = 0) -> float:
-    """Seconds for the lenet_viz Trainer (all records on) to train one epoch of `n_images`."""
+def time_trainer(batch_size: int, n_images: int, seed: int = 0) -> tuple[float, float]:
+    """(wall, CPU) seconds for the Trainer (all records on) to train one epoch of `n_images`."""
     trainer = Trainer(trainer_config(batch_size, n_images, seed), slots=RunSlots(1))
-    started = time.perf_counter()
+    clock = Clock().start()
     trainer.run_here()
-    seconds = time.perf_counter() - started
+    seconds = clock.stop()
     run = trainer.runs[0]
     if run.status != "completed" or run.images_seen != n_images:
         raise RuntimeError(f"the Trainer did not finish its run: {run.status} {run.message}")
@@ -107,8 +122,8 @@ class NotebookPipeline:
         )
         self.dataset = datasets.MNIST(root=str(root), train=True, transform=transform)
 
-    def time(self, batch_size: int, n_images: int, seed: int = 0) -> float:
-        """Seconds to train on the first `n_images` digits the shuffled DataLoader yields."""
+    def time(self, batch_size: int, n_images: int, seed: int = 0) -> tuple[float, float]:
+        """(wall, CPU) seconds to train on the first `n_images` digits the DataLoader yields."""
         model = build_model(ModelConfig(arch="modern", activation="relu", resize="scale"), seed)
         model.train()
         optimizer = torch.optim.Adam(model.parameters(), lr=ADAM_LR)
@@ -116,7 +131,7 @@ class NotebookPipeline:
         loader = torch.utils.data.DataLoader(
             self.dataset, batch_size=batch_size, shuffle=True, num_workers=0, generator=generator
         )
-        started = time.perf_counter()
+        clock = Clock().start()
         seen = 0
         for x, y in loader:
             loss = model.loss(model(x), y)
@@ -126,7 +141,7 @@ class NotebookPipeline:
             seen += len(y)
             if seen >= n_images:
                 break
-        return time.perf_counter() - started
+        return clock.stop()
 
 
 def _ratios(numerators: list[float], denominators: list[float]) -> float:
@@ -136,44 +151,40 @@ def _ratios(numerators: list[float], denominators: list[float]) -> float:
 
 def measure_throughput(
     batch_sizes=BATCH_SIZES,
-    n_images: int = 12_288,
-    notebook_images: int = 3_072,
-    repeats: int = 5,
+    n_images: int = 6_144,
+    notebook_images: int = 2_048,
+    repeats: int = 9,
     notebook_repeats: int = 3,
     log=print,
 ) -> dict:
-    """Images per second of each pipeline at each batch size, and the Trainer's ratios."""
+    """Images per second (wall and CPU) of each pipeline at each batch size, and the ratios."""
     notebook = NotebookPipeline()
     results = {}
     for batch_size in batch_sizes:
         timers = {
-            "notebook": lambda bs=batch_size: notebook_images / notebook.time(bs, notebook_images),
-            "bare": lambda bs=batch_size: n_images / time_bare(bs, n_images),
-            "trainer": lambda bs=batch_size: n_images / time_trainer(bs, n_images),
+            "notebook": lambda bs=batch_size: (notebook_images, notebook.time(bs, notebook_images)),
+            "bare": lambda bs=batch_size: (n_images, time_bare(bs, n_images)),
+            "trainer": lambda bs=batch_size: (n_images, time_trainer(bs, n_images)),
         }
         # One warm-up round: the first passes build oneDNN primitives and touch the data.
         for name in ("bare", "trainer"):
             timers[name]()
-        samples: dict[str, list[float]] = {name: [] for name in PIPELINES}
+        wall: dict[str, list[float]] = {name: [] for name in PIPELINES}
+        cpu: dict[str, list[float]] = {name: [] for name in PIPELINES}
         for repeat in range(repeats):
             for name in PIPELINES:
                 if name == "notebook" and repeat >= notebook_repeats:
                     continue
-                samples[name].append(timers[name]())
-        medians = {name: statistics.median(values) for name, values in samples.items()}
-        paired = min(len(samples["notebook"]), len(samples["trainer"]))
-        results[batch_size] = {
-            "images_per_second": {k: round(v, 1) for k, v in medians.items()},
-            "samples": {k: [round(v, 1) for v in values] for k, values in samples.items()},
-            "trainer_over_bare": round(_ratios(samples["trainer"], samples["bare"]), 3),
-            "trainer_over_notebook": round(
-                _ratios(samples["trainer"][:paired], samples["notebook"][:paired]), 2
-            ),
-        }
+                images, (wall_seconds, cpu_seconds) = timers[name]()
+                wall[name].append(images / wall_seconds)
+                cpu[name].append(images / cpu_seconds)
+        results[batch_size] = _summary(wall, cpu)
+        entry = results[batch_size]
         log(
             f"  batch {batch_size}: "
-            + ", ".join(f"{k} {v:,.0f}/s" for k, v in medians.items())
-            + f", trainer/bare {results[batch_size]['trainer_over_bare']:.3f}"
+            + ", ".join(f"{k} {v:,.0f}/s" for k, v in entry["images_per_second"].items())
+            + f", trainer/bare {entry['trainer_over_bare']:.3f} (CPU time: "
+            f"{entry['trainer_over_bare_cpu']:.3f})"
         )
     return {
         "n_images": n_images,
@@ -181,6 +192,20 @@ def measure_throughput(
         "repeats": repeats,
         "threads": torch.get_num_threads(),
         "by_batch": results,
+    }
+
+
+def _summary(wall: dict[str, list[float]], cpu: dict[str, list[float]]) -> dict:
+    paired = min(len(wall["notebook"]), len(wall["trainer"]))
+    return {
+        "images_per_second": {k: round(statistics.median(v), 1) for k, v in wall.items()},
+        "images_per_cpu_second": {k: round(statistics.median(v), 1) for k, v in cpu.items()},
+        "samples": {k: [round(v, 1) for v in values] for k, values in wall.items()},
+        "trainer_over_bare": round(_ratios(wall["trainer"], wall["bare"]), 3),
+        "trainer_over_bare_cpu": round(_ratios(cpu["trainer"], cpu["bare"]), 3),
+        "trainer_over_notebook": round(
+            _ratios(wall["trainer"][:paired], wall["notebook"][:paired]), 2
+        ),
     }
 
 

@@ -66,9 +66,12 @@ def test_throughput_has_three_pipelines_at_three_batch_sizes_and_ratios(quick_re
     for entry in by_batch.values():
         assert set(entry["images_per_second"]) == {"notebook", "bare", "trainer"}
         assert all(v > 0 for v in entry["images_per_second"].values())
-        assert entry["trainer_over_bare"] > 0 and entry["trainer_over_notebook"] > 0
+        assert set(entry["images_per_cpu_second"]) == set(entry["images_per_second"])
+        assert entry["trainer_over_bare"] > 0 and entry["trainer_over_bare_cpu"] > 0
+        assert entry["trainer_over_notebook"] > 0
     whats = [row["what"] for row in report["rows"]]
-    assert "Trainer / bare, batch 128" in whats and "Trainer / notebook, batch 256" in whats
+    assert "Trainer / notebook, batch 256" in whats
+    assert any(what.startswith("Trainer / bare, batch 128") for what in whats)
 
 
 def test_fast_preset_eval_draw_and_limit_sections_report_numbers(quick_report):

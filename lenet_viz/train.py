@@ -748,7 +748,7 @@ class Trainer:
             self.status = "error"
             self.message = f"training failed: {error}"
             for run in self.runs:
-                if run.status == "running":
+                if run.status in ("ready", "running"):  # not the runs that had ended
                     run.status, run.message = "error", self.message
         finally:
             self.slots.release(self)

@@ -503,7 +503,10 @@ async def train(session: Session, start_together: asyncio.Barrier, run_name: str
     deadline = time.monotonic() + RUN_SECONDS
     while not await results.count():
         if time.monotonic() > deadline:
-            session.fail(f"the Tiny run gave no results within {RUN_SECONDS} s")
+            last = session.status_reads[-1][1] if session.status_reads else None
+            session.fail(
+                f"the Tiny run gave no results within {RUN_SECONDS} s (last status: {last})"
+            )
             return
         status = await page.evaluate(TRAIN_STATUS_JS)
         session.status_reads.append((time.monotonic(), status["progress"]))
@@ -608,6 +611,17 @@ async def play(session: Session, role_step) -> None:
         session.fail(f"{type(error).__name__}: {str(error).splitlines()[0][:300]}")
         with contextlib.suppress(Exception):  # the page may be gone too
             await check_page(session, "after the failure")
+    if session.errors:
+        await save_failure_screenshot(session)
+
+
+async def save_failure_screenshot(session: Session) -> None:
+    """The page as it was when this session failed: test-output/loadtest-failures/*.png."""
+    folder = OUTPUT / "loadtest-failures"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^a-z0-9]+", "_", session.label.lower()).strip("_") + ".png"
+    with contextlib.suppress(Exception):
+        await session.page.screenshot(path=str(folder / name), full_page=True, timeout=30_000)
 
 
 # ----------------------------------------------------------------------------- a round

@@ -313,7 +313,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--fast-seeds", default="0", help="seeds of `train --preset fast`")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write JSON")
     parser.add_argument(
-        "--markdown", type=Path, help=f"where to write the table (full runs: {DEFAULT_MARKDOWN})"
+        "--markdown",
+        type=Path,
+        help=f"where to write the table (default for a full run of every section: "
+        f"{DEFAULT_MARKDOWN.relative_to(HERE.parent)})",
     )
     return parser.parse_args(argv)
 
@@ -362,7 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(rows), flush=True)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    markdown = args.markdown or (None if args.quick else DEFAULT_MARKDOWN)
+    complete = not args.quick and sections == list(SECTIONS)
+    markdown = args.markdown or (DEFAULT_MARKDOWN if complete else None)
     if markdown is not None:
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text(format_markdown(report))

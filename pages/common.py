@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import weakref
 
 import streamlit as st
 
@@ -132,12 +133,25 @@ def new_trainer(configs: list[TrainConfig], names: list[str] | None = None) -> T
     return Trainer(configs, train=train, test=test, names=names)
 
 
+class StopWhenSessionEnds:
+    """Kept in session_state next to a trainer; stops the trainer when the session is dropped.
+
+    When a tab is closed or reloaded, Streamlit forgets the session and its state, and nobody
+    can reach that run any more; a paused run would even keep its training slot for good,
+    making everyone else's runs wait. Freeing this object (with the state) stops the run.
+    """
+
+    def __init__(self, trainer) -> None:
+        self._finalizer = weakref.finalize(self, trainer.stop)
+
+
 def replace_trainer(state_key: str, trainer: Trainer) -> None:
     """Keep `trainer` in the session under `state_key`, stopping the one it replaces."""
     previous = st.session_state.get(state_key)
     if previous is not None and previous is not trainer and not previous.done:
         previous.stop()
     st.session_state[state_key] = trainer
+    st.session_state[f"{state_key}_stopper"] = StopWhenSessionEnds(trainer)
 
 
 def is_active(trainer: Trainer | None) -> bool:

@@ -7,6 +7,7 @@ check what the page shows, as a user's next poll would.
 
 from __future__ import annotations
 
+import gc
 import math
 from pathlib import Path
 
@@ -541,3 +542,21 @@ def test_a_run_waiting_for_a_slot_shows_its_place_and_can_be_stopped(
     at.run()
     assert compare_trainer.wait(30) and compare_trainer.status == "stopped"
     assert compare_trainer.runs[0].iteration == 0  # it never trained
+
+
+def test_a_dropped_session_stops_its_trainer():
+    """A closed tab's paused run must not keep its training slot for good."""
+    from pages.common import StopWhenSessionEnds
+
+    class FakeTrainer:
+        stopped = False
+
+        def stop(self) -> None:
+            self.stopped = True
+
+    trainer = FakeTrainer()
+    session_state = {"train_trainer": trainer, "stopper": StopWhenSessionEnds(trainer)}
+    assert not trainer.stopped
+    session_state.clear()  # Streamlit forgets the session
+    gc.collect()
+    assert trainer.stopped

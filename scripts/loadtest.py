@@ -72,6 +72,7 @@ SERVER_START_SECONDS = 180  # importing torch on a busy shared machine can take 
 ACTION_MS = 150_000  # any single wait in a page (a script run under load)
 RUN_SECONDS = 240  # one Tiny run, queue included, on a loaded machine
 SETTLE_SECONDS = 5  # after a round, before reading its "end" memory
+STALL_SECONDS = 60  # a "Training" status unchanged this long: the page stopped updating
 
 # Sidebar link -> the page's title (its h1).
 PAGE_TITLES = {
@@ -97,6 +98,8 @@ UPLOAD_OPTION = "Upload a checkpoint"
 IDLE_TRAIN_TEXT = "Choose the settings on the left and press"  # Train, before any run
 DRAWN_DIGIT = "The digit you drew"  # Inside's choice, only after this session drew
 
+SCRIPT_STATE_JS = """() => document.querySelector('[data-testid="stApp"]')
+    ?.getAttribute('data-test-script-state')"""
 SCRIPT_IDLE_JS = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     return !!app && app.getAttribute('data-test-script-state') === 'notRunning';
@@ -491,6 +494,47 @@ async def expect_prediction(session: Session, digit: str, where: str) -> None:
 # ----------------------------------------------------------------------------- the roles
 
 
+async def watch_run(session: Session) -> bool:
+    """Read the Train page's status until its results show; True if they did.
+
+    A page that shows the same "Training · iteration N" line for STALL_SECONDS has stopped
+    updating (a run moves every second or so): that is a failure. The session then does what
+    a user would, a click on Train, and the failure says whether that brought the page back.
+    """
+    page = session.page
+    results = page.get_by_role("heading", name="Results")
+    deadline = time.monotonic() + RUN_SECONDS
+    last_text, changed_at, stall = None, time.monotonic(), None
+    while not await results.count():
+        now = time.monotonic()
+        if now > deadline:
+            session.fail(f"the Tiny run gave no results within {RUN_SECONDS} s (last: {last_text})")
+            return False
+        status = await page.evaluate(TRAIN_STATUS_JS)
+        session.status_reads.append((now, status["progress"]))
+        if queued := parse_queued(status["queued"]):
+            session.queued_reads.append(queued)
+        if status["progress"] != last_text:
+            last_text, changed_at = status["progress"], now
+        elif (
+            stall is None and status_of(last_text) == "running" and now - changed_at > STALL_SECONDS
+        ):
+            state = await page.evaluate(SCRIPT_STATE_JS)
+            stall = len(session.errors)
+            session.fail(
+                f"the Train page stopped updating: {last_text!r} for {STALL_SECONDS} s "
+                f"(script state {state})"
+            )
+            await save_failure_screenshot(session)
+            await open_page(session, "Train")
+            continue
+        await asyncio.sleep(0.3)
+    if stall is not None:
+        session.errors[stall] += "; a click on Train brought it back, with the results"
+    session.status_reads.append((time.monotonic(), None))  # the end of the last streak
+    return True
+
+
 async def train(session: Session, start_together: asyncio.Barrier, run_name: str) -> None:
     """Tiny run, 1 epoch, Start with the other trainers; watch the status until the results;
     save the model under this session's own name."""
@@ -506,21 +550,8 @@ async def train(session: Session, start_together: asyncio.Barrier, run_name: str
         await asyncio.wait_for(start_together.wait(), timeout=ACTION_MS / 1000)
     await page.get_by_role("button", name="Start", exact=True).click()
 
-    results = page.get_by_role("heading", name="Results")
-    deadline = time.monotonic() + RUN_SECONDS
-    while not await results.count():
-        if time.monotonic() > deadline:
-            last = session.status_reads[-1][1] if session.status_reads else None
-            session.fail(
-                f"the Tiny run gave no results within {RUN_SECONDS} s (last status: {last})"
-            )
-            return
-        status = await page.evaluate(TRAIN_STATUS_JS)
-        session.status_reads.append((time.monotonic(), status["progress"]))
-        if queued := parse_queued(status["queued"]):
-            session.queued_reads.append(queued)
-        await asyncio.sleep(0.3)
-    session.status_reads.append((time.monotonic(), None))  # the end of the last streak
+    if not await watch_run(session):
+        return
     session.runs_trained += 1
     await wait_idle(page)
     await check_page(session, "Train, results")

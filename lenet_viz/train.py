@@ -202,23 +202,112 @@ def learning_rate(config: TrainConfig, iteration: int, iterations_per_epoch: int
     return low + (config.lr - low) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def make_optimizer(config: TrainConfig, model: LeNetBase) -> torch.optim.Optimizer:
-    """Adam and SGD use torch's fused CPU kernels: the same update in one kernel per tensor
-    instead of about ten small ops, 3x faster on LeNet-5's small tensors."""
+def make_optimizer(config: TrainConfig, model: LeNetBase):
+    """Adam and SGD run torch's fused CPU kernels (one kernel per tensor instead of about ten
+    small ops: 3x faster steps on LeNet-5's small tensors), through `FusedAdam`/`FusedSGD`."""
     params = [p for p in model.parameters() if p.requires_grad]
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, fused=True)
+        return FusedAdam(params, lr=config.lr, weight_decay=config.weight_decay)
     if config.optimizer == "sdlm":
         from lenet_viz.sdlm import SDLM
 
         return SDLM(params, lr=config.lr)
-    return torch.optim.SGD(
-        params,
-        lr=config.lr,
-        momentum=config.momentum,
-        weight_decay=config.weight_decay,
-        fused=True,
+    return FusedSGD(
+        params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
     )
+
+
+class _FusedOptimizer:
+    """The part of the torch.optim interface the Trainer uses: one param group (its "lr" is set
+    before each step), zero_grad() and step().
+
+    Why not torch.optim itself: its first step imports torch._dynamo, 1.2 s of the 12 s that
+    `train --preset fast` may take on 2 cores (benchmarks/RESULTS.md). The update is the same
+    fused kernel torch.optim.Adam/SGD(fused=True) call, with the same arguments: bit for bit
+    the same weights.
+    """
+
+    def __init__(self, params, **group):
+        self.params = list(params)
+        self.param_groups = [{"params": self.params, **group}]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.params:
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.detach_().zero_()
+
+    def _live(self) -> list[int]:
+        """Indices of the parameters that have a gradient (the others are skipped, as torch)."""
+        return [i for i, p in enumerate(self.params) if p.grad is not None]
+
+
+class FusedAdam(_FusedOptimizer):
+    def __init__(self, params, lr: float, weight_decay: float = 0.0, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        like = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        self.exp_avgs, self.exp_avg_sqs = like, [torch.zeros_like(t) for t in like]
+        self.steps = [torch.zeros((), dtype=torch.float32) for _ in self.params]
+
+    @torch.no_grad()
+    def step(self) -> None:
+        live = self._live()
+        if not live:
+            return
+        group = self.param_groups[0]
+        steps = [self.steps[i] for i in live]
+        torch._foreach_add_(steps, 1)
+        torch._fused_adam_(
+            [self.params[i] for i in live],
+            [self.params[i].grad for i in live],
+            [self.exp_avgs[i] for i in live],
+            [self.exp_avg_sqs[i] for i in live],
+            [],  # max_exp_avg_sqs: no amsgrad
+            steps,
+            amsgrad=False,
+            lr=group["lr"],
+            beta1=group["betas"][0],
+            beta2=group["betas"][1],
+            weight_decay=group["weight_decay"],
+            eps=group["eps"],
+            maximize=False,
+            grad_scale=None,
+            found_inf=None,
+        )
+
+
+class FusedSGD(_FusedOptimizer):
+    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+        super().__init__(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+        self.momentum_buffers: list[torch.Tensor | None] = [None] * len(self.params)
+
+    @torch.no_grad()
+    def step(self) -> None:
+        live = self._live()
+        if not live:
+            return
+        group = self.param_groups[0]
+        momentum = group["momentum"]
+        grads = [self.params[i].grad for i in live]
+        first = momentum != 0 and all(self.momentum_buffers[i] is None for i in live)
+        if first:  # torch starts each buffer as the first gradient (the kernel fills it)
+            for i, grad in zip(live, grads, strict=True):
+                self.momentum_buffers[i] = torch.empty_like(grad)
+        torch._fused_sgd_(
+            [self.params[i] for i in live],
+            grads,
+            [] if momentum == 0 else [self.momentum_buffers[i] for i in live],
+            weight_decay=group["weight_decay"],
+            momentum=momentum,
+            lr=group["lr"],
+            dampening=0.0,
+            nesterov=False,
+            maximize=False,
+            is_first_step=first,
+            grad_scale=None,
+            found_inf=None,
+        )
 
 
 @lru_cache(maxsize=8)

@@ -102,12 +102,14 @@ def run_throughput(settings: dict, results: dict, quick: bool) -> list[Row]:
     return rows
 
 
-def run_fast(settings: dict, results: dict, quick: bool, seeds: list[int]) -> list[Row]:
+def run_fast(
+    settings: dict, results: dict, quick: bool, seeds: list[int], env: dict | None = None
+) -> list[Row]:
     from benchmarks.training import time_to_accuracy
 
     runs = []
     for seed in seeds:
-        run = time_to_accuracy(settings["fast_args"], seed=seed)
+        run = time_to_accuracy(settings["fast_args"], seed=seed, env=env)
         _log(
             f"  seed {seed}: test_acc {run['test_acc']:.4f} after {run['epochs']} epochs, "
             f"{run['wall_seconds']} s wall"
@@ -322,9 +324,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # As `lenet_viz.cli.main` does, before torch loads: OpenMP threads sleep when idle instead of
-    # spinning, which costs little on a quiet machine and avoids a 10x slowdown on a busy one.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from lenet_viz.cli import set_openmp_wait_policy
+
+    # As `lenet_viz.cli.main` does, before torch loads: OpenMP threads spin on an idle machine
+    # and sleep on a busy one. The CLI subprocesses choose for themselves.
+    chosen_policy = set_openmp_wait_policy()
     args = parse_args(argv)
     only, skip = _section_list(args.only), _section_list(args.skip)
     sections = [s for s in (only or SECTIONS) if s not in skip]
@@ -342,7 +346,10 @@ def main(argv: list[str] | None = None) -> int:
         tick = time.perf_counter()
         try:
             if section == "fast":
-                rows += run_fast(settings, results, args.quick, seeds)
+                child_env = dict(os.environ)
+                if chosen_policy:
+                    child_env.pop("OMP_WAIT_POLICY")
+                rows += run_fast(settings, results, args.quick, seeds, child_env)
             else:
                 rows += RUNNERS[section](settings, results, args.quick)
         except Exception as error:  # report it and go on with the other sections

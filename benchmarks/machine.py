@@ -95,6 +95,6 @@ def describe_machine() -> dict:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset (threads spin)"),
         "load_average": load_average(),
     }

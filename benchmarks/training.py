@@ -209,7 +209,9 @@ def _summary(wall: dict[str, list[float]], cpu: dict[str, list[float]]) -> dict:
     }
 
 
-def time_to_accuracy(extra_args: tuple[str, ...] = (), seed: int | None = None) -> dict:
+def time_to_accuracy(
+    extra_args: tuple[str, ...] = (), seed: int | None = None, env: dict | None = None
+) -> dict:
     """`python -m lenet_viz train --preset fast --json` as a subprocess, timed from the start of
     the command to its last line: Python start, imports, data load, training and evaluation."""
     command = [sys.executable, "-m", "lenet_viz", "train", "--preset", "fast", "--json"]
@@ -218,7 +220,7 @@ def time_to_accuracy(extra_args: tuple[str, ...] = (), seed: int | None = None) 
     command += list(extra_args)
     started = time.perf_counter()
     process = subprocess.Popen(
-        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     lines, last_line_at = [], None
     for line in process.stdout:
@@ -242,5 +244,5 @@ def time_to_accuracy(extra_args: tuple[str, ...] = (), seed: int | None = None) 
         "epoch_reaching_target": reached,
         "test_acc_by_epoch": [round(e["test_acc"], 4) for e in epochs],
         "images_per_second": final.get("images_per_second"),
-        "env_threads": os.environ.get("OMP_NUM_THREADS"),
+        "omp_wait_policy_given": (env if env is not None else os.environ).get("OMP_WAIT_POLICY"),
     }

@@ -328,11 +328,41 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: {message} (see `{self.prog} --help`)\n")
 
 
+def other_runnable_tasks(samples: int = 10, interval: float = 0.002) -> float | None:
+    """How many other tasks want a CPU right now (Linux: /proc/stat procs_running, which counts
+    this process too, averaged over a few samples); None where that cannot be read."""
+    counts = []
+    for _ in range(samples):
+        try:
+            with open("/proc/stat") as stat:
+                line = next(row for row in stat if row.startswith("procs_running"))
+        except (OSError, StopIteration):
+            return None
+        counts.append(int(line.split()[1]) - 1)
+        time.sleep(interval)
+    return sum(counts) / len(counts)
+
+
+def set_openmp_wait_policy() -> str | None:
+    """Before torch loads OpenMP, choose how its idle threads wait (unless OMP_WAIT_POLICY is set).
+
+    OpenMP threads spin while they wait for work by default. On free cores that is the fastest:
+    `train --preset fast` takes 15-30% less time than with sleeping threads on 2 cores. When
+    other processes keep the cores busy, spinning threads take them from the thread doing the
+    work and training runs 10-50x slower. So: spin on an idle machine, sleep on a busy one
+    (benchmarks/RESULTS.md). Returns the policy set, if any.
+    """
+    if "OMP_WAIT_POLICY" in os.environ:
+        return None
+    others = other_runnable_tasks()
+    if others is None or others < 0.5:
+        return None
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    return "PASSIVE"
+
+
 def main(argv: list[str] | None = None) -> int:
-    # Before torch loads OpenMP: idle OpenMP threads sleep instead of spinning. On a quiet machine
-    # this costs a few percent; when other processes share the cores, spinning threads steal
-    # them from the working thread and training runs 10-50x slower (benchmarks/RESULTS.md).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    set_openmp_wait_policy()
     from lenet_viz.checkpoints import CheckpointError
     from lenet_viz.data import DataError
     from lenet_viz.images import ImageError

@@ -112,3 +112,15 @@ def test_table_marks_missed_targets_and_unknown_sections_are_refused():
     assert "| full evaluation | 0.9 s | <= 0.5 s | **NO** |" in table
     with pytest.raises(SystemExit, match="unknown section"):
         _section_list("throughput,warp-drive")
+
+
+def test_openmp_threads_sleep_only_on_a_busy_machine_and_a_set_policy_is_kept(monkeypatch):
+    import lenet_viz.cli as cli
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.setattr(cli, "other_runnable_tasks", lambda: 0.1)
+    assert cli.set_openmp_wait_policy() is None and "OMP_WAIT_POLICY" not in os.environ
+    monkeypatch.setattr(cli, "other_runnable_tasks", lambda: 3.0)
+    assert cli.set_openmp_wait_policy() == "PASSIVE" == os.environ["OMP_WAIT_POLICY"]
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert cli.set_openmp_wait_policy() is None and os.environ["OMP_WAIT_POLICY"] == "ACTIVE"

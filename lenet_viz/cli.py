@@ -72,6 +72,7 @@ def _train_config(args):
         "seed": args.seed,
         "resize": args.resize,
         "augment": args.augment,
+        "precision": args.precision,
         "dataset": args.dataset,
         "train_limit": args.train_limit,
         "test_limit": args.test_limit,
@@ -260,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     from lenet_viz.activations import ACTIVATIONS
     from lenet_viz.data import DATASETS
     from lenet_viz.model import ARCHS, C3_TABLES, POOLINGS, RESIZES
-    from lenet_viz.train import AUGMENTS, OPTIMIZERS, PRESETS, SCHEDULES
+    from lenet_viz.train import AUGMENTS, OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULES
 
     parser = _Parser(
         prog="lenet-viz", description="LeNet-5 Explorer: train, evaluate and inspect LeNet-5."
@@ -295,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dataset", choices=list(DATASETS))
     train.add_argument(
         "--augment", choices=AUGMENTS, help="shift: move each training digit by up to 2 px"
+    )
+    train.add_argument(
+        "--precision", choices=PRECISIONS, help="bfloat16: the forward pass in bfloat16 autocast"
     )
     train.add_argument("--train-limit", type=int, help="train on the first N digits only")
     train.add_argument("--test-limit", type=int, help="evaluate on the first N test digits only")

@@ -312,7 +312,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny sizes: check the suite runs")
     parser.add_argument("--only", help=f"comma-separated sections of: {', '.join(SECTIONS)}")
     parser.add_argument("--skip", help="comma-separated sections to leave out")
-    parser.add_argument("--fast-seeds", default="0", help="seeds of `train --preset fast`")
+    parser.add_argument(
+        "--fast-seeds", help="seeds of `train --preset fast` (default 0,1,2; quick: 0)"
+    )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write JSON")
     parser.add_argument(
         "--markdown",
@@ -332,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     only, skip = _section_list(args.only), _section_list(args.skip)
     sections = [s for s in (only or SECTIONS) if s not in skip]
-    seeds = [int(s) for s in args.fast_seeds.split(",") if s.strip()]
+    seeds_text = args.fast_seeds or ("0" if args.quick else "0,1,2")
+    seeds = [int(s) for s in seeds_text.split(",") if s.strip()]
     settings = QUICK if args.quick else FULL
 
     from benchmarks.machine import describe_machine, load_average

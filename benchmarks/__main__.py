@@ -32,7 +32,7 @@ DRAW_MAX_P95_MS = 20.0
 COLD_START_MAX_SECONDS = 5.0
 
 FULL = {
-    "throughput": dict(n_images=6_144, notebook_images=2_048, repeats=9, notebook_repeats=3),
+    "throughput": dict(n_images=4_096, notebook_images=2_048, repeats=15, notebook_repeats=3),
     "fast_args": (),
     "eval": dict(test_limit=None, repeats=5),
     "draw": dict(samples=200, distinct=20),

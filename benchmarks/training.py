@@ -1,20 +1,22 @@
 """Training speed: three pipelines side by side, and the time to 99% test accuracy.
 
-The three pipelines train the same modern ReLU LeNet-5 with the same optimizer (Adam) on the
-same number of digits; only what surrounds the forward/backward pass differs:
+The three pipelines train the same modern ReLU LeNet-5 with Adam on the same number of digits,
+then test it on 1/6 as many test digits, the proportion of a real MNIST epoch (10,000 test /
+60,000 train), as a training loop does at the end of each epoch; so evaluation weighs on each
+as much as in a real run. Only what surrounds the forward/backward pass differs:
 
 - notebook: torchvision's MNIST dataset with a per-sample PIL transform
   (Resize(32), ToTensor, Normalize) and a DataLoader (num_workers=0, shuffle=True), as the
-  notebook this project grew from;
+  notebook this project grew from, and its test loop (a DataLoader of 1,000 digits a batch);
 - bare: the whole split preloaded as 32x32 tensors (`lenet_viz.train.cached_inputs`), a
-  shuffled index per epoch, forward, loss, backward, step. Nothing else. It uses the same
-  optimizer (`lenet_viz.train.make_optimizer`) and memory format as the Trainer, so that the
-  ratio Trainer/bare is the cost of the Trainer's records and controls alone;
+  shuffled index per epoch, forward, loss, backward, step, then `lenet_viz.train.evaluate`.
+  Nothing else. It uses the same optimizer (`lenet_viz.train.make_optimizer`) and memory
+  format as the Trainer, so that the ratio Trainer/bare is the cost of the Trainer's records
+  and controls alone;
 - trainer: `lenet_viz.train.Trainer(...).run_here()` with all its records on (per-iteration
   loss, batch accuracy, learning rate and per-layer gradient norms, the weight backup for the
-  divergence fallback, the one-cycle schedule, the end-of-epoch test evaluation). Its test
-  set is cut to 1/6 of the training digits, the proportion of a real MNIST epoch
-  (10,000 test / 60,000 train), so evaluation weighs on it as much as in a real run.
+  divergence fallback, the one-cycle schedule, the pause/stop checks, the end-of-epoch test
+  evaluation and its record).
 
 The pipelines run interleaved (A, B, C, A, B, C, ...) so that a burst of load from another
 process hits all of them alike; each reports the median, and the ratios are the medians of
@@ -37,7 +39,14 @@ import torch
 
 from lenet_viz.data import load_split
 from lenet_viz.model import ModelConfig, build_model
-from lenet_viz.train import RunSlots, TrainConfig, Trainer, cached_inputs, make_optimizer
+from lenet_viz.train import (
+    RunSlots,
+    TrainConfig,
+    Trainer,
+    cached_inputs,
+    evaluate,
+    make_optimizer,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 BATCH_SIZES = (32, 128, 256)
@@ -50,6 +59,17 @@ TARGET_ACCURACY = 0.99
 def _train_tensors(n_images: int) -> tuple[torch.Tensor, torch.Tensor]:
     inputs = cached_inputs("mnist", True, "pad", "mnist")
     return inputs[:n_images], load_split("mnist", train=True).labels[:n_images]
+
+
+def eval_digits_for(n_images: int) -> int:
+    """How many test digits go with `n_images` training digits in a real MNIST epoch."""
+    return max(1, round(n_images * TEST_PER_TRAIN))
+
+
+def _test_tensors(n_images: int) -> tuple[torch.Tensor, torch.Tensor]:
+    n_test = eval_digits_for(n_images)
+    inputs = cached_inputs("mnist", False, "pad", "mnist")
+    return inputs[:n_test], load_split("mnist", train=False).labels[:n_test]
 
 
 class Clock:
@@ -77,6 +97,7 @@ def time_bare(batch_size: int, n_images: int, seed: int = 0) -> tuple[float, flo
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+    evaluate(model, *_test_tensors(n_images))
     return clock.stop()
 
 
@@ -91,7 +112,7 @@ def trainer_config(batch_size: int, n_images: int, seed: int = 0) -> TrainConfig
         epochs=1,
         seed=seed,
         train_limit=n_images,
-        test_limit=max(1, round(n_images * TEST_PER_TRAIN)),
+        test_limit=eval_digits_for(n_images),
     )
 
 
@@ -121,6 +142,7 @@ class NotebookPipeline:
             ]
         )
         self.dataset = datasets.MNIST(root=str(root), train=True, transform=transform)
+        self.test_dataset = datasets.MNIST(root=str(root), train=False, transform=transform)
 
     def time(self, batch_size: int, n_images: int, seed: int = 0) -> tuple[float, float]:
         """(wall, CPU) seconds to train on the first `n_images` digits the DataLoader yields."""
@@ -141,7 +163,25 @@ class NotebookPipeline:
             seen += len(y)
             if seen >= n_images:
                 break
+        self._test(model, eval_digits_for(n_images))
         return clock.stop()
+
+    @torch.no_grad()
+    def _test(self, model, n_test: int) -> None:
+        """The notebook's test loop over the first `n_test` test digits: loss and accuracy."""
+        model.eval()
+        batch = min(1000, n_test)
+        loader = torch.utils.data.DataLoader(self.test_dataset, batch_size=batch, shuffle=False)
+        total_loss, correct, seen = 0.0, 0, 0
+        for x, y in loader:
+            x, y = x[: n_test - seen], y[: n_test - seen]
+            output = model(x)
+            total_loss += model.loss(output, y).item() * len(y)
+            correct += (output.argmax(1) == y).sum().item()
+            seen += len(y)
+            if seen >= n_test:
+                break
+        model.train()
 
 
 def _ratios(numerators: list[float], denominators: list[float]) -> float:
@@ -151,9 +191,9 @@ def _ratios(numerators: list[float], denominators: list[float]) -> float:
 
 def measure_throughput(
     batch_sizes=BATCH_SIZES,
-    n_images: int = 6_144,
+    n_images: int = 4_096,
     notebook_images: int = 2_048,
-    repeats: int = 9,
+    repeats: int = 15,
     notebook_repeats: int = 3,
     log=print,
 ) -> dict:

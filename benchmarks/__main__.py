@@ -264,6 +264,16 @@ def format_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def _percent(share: float | None) -> str:
+    return "an unknown share" if share is None else f"{share:.0%}"
+
+
+def _fast_preset_text() -> str:
+    from lenet_viz.train import PRESETS
+
+    return ", ".join(f"{key}={value}" for key, value in PRESETS["fast"].items())
+
+
 def format_markdown(report: dict) -> str:
     machine = report["machine"]
     load = machine.get("load_average")
@@ -271,10 +281,18 @@ def format_markdown(report: dict) -> str:
         f"Machine: {machine['cpu']}, {machine['cores']} cores, "
         f"{', '.join(machine['simd'])}; Python {machine['python']}, torch {machine['torch']}, "
         f"{machine['torch_threads']} torch threads, OMP_WAIT_POLICY {machine['omp_wait_policy']}.",
-        f"Load average at the start: {load} (above {machine['cores']} means other processes "
-        "shared the cores and absolute times are noisy; the ratios are measured interleaved).",
+        f"Other processes took {_percent(report.get('other_processes_cpu_share'))} of the CPU "
+        f"time during the run (load average at the start: {load}); more than a few percent "
+        "makes absolute times noisy, the ratios less so (measured interleaved).",
         f"Peak estimate: {machine['peak_fp32_gflops']} GFLOP/s = {machine['peak_assumption']}. "
         "Training FLOPs per image = 2 x 3 x the forward connections of `lenet-viz info`.",
+        "Pipelines: each trains on N digits then tests on N/6 (an MNIST epoch's proportion). "
+        "notebook = torchvision MNIST + per-sample Resize/ToTensor/Normalize + DataLoader; "
+        "bare = preloaded tensors, the Trainer's optimizer and memory format, no records; "
+        "Trainer = `lenet_viz.train.Trainer` with every record on. Ratios are medians of "
+        "interleaved pairs; the CPU-time ratio is the cross-check on a busy machine.",
+        f"`train --preset fast` = {_fast_preset_text()}; wall seconds from the command's start "
+        "to its last line (Python start, imports, data, training, every evaluation).",
     ]
     return "\n".join(
         [
@@ -338,9 +356,10 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(s) for s in seeds_text.split(",") if s.strip()]
     settings = QUICK if args.quick else FULL
 
-    from benchmarks.machine import describe_machine, load_average
+    from benchmarks.machine import OtherLoad, describe_machine, load_average
 
     started = time.perf_counter()
+    other_load = OtherLoad().start()
     results: dict = {"machine": describe_machine()}
     rows: list[Row] = []
     errors: dict[str, str] = {}
@@ -366,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "seconds": round(time.perf_counter() - started, 1),
         "load_average_at_end": load_average(),
+        "other_processes_cpu_share": other_load.share(),
         "machine": results.pop("machine"),
         "results": results,
         "errors": errors,

@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import platform
 import re
+import resource
 import subprocess
+import time
 from pathlib import Path
 
 CPUINFO = Path("/proc/cpuinfo")
@@ -98,3 +100,39 @@ def describe_machine() -> dict:
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset (threads spin)"),
         "load_average": load_average(),
     }
+
+
+class OtherLoad:
+    """How much of the machine's CPU time other processes took between start() and share():
+    all busy CPU time (Linux /proc/stat) minus this process's and its children's. Near 0 means
+    the numbers are clean; a large share means they were measured on a busy machine."""
+
+    def start(self) -> OtherLoad:
+        self.busy, self.own, self.wall = self._busy(), self._own(), time.perf_counter()
+        return self
+
+    def share(self) -> float | None:
+        busy = self._busy()
+        if busy is None or self.busy is None:
+            return None
+        wall = time.perf_counter() - self.wall
+        others = (busy - self.busy) - (self._own() - self.own)
+        return round(max(0.0, others) / (wall * (os.cpu_count() or 1)), 3)
+
+    @staticmethod
+    def _busy() -> float | None:
+        try:
+            with open("/proc/stat") as stat:
+                values = [int(v) for v in stat.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = values[3] + values[4]  # idle + iowait
+        return (sum(values) - idle) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def _own() -> float:
+        total = 0.0
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+            usage = resource.getrusage(who)
+            total += usage.ru_utime + usage.ru_stime
+        return total

@@ -54,6 +54,8 @@ def test_quick_run_prints_a_table_with_a_row_per_measurement(quick_report):
     assert len(rows) - 2 == len(report["rows"])  # header and separator
     assert report["errors"] == {}
     assert report["quick"] is True and report["targets_hold"] is None
+    share = report["other_processes_cpu_share"]
+    assert share is None or 0 <= share <= 1
     assert all(row["ok"] is None for row in report["rows"])  # no verdicts in quick mode
     assert "| what | measured | target | holds |" in markdown
     assert "quick mode" in markdown

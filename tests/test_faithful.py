@@ -443,6 +443,22 @@ def test_paper_learning_rate_per_pass():
         paper_lr(-1)
 
 
+def test_the_paper_preset_is_the_1998_recipe_at_one_tenth_of_its_rates():
+    from lenet_viz.train import learning_rate, preset_config
+
+    paper = preset_config("paper")
+    assert (paper.arch, paper.optimizer, paper.batch_size, paper.epochs) == (
+        "faithful",
+        "sdlm",
+        1,
+        20,
+    )
+    per_pass = [learning_rate(paper, epoch * 60_000, 60_000) for epoch in range(20)]
+    # The paper's schedule, one tenth of it: the paper's own rates diverge (see lenet_viz/sdlm.py).
+    assert per_pass == pytest.approx([paper_lr(epoch) / 10 for epoch in range(20)])
+    assert learning_rate(paper, 59_999, 60_000) == per_pass[0]  # constant within a pass
+
+
 def test_sdlm_needs_a_curvature_estimate_before_stepping():
     model = faithful()
     optimizer = SDLM(model.parameters())

@@ -48,6 +48,26 @@ def test_the_shipped_checkpoint_passes_99_percent():
     assert lines[0]["n"] == 10_000 and lines[0]["test_acc"] >= 0.99
 
 
+def test_the_shipped_faithful_checkpoint_beats_the_papers_error():
+    code, lines, err = cli_json("models")
+    assert code == 0, err
+    faithful = [line for line in lines if line["arch"] == "faithful"]
+    assert [line["path"] for line in faithful] == [str(default_checkpoint_path("faithful"))]
+    code, lines, err = cli_json("evaluate", "--checkpoint", faithful[0]["path"])
+    assert code == 0, err
+    assert lines[0]["n"] == 10_000
+    assert lines[0]["test_acc"] >= 0.9905  # the paper: 0.95% test error
+
+
+@pytest.mark.slow
+def test_the_faithful_fast_preset_passes_95_percent_after_one_epoch():
+    code, lines, err = cli_json("train", "--preset", "faithful-fast", "--epochs", "1")
+    assert code == 0, err
+    final = lines[-1]
+    assert final["status"] == "completed" and final["epochs"] == 1
+    assert final["test_acc"] >= 0.95
+
+
 def thick_digit_canvas(strokes, offset):
     """A transparent 280x280 canvas, ink in the alpha channel, as the drawable canvas gives."""
     canvas = Image.new("RGBA", (280, 280), (0, 0, 0, 0))

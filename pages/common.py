@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import math
+import time
 import weakref
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -35,7 +37,9 @@ PAGE_FILES = {
     "inside": "pages/inside.py",
 }
 ACTIVE_STATUSES = ("queued", "running", "paused")
+FINISHED_STATUSES = ("completed", "stopped", "diverged", "error")  # Trainer.done
 POLL_SECONDS = 0.8  # the live panel's refresh period: "updated at least once a second"
+UPDATED_PREFIX = "Last update: "  # the live panel's clock, read by the load test
 
 # Learning rates on the log-scale slider; the exact entry accepts any other value.
 LR_CHOICES = (
@@ -159,6 +163,27 @@ def is_active(trainer: Trainer | None) -> bool:
     return trainer is not None and trainer.status in ACTIVE_STATUSES
 
 
+def status_of(trainer: Trainer | None) -> str | None:
+    """The trainer's status, read once (None without a trainer): a page draws with one value."""
+    return trainer.status if trainer is not None else None
+
+
+def poll_period(status: str | None) -> float | None:
+    """How often the live panel polls a trainer last seen with `status`: every POLL_SECONDS
+    until the run is over (idle after "Step", queued, running, paused), else never.
+
+    The page reads the status once and uses it both for this and as the "seen" status the
+    panel compares with: a panel drawn for an unfinished run therefore always polls, and a
+    poll that sees another status reruns the page (which then decides again).
+    """
+    return POLL_SECONDS if status is not None and status not in FINISHED_STATUSES else None
+
+
+def live_fragment(body: Callable[[], None], status: str | None) -> None:
+    """Draw `body` as a fragment that reruns every poll_period(status) seconds."""
+    st.fragment(body, run_every=poll_period(status))()
+
+
 # ----------------------------------------------------------------------------- controls
 
 
@@ -270,6 +295,10 @@ def progress_panel(snapshot: TrainerSnapshot, state_key: str) -> None:
     columns[0].metric("Iteration", f"{snapshot.iteration:,}")
     columns[1].metric("Images / s", f"{snapshot.images_per_second:,.0f}")
     columns[2].metric("Time left (ETA)", format_duration(snapshot.eta_seconds))
+    if snapshot.status not in FINISHED_STATUSES:
+        # Changes at every poll: the page is alive even while the run sits on one iteration
+        # (an end-of-epoch test, or a busy server).
+        st.caption(f"{UPDATED_PREFIX}{time.strftime('%H:%M:%S')}")
 
 
 def csv_text(rows: list[list]) -> str:

@@ -22,20 +22,22 @@ from lenet_viz.figures.training import (
 )
 from lenet_viz.train import MAX_EPOCHS, PRESETS, ConfigError, TrainConfig, Trainer
 from pages.common import (
+    ACTIVE_STATUSES,
     BATCH_SIZES,
     COMPARE_TRAINER,
     DATASET_LABELS,
     PERSIST,
-    POLL_SECONDS,
     RUN_SIZES,
     dataset_ready,
     default,
     fetch_hint,
     is_active,
     learning_rate_input,
+    live_fragment,
     new_trainer,
     progress_panel,
     replace_trainer,
+    status_of,
 )
 from pages.models_ui import ensure_app_navigation
 
@@ -315,7 +317,6 @@ def live_figures(trainer: Trainer, snapshot) -> tuple:
     return cached[1]
 
 
-@st.fragment(run_every=POLL_SECONDS if is_active(trainer_now()) else None)
 def live_panel() -> None:
     trainer = trainer_now()
     if trainer is None:
@@ -364,8 +365,9 @@ st.markdown(
     "each in turn, so their curves grow together."
 )
 trainer = trainer_now()
-active = is_active(trainer)
-st.session_state[SEEN_STATUS] = trainer.status if trainer is not None else None
+seen_status = status_of(trainer)  # read once: the page, and how the panel polls
+active = seen_status in ACTIVE_STATUSES
+st.session_state[SEEN_STATUS] = seen_status
 set_defaults()
 
 preset_column, text_column = st.columns([1.2, 2])
@@ -400,4 +402,4 @@ control_buttons(trainer, data_ok)
 notice = st.session_state.pop(NOTICE, None)
 if notice:
     getattr(st, notice[0])(notice[1])
-live_panel()
+live_fragment(live_panel, seen_status)

@@ -31,10 +31,11 @@ from lenet_viz.figures.training import (
 )
 from lenet_viz.train import MAX_EPOCHS, SCHEDULES, ConfigError, TrainConfig, Trainer
 from pages.common import (
+    ACTIVE_STATUSES,
     BATCH_SIZES,
     DATASET_LABELS,
+    FINISHED_STATUSES,
     PERSIST,
-    POLL_SECONDS,
     RUN_SIZES,
     SAVED_MODELS,
     TRAIN_TRAINER,
@@ -44,9 +45,11 @@ from pages.common import (
     fetch_hint,
     is_active,
     learning_rate_input,
+    live_fragment,
     new_trainer,
     progress_panel,
     replace_trainer,
+    status_of,
     test_split,
 )
 from pages.models_ui import ensure_app_navigation
@@ -315,7 +318,6 @@ def live_figures(trainer: Trainer, run: dict):
     return cached[1]
 
 
-@st.fragment(run_every=POLL_SECONDS if is_active(trainer_now()) else None)
 def live_panel() -> None:
     """Progress and curves, redrawn every POLL_SECONDS while a run is active."""
     trainer = trainer_now()
@@ -497,8 +499,9 @@ def keep_model_section(trainer: Trainer, results: dict) -> None:
 ensure_app_navigation()  # a deep link on a fresh server: rerun through app.py
 st.title("Train LeNet-5")
 trainer = trainer_now()
-active = is_active(trainer)
-st.session_state[SEEN_STATUS] = trainer.status if trainer is not None else None
+seen_status = status_of(trainer)  # read once: the page, and how the panel polls
+active = seen_status in ACTIVE_STATUSES
+st.session_state[SEEN_STATUS] = seen_status
 
 settings_column, live_column = st.columns([1, 2.6], gap="large")
 with settings_column, st.container(border=True):
@@ -515,7 +518,7 @@ with live_column:
     notice = st.session_state.pop(NOTICE, None)
     if notice:
         getattr(st, notice[0])(notice[1])
-    live_panel()
+    live_fragment(live_panel, seen_status)
 
-if trainer is not None and trainer.done:
+if trainer is not None and seen_status in FINISHED_STATUSES:
     results_section(trainer)

@@ -18,7 +18,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from lenet_viz.checkpoints import load_checkpoint
-from lenet_viz.data import data_available
+from lenet_viz.data import data_available, load_split
 from lenet_viz.figures.training import (
     RUN_COLORS,
     architecture_figure,
@@ -38,7 +38,8 @@ from lenet_viz.figures.training import (
     trained_layers,
 )
 from lenet_viz.model import LAYER_NAMES, ModelConfig, build_model
-from lenet_viz.train import PRESETS, RUN_SLOTS, History
+from lenet_viz.train import PRESETS, RUN_SLOTS, History, TrainConfig, Trainer
+from pages.common import POLL_SECONDS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 HOME, TRAIN, COMPARE = "pages/home.py", "pages/train.py", "pages/compare.py"
@@ -560,3 +561,99 @@ def test_a_dropped_session_stops_its_trainer():
     session_state.clear()  # Streamlit forgets the session
     gc.collect()
     assert trainer.stopped
+
+
+# ------------------------------------------------------------------ live panel: it must poll
+
+
+class StatusScript(Trainer):
+    """A Trainer, never started, whose status reads follow a script: each read takes the next
+    value and the last one repeats. It plays a run that changes state while a page draws."""
+
+    def __init__(self, reads: list[str], splits):
+        self._reads = list(reads)
+        super().__init__(TrainConfig(epochs=1), train=splits[0], test=splits[1])
+
+    @property
+    def status(self) -> str:
+        return self._reads.pop(0) if len(self._reads) > 1 else self._reads[0]
+
+    @status.setter
+    def status(self, value: str) -> None:  # Trainer.__init__ writes "idle": the script rules
+        pass
+
+
+@pytest.fixture(scope="module")
+def tiny_splits():
+    return load_split("mnist", train=True).subset(64), load_split("mnist", train=False).subset(32)
+
+
+@pytest.fixture
+def poll_timers(monkeypatch) -> list[float]:
+    """The poll periods (run_every auto-rerun timers) that the page's last script run set."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
+
+    timers: list[float] = []
+    enqueue, reset = ScriptRunContext.enqueue, ScriptRunContext.reset
+
+    def recording_enqueue(self, msg):
+        if msg.WhichOneof("type") == "auto_rerun":
+            timers.append(msg.auto_rerun.interval)
+        return enqueue(self, msg)
+
+    def reset_per_run(self, *args, **kwargs):  # a new script run: only its timers count
+        timers.clear()
+        return reset(self, *args, **kwargs)
+
+    monkeypatch.setattr(ScriptRunContext, "enqueue", recording_enqueue)
+    monkeypatch.setattr(ScriptRunContext, "reset", reset_per_run)
+    return timers
+
+
+def page_with_trainer(page: str, key: str, trainer: Trainer) -> AppTest:
+    """The page drawn once, then again with `trainer` in the session (a steady page)."""
+    at = app_on(page)
+    at.session_state[key] = trainer
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+PAGES = [(TRAIN, "train_trainer"), (COMPARE, "compare_trainer")]
+
+
+@needs_mnist
+@pytest.mark.parametrize(("page", "key"), PAGES)
+@pytest.mark.parametrize("status", ["idle", "queued", "running", "paused"])
+def test_the_live_panel_polls_until_the_run_is_over(page, key, status, tiny_splits, poll_timers):
+    page_with_trainer(page, key, StatusScript([status], tiny_splits))
+    assert poll_timers == [pytest.approx(POLL_SECONDS)]
+
+
+@needs_mnist
+@pytest.mark.parametrize(("page", "key"), PAGES)
+@pytest.mark.parametrize("status", ["completed", "stopped"])
+def test_a_finished_run_is_not_polled(page, key, status, tiny_splits, poll_timers):
+    page_with_trainer(page, key, StatusScript([status], tiny_splits))
+    assert poll_timers == []
+
+
+@needs_mnist
+@pytest.mark.parametrize(("page", "key"), PAGES)
+def test_a_run_that_starts_while_the_page_draws_is_still_polled(
+    page, key, tiny_splits, poll_timers
+):
+    """The page reads the status once, both to decide whether to poll and as the status it
+    was drawn with; a run that starts while the page draws (idle, then queued) is polled."""
+    at = page_with_trainer(page, key, StatusScript(["idle", "queued"], tiny_splits))
+    assert poll_timers == [pytest.approx(POLL_SECONDS)]
+    assert at.session_state[key.replace("trainer", "seen_status")] == "queued"
+
+
+@needs_mnist
+@pytest.mark.parametrize(("page", "key"), PAGES)
+def test_a_run_that_ends_while_the_page_draws_stops_polling(page, key, tiny_splits, poll_timers):
+    """The other way round: a page drawn as finished does not keep polling."""
+    at = page_with_trainer(page, key, StatusScript(["running", "completed"], tiny_splits))
+    assert poll_timers == []
+    assert at.session_state[key.replace("trainer", "seen_status")] == "completed"

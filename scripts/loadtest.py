@@ -44,6 +44,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -72,7 +73,20 @@ SERVER_START_SECONDS = 180  # importing torch on a busy shared machine can take 
 ACTION_MS = 150_000  # any single wait in a page (a script run under load)
 RUN_SECONDS = 240  # one Tiny run, queue included, on a loaded machine
 SETTLE_SECONDS = 5  # after a round, before reading its "end" memory
-STALL_SECONDS = 60  # a "Training" status unchanged this long: the page stopped updating
+# The live panel's "Last update" clock unchanged this long while the run is not over: the page
+# stopped polling. (The run's own status may rightly stay the same longer: an end-of-epoch
+# test on a busy server; that time is reported as a figure, `run_still_max_s`.)
+STALL_SECONDS = 60
+# Imported by the server's Python at start (its folder is put first on PYTHONPATH): on SIGUSR1,
+# the server writes the stack of every thread to LOADTEST_STACKS, so a stalled page can be
+# explained (is a script thread blocked, and where?).
+STACK_DUMP_HOOK = """
+import faulthandler, os, signal
+_path = os.environ.get("LOADTEST_STACKS")
+if _path:
+    _stacks = open(_path, "a")
+    faulthandler.register(signal.SIGUSR1, file=_stacks, all_threads=True)
+"""
 
 # Sidebar link -> the page's title (its h1).
 PAGE_TITLES = {
@@ -121,7 +135,10 @@ TRAIN_STATUS_JS = """() => {
     const bar = document.querySelector('[data-testid="stProgress"]');
     const queued = [...document.querySelectorAll('[data-testid="stAlertContentInfo"]')]
         .map((element) => element.innerText).find((text) => text.includes('Queued:'));
-    return {progress: bar ? bar.innerText.trim() : null, queued: queued || null};
+    const updated = [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
+        .map((element) => element.innerText).find((text) => text.startsWith('Last update:'));
+    return {progress: bar ? bar.innerText.trim() : null, queued: queued || null,
+            updated: updated || null};
 }"""
 # How many runs the Train page shows ("Run: <name>"), and whether it shows its idle hint.
 TRAIN_RUNS_JS = """(idleText) => {
@@ -405,6 +422,7 @@ class Session:
     leaks: list[str] = field(default_factory=list)  # another session's runs or models seen
     status_reads: list[tuple[float, str | None]] = field(default_factory=list)
     queued_reads: list[tuple[int, int, int]] = field(default_factory=list)
+    still_seconds: list[float] = field(default_factory=list)  # a running status unchanged
 
     def fail(self, text: str) -> None:
         self.errors.append(f"{self.label}: {text}")
@@ -494,17 +512,32 @@ async def expect_prediction(session: Session, digit: str, where: str) -> None:
 # ----------------------------------------------------------------------------- the roles
 
 
+def dump_server_stacks(label: str) -> None:
+    """Ask the server (through the hook in STACK_DUMP_HOOK) to write all its threads' stacks."""
+    path, pid = os.environ.get("LOADTEST_STACKS"), os.environ.get("LOADTEST_SERVER_PID")
+    if not path or not pid:
+        return
+    with open(path, "a") as stacks:
+        stacks.write(f"\n===== {label} at {time.monotonic() - _T0:.1f} s =====\n")
+    with contextlib.suppress(OSError):
+        os.kill(int(pid), signal.SIGUSR1)
+
+
 async def watch_run(session: Session) -> bool:
     """Read the Train page's status until its results show; True if they did.
 
-    A page that shows the same "Training · iteration N" line for STALL_SECONDS has stopped
-    updating (a run moves every second or so): that is a failure. The session then does what
-    a user would, a click on Train, and the failure says whether that brought the page back.
+    While the run is not over, the live panel polls and its "Last update" clock moves every
+    second or so. A clock unchanged for STALL_SECONDS means the page stopped updating: that is
+    a failure. The session then does what a user would, a click on Train, and the failure says
+    whether that brought the page back. How long the run's own status stayed the same while
+    the page kept updating is recorded (session.still_seconds).
     """
     page = session.page
     results = page.get_by_role("heading", name="Results")
     deadline = time.monotonic() + RUN_SECONDS
-    last_text, changed_at, stall = None, time.monotonic(), None
+    last_text = last_clock = None
+    text_since = clock_since = time.monotonic()
+    stall = None
     while not await results.count():
         now = time.monotonic()
         if now > deadline:
@@ -515,22 +548,32 @@ async def watch_run(session: Session) -> bool:
         if queued := parse_queued(status["queued"]):
             session.queued_reads.append(queued)
         if status["progress"] != last_text:
-            last_text, changed_at = status["progress"], now
+            if status_of(last_text) == "running":
+                session.still_seconds.append(now - text_since)
+            last_text, text_since = status["progress"], now
+        if status["updated"] != last_clock:
+            last_clock, clock_since = status["updated"], now
         elif (
-            stall is None and status_of(last_text) == "running" and now - changed_at > STALL_SECONDS
+            stall is None
+            and status_of(last_text) in ("queued", "running")
+            and now - clock_since > STALL_SECONDS
         ):
             state = await page.evaluate(SCRIPT_STATE_JS)
             stall = len(session.errors)
             session.fail(
-                f"the Train page stopped updating: {last_text!r} for {STALL_SECONDS} s "
-                f"(script state {state})"
+                f"the Train page stopped updating: {last_text!r}, {last_clock!r} for "
+                f"{STALL_SECONDS} s (script state {state})"
             )
             await save_failure_screenshot(session)
+            dump_server_stacks(session.label)
             await open_page(session, "Train")
+            clock_since = time.monotonic()
             continue
         await asyncio.sleep(0.3)
     if stall is not None:
         session.errors[stall] += "; a click on Train brought it back, with the results"
+    if status_of(last_text) == "running":
+        session.still_seconds.append(time.monotonic() - text_since)
     session.status_reads.append((time.monotonic(), None))  # the end of the last streak
     return True
 
@@ -854,6 +897,9 @@ def summarize(rounds: list[Round], settings: Settings, monitor: Monitor, log_tex
         "page_load_p50_s": round(percentile(loads, 0.5) or 0, 2),
         "page_load_p95_s": round(percentile(loads, 0.95) or 0, 2),
         "page_loads": len(loads),
+        "run_still_max_s": round(
+            max((t for session in everyone for t in session.still_seconds), default=0), 1
+        ),
         "failures": failures,
     }
 
@@ -880,6 +926,7 @@ def table_rows(figures: dict) -> list[tuple[str, object]]:
             [[r["seconds"], r["peak_rss_mb"], r["end_rss_mb"]] for r in rounds],
         ),
         ("page load p50 / p95 (s)", f"{figures['page_load_p50_s']} / {figures['page_load_p95_s']}"),
+        ("longest a run's status stood still (s)", figures.get("run_still_max_s")),
         ("total time (s)", figures.get("total_seconds")),
         ("load average (1 min) before/after", figures.get("load_average")),
         ("result", "PASS" if not figures["failures"] else "FAIL"),
@@ -949,13 +996,21 @@ def main(argv: list[str] | None = None) -> int:
     rounds, problems = [], []
     with tempfile.TemporaryDirectory(prefix="lenet-loadtest-") as folder:
         copy_shipped_checkpoints(Path(folder))
+        hook = Path(folder) / "hook"
+        hook.mkdir()
+        (hook / "sitecustomize.py").write_text(STACK_DUMP_HOOK)
+        stacks = args.output.with_name(args.output.stem + "-stacks.txt")
+        stacks.write_text("")
+        os.environ["LOADTEST_STACKS"] = str(stacks)
         env = {
             **os.environ,
             "LENET_VIZ_MAX_RUNS": str(args.max_runs),
             "LENET_VIZ_CHECKPOINTS": folder,
             "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])),
         }
         server = start_server(int(url.rsplit(":", 1)[1]), env, log)
+        os.environ["LOADTEST_SERVER_PID"] = str(server.pid)
         monitor = Monitor(server.pid, url)
         try:
             say(f"starting the app at {url} (LENET_VIZ_MAX_RUNS={args.max_runs})")

@@ -448,6 +448,7 @@ class TrainingRun:
         self.history = History(grad_norm={name: [] for name in LAYER_NAMES})
         self.status = "ready"  # ready, running, completed, stopped, diverged, error
         self.message = ""
+        self.testing = False  # True during the end-of-epoch test, when iterations stand still
         self.iteration = 0
         self.images_seen = 0
         self.iterations_per_epoch = 0
@@ -585,7 +586,11 @@ class TrainingRun:
         h = self.history
         train_loss = sum(h.loss[first_index:]) / max(1, len(h.loss) - first_index)
         train_acc = sum(h.accuracy[first_index:]) / max(1, len(h.accuracy) - first_index)
-        test_loss, test_acc, _ = evaluate(self.model, self.test_inputs, self.test_labels)
+        self.testing = True
+        try:
+            test_loss, test_acc, _ = evaluate(self.model, self.test_inputs, self.test_labels)
+        finally:
+            self.testing = False
         with self.lock:
             h.epochs.append(
                 {
@@ -725,6 +730,7 @@ class TrainerSnapshot:
     images_per_second: float
     eta_seconds: float | None
     runs: list[dict]  # per run: name, status, message, iteration, history (History copy)
+    testing: bool = False  # a run is testing on the test set at the end of an epoch
 
 
 class Trainer:
@@ -927,6 +933,7 @@ class Trainer:
             images_per_second=ips,
             eta_seconds=eta,
             runs=runs,
+            testing=any(run.testing for run in self.runs),
         )
 
 

@@ -271,10 +271,11 @@ def progress_panel(snapshot: TrainerSnapshot, state_key: str) -> None:
     """Progress bar, status, queue position, ETA and images/s of the trainer at `state_key`."""
     fraction = snapshot.iteration / snapshot.total_iterations if snapshot.total_iterations else 0
     status = STATUS_TEXT.get(snapshot.status, snapshot.status)
+    testing = " · testing on the test digits…" if snapshot.testing else ""
     st.progress(
         min(1.0, fraction),
         text=f"**{status.capitalize()}** · iteration {snapshot.iteration:,} of "
-        f"{snapshot.total_iterations:,} · epoch {snapshot.epoch:.2f}",
+        f"{snapshot.total_iterations:,} · epoch {snapshot.epoch:.2f}{testing}",
     )
     if snapshot.status == "queued":
         running, waiting = RUN_SLOTS.counts()

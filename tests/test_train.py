@@ -121,6 +121,23 @@ def test_a_diverging_run_stops_itself_and_keeps_finite_weights(small):
     assert all(torch.isfinite(p).all() for p in run.model.parameters())
 
 
+def test_a_snapshot_says_when_a_run_is_testing_at_the_end_of_an_epoch(small, monkeypatch):
+    import lenet_viz.train as train_module
+
+    trainer = make_trainer(small, epochs=2)
+    seen_while_testing = []
+    real_evaluate = train_module.evaluate
+
+    def observed_evaluate(*args, **kwargs):
+        seen_while_testing.append(trainer.runs[0].testing)
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "evaluate", observed_evaluate)
+    trainer.run_here()
+    assert seen_while_testing == [True, True]  # one end-of-epoch test per epoch
+    assert trainer.snapshot().testing is False
+
+
 def test_snapshots_are_safe_while_the_run_goes_on(small):
     trainer = make_trainer(small, epochs=3, batch_size=16)
     trainer.start()

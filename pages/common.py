@@ -302,6 +302,38 @@ def progress_panel(snapshot: TrainerSnapshot, state_key: str) -> None:
         st.caption(f"{UPDATED_PREFIX}{time.strftime('%H:%M:%S')}")
 
 
+def _control(state_key: str, action: str) -> None:
+    """A button callback: pause, resume or stop the trainer kept at `state_key`, if any."""
+    if trainer := st.session_state.get(state_key):
+        getattr(trainer, action)()
+
+
+def pause_resume_stop_buttons(row, state_key: str, trainer: Trainer | None) -> None:
+    """Pause, Resume and Stop for the trainer at `state_key`, each enabled only when it applies."""
+    status = trainer.status if trainer is not None else "idle"
+    row.button(
+        "Pause",
+        icon=":material/pause:",
+        on_click=_control,
+        args=(state_key, "pause"),
+        disabled=status not in ("running", "queued"),
+    )
+    row.button(
+        "Resume",
+        icon=":material/resume:",
+        on_click=_control,
+        args=(state_key, "resume"),
+        disabled=status != "paused",
+    )
+    row.button(
+        "Stop",
+        icon=":material/stop:",
+        on_click=_control,
+        args=(state_key, "stop"),
+        disabled=not is_active(trainer),
+    )
+
+
 def csv_text(rows: list[list]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)

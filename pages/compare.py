@@ -35,6 +35,7 @@ from pages.common import (
     learning_rate_input,
     live_fragment,
     new_trainer,
+    pause_resume_stop_buttons,
     progress_panel,
     replace_trainer,
     status_of,
@@ -238,23 +239,7 @@ def on_notebook_preset() -> None:
     on_start()
 
 
-def on_pause() -> None:
-    if trainer := trainer_now():
-        trainer.pause()
-
-
-def on_resume() -> None:
-    if trainer := trainer_now():
-        trainer.resume()
-
-
-def on_stop() -> None:
-    if trainer := trainer_now():
-        trainer.stop()
-
-
 def control_buttons(trainer: Trainer | None, data_ok: bool) -> None:
-    status = trainer.status if trainer is not None else "idle"
     active = is_active(trainer)
     row = st.container(horizontal=True)
     row.button(
@@ -264,14 +249,7 @@ def control_buttons(trainer: Trainer | None, data_ok: bool) -> None:
         on_click=on_start,
         disabled=active or not data_ok,
     )
-    row.button(
-        "Pause",
-        icon=":material/pause:",
-        on_click=on_pause,
-        disabled=status not in ("running", "queued"),
-    )
-    row.button("Resume", icon=":material/resume:", on_click=on_resume, disabled=status != "paused")
-    row.button("Stop", icon=":material/stop:", on_click=on_stop, disabled=not active)
+    pause_resume_stop_buttons(row, COMPARE_TRAINER, trainer)
 
 
 # ----------------------------------------------------------------------------- live panel

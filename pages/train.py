@@ -47,6 +47,7 @@ from pages.common import (
     learning_rate_input,
     live_fragment,
     new_trainer,
+    pause_resume_stop_buttons,
     progress_panel,
     replace_trainer,
     status_of,
@@ -256,21 +257,6 @@ def on_step() -> None:
         trainer.step()
 
 
-def on_pause() -> None:
-    if trainer := trainer_now():
-        trainer.pause()
-
-
-def on_resume() -> None:
-    if trainer := trainer_now():
-        trainer.resume()
-
-
-def on_stop() -> None:
-    if trainer := trainer_now():
-        trainer.stop()
-
-
 def control_buttons(trainer: Trainer | None, data_ok: bool) -> None:
     status = trainer.status if trainer is not None else "idle"
     active = is_active(trainer)
@@ -283,14 +269,7 @@ def control_buttons(trainer: Trainer | None, data_ok: bool) -> None:
         disabled=active or not data_ok,
         help="Train a new net with the settings on the left.",
     )
-    row.button(
-        "Pause",
-        icon=":material/pause:",
-        on_click=on_pause,
-        disabled=status not in ("running", "queued"),
-    )
-    row.button("Resume", icon=":material/resume:", on_click=on_resume, disabled=status != "paused")
-    row.button("Stop", icon=":material/stop:", on_click=on_stop, disabled=not active)
+    pause_resume_stop_buttons(row, TRAIN_TRAINER, trainer)
     row.button(
         "Step one batch",
         icon=":material/skip_next:",

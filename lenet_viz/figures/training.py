@@ -396,6 +396,23 @@ def misclassified_figure(
 # ------------------------------------------------------------------------- several runs
 
 
+def _run_traces(index, name, history, x, smoothing, max_points, legend):
+    """(1, loss trace) and (2, accuracy trace) pairs of run number `index`, in its colour."""
+    color = RUN_COLORS[index % len(RUN_COLORS)]
+    xs = np.asarray(_x_values(history, x))
+    for metric, values in ((1, history.loss), (2, percent(history.accuracy))):
+        for trace in _curve_traces(
+            xs,
+            values,
+            name=name,
+            color=color,
+            smoothing=smoothing,
+            max_points=max_points,
+            legend=legend and metric == 1,
+        ):
+            yield metric, trace
+
+
 def overlay_figure(
     runs: Sequence[tuple[str, History]],
     *,
@@ -411,21 +428,11 @@ def overlay_figure(
         subplot_titles=("Loss (smoothed)", "Batch accuracy (%, smoothed)"),
         horizontal_spacing=0.08,
     )
-    placed = []
-    for index, (name, history) in enumerate(runs):
-        color = RUN_COLORS[index % len(RUN_COLORS)]
-        xs = np.asarray(_x_values(history, x))
-        for col, values in ((1, history.loss), (2, percent(history.accuracy))):
-            for trace in _curve_traces(
-                xs,
-                values,
-                name=name,
-                color=color,
-                smoothing=smoothing,
-                max_points=max_points,
-                legend=col == 1,
-            ):
-                placed.append((trace, 1, col))
+    placed = [
+        (trace, 1, metric)
+        for index, (name, history) in enumerate(runs)
+        for metric, trace in _run_traces(index, name, history, x, smoothing, max_points, True)
+    ]
     _add_placed(fig, placed)
     for col in (1, 2):
         fig.update_xaxes(title_text=_x_title(x), row=1, col=col)
@@ -454,22 +461,13 @@ def small_multiples_figure(
         horizontal_spacing=0.03,
         vertical_spacing=0.08,
     )
-    placed = []
-    for index, (name, history) in enumerate(runs):
-        color = RUN_COLORS[index % len(RUN_COLORS)]
-        xs = np.asarray(_x_values(history, x))
-        for row, values in ((1, history.loss), (2, percent(history.accuracy))):
-            for trace in _curve_traces(
-                xs,
-                values,
-                name=name,
-                color=color,
-                smoothing=smoothing,
-                max_points=max_points,
-                legend=False,
-            ):
-                placed.append((trace, row, index + 1))
-        fig.update_xaxes(title_text=_x_title(x), row=2, col=index + 1)
+    placed = [
+        (trace, metric, index + 1)
+        for index, (name, history) in enumerate(runs)
+        for metric, trace in _run_traces(index, name, history, x, smoothing, max_points, False)
+    ]
+    for column in range(1, len(runs) + 1):
+        fig.update_xaxes(title_text=_x_title(x), row=2, col=column)
     _add_placed(fig, placed)
     fig.update_yaxes(title_text="loss", row=1, col=1)
     fig.update_yaxes(title_text="accuracy (%)", range=[0, 100], row=2, col=1)

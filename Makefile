@@ -12,7 +12,7 @@ PORT ?= 8501
 # training threads made its RSS creep up by ~7 MB per session. Two arenas keep it flat.
 export MALLOC_ARENA_MAX ?= 2
 
-.PHONY: run test setup data browser lint format bench loadtest clean-venv
+.PHONY: run test setup data browser lint format bench loadtest screenshots clean-venv
 
 run: setup data
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
@@ -58,6 +58,10 @@ bench: setup data
 
 loadtest: setup data browser
 	$(PY) scripts/loadtest.py
+
+# The README's pictures of every page (docs/screenshots/), taken in Chromium from a real run.
+screenshots: setup data browser
+	$(PY) scripts/screenshots.py
 
 clean-venv:
 	rm -rf $(VENV)

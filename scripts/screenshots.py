@@ -10,11 +10,14 @@ docs/screenshots/{home,train,compare,draw,inside}.png:
 - compare: the notebook's experiment (sigmoid vs ReLU) on the Medium run size, run to the end:
   the overlaid curves, the gradient norms and the summary table;
 - draw: a 3 drawn with mouse strokes, its prediction, probabilities and preprocessing steps;
-- inside: that digit on the Inside page, with a C3 map clicked in the connection table.
+- inside: that digit on the Inside page read by the shipped faithful net, with a C3 map clicked
+  in its connection table (the paper's Table I): the feature maps and the opened C3 map.
 
-Nothing is saved in checkpoints/: the shipped models are only read. Takes about 1-3 minutes on
-a quiet 2-core machine. Exits 1 with a message (and the server log's tail) if a page does not
-show what it should.
+Nothing is saved in checkpoints/: the shipped models are only read. The time goes into the two
+training runs (20,000 and 2 x 10,000 images): 7 minutes measured while other jobs kept the
+2-core machine busy (84 images/s), much less on a quiet one. Exits 1 with a message (the server
+log's tail, and a picture of the failing page in test-output/) if a page does not show what it
+should.
 """
 
 from __future__ import annotations

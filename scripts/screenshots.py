@@ -14,8 +14,8 @@ docs/screenshots/{home,train,compare,draw,inside}.png:
   in its connection table (the paper's Table I): the feature maps and the opened C3 map.
 
 Nothing is saved in checkpoints/: the shipped models are only read. The time goes into the two
-training runs (20,000 and 2 x 10,000 images): 7 minutes measured while other jobs kept the
-2-core machine busy (84 images/s), much less on a quiet one. Exits 1 with a message (the server
+training runs (20,000 and 2 x 10,000 images): about 70 s in all on the quiet 2-core machine,
+7 minutes while other jobs kept it busy. Exits 1 with a message (the server
 log's tail, and a picture of the failing page in test-output/) if a page does not show what it
 should.
 """

@@ -33,6 +33,10 @@ SCHEDULES = ("constant", "onecycle", "paper")
 AUGMENTS = ("none", "shift")
 PRECISIONS = ("float32", "bfloat16")
 MAX_SHIFT = 2  # pixels, for augment="shift"
+# A loss this many times its first value (at least 1) means the run blew up, even while it is
+# still finite: ReLU at SGD lr 10 reaches 1e5x within 4 batches, then its dead units sit at
+# chance for ever. Adam's worst early spikes at lr 0.1 stay under 1,000x.
+DIVERGENCE_FACTOR = 1e4
 MAX_EPOCHS = 50
 MAX_BATCH_SIZE = 4096
 EVAL_BATCH = 512  # larger batches spill C1's maps out of the L2 cache: 1.7x slower at 2000
@@ -449,6 +453,7 @@ class TrainingRun:
         self.status = "ready"  # ready, running, completed, stopped, diverged, error
         self.message = ""
         self.testing = False  # True during the end-of-epoch test, when iterations stand still
+        self._first_loss: float | None = None  # the yardstick of DIVERGENCE_FACTOR
         self.iteration = 0
         self.images_seen = 0
         self.iterations_per_epoch = 0
@@ -488,7 +493,8 @@ class TrainingRun:
 
     # -- one batch -----------------------------------------------------------------------
     def _train_batch(self, x: torch.Tensor, y: torch.Tensor, epoch: int, lr: float) -> bool:
-        """Train on one batch and record it. Returns False when the loss is not finite."""
+        """Train on one batch and record it. Returns False when the run diverged: the loss is
+        not finite, or DIVERGENCE_FACTOR times its first value."""
         model = self.model
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -498,8 +504,16 @@ class TrainingRun:
         output = output.float()  # the loss and the records in float32
         loss = model.loss(output, y)
         loss_value = loss.item()
+        if self._first_loss is None:
+            self._first_loss = loss_value
         if not math.isfinite(loss_value):
-            self._diverged(loss_value)
+            self._diverged(f"the loss became {loss_value}")
+            return False
+        if loss_value > DIVERGENCE_FACTOR * max(1.0, self._first_loss):
+            self._diverged(
+                f"the loss reached {loss_value:.3g}, over {DIVERGENCE_FACTOR:,.0f} times its "
+                f"first value ({self._first_loss:.3g})"
+            )
             return False
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -539,7 +553,7 @@ class TrainingRun:
             else:
                 torch._foreach_copy_(self._backup, self._params)
 
-    def _diverged(self, loss_value: float) -> None:
+    def _diverged(self, what_happened: str) -> None:
         """Stop with the last finite weights: the ones before the step that broke them."""
         with self.lock, torch.no_grad():
             broken = any(not torch.isfinite(p).all() for p in self.model.parameters())
@@ -548,7 +562,7 @@ class TrainingRun:
                     p.copy_(saved)
             self.status = "diverged"
             self.message = (
-                f"diverged at iteration {self.iteration + 1}: the loss became {loss_value}. "
+                f"diverged at iteration {self.iteration + 1}: {what_happened}. "
                 "The last finite weights and the history are kept; try a smaller learning rate."
             )
 

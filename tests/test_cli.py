@@ -162,6 +162,17 @@ def test_a_diverging_run_exits_1_with_status_diverged():
     assert "diverged at iteration" in final["message"]
 
 
+def test_relu_at_lr_10_diverges_and_exits_1():
+    code, out, err = run_cli(
+        "train", "--activation", "relu", "--lr", "10", "--train-limit", "2000",
+        "--test-limit", "200", "--json",
+    )  # fmt: skip
+    final = json_lines(out)[-1]
+    assert code == 1
+    assert final["status"] == "diverged"
+    assert "diverged at iteration" in final["message"]
+
+
 def test_evaluate_json(tiny_checkpoint, capsys):
     path, lines = tiny_checkpoint
     assert main(["evaluate", "--checkpoint", str(path), "--json"]) == 0

@@ -121,6 +121,24 @@ def test_a_diverging_run_stops_itself_and_keeps_finite_weights(small):
     assert all(torch.isfinite(p).all() for p in run.model.parameters())
 
 
+def test_a_loss_that_blows_up_while_still_finite_is_a_divergence(small):
+    # ReLU at SGD lr 10: the loss jumps to ~1e5 within a few batches, then the dead net sits
+    # at chance with a finite loss; without this check the run would "complete" at 10%.
+    trainer = make_trainer(small, activation="relu", lr=10, momentum=0.0, epochs=1).run_here()
+    run = trainer.runs[0]
+    assert trainer.status == run.status == "diverged"
+    assert "diverged at iteration" in run.message and "times its first value" in run.message
+    assert run.iteration < 16  # stopped within the first epoch
+    assert all(math.isfinite(v) for v in run.history.loss)
+    assert all(torch.isfinite(p).all() for p in run.model.parameters())
+
+
+def test_early_spikes_of_a_healthy_run_are_not_a_divergence(small):
+    trainer = make_trainer(small, optimizer="adam", lr=0.1, epochs=1).run_here()
+    assert trainer.status == "completed"
+    assert max(trainer.runs[0].history.loss) > 10 * trainer.runs[0].history.loss[0]
+
+
 def test_a_snapshot_says_when_a_run_is_testing_at_the_end_of_an_epoch(small, monkeypatch):
     import lenet_viz.train as train_module
 

@@ -663,10 +663,17 @@ class TrainingRun:
 
 
 def describe(config: TrainConfig) -> str:
-    """A short label for a run, e.g. "modern relu sgd lr=0.01 bs=32"."""
+    """A short label for a run, e.g. "modern relu sgd lr=0.01 bs=32"; a C3 table or pooling
+    other than the architecture's own is named too ("modern relu C3=paper ...")."""
     model = config.model_config()
+    usual = ModelConfig(arch=model.arch)
+    changed = "".join(
+        f" {name}={getattr(model, field)}"
+        for name, field in (("C3", "c3"), ("pool", "pooling"))
+        if getattr(model, field) != getattr(usual, field)
+    )
     return (
-        f"{model.arch} {model.activation} {config.optimizer} lr={config.lr:g} "
+        f"{model.arch} {model.activation}{changed} {config.optimizer} lr={config.lr:g} "
         f"bs={config.batch_size}"
     )
 

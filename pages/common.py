@@ -62,6 +62,23 @@ def default(key: str, value) -> None:
         st.session_state[key] = value
 
 
+C3_LABELS = {"full": "Full: every S2 map", "paper": "The paper's Table I"}
+POOLING_LABELS = {"max": "max", "avg": "average"}
+ARCH_DEFAULT_C3 = {arch: ModelConfig(arch=arch).c3 for arch in ("modern", "faithful")}
+
+
+@st.cache_resource
+def c3_parameters(arch: str, c3: str) -> int:
+    """C3's trainable parameters in this net with this table, counted from the modules."""
+    model = build_model(ModelConfig(arch=arch, c3=c3))
+    return next(layer.params for layer in model.layer_summary() if layer.name == "C3")
+
+
+def c3_label(arch: str, c3: str) -> str:
+    """E.g. "The paper's Table I (1,516 parameters)": the count moves with the table."""
+    return f"{C3_LABELS[c3]} ({c3_parameters(arch, c3):,} parameters)"
+
+
 def page_links() -> None:
     """A link to every page, with what it is for."""
     st.page_link(PAGE_FILES["home"], label="Home: what LeNet-5 is", icon=":material/home:")

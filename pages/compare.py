@@ -20,14 +20,17 @@ from lenet_viz.figures.training import (
     small_multiples_figure,
     summary_rows,
 )
+from lenet_viz.model import C3_TABLES
 from lenet_viz.train import MAX_EPOCHS, PRESETS, ConfigError, TrainConfig, Trainer
 from pages.common import (
     ACTIVE_STATUSES,
+    ARCH_DEFAULT_C3,
     BATCH_SIZES,
     COMPARE_TRAINER,
     DATASET_LABELS,
     PERSIST,
     RUN_SIZES,
+    c3_label,
     dataset_ready,
     default,
     fetch_hint,
@@ -72,8 +75,15 @@ def set_defaults() -> None:
     for index in range(MAX_RUNS):
         default(run_key(index, "activation"), DEFAULT_ACTIVATIONS[index])
         default(run_key(index, "lr_exact"), 0.01)
+        default(run_key(index, "c3"), ARCH_DEFAULT_C3[st.session_state[KEY + "arch"]])
         for name, value in RUN_DEFAULTS.items():
             default(run_key(index, name), value)
+
+
+def on_arch_change() -> None:
+    """Every run starts from the new architecture's own C3 table."""
+    for index in range(MAX_RUNS):
+        st.session_state[run_key(index, "c3")] = ARCH_DEFAULT_C3[st.session_state[KEY + "arch"]]
 
 
 def shared_settings(disabled: bool) -> None:
@@ -90,6 +100,7 @@ def shared_settings(disabled: bool) -> None:
         "Architecture",
         ["modern", "faithful"],
         key=KEY + "arch",
+        on_change=on_arch_change,
         disabled=disabled,
         persist_state=PERSIST,
         help="Shared by every run, so that they all start from the same weights.",
@@ -175,6 +186,16 @@ def run_settings(index: int, disabled: bool) -> None:
         disabled=disabled,
         persist_state=PERSIST,
     )
+    arch = st.session_state[KEY + "arch"]
+    st.selectbox(
+        "C3 connections",
+        list(C3_TABLES),
+        key=run_key(index, "c3"),
+        format_func=lambda table: c3_label(arch, table),
+        disabled=disabled,
+        persist_state=PERSIST,
+        help="All six S2 maps, or the paper's Table I: compare what the table does.",
+    )
 
 
 def current_configs() -> list[TrainConfig]:
@@ -198,6 +219,7 @@ def current_configs() -> list[TrainConfig]:
             lr=float(state[run_key(i, "lr_exact")]),
             momentum=float(state[run_key(i, "momentum")]),
             batch_size=int(state[run_key(i, "batch_size")]),
+            c3=state[run_key(i, "c3")],
         )
         for i in range(int(state[KEY + "runs"]))
     ]
@@ -236,6 +258,7 @@ def on_notebook_preset() -> None:
         state[run_key(index, "lr_slider")] = recipe["lr"]
         state[run_key(index, "momentum")] = recipe["momentum"]
         state[run_key(index, "batch_size")] = recipe["batch_size"]
+        state[run_key(index, "c3")] = ARCH_DEFAULT_C3["modern"]
     on_start()
 
 

@@ -29,16 +29,20 @@ from lenet_viz.figures.training import (
     iteration_figure,
     misclassified_figure,
 )
+from lenet_viz.model import C3_TABLES, POOLINGS
 from lenet_viz.train import MAX_EPOCHS, SCHEDULES, ConfigError, TrainConfig, Trainer
 from pages.common import (
     ACTIVE_STATUSES,
+    ARCH_DEFAULT_C3,
     BATCH_SIZES,
     DATASET_LABELS,
     FINISHED_STATUSES,
     PERSIST,
+    POOLING_LABELS,
     RUN_SIZES,
     SAVED_MODELS,
     TRAIN_TRAINER,
+    c3_label,
     csv_text,
     dataset_ready,
     default,
@@ -64,7 +68,7 @@ RESULTS = "train_results"  # evaluate_full() results and checkpoint bytes of the
 FIGURES = "train_figures"  # (version, figures) of the last poll
 GALLERY_SIZE = 24
 
-ARCH_LABELS = {"modern": "Modern (ReLU, max-pooling)", "faithful": "Faithful (LeCun 1998)"}
+ARCH_LABELS = {"modern": "Modern (softmax output)", "faithful": "Faithful (LeCun 1998)"}
 ARCH_DEFAULT_ACTIVATION = {"modern": "relu", "faithful": "lecun_tanh"}
 OPTIMIZER_LABELS = {"sgd": "SGD", "adam": "Adam", "sdlm": "SDLM (the paper's)"}
 SCHEDULE_LABELS = {
@@ -76,6 +80,8 @@ DEFAULTS = {
     "dataset": "mnist",
     "arch": "modern",
     "activation": "relu",
+    "c3": ARCH_DEFAULT_C3["modern"],
+    "pooling": "max",
     "optimizer": "sgd",
     "lr": 0.01,
     "momentum": 0.9,
@@ -96,11 +102,39 @@ def optimizer_choices(arch: str) -> list[str]:
 
 
 def on_arch_change() -> None:
-    """Each architecture starts from its own activation; SDLM exists for the faithful net only."""
+    """Each architecture starts from its own activation and C3 table; SDLM exists for the
+    faithful net only."""
     arch = st.session_state[KEY + "arch"]
     st.session_state[KEY + "activation"] = ARCH_DEFAULT_ACTIVATION[arch]
+    st.session_state[KEY + "c3"] = ARCH_DEFAULT_C3[arch]
     if st.session_state.get(KEY + "optimizer") not in optimizer_choices(arch):
         st.session_state[KEY + "optimizer"] = "sgd"
+
+
+def structure_settings(arch: str, disabled: bool) -> None:
+    """The S2->C3 connection table (both nets) and the pooling (the modern net's)."""
+    left, right = st.columns(2)
+    left.selectbox(
+        "C3 connections",
+        list(C3_TABLES),
+        key=KEY + "c3",
+        format_func=lambda table: c3_label(arch, table),
+        disabled=disabled,
+        persist_state=PERSIST,
+        help="Which S2 maps each C3 map sees: all six, or the paper's partial Table I "
+        "(LeCun et al. 1998, p.8). Inside LeNet-5 shows the table.",
+    )
+    if arch == "modern":
+        right.selectbox(
+            "Pooling (S2, S4)",
+            list(POOLINGS),
+            key=KEY + "pooling",
+            format_func=POOLING_LABELS.get,
+            disabled=disabled,
+            persist_state=PERSIST,
+        )
+    else:
+        right.caption("S2, S4: the paper's trainable subsampling (p.7)")
 
 
 def settings(disabled: bool) -> None:
@@ -128,6 +162,7 @@ def settings(disabled: bool) -> None:
         persist_state=PERSIST,
     )
     arch = st.session_state[KEY + "arch"]
+    structure_settings(arch, disabled)
     left, right = st.columns(2)
     left.selectbox(
         "Activation",
@@ -211,6 +246,8 @@ def current_config() -> TrainConfig:
     return TrainConfig(
         arch=state[KEY + "arch"],
         activation=state[KEY + "activation"],
+        c3=state[KEY + "c3"],
+        pooling=state[KEY + "pooling"] if state[KEY + "arch"] == "modern" else None,
         dataset=state[KEY + "dataset"],
         optimizer=state[KEY + "optimizer"],
         lr=float(state[KEY + "lr_exact"]),

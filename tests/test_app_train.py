@@ -38,6 +38,7 @@ from lenet_viz.figures.training import (
     trained_layers,
 )
 from lenet_viz.model import LAYER_NAMES, ModelConfig, build_model
+from lenet_viz.paper import table_i
 from lenet_viz.train import PRESETS, RUN_SLOTS, History, TrainConfig, Trainer
 from pages.common import POLL_SECONDS
 
@@ -489,6 +490,55 @@ def test_compare_runs_the_notebook_preset_in_lockstep(stop_trainers_afterwards):
     assert table.columns[0] == "test accuracy %"
     assert all(float(value) >= 0 for value in table["test accuracy %"])
     assert chart_count(at) == 3  # overlay, gradient norms, small multiples
+
+
+@needs_mnist
+def test_train_page_switches_the_c3_table_and_pooling(stop_trainers_afterwards):
+    at = app_on(TRAIN)
+    stop_trainers_afterwards.append(at)
+    c3 = at.selectbox(key="train_opt_c3")
+    assert c3.value == "full"
+    # The parameter count moves with the table (LeCun et al. 1998, p.8: 1,516).
+    assert c3.format_func("full").endswith("(2,416 parameters)")
+    assert c3.format_func("paper").endswith("(1,516 parameters)")
+    c3.set_value("paper")
+    at.selectbox(key="train_opt_pooling").set_value("avg")
+    at.selectbox(key="train_opt_size").set_value(TINY)
+    at.run()
+    button(at, "Start").click()
+    at.run()
+    trainer = at.session_state["train_trainer"]
+    model = trainer.runs[0].model
+    assert (model.config.c3, model.config.pooling) == ("paper", "avg")
+    assert model.connection_table() == [list(row) for row in table_i()]
+    assert "C3=paper pool=avg" in trainer.runs[0].name
+    button(at, "Stop").click()
+    at.run()
+    assert trainer.wait(60)
+    at.run()  # the page as the next poll draws it: the run is over, the settings unlocked
+    # The faithful net starts from its own table, and has no pooling choice.
+    at.radio(key="train_opt_arch").set_value("faithful")
+    at.run()
+    assert at.selectbox(key="train_opt_c3").value == "paper"
+    assert not [box for box in at.selectbox if box.key == "train_opt_pooling"]
+
+
+@needs_mnist
+def test_compare_runs_a_full_c3_against_the_papers_table(stop_trainers_afterwards):
+    at = app_on(COMPARE)
+    stop_trainers_afterwards.append(at)
+    at.selectbox(key="compare_opt_size").set_value(TINY)
+    at.selectbox(key="compare_opt_run0_activation").set_value("relu")
+    at.selectbox(key="compare_opt_run1_c3").set_value("paper")
+    at.run()
+    button(at, "Start all runs").click()
+    at.run()
+    trainer = at.session_state["compare_trainer"]
+    assert [run.model.config.c3 for run in trainer.runs] == ["full", "paper"]
+    assert [run.name for run in trainer.runs] == ["relu · C3 full", "relu · C3 paper"]
+    finish_run(at, "compare_trainer")
+    assert "C3 paper" in at.table[0].value.index.tolist()[1]
+    assert at.table[0].value["c3"].tolist() == ["full", "paper"]
 
 
 @needs_mnist

@@ -544,7 +544,7 @@ def summary_rows(runs: Sequence[dict], smoothing: float | None = AUTO) -> list[d
         if test_acc is None and history.epochs:
             test_acc = history.epochs[-1]["test_acc"]
         row = {"run": run["name"]}
-        for key in ("activation", "optimizer", "lr", "batch_size"):
+        for key in ("activation", "optimizer", "lr", "batch_size", "c3"):
             if key in config:
                 row[key] = config[key]
         row.update(
@@ -718,6 +718,8 @@ NAME_FIELDS = (
     ("momentum", "momentum {:g}"),
     ("batch_size", "batch {}"),
     ("schedule", "{} schedule"),
+    ("c3", "C3 {}"),
+    ("pooling", "{} pooling"),
 )
 
 

@@ -68,7 +68,7 @@ RESULTS = "train_results"  # evaluate_full() results and checkpoint bytes of the
 FIGURES = "train_figures"  # (version, figures) of the last poll
 GALLERY_SIZE = 24
 
-ARCH_LABELS = {"modern": "Modern (softmax output)", "faithful": "Faithful (LeCun 1998)"}
+ARCH_LABELS = {"modern": "Modern (simplified)", "faithful": "Faithful (LeCun 1998)"}
 ARCH_DEFAULT_ACTIVATION = {"modern": "relu", "faithful": "lecun_tanh"}
 OPTIMIZER_LABELS = {"sgd": "SGD", "adam": "Adam", "sdlm": "SDLM (the paper's)"}
 SCHEDULE_LABELS = {

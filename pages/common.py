@@ -62,7 +62,7 @@ def default(key: str, value) -> None:
         st.session_state[key] = value
 
 
-C3_LABELS = {"full": "Full: every S2 map", "paper": "The paper's Table I"}
+C3_LABELS = {"full": "Full", "paper": "Paper's Table I"}
 POOLING_LABELS = {"max": "max", "avg": "average"}
 ARCH_DEFAULT_C3 = {arch: ModelConfig(arch=arch).c3 for arch in ("modern", "faithful")}
 
@@ -75,7 +75,7 @@ def c3_parameters(arch: str, c3: str) -> int:
 
 
 def c3_label(arch: str, c3: str) -> str:
-    """E.g. "The paper's Table I (1,516 parameters)": the count moves with the table."""
+    """E.g. "Paper's Table I (1,516 parameters)": the count moves with the table."""
     return f"{C3_LABELS[c3]} ({c3_parameters(arch, c3):,} parameters)"
 
 

@@ -113,8 +113,7 @@ def on_arch_change() -> None:
 
 def structure_settings(arch: str, disabled: bool) -> None:
     """The S2->C3 connection table (both nets) and the pooling (the modern net's)."""
-    left, right = st.columns(2)
-    left.selectbox(
+    st.selectbox(
         "C3 connections",
         list(C3_TABLES),
         key=KEY + "c3",
@@ -125,16 +124,17 @@ def structure_settings(arch: str, disabled: bool) -> None:
         "(LeCun et al. 1998, p.8). Inside LeNet-5 shows the table.",
     )
     if arch == "modern":
-        right.selectbox(
+        st.radio(
             "Pooling (S2, S4)",
             list(POOLINGS),
             key=KEY + "pooling",
             format_func=POOLING_LABELS.get,
+            horizontal=True,
             disabled=disabled,
             persist_state=PERSIST,
         )
     else:
-        right.caption("S2, S4: the paper's trainable subsampling (p.7)")
+        st.caption("S2, S4: the paper's trainable subsampling (p.7).")
 
 
 def settings(disabled: bool) -> None:

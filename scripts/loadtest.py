@@ -464,8 +464,10 @@ async def open_page(session: Session, name: str) -> None:
 
 
 async def choose(page, label: str, option: str) -> None:
+    """Pick `option` in the selectbox labelled `label`, by typing it (see screenshots.py)."""
     await page.locator("[data-testid=stSelectbox]").filter(has_text=label).first.click()
-    await page.get_by_role("option", name=option).click()
+    await page.keyboard.type(option)
+    await page.keyboard.press("Enter")
     await wait_idle(page)
 
 

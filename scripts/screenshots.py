@@ -179,9 +179,11 @@ def open_page(context, url: str):
 
 
 def choose(page, label: str, option: str) -> None:
-    """Pick `option` in the selectbox labelled `label`."""
+    """Pick `option` in the selectbox labelled `label`, by typing it: a list opened near the
+    bottom of the window can place its options where a click cannot reach them."""
     page.locator("[data-testid=stSelectbox]").filter(has_text=label).click()
-    page.get_by_role("option", name=option).click()
+    page.keyboard.type(option)
+    page.keyboard.press("Enter")
     wait_for_app(page)
 
 

@@ -502,7 +502,7 @@ def test_train_page_switches_the_c3_table_and_pooling(stop_trainers_afterwards):
     assert c3.format_func("full").endswith("(2,416 parameters)")
     assert c3.format_func("paper").endswith("(1,516 parameters)")
     c3.set_value("paper")
-    at.selectbox(key="train_opt_pooling").set_value("avg")
+    at.radio(key="train_opt_pooling").set_value("avg")
     at.selectbox(key="train_opt_size").set_value(TINY)
     at.run()
     button(at, "Start").click()
@@ -520,7 +520,7 @@ def test_train_page_switches_the_c3_table_and_pooling(stop_trainers_afterwards):
     at.radio(key="train_opt_arch").set_value("faithful")
     at.run()
     assert at.selectbox(key="train_opt_c3").value == "paper"
-    assert not [box for box in at.selectbox if box.key == "train_opt_pooling"]
+    assert not [radio for radio in at.radio if radio.key == "train_opt_pooling"]
 
 
 @needs_mnist

@@ -484,8 +484,18 @@ async def picker_options(page) -> list[str]:
 
 
 async def stroke(page, points: list[tuple[int, int]]) -> None:
-    """Press, move through `points` (canvas pixels) in small steps, release: one pen stroke."""
-    box = await page.locator(CANVAS).bounding_box()
+    """Press, move through `points` (canvas pixels) in small steps, release: one pen stroke.
+
+    Waits for a single canvas first: after Clear the page mounts a fresh one, and until that
+    script run is over the old one is still in the page.
+    """
+    canvas = page.locator(CANVAS)  # a Playwright locator: it sees into the component's shadow DOM
+    deadline = time.monotonic() + ACTION_MS / 1000
+    while await canvas.count() != 1:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the Draw page did not settle on one canvas in {ACTION_MS} ms")
+        await asyncio.sleep(0.1)
+    box = await canvas.bounding_box()
     x0, y0 = points[0]
     await page.mouse.move(box["x"] + x0, box["y"] + y0)
     await page.mouse.down()

@@ -325,9 +325,9 @@ def _control(state_key: str, action: str) -> None:
         getattr(trainer, action)()
 
 
-def pause_resume_stop_buttons(row, state_key: str, trainer: Trainer | None) -> None:
-    """Pause, Resume and Stop for the trainer at `state_key`, each enabled only when it applies."""
-    status = trainer.status if trainer is not None else "idle"
+def pause_resume_stop_buttons(row, state_key: str, status: str | None) -> None:
+    """Pause, Resume and Stop for the trainer at `state_key`, enabled by the status the page
+    was drawn with (None: no trainer)."""
     row.button(
         "Pause",
         icon=":material/pause:",
@@ -347,7 +347,7 @@ def pause_resume_stop_buttons(row, state_key: str, trainer: Trainer | None) -> N
         icon=":material/stop:",
         on_click=_control,
         args=(state_key, "stop"),
-        disabled=not is_active(trainer),
+        disabled=status not in ACTIVE_STATUSES,
     )
 
 

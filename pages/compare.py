@@ -34,7 +34,6 @@ from pages.common import (
     dataset_ready,
     default,
     fetch_hint,
-    is_active,
     learning_rate_input,
     live_fragment,
     new_trainer,
@@ -262,8 +261,9 @@ def on_notebook_preset() -> None:
     on_start()
 
 
-def control_buttons(trainer: Trainer | None, data_ok: bool) -> None:
-    active = is_active(trainer)
+def control_buttons(status: str | None, data_ok: bool) -> None:
+    """The run buttons, enabled by the status the page was drawn with (None: no trainer)."""
+    active = status in ACTIVE_STATUSES
     row = st.container(horizontal=True)
     row.button(
         "Start all runs",
@@ -272,7 +272,7 @@ def control_buttons(trainer: Trainer | None, data_ok: bool) -> None:
         on_click=on_start,
         disabled=active or not data_ok,
     )
-    pause_resume_stop_buttons(row, COMPARE_TRAINER, trainer)
+    pause_resume_stop_buttons(row, COMPARE_TRAINER, status)
 
 
 # ----------------------------------------------------------------------------- live panel
@@ -399,7 +399,7 @@ with st.expander("Settings", expanded=trainer is None):
 
 if not data_ok:
     st.warning(fetch_hint(st.session_state[KEY + "dataset"]))
-control_buttons(trainer, data_ok)
+control_buttons(seen_status, data_ok)
 notice = st.session_state.pop(NOTICE, None)
 if notice:
     getattr(st, notice[0])(notice[1])

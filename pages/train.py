@@ -294,9 +294,9 @@ def on_step() -> None:
         trainer.step()
 
 
-def control_buttons(trainer: Trainer | None, data_ok: bool) -> None:
-    status = trainer.status if trainer is not None else "idle"
-    active = is_active(trainer)
+def control_buttons(status: str | None, data_ok: bool) -> None:
+    """The run buttons, enabled by the status the page was drawn with (None: no trainer)."""
+    active = status in ACTIVE_STATUSES
     row = st.container(horizontal=True)
     row.button(
         "Start",
@@ -306,7 +306,7 @@ def control_buttons(trainer: Trainer | None, data_ok: bool) -> None:
         disabled=active or not data_ok,
         help="Train a new net with the settings on the left.",
     )
-    pause_resume_stop_buttons(row, TRAIN_TRAINER, trainer)
+    pause_resume_stop_buttons(row, TRAIN_TRAINER, status)
     row.button(
         "Step one batch",
         icon=":material/skip_next:",
@@ -530,7 +530,7 @@ data_ok = dataset_ready(st.session_state[KEY + "dataset"])
 with live_column:
     if not data_ok:
         st.warning(fetch_hint(st.session_state[KEY + "dataset"]))
-    control_buttons(trainer, data_ok)
+    control_buttons(seen_status, data_ok)
     notice = st.session_state.pop(NOTICE, None)
     if notice:
         getattr(st, notice[0])(notice[1])

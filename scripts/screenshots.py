@@ -37,6 +37,7 @@ from tests.browser.conftest import (  # noqa: E402  (needs the repo root on sys.
     CHROMIUM,
     CHROMIUM_ARGS,
     OUTPUT,
+    TEST_ACCURACIES,
     _free_port,
     launch_app,
     stop_app,
@@ -71,15 +72,6 @@ MAIN_HEIGHT = """() => {
 # True once `count` Plotly charts on the page have been drawn.
 CHARTS_DRAWN = """(count) => [...document.querySelectorAll('.js-plotly-plot')]
     .filter((plot) => plot._fullLayout).length >= count"""
-# {run: test accuracy %} from the Compare summary table, once every run has one (else null).
-TEST_ACCURACIES = """() => {
-    const rows = [...document.querySelectorAll('[data-testid=stTable] tbody tr')];
-    const values = Object.fromEntries(rows.map((row) => [
-        row.querySelector('th').innerText.trim(),
-        parseFloat(row.querySelector('td').innerText)]));
-    const numbers = Object.values(values);
-    return numbers.length && numbers.every((v) => !Number.isNaN(v)) ? values : null;
-}"""
 
 
 class ScreenshotError(Exception):

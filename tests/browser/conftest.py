@@ -44,6 +44,16 @@ SERVER_START_SECONDS = 180  # importing torch on a busy shared machine can take 
 RUN_SECONDS = 90  # one script run (the first one loads the models)
 MAX_SCREENSHOT_HEIGHT = 12_000
 
+# {run: test accuracy %} from the Compare summary table, once every run has one (else null).
+TEST_ACCURACIES = """() => {
+    const rows = [...document.querySelectorAll('[data-testid=stTable] tbody tr')];
+    const values = Object.fromEntries(rows.map((row) => [
+        row.querySelector('th').innerText.trim(),
+        parseFloat(row.querySelector('td').innerText)]));
+    const numbers = Object.values(values);
+    return numbers.length && numbers.every((v) => !Number.isNaN(v)) ? values : null;
+}"""
+
 
 def pytest_collection_modifyitems(config, items):
     here = Path(__file__).parent

@@ -7,6 +7,8 @@ the notebook's experiment shows ReLU climbing while sigmoid stays stuck.
 
 from __future__ import annotations
 
+from conftest import TEST_ACCURACIES  # shared with scripts/screenshots.py
+
 QUICK = "Quick: 2,000 images"
 MEDIUM = "Medium: 10,000 images"  # enough batches for ReLU to climb while sigmoid stays stuck
 TALL = {"width": 1400, "height": 1300}  # room for the selectbox's list below the settings
@@ -16,16 +18,6 @@ RUN_MS = 600_000  # a run on a loaded shared machine (seconds on a quiet one)
 # figures send numpy arrays (typed arrays in the JSON), so read Plotly's decoded `_fullData`.
 CURVES_DRAWN = """(points) => [...document.querySelectorAll('.js-plotly-plot')].some(
     (plot) => (plot._fullData || []).some((trace) => trace.x && trace.x.length >= points))"""
-
-# {run: test accuracy %} from the Compare summary table, once every run has one (else null).
-TEST_ACCURACIES = """() => {
-    const rows = [...document.querySelectorAll('[data-testid=stTable] tbody tr')];
-    const values = Object.fromEntries(rows.map((row) => [
-        row.querySelector('th').innerText.trim(),
-        parseFloat(row.querySelector('td').innerText)]));
-    const numbers = Object.values(values);
-    return numbers.length && numbers.every((v) => !Number.isNaN(v)) ? values : null;
-}"""
 
 
 def choose(page, label: str, option: str) -> None:

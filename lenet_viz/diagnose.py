@@ -17,7 +17,7 @@ NEAR_CHANCE = 0.2  # a test accuracy under this after a whole run is a failure
 # Under this C1 gradient norm (mean of the last tenth of the run) the first layer barely learns:
 # sigmoid nets stuck at chance sit around 1e-5..1e-4, learning ReLU nets around 1e-2..1.
 VANISHING_GRADIENT = 1e-3
-FEW_BATCHES = 30  # a run this short may end near chance without anything being wrong
+FEW_BATCHES = 100  # a run this short may end near chance without anything being wrong
 SATURATING = ("sigmoid", "tanh", "lecun_tanh")
 
 
@@ -84,7 +84,10 @@ def diagnose(config: TrainConfig, history: History, test_acc: float | None) -> D
         )
         return Diagnosis(headline, cause, {"activation": "relu"}, "Try ReLU")
     if len(history.loss) < FEW_BATCHES:
-        cause = f"Only {len(history.loss)} batches: too few to learn anything yet."
+        cause = (
+            f"Only {len(history.loss)} batches: too few to learn much yet. Train longer (more "
+            "epochs), or on more images (a bigger run size)."
+        )
         epochs = min(config.epochs * 3, 50)
         return Diagnosis(headline, cause, {"epochs": epochs}, f"Try {epochs} epochs")
     if config.lr <= 1e-4:

@@ -473,3 +473,45 @@ def test_reset_forgets_runs_and_settings_but_not_saved_models(apps):
     assert trainer.wait(30) and trainer.status == "stopped"
     assert at.selectbox(key="train_opt_size").value != TINY  # the defaults again
     assert at.session_state["saved_models"] == ["checkpoints/mine.pt"]
+
+
+# ------------------------------------------------------------------ the heartbeat
+
+
+@pytest.fixture
+def rerun_timers(monkeypatch) -> list[float]:
+    """Every run_every timer (fragment auto-rerun) the last script run set."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
+
+    timers: list[float] = []
+    enqueue, reset = ScriptRunContext.enqueue, ScriptRunContext.reset
+
+    def recording_enqueue(self, msg):
+        if msg.WhichOneof("type") == "auto_rerun":
+            timers.append(msg.auto_rerun.interval)
+        return enqueue(self, msg)
+
+    def reset_per_run(self, *args, **kwargs):
+        timers.clear()
+        return reset(self, *args, **kwargs)
+
+    monkeypatch.setattr(ScriptRunContext, "enqueue", recording_enqueue)
+    monkeypatch.setattr(ScriptRunContext, "reset", reset_per_run)
+    return timers
+
+
+def test_every_page_keeps_an_unfinished_run_touched(apps, rerun_timers):
+    """A run's page is gone when nobody touches its trainer: so every page of the session
+    touches it, on a timer, until the run is over (Home has no live panel of its own)."""
+    from pages.session_guard import HEARTBEAT_SECONDS
+
+    at, trainer = paused_train_run(apps)
+    at.switch_page("pages/home.py")
+    trainer.last_seen = None
+    rerun(at)
+    assert rerun_timers == [pytest.approx(HEARTBEAT_SECONDS)]
+    assert trainer.last_seen is not None
+    trainer.stop()
+    assert trainer.wait(30)
+    rerun(at)
+    assert rerun_timers == []

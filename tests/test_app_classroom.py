@@ -515,3 +515,18 @@ def test_every_page_keeps_an_unfinished_run_touched(apps, rerun_timers):
     assert trainer.wait(30)
     rerun(at)
     assert rerun_timers == []
+
+
+def test_the_gradient_chart_of_four_runs_has_room_and_colours_of_its_own():
+    from lenet_viz.figures.training import RUN_COLORS, gradient_norm_figure
+
+    history = History(
+        iteration=[1, 2, 3],
+        loss=[2.3, 2.2, 2.1],
+        grad_norm={"C1": [1e-3] * 3, "C3": [1e-2] * 3, "output": [1e-1] * 3},
+    )
+    names = ["sigmoid · lr 0.01", "relu · lr 0.01", "tanh · lr 0.01", "gelu · lr 0.01"]
+    fig = gradient_norm_figure([(name, history) for name in names])
+    assert [a.text for a in fig.layout.annotations] == names
+    assert {t.xaxis for t in fig.data} == {"x", "x2", "x3", "x4"}  # a 2x2 grid, not one row
+    assert not {t.line.color for t in fig.data} & set(RUN_COLORS)  # layers never look like runs

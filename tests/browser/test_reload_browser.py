@@ -83,7 +83,7 @@ def start_and_time(page) -> tuple[float, bool]:
     it was ever queued). Timed from the run's first appearance, not from the click: the click's
     own script run is the server's page latency (20 s under a load average of 26 on 2 cores),
     not the wait for a training slot this checks."""
-    page.get_by_role("button", name="Start", exact=True).click()
+    press(page, "Start")
     deadline = time.monotonic() + 120
     first_seen, queued = None, False
     while time.monotonic() < deadline:
@@ -97,16 +97,22 @@ def start_and_time(page) -> tuple[float, bool]:
     raise AssertionError(f"the run never trained; the panel says {progress_text(page)!r}")
 
 
+def press(page, name: str) -> None:
+    """Click the app's button `name` (not Streamlit's own "Stop" in the header while a script
+    runs)."""
+    page.get_by_test_id("stMainBlockContainer").get_by_role("button", name=name, exact=True).click()
+
+
 def stop_run(page) -> None:
-    page.get_by_role("button", name="Stop", exact=True).click()
+    press(page, "Stop")
     wait_for_status(page, r"^(Stopped|Finished)")
 
 
 def test_a_paused_run_then_f5_leaves_the_slot_free_and_the_run_reattached(one_slot_app, browser):
     first_context, first = open_train(browser, one_slot_app, MEDIUM)
-    first.get_by_role("button", name="Start", exact=True).click()
+    press(first, "Start")
     wait_for_status(first, r"^Training")
-    first.get_by_role("button", name="Pause", exact=True).click()
+    press(first, "Pause")
     wait_for_status(first, r"^Paused")
 
     first.reload()  # F5
@@ -124,7 +130,7 @@ def test_a_paused_run_then_f5_leaves_the_slot_free_and_the_run_reattached(one_sl
 
 def test_a_tab_closed_while_running_gives_its_slot_to_the_next_start(one_slot_app, browser):
     closed_context, closed = open_train(browser, one_slot_app, MEDIUM)
-    closed.get_by_role("button", name="Start", exact=True).click()
+    press(closed, "Start")
     wait_for_status(closed, r"^Training")
     orphan_url = closed.url
     assert "runs=" in orphan_url
@@ -138,6 +144,7 @@ def test_a_tab_closed_while_running_gives_its_slot_to_the_next_start(one_slot_ap
     # The closed tab's link, opened again, finds the run (it went on when the slot was free).
     again_context = browser.new_context(viewport=TALL)
     again = again_context.new_page()
+    again.set_default_timeout(120_000)
     again.goto(orphan_url)
     wait_for_status(again, r"^(Training|Waiting|Finished|Paused)", timeout_s=60)
     if re.match(r"^(Training|Waiting|Paused)", progress_text(again)):
@@ -147,7 +154,7 @@ def test_a_tab_closed_while_running_gives_its_slot_to_the_next_start(one_slot_ap
 
 def test_a_reload_while_running_reattaches_and_the_run_goes_on(one_slot_app, browser):
     context, page = open_train(browser, one_slot_app, MEDIUM)
-    page.get_by_role("button", name="Start", exact=True).click()
+    press(page, "Start")
     wait_for_status(page, r"^Training")
     page.reload()
     wait_for_status(page, r"^Training", timeout_s=60)

@@ -717,6 +717,11 @@ class RunSlots:
         with self._cond:
             return len(self._running), len(self._queue)
 
+    def waiting(self) -> list[object]:
+        """The owners waiting for a slot, first in line first (a copy)."""
+        with self._cond:
+            return list(self._queue)
+
 
 def default_capacity() -> int:
     """LENET_VIZ_MAX_RUNS, or one run per two cores."""
@@ -727,6 +732,11 @@ def default_capacity() -> int:
 
 
 RUN_SLOTS = RunSlots(default_capacity())
+
+# A run whose page has not been heard from (Trainer.touch) for this long, while a run whose page
+# is open waits, gives its slot to that run and queues again: a closed tab must not block the
+# class. Pages touch their trainers about once a second, so a live page stays far under it.
+UNWATCHED_SECONDS = float(os.environ.get("LENET_VIZ_UNWATCHED_SECONDS", 6))
 
 # The trainers alive in this process, by id. A page keeps its trainers' ids in the URL: after a
 # server restart the ids are unknown here, so the page can tell the user the run was lost.
@@ -796,6 +806,11 @@ class Trainer:
         self._step_budget = 0
         self._started_at: float | None = None
         self._train_seconds = 0.0
+        # Training slots: held only while training (see _wait_for_turn). `last_seen` is when a
+        # page last showed this run (touch); None for runs no page watches (the CLI).
+        self._holds_slot = False
+        self.last_seen: float | None = None
+        self.notice = ""  # why the run is waiting, when it gave its slot away
 
     # -- controls ------------------------------------------------------------------------
     def start(self, paused: bool = False) -> Trainer:
@@ -815,6 +830,7 @@ class Trainer:
 
     def resume(self) -> None:
         with self._cond:
+            self.notice = ""
             self._paused = False
             self._step_budget = 0
             self._cond.notify_all()
@@ -840,6 +856,10 @@ class Trainer:
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
+    def touch(self) -> None:
+        """Say that a page showing this run is open (pages call it at every poll)."""
+        self.last_seen = time.monotonic()
+
     @property
     def done(self) -> bool:
         return self.status in ("completed", "stopped", "diverged", "error")
@@ -854,20 +874,74 @@ class Trainer:
 
     # -- the loop --------------------------------------------------------------------------
     def _may_continue(self) -> bool:
-        """Block while paused (unless a step is owed); False once stop was asked."""
+        """Block while paused (unless a step is owed) or waiting for a slot; False once stop
+        was asked."""
+        if not self._wait_for_turn():
+            return False
         with self._cond:
-            while self._paused and self._step_budget == 0 and not self._stop:
-                self.status = "paused"
-                self._cond.wait(timeout=0.5)
-            if self._stop:
-                return False
             if self._step_budget:
                 self._step_budget -= 1
-            self.status = "running"
             return True
 
+    # -- training slots: held only while training, given away when nobody watches ---------
+    def _wait_for_turn(self) -> bool:
+        """Wait until this run may train one more batch; False once stop was asked.
+
+        A paused run holds no slot (a paused run, or a closed tab's paused run, must not make
+        the class wait); a step while paused trains without one (one batch). Resume queues
+        for a slot again. A run whose page is gone gives its slot to a waiting run whose page
+        is open (`_should_give_way`), and queues again behind it.
+        """
+        while True:
+            with self._cond:
+                while self._paused and self._step_budget == 0 and not self._stop:
+                    self._free_slot()
+                    self.status = "paused"
+                    self._cond.wait(timeout=0.5)
+                if self._stop:
+                    return False
+                if self._step_budget:
+                    self.status = "running"
+                    return True
+                if self._holds_slot and not self._should_give_way():
+                    self.status = "running"
+                    return True
+                if self._holds_slot:
+                    self._free_slot()
+                    self.notice = (
+                        "This run gave its training slot to a waiting run because its page "
+                        "was not open; it goes on by itself when a slot frees up."
+                    )
+                self.status = "queued"
+            # Outside the lock: pause() and stop() must not wait for a slot.
+            if self.slots.acquire(self, cancelled=self._leaves_queue):
+                self._holds_slot = True
+
+    def _leaves_queue(self) -> bool:
+        return self._stop or (self._paused and self._step_budget == 0)
+
+    def _free_slot(self) -> None:
+        if self._holds_slot:
+            self._holds_slot = False
+            self.slots.release(self)
+
+    def _should_give_way(self) -> bool:
+        """True when a page watches this run no more while a run with a newer page waits.
+
+        Relative to the waiter's page, not the clock: on a server so busy that every page
+        polls late, nobody gives way. Runs no page ever touched (the CLI) never give way.
+        """
+        if self.last_seen is None:
+            return False
+        waiters = [owner for owner in self.slots.waiting() if owner is not self]
+        if not waiters:
+            return False
+        now = time.monotonic()
+        newest = max(getattr(owner, "last_seen", None) or now for owner in waiters)
+        return newest - self.last_seen > UNWATCHED_SECONDS
+
     def _run(self) -> None:
-        if not self.slots.acquire(self, cancelled=lambda: self._stop):
+        if not self._wait_for_turn():
             self._finish(stopped=True)
             return
         stopped = False
@@ -898,7 +972,8 @@ class Trainer:
                 if run.status in ("ready", "running"):  # not the runs that had ended
                     run.status, run.message = "error", self.message
         finally:
-            self.slots.release(self)
+            with self._cond:
+                self._free_slot()
         self._finish(stopped)
 
     def _finish(self, stopped: bool) -> None:

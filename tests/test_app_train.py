@@ -567,16 +567,16 @@ def test_a_run_waiting_for_a_slot_shows_its_place_and_can_be_stopped(
     monkeypatch.setattr(RUN_SLOTS, "capacity", 1)  # one run at a time on this "server"
     at = app_on(TRAIN)
     stop_trainers_afterwards.append(at)
-    at.selectbox(key="train_opt_size").set_value(TINY)
+    at.selectbox(key="train_opt_size").set_value("Medium: 10,000 images")
     at.run()
-    button(at, "Step one batch").click()  # a paused run keeps its slot
+    button(at, "Start").click()  # a running run holds the only slot (a paused one would not)
     at.run()
     train_trainer = at.session_state["train_trainer"]
     for _ in range(600):
-        if train_trainer.status == "paused":
+        if train_trainer.status == "running":
             break
         train_trainer.wait(0.1)
-    assert train_trainer.status == "paused"
+    assert train_trainer.status == "running"
 
     at.switch_page(COMPARE)
     at.run()
@@ -600,13 +600,17 @@ def test_a_dropped_session_stops_its_trainer():
     from pages.common import StopWhenSessionEnds
 
     class FakeTrainer:
-        stopped = False
+        id = "fake0trainer"
+        done = stopped = False
 
         def stop(self) -> None:
             self.stopped = True
 
     trainer = FakeTrainer()
-    session_state = {"train_trainer": trainer, "stopper": StopWhenSessionEnds(trainer)}
+    session_state = {
+        "train_trainer": trainer,
+        "stopper": StopWhenSessionEnds(trainer, "train_trainer"),
+    }
     assert not trainer.stopped
     session_state.clear()  # Streamlit forgets the session
     gc.collect()
@@ -640,14 +644,19 @@ def tiny_splits():
 
 @pytest.fixture
 def poll_timers(monkeypatch) -> list[float]:
-    """The poll periods (run_every auto-rerun timers) that the page's last script run set."""
+    """The poll periods (run_every auto-rerun timers) that the page's last script run set,
+    but for the session's heartbeat (pages/session_guard.py, tested in test_app_classroom)."""
     from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
+
+    from pages.session_guard import HEARTBEAT_SECONDS
 
     timers: list[float] = []
     enqueue, reset = ScriptRunContext.enqueue, ScriptRunContext.reset
 
     def recording_enqueue(self, msg):
-        if msg.WhichOneof("type") == "auto_rerun":
+        if msg.WhichOneof("type") == "auto_rerun" and not math.isclose(
+            msg.auto_rerun.interval, HEARTBEAT_SECONDS
+        ):
             timers.append(msg.auto_rerun.interval)
         return enqueue(self, msg)
 

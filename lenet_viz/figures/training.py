@@ -19,6 +19,17 @@ from lenet_viz.train import History
 
 # Okabe-Ito: colour-blind-safe, and distinct on a classroom projector.
 RUN_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+# The gradient-norm chart's layers: a dark-to-light scale from the input to the output, plus
+# dashes, so that no layer looks like a run (RUN_COLORS) in the charts beside it.
+GRADIENT_LAYER_STYLE = {
+    "C1": ("#1b0c41", "solid"),
+    "S2": ("#4a0c6b", "dot"),
+    "C3": ("#781c6d", "dash"),
+    "S4": ("#a52c60", "dot"),
+    "C5": ("#cf4446", "dashdot"),
+    "F6": ("#ed6925", "longdash"),
+    "output": ("#a88f00", "solid"),
+}
 LAYER_COLORS = {
     "C1": "#D55E00",
     "S2": "#E69F00",
@@ -307,9 +318,23 @@ def epoch_figure(
     last = max([total_epochs or 1, *epochs])
     fig.update_xaxes(range=[0.7, last + 0.3])
     fig.update_yaxes(range=[0, 100], row=1, col=2)
+    fig.update_yaxes(range=epoch_loss_range(history), row=1, col=1)
     if not epochs:
         _empty_note(fig, "Train and test points appear at the end of each epoch.")
     return _style(fig, height)
+
+
+def epoch_loss_range(history: History) -> list[float]:
+    """The per-epoch loss axis from 0 to a little above the highest loss: autoscaled, a run
+    stuck at chance (2.32 to 2.35) looked like wild overfitting; from 0 it is the flat line it
+    is. Non-finite losses are left out."""
+    values = [
+        e[key]
+        for e in history.epochs
+        for key in ("train_loss", "test_loss")
+        if e.get(key) is not None and math.isfinite(e[key])
+    ]
+    return [0.0, 1.15 * max(values) if values and max(values) > 0 else 1.0]
 
 
 def confusion_figure(
@@ -495,39 +520,46 @@ def gradient_norm_figure(
     With sigmoid the early layers (C1, C3) get gradients orders of magnitude smaller than the
     last layers: each sigmoid multiplies the backpropagated error by at most 1/4.
     """
-    columns = max(1, len(runs))
+    # Up to two panels in a row (four runs' titles ran together on one row), and layer colours
+    # of their own (a sequential scale from the input side, with dashes), never the runs'.
+    columns = min(2, max(1, len(runs)))
+    rows = max(1, math.ceil(len(runs) / columns))
     fig = make_subplots(
-        rows=1,
+        rows=rows,
         cols=columns,
         shared_yaxes=True,
         subplot_titles=[name for name, _ in runs],
-        horizontal_spacing=0.03,
+        horizontal_spacing=0.06,
+        vertical_spacing=0.22 if rows > 1 else 0.0,
     )
     shown: set[str] = set()
     placed = []
     for index, (_, history) in enumerate(runs):
+        row, col = divmod(index, columns)
         iterations = np.asarray(history.iteration)
         for layer in trained_layers(history):
             xs, ys = smoothed_curve(iterations, history.grad_norm[layer], smoothing, max_points)
+            color, dash = GRADIENT_LAYER_STYLE.get(layer, ("#444444", "solid"))
             trace = go.Scatter(
                 x=xs,
                 y=ys,
                 mode="lines",
-                line=dict(color=LAYER_COLORS.get(layer, "#444"), width=3),
+                line=dict(color=color, width=3, dash=dash),
                 name=layer,
                 legendgroup=layer,
                 showlegend=layer not in shown,
                 hovertemplate=f"{layer}: " + "%{y:.2e}<extra></extra>",
             )
-            placed.append((trace, 1, index + 1))
+            placed.append((trace, row + 1, col + 1))
             shown.add(layer)
-        fig.update_xaxes(title_text=_x_title("iteration"), row=1, col=index + 1)
+        fig.update_xaxes(title_text=_x_title("iteration"), row=row + 1, col=col + 1)
     _add_placed(fig, placed)
     fig.update_yaxes(type="log", exponentformat="power")
-    fig.update_yaxes(title_text="gradient norm (log)", row=1, col=1)
+    for row in range(rows):
+        fig.update_yaxes(title_text="gradient norm (log)", row=row + 1, col=1)
     if not shown:
         _empty_note(fig, "The gradient norms appear with the first batch.")
-    return _style(fig, height)
+    return _style(fig, height if rows == 1 else int(height * 1.7))
 
 
 def summary_rows(runs: Sequence[dict], smoothing: float | None = AUTO) -> list[dict]:

@@ -31,7 +31,8 @@ import torch
 from torch import nn
 
 import lenet_viz
-from lenet_viz.model import ARCHS, LeNetBase, MaskedConv2d, ModelConfig, build_model
+from lenet_viz.config import ARCHS, ModelConfig
+from lenet_viz.model import LeNetBase, MaskedConv2d, build_model
 
 FORMAT = "lenet_viz-checkpoint/1"
 FORMAT_FAMILY = "lenet_viz-checkpoint/"
@@ -52,7 +53,7 @@ DEFAULT_CHECKPOINT_NAMES = {
     "modern": "lenet5_modern_relu.pt",
     "faithful": "lenet5_faithful.pt",
 }
-DEFAULT_CHECKPOINT_PRESETS = {"modern": "fast", "faithful": "faithful-fast"}  # lenet_viz.train
+DEFAULT_CHECKPOINT_PRESETS = {"modern": "fast", "faithful": "faithful-fast"}  # lenet_viz.config
 # Metadata keys that describe the model itself: always taken from the model being saved.
 MODEL_DERIVED_KEYS = ("format", "arch", "activation", "preprocessing", "model")
 ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive; anything else is not ours

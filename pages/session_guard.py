@@ -8,7 +8,7 @@ checkpoints are files, so they survive.
 
 import streamlit as st
 
-from lenet_viz.train import trainer_is_live
+from lenet_viz.runner import trainer_is_live
 
 RUN_PARAM = "runs"
 TRAINER_KEYS = ("train_trainer", "compare_trainer")

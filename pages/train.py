@@ -7,8 +7,6 @@ the buttons only send start/pause/resume/stop/step through callbacks.
 
 from __future__ import annotations
 
-from importlib.util import find_spec
-
 import streamlit as st
 
 from lenet_viz.activations import ACTIVATIONS
@@ -21,6 +19,15 @@ from lenet_viz.checkpoints import (
     sanitize_checkpoint_name,
     save_checkpoint,
 )
+from lenet_viz.config import (
+    C3_TABLES,
+    MAX_EPOCHS,
+    POOLINGS,
+    SCHEDULES,
+    ConfigError,
+    ModelConfig,
+    TrainConfig,
+)
 from lenet_viz.data import DataError
 from lenet_viz.figures.training import (
     class_names,
@@ -29,8 +36,7 @@ from lenet_viz.figures.training import (
     iteration_figure,
     misclassified_figure,
 )
-from lenet_viz.model import C3_TABLES, POOLINGS
-from lenet_viz.train import MAX_EPOCHS, SCHEDULES, ConfigError, TrainConfig, Trainer
+from lenet_viz.runner import Trainer, start_run
 from pages.common import (
     ACTIVE_STATUSES,
     ARCH_DEFAULT_C3,
@@ -50,7 +56,6 @@ from pages.common import (
     is_active,
     learning_rate_input,
     live_fragment,
-    new_trainer,
     pause_resume_stop_buttons,
     progress_panel,
     replace_trainer,
@@ -94,9 +99,9 @@ DEFAULTS = {
 
 
 def optimizer_choices(arch: str) -> list[str]:
-    """SGD and Adam; SDLM, the paper's optimizer, only for the faithful net (when installed)."""
+    """SGD and Adam; SDLM, the paper's optimizer, only for the faithful net."""
     choices = ["sgd", "adam"]
-    if arch == "faithful" and find_spec("lenet_viz.sdlm") is not None:
+    if arch == "faithful":
         choices.append("sdlm")
     return choices
 
@@ -244,10 +249,12 @@ def current_config() -> TrainConfig:
     state = st.session_state
     train_limit, test_limit = RUN_SIZES[state[KEY + "size"]]
     return TrainConfig(
-        arch=state[KEY + "arch"],
-        activation=state[KEY + "activation"],
-        c3=state[KEY + "c3"],
-        pooling=state[KEY + "pooling"] if state[KEY + "arch"] == "modern" else None,
+        model=ModelConfig(
+            arch=state[KEY + "arch"],
+            activation=state[KEY + "activation"],
+            c3=state[KEY + "c3"],
+            pooling=state[KEY + "pooling"] if state[KEY + "arch"] == "modern" else None,
+        ),
         dataset=state[KEY + "dataset"],
         optimizer=state[KEY + "optimizer"],
         lr=float(state[KEY + "lr_exact"]),
@@ -271,14 +278,14 @@ def trainer_now() -> Trainer | None:
 def begin_run(paused: bool) -> Trainer | None:
     """Build a Trainer from the settings and keep it; say why if the settings cannot work."""
     try:
-        trainer = new_trainer([current_config()])
+        trainer = start_run(current_config(), paused=paused)
     except (ConfigError, DataError) as error:
         st.session_state[NOTICE] = ("error", f"Cannot start: {error}")
         return None
     replace_trainer(TRAIN_TRAINER, trainer)
     for key in (RESULTS, SAVE_NOTICE, PENDING_OVERWRITE):
         st.session_state.pop(key, None)
-    return trainer if paused else trainer.start()
+    return trainer
 
 
 def on_start() -> None:
@@ -469,7 +476,7 @@ def keep_model_section(trainer: Trainer, results: dict) -> None:
     config = run.config
     default(
         "train_save_name",
-        f"my_lenet5_{config.arch}_{run.model.config.activation}",
+        f"my_lenet5_{config.model.arch}_{run.model.config.activation}",
     )
     save_col, download_col = st.columns([1.4, 1], gap="large")
     with save_col:
@@ -496,7 +503,7 @@ def keep_model_section(trainer: Trainer, results: dict) -> None:
             "Download the model (.pt)",
             icon=":material/download:",
             data=results["checkpoint"],
-            file_name=f"lenet5_{config.arch}_{run.model.config.activation}.pt",
+            file_name=f"lenet5_{config.model.arch}_{run.model.config.activation}.pt",
             mime="application/octet-stream",
             on_click="ignore",
         )

@@ -1,5 +1,6 @@
 """The Trainer: determinism, controls, divergence, snapshots, lockstep runs and the run queue."""
 
+import dataclasses
 import math
 import threading
 import time
@@ -7,16 +8,12 @@ import time
 import pytest
 import torch
 
+from lenet_viz.config import ConfigError, ModelConfig, TrainConfig, preset_config
 from lenet_viz.data import load_split
 from lenet_viz.model import LAYER_NAMES
-from lenet_viz.train import (
-    ConfigError,
-    RunSlots,
-    TrainConfig,
-    Trainer,
-    learning_rate,
-    preset_config,
-)
+from lenet_viz.run_slots import RunSlots
+from lenet_viz.runner import Trainer
+from lenet_viz.train import learning_rate
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +25,7 @@ def small():
 
 def make_trainer(small, slots=None, **changes):
     train, test = small
-    config = TrainConfig(**{"batch_size": 64, "lr": 0.05, **changes})
+    config = TrainConfig.from_dict({"batch_size": 64, "lr": 0.05, **changes})
     return Trainer(config, train=train, test=test, slots=slots or RunSlots(4))
 
 
@@ -102,7 +99,7 @@ def test_stop_is_honoured_within_a_batch_and_leaves_a_usable_model(small, tmp_pa
     assert torch.allclose(restored(x), run.model_snapshot()(x))
     # ... and training it further picks up from those weights.
     more = Trainer(
-        run.config.__class__(**{**run.config.to_dict(), "epochs": 1}),
+        dataclasses.replace(run.config, epochs=1),
         train=small[0],
         test=small[1],
         models=[restored],
@@ -140,17 +137,17 @@ def test_early_spikes_of_a_healthy_run_are_not_a_divergence(small):
 
 
 def test_a_snapshot_says_when_a_run_is_testing_at_the_end_of_an_epoch(small, monkeypatch):
-    import lenet_viz.train as train_module
+    import lenet_viz.run as run_module
 
     trainer = make_trainer(small, epochs=2)
     seen_while_testing = []
-    real_evaluate = train_module.evaluate
+    real_evaluate = run_module.evaluate
 
     def observed_evaluate(*args, **kwargs):
         seen_while_testing.append(trainer.runs[0].testing)
         return real_evaluate(*args, **kwargs)
 
-    monkeypatch.setattr(train_module, "evaluate", observed_evaluate)
+    monkeypatch.setattr(run_module, "evaluate", observed_evaluate)
     trainer.run_here()
     assert seen_while_testing == [True, True]  # one end-of-epoch test per epoch
     assert trainer.snapshot().testing is False
@@ -175,8 +172,8 @@ def test_snapshots_are_safe_while_the_run_goes_on(small):
 def test_runs_in_lockstep_share_initial_weights_and_batch_order(small):
     train, test = small
     configs = [
-        TrainConfig(activation="sigmoid", batch_size=64, seed=5),
-        TrainConfig(activation="relu", batch_size=64, seed=5),
+        TrainConfig(model=ModelConfig(activation="sigmoid"), batch_size=64, seed=5),
+        TrainConfig(model=ModelConfig(activation="relu"), batch_size=64, seed=5),
     ]
     trainer = Trainer(configs, train=train, test=test, slots=RunSlots(1))
     a, b = trainer.runs
@@ -232,21 +229,22 @@ def test_the_queue_bounds_concurrent_runs(small):
 )
 def test_bad_settings_are_refused_with_a_message(changes, message):
     with pytest.raises(ConfigError, match=message):
-        TrainConfig(**changes).validate()
-    with pytest.raises(ConfigError, match=message):
-        Trainer(TrainConfig(**changes))
+        TrainConfig.from_dict(changes).validate()
+    if "activation" not in changes:  # a model setting is refused as its ModelConfig is made
+        with pytest.raises(ConfigError, match=message):
+            Trainer(TrainConfig.from_dict(changes))
 
 
 def test_presets_and_schedules():
     seed = preset_config("seed", activation="sigmoid")
-    assert (seed.batch_size, seed.lr, seed.momentum, seed.epochs, seed.resize) == (
+    assert (seed.batch_size, seed.lr, seed.momentum, seed.epochs, seed.model.resize) == (
         32,
         0.01,
         0.5,
         1,
         "scale",
     )
-    assert seed.activation == "sigmoid" and seed.optimizer == "sgd"
+    assert seed.model.activation == "sigmoid" and seed.optimizer == "sgd"
     with pytest.raises(ConfigError, match="unknown preset"):
         preset_config("nope")
     onecycle = TrainConfig(lr=0.1, epochs=2, schedule="onecycle")

@@ -80,9 +80,11 @@ def _quick_checkpoints(folder: Path) -> None:
         checkpoint_metadata,
         save_checkpoint,
     )
+    from lenet_viz.config import preset_config
     from lenet_viz.data import load_split
     from lenet_viz.model import ModelConfig, build_model
-    from lenet_viz.train import RunSlots, Trainer, preset_config
+    from lenet_viz.run_slots import RunSlots
+    from lenet_viz.runner import Trainer
 
     for arch, name in DEFAULT_CHECKPOINT_NAMES.items():
         shipped = REPO_CHECKPOINT_DIR / name

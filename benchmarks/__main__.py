@@ -21,6 +21,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DEFAULT_JSON = HERE / "results" / "latest.json"
 DEFAULT_MARKDOWN = HERE / "RESULTS.md"
+# RESULTS.md below this line is written by hand (design measurements); a run keeps it.
+KEPT_MARKER = "<!-- measured by hand: `make bench` keeps everything below this line -->"
 SECTIONS = ("throughput", "fast", "eval", "draw", "coldstart", "apptest", "limit")
 
 # Targets of issue 5, on the 2-core machine.
@@ -310,6 +312,14 @@ def format_markdown(report: dict) -> str:
     )
 
 
+def with_kept_notes(table: str, path: Path) -> str:
+    """The new table, followed by the hand-written part of the file at `path` (if any)."""
+    old = path.read_text() if path.is_file() else ""
+    if KEPT_MARKER not in old:
+        return table
+    return table.rstrip("\n") + "\n\n" + KEPT_MARKER + old.split(KEPT_MARKER, 1)[1]
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -399,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     markdown = args.markdown or (DEFAULT_MARKDOWN if complete else None)
     if markdown is not None:
         markdown.parent.mkdir(parents=True, exist_ok=True)
-        markdown.write_text(format_markdown(report))
+        markdown.write_text(with_kept_notes(format_markdown(report), markdown))
     _log(f"wrote {args.json}" + (f" and {markdown}" if markdown else ""))
     return 0
 

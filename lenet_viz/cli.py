@@ -359,11 +359,10 @@ def other_runnable_tasks(samples: int = 10, interval: float = 0.002) -> float | 
 def set_openmp_wait_policy() -> str | None:
     """Before torch loads OpenMP, choose how its idle threads wait (unless OMP_WAIT_POLICY is set).
 
-    OpenMP threads spin while they wait for work by default. On free cores that is the fastest:
-    `train --preset fast` takes 15-30% less time than with sleeping threads on 2 cores. When
-    other processes keep the cores busy, spinning threads take them from the thread doing the
-    work and training runs 10-50x slower. So: spin on an idle machine, sleep on a busy one
-    (benchmarks/RESULTS.md). Returns the policy set, if any.
+    OpenMP threads spin while they wait for work by default. On free cores that is the fastest;
+    when other processes keep the cores busy, spinning threads take them from the thread doing
+    the work and training runs many times slower (benchmarks/RESULTS.md). So: spin on an idle
+    machine, sleep on a busy one. Returns the policy set, if any.
     """
     if "OMP_WAIT_POLICY" in os.environ:
         return None

@@ -24,8 +24,8 @@ from lenet_viz.run import TrainingRun
 from lenet_viz.run_slots import RUN_SLOTS, RunSlots
 from lenet_viz.train import warm_up_in_background
 
-# torch.optim's first step imports about 1.2 s of machinery: pay it now, on a thread, while the
-# app or the CLI starts, not in the first run (lenet_viz.train.warm_up_optimizers).
+# torch.optim's first step imports slow machinery: pay it now, on a thread, while the app or
+# the CLI starts, not in the first run (lenet_viz.train.warm_up_optimizers).
 warm_up_in_background()
 
 # The trainers alive in this process, by id. A page keeps its trainers' ids in the URL: after a

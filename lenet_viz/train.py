@@ -99,8 +99,8 @@ def make_optimizer(config: TrainConfig, model: LeNetBase) -> torch.optim.Optimiz
 def warm_up_optimizers() -> None:
     """Take one step of each fused optimizer on a throw-away tensor.
 
-    torch.optim's first step imports machinery it needs (about 1.2 s on 2 cores: a tenth of
-    `train --preset fast`); done once per process, at start-up, no run pays it.
+    torch.optim's first step imports machinery it needs (a tenth of `train --preset fast`,
+    benchmarks/RESULTS.md); done once per process, at start-up, no run pays it.
     """
     weight = torch.zeros(1, requires_grad=True)
     weight.grad = torch.zeros(1)

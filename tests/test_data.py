@@ -253,8 +253,11 @@ def test_data_available(tmp_path, monkeypatch):
 
 
 def test_check_data_says_how_to_fetch_what_is_missing(tmp_path):
-    with pytest.raises(DataError, match=r"FashionMNIST is not downloaded yet.*fetch-data "
-                       r"--dataset fashion-mnist"):
+    with pytest.raises(
+        DataError,
+        match=r"FashionMNIST is not downloaded yet.*fetch-data "
+        r"--dataset fashion-mnist",
+    ):
         data.check_data("fashion-mnist", tmp_path)
     with pytest.raises(DataError, match="`make data`"):
         data.check_data("mnist", tmp_path)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lenet_viz.config import ConfigError, ModelConfig, TrainConfig, preset_config
-from lenet_viz.data import load_split
+from lenet_viz.data import load_split, to_network_input
 from lenet_viz.model import LAYER_NAMES
 from lenet_viz.run_slots import RunSlots
 from lenet_viz.runner import Trainer
@@ -264,3 +264,86 @@ def test_a_thread_never_blocks_the_caller(small):
     assert trainer.status in ("running", "queued")
     trainer.stop()
     assert trainer.wait(10)
+
+
+# ------------------------------------------------------------------ the plain loop, start_run
+
+
+def test_the_plain_loop_reads_top_to_bottom_and_learns(small):
+    """train.py's functions without the runner, as pytorch/examples' mnist/main.py."""
+    from lenet_viz.model import build_model
+    from lenet_viz.train import evaluate, make_optimizer, train_one_epoch
+
+    train, test = small
+    config = TrainConfig(optimizer="adam", lr=3e-3, batch_size=64, epochs=2, schedule="onecycle")
+    inputs, labels = to_network_input(train.images), train.labels
+    model = build_model(config.model, seed=0)
+    optimizer = make_optimizer(config, model)
+    generators = (torch.Generator().manual_seed(0), torch.Generator().manual_seed(1))
+    results = []
+    for epoch in range(config.epochs):
+        results += list(
+            train_one_epoch(model, optimizer, inputs, labels, config, epoch, generators=generators)
+        )
+        test_loss, test_acc, predicted = evaluate(model, to_network_input(test.images), test.labels)
+    assert [r.iteration for r in results] == list(range(1, 33))
+    assert results[16].epoch == 1.0 and results[-1].lr < results[8].lr  # one-cycle annealing
+    assert sum(r.size for r in results) == 2 * len(labels)
+    assert test_acc > 0.5 and len(predicted) == len(test.labels)  # chance is 0.1
+
+
+def test_optimizers_are_torch_optims_own_fused_ones():
+    from lenet_viz.model import build_model
+    from lenet_viz.train import make_optimizer
+
+    model = build_model(ModelConfig(), seed=0)
+    adam = make_optimizer(TrainConfig(optimizer="adam", lr=0.01), model)
+    sgd = make_optimizer(TrainConfig(optimizer="sgd", momentum=0.5), model)
+    assert type(adam) is torch.optim.Adam and adam.defaults["fused"]
+    assert type(sgd) is torch.optim.SGD and sgd.defaults["fused"]
+    assert sgd.param_groups[0]["momentum"] == 0.5
+
+
+def test_a_diverging_loss_raises_before_its_step():
+    from lenet_viz.model import build_model
+    from lenet_viz.train import Diverged, DivergenceGuard
+
+    guard = DivergenceGuard(build_model(ModelConfig(), seed=0))
+    guard.check(2.3)
+    guard.check(2.3e3)  # a spike, not yet a divergence
+    with pytest.raises(Diverged, match="over 10,000 times its first value"):
+        guard.check(2.3e5)
+    with pytest.raises(Diverged, match="the loss became nan"):
+        guard.check(float("nan"))
+
+
+def test_network_inputs_of_a_limited_run_are_the_first_digits_of_the_shared_ones():
+    from lenet_viz.train import network_inputs
+
+    config = TrainConfig()
+    whole, all_labels = network_inputs(config, train=False)
+    first, labels = network_inputs(config, train=False, limit=100)
+    assert len(whole) == 10_000 and first.shape == (100, 1, 32, 32)
+    assert torch.equal(first, whole[:100]) and torch.equal(labels, all_labels[:100])
+
+
+def test_start_run_is_one_call_that_checks_then_starts(monkeypatch, tmp_path):
+    from lenet_viz.data import DataError
+    from lenet_viz.runner import start_run
+
+    with pytest.raises(ConfigError, match="learning rate"):
+        start_run(TrainConfig(lr=0))
+    with pytest.raises(DataError, match="fetch-data --dataset fashion-mnist"):
+        monkeypatch.setenv("LENET_VIZ_DATA", str(tmp_path))
+        start_run(TrainConfig(dataset="fashion-mnist"))
+    monkeypatch.delenv("LENET_VIZ_DATA")
+    config = TrainConfig(batch_size=50, train_limit=200, test_limit=100)
+    trainer = start_run([config, config], names=["a", "b"], paused=True, slots=RunSlots(1))
+    try:
+        trainer.step()
+        assert wait_until(lambda: trainer.runs[0].iteration == 1 and trainer.status == "paused")
+        assert [run.name for run in trainer.runs] == ["a", "b"]
+        assert len(trainer.runs[0].train_labels) == 200 and len(trainer.runs[1].test_labels) == 100
+    finally:
+        trainer.stop()
+        assert trainer.wait(10)

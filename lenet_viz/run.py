@@ -8,6 +8,7 @@ in lockstep and pause between batches. Reads from other threads go through `run.
 from __future__ import annotations
 
 import copy
+import math
 import threading
 from collections.abc import Iterator
 
@@ -72,15 +73,15 @@ class TrainingRun:
         cfg = self.config
         self.train_inputs, self.train_labels = self._inputs(self._train_split, True)
         self.test_inputs, self.test_labels = self._inputs(self._test_split, False)
-        self.iterations_per_epoch = -(-len(self.train_labels) // cfg.batch_size)
+        self.iterations_per_epoch = math.ceil(len(self.train_labels) / cfg.batch_size)
         self.total_iterations = self.iterations_per_epoch * cfg.epochs
 
     def _inputs(self, split: Split | None, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
         limit = self.config.train_limit if train else self.config.test_limit
+        model = self.model.config  # the net being trained reads its inputs its own way
         if split is None:
-            return network_inputs(self.config, train, limit)
+            return network_inputs(self.config.dataset, model, train, limit)
         split = split.subset(limit)
-        model = self.config.model
         return to_network_input(split.images, model.resize, model.input_scaling), split.labels
 
     # -- the whole run -------------------------------------------------------------------

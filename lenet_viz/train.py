@@ -22,7 +22,7 @@ from functools import lru_cache
 import torch
 import torch.nn.functional as F
 
-from lenet_viz.config import TrainConfig
+from lenet_viz.config import ModelConfig, TrainConfig
 from lenet_viz.data import load_split, to_network_input
 from lenet_viz.model import LeNetBase
 
@@ -46,15 +46,15 @@ def cached_inputs(dataset: str, train: bool, resize: str, scaling: str) -> torch
 
 
 def network_inputs(
-    config: TrainConfig, train: bool, limit: int | None = None
+    dataset: str, model: ModelConfig, train: bool, limit: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(inputs, labels) of the first `limit` digits of a split (all when None), as the
-    config's net reads them. The whole split is converted once per process and shared; a
-    limited run converts only its own digits."""
-    split = load_split(config.dataset, train=train)
-    resize, scaling = config.model.resize, config.model.input_scaling
+    """(inputs, labels) of the first `limit` digits of a split (all when None), as the `model`
+    reads them. The whole split is converted once per process and shared; a limited run
+    converts only its own digits."""
+    split = load_split(dataset, train=train)
+    resize, scaling = model.resize, model.input_scaling
     if limit is None or limit >= len(split):
-        return cached_inputs(config.dataset, train, resize, scaling), split.labels
+        return cached_inputs(dataset, train, resize, scaling), split.labels
     split = split.subset(limit)
     return to_network_input(split.images, resize, scaling), split.labels
 

@@ -320,9 +320,8 @@ def test_a_diverging_loss_raises_before_its_step():
 def test_network_inputs_of_a_limited_run_are_the_first_digits_of_the_shared_ones():
     from lenet_viz.train import network_inputs
 
-    config = TrainConfig()
-    whole, all_labels = network_inputs(config, train=False)
-    first, labels = network_inputs(config, train=False, limit=100)
+    whole, all_labels = network_inputs("mnist", ModelConfig(), train=False)
+    first, labels = network_inputs("mnist", ModelConfig(), train=False, limit=100)
     assert len(whole) == 10_000 and first.shape == (100, 1, 32, 32)
     assert torch.equal(first, whole[:100]) and torch.equal(labels, all_labels[:100])
 

@@ -1,10 +1,5 @@
-"""Checkpoints: one file per trained LeNet-5, holding its weights and what it is.
-
-A checkpoint is `torch.save` of a plain dict, so it loads with `torch.load(weights_only=True)`:
-
-    {"format": "lenet_viz-checkpoint/1",
-     "metadata": {...},            # str/int/float/bool/None, lists and dicts of them only
-     "state_dict": {name: tensor}} # the model's state dict, buffers (C3 masks) included
+"""Checkpoints: one file per trained LeNet-5, holding its weights and what it is. This module
+saves, loads and lists the files; what a file holds is `lenet_viz.checkpoint_format`.
 
 The metadata says how to rebuild the net (`model`, a `ModelConfig.to_dict()`), how to feed it
 (`preprocessing`), what it was trained on and how well it did. See `checkpoint_metadata`.
@@ -17,21 +12,16 @@ failure is one `CheckpointError` that names the file and says what to do.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import tempfile
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-import torch
-from torch import nn
-
-import lenet_viz
-from lenet_viz.checkpoint_decoding import FORMAT, CheckpointError, decode
+from lenet_viz.checkpoint_format import CheckpointError, checkpoint_bytes, decode
+from lenet_viz.checkpoint_format import checkpoint_metadata as checkpoint_metadata  # re-exported
 from lenet_viz.config import ModelConfig
 from lenet_viz.model import LeNetBase
 
@@ -53,8 +43,6 @@ DEFAULT_CHECKPOINT_NAMES = {
     "faithful": "lenet5_faithful.pt",
 }
 DEFAULT_CHECKPOINT_PRESETS = {"modern": "fast", "faithful": "faithful-fast"}  # lenet_viz.config
-# Metadata keys that describe the model itself: always taken from the model being saved.
-MODEL_DERIVED_KEYS = ("format", "arch", "activation", "preprocessing", "model")
 
 
 @dataclass
@@ -68,125 +56,7 @@ class LoadedCheckpoint:
         return self.model.config
 
 
-# ---------------------------------------------------------------- metadata
-
-
-def checkpoint_metadata(
-    model: LeNetBase,
-    *,
-    dataset: str | None,
-    train_config: dict | None,
-    test_acc: float | None,
-    extra: dict | None = None,
-) -> dict:
-    """The metadata stored with `model`: what it is, how to feed it, how it was trained.
-
-    dataset: e.g. "mnist" or "fashion_mnist". train_config: the caller's training settings
-    (epochs, optimizer, ...), stored as given. test_acc: a fraction in [0, 1].
-    extra: more keys to store; they may not replace the keys built here.
-    """
-    if test_acc is not None:
-        test_acc = float(test_acc)
-        if not 0.0 <= test_acc <= 1.0:
-            raise ValueError(f"test_acc is a fraction in [0, 1], got {test_acc}")
-    metadata = {
-        **_model_derived_metadata(model),
-        "dataset": dataset,
-        "train_config": _plain_value(dict(train_config), "train_config") if train_config else None,
-        "test_acc": test_acc,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "lenet_viz_version": lenet_viz.__version__,
-    }
-    for key, value in (extra or {}).items():
-        if key in metadata:
-            raise ValueError(f"extra metadata key {key!r} would replace a built-in key; rename it")
-        metadata[key] = _plain_value(value, key)
-    return metadata
-
-
-def _model_derived_metadata(model: LeNetBase) -> dict:
-    config = model.config
-    return {
-        "format": FORMAT,
-        "arch": config.arch,
-        "activation": config.activation,
-        "preprocessing": {"resize": config.resize, "input_scaling": config.input_scaling},
-        "model": config.to_dict(),
-    }
-
-
-def _plain_value(value: object, where: str) -> object:
-    """`value` as plain JSON-able data (tuples become lists), or CheckpointError naming `where`.
-
-    Numbers are converted to exact built-in types (numpy's float64 is a float subclass that the
-    weights-only unpickler would refuse to load).
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, list | tuple):
-        return [_plain_value(item, f"{where}[{i}]") for i, item in enumerate(value)]
-    if isinstance(value, dict):
-        plain = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise CheckpointError(
-                    f"checkpoint metadata {where} has a non-string key {key!r}; use string keys"
-                )
-            plain[str(key)] = _plain_value(item, f"{where}.{key}")
-        return plain
-    raise CheckpointError(
-        f"checkpoint metadata {where} is a {type(value).__name__}; store only str, int, float, "
-        "bool, None, lists and dicts (convert it, e.g. with float() or str())"
-    )
-
-
-def _merged_metadata(model: LeNetBase, metadata: dict | None) -> dict:
-    """The caller's metadata completed with defaults; model-derived keys must agree with model."""
-    defaults = checkpoint_metadata(model, dataset=None, train_config=None, test_acc=None)
-    given = _plain_value(dict(metadata or {}), "metadata")
-    for key in MODEL_DERIVED_KEYS:
-        if key in given and given[key] != defaults[key]:
-            raise CheckpointError(
-                f"checkpoint metadata says {key}={given[key]!r} but the model has "
-                f"{defaults[key]!r}; build the metadata with checkpoint_metadata(model, ...)"
-            )
-    return {**defaults, **given}
-
-
 # ---------------------------------------------------------------- saving
-
-
-def checkpoint_bytes(model: LeNetBase, metadata: dict | None = None) -> bytes:
-    """The checkpoint file's content for `model` (what `save_checkpoint` writes)."""
-    payload = {
-        "format": FORMAT,
-        "metadata": _merged_metadata(model, metadata),
-        "state_dict": _plain_state_dict(model),
-    }
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    return buffer.getvalue()
-
-
-def _plain_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
-    """The state dict (parameters and buffers, e.g. the C3 mask) as CPU tensors in a plain dict."""
-    state = {}
-    for key, value in model.state_dict().items():
-        if not isinstance(value, torch.Tensor):
-            raise CheckpointError(
-                f"model state {key!r} is a {type(value).__name__}, not a tensor; "
-                "a checkpoint holds tensors only"
-            )
-        state[key] = value.detach().cpu().clone()
-    return state
 
 
 def save_checkpoint(

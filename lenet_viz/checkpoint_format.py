@@ -1,18 +1,27 @@
-"""Reading a checkpoint's bytes without trusting them (see `lenet_viz.checkpoints`).
+"""What a checkpoint file holds, written (`checkpoint_bytes`) and read without trusting it
+(`decode`). Saving, loading and listing the files is `lenet_viz.checkpoints`.
 
-Non-zip data is refused before it is unpickled; the pickle is read by PyTorch's weights-only
-unpickler (tensors and plain values, never code); the payload's format, metadata and state
-dict are checked against the net the metadata describes before any weight is loaded.
+A checkpoint is `torch.save` of a plain dict:
+
+    {"format": "lenet_viz-checkpoint/1",
+     "metadata": {...},            # str/int/float/bool/None, lists and dicts of them only
+     "state_dict": {name: tensor}} # the model's state dict, buffers (C3 masks) included
+
+Reading: non-zip data is refused before it is unpickled; the pickle is read by PyTorch's
+weights-only unpickler (tensors and plain values, never code); the payload's format, metadata
+and state dict are checked against the net the metadata describes before any weight is loaded.
 """
 
 from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime
 
 import torch
 from torch import nn
 
+import lenet_viz
 from lenet_viz.config import ARCHS, ModelConfig
 from lenet_viz.model import LeNetBase, MaskedConv2d, build_model
 
@@ -21,8 +30,136 @@ FORMAT_FAMILY = "lenet_viz-checkpoint/"
 ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive; anything else is not ours
 
 
+# Metadata keys that describe the model itself: always taken from the model being saved.
+MODEL_DERIVED_KEYS = ("format", "arch", "activation", "preprocessing", "model")
+
+
 class CheckpointError(ValueError):
     """A checkpoint could not be saved or loaded; the message names the file and what to do."""
+
+
+# ---------------------------------------------------------------- metadata
+
+
+def checkpoint_metadata(
+    model: LeNetBase,
+    *,
+    dataset: str | None,
+    train_config: dict | None,
+    test_acc: float | None,
+    extra: dict | None = None,
+) -> dict:
+    """The metadata stored with `model`: what it is, how to feed it, how it was trained.
+
+    dataset: e.g. "mnist" or "fashion_mnist". train_config: the caller's training settings
+    (epochs, optimizer, ...), stored as given. test_acc: a fraction in [0, 1].
+    extra: more keys to store; they may not replace the keys built here.
+    """
+    if test_acc is not None:
+        test_acc = float(test_acc)
+        if not 0.0 <= test_acc <= 1.0:
+            raise ValueError(f"test_acc is a fraction in [0, 1], got {test_acc}")
+    metadata = {
+        **_model_derived_metadata(model),
+        "dataset": dataset,
+        "train_config": _plain_value(dict(train_config), "train_config") if train_config else None,
+        "test_acc": test_acc,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "lenet_viz_version": lenet_viz.__version__,
+    }
+    for key, value in (extra or {}).items():
+        if key in metadata:
+            raise ValueError(f"extra metadata key {key!r} would replace a built-in key; rename it")
+        metadata[key] = _plain_value(value, key)
+    return metadata
+
+
+def _model_derived_metadata(model: LeNetBase) -> dict:
+    config = model.config
+    return {
+        "format": FORMAT,
+        "arch": config.arch,
+        "activation": config.activation,
+        "preprocessing": {"resize": config.resize, "input_scaling": config.input_scaling},
+        "model": config.to_dict(),
+    }
+
+
+def _plain_value(value: object, where: str) -> object:
+    """`value` as plain JSON-able data (tuples become lists), or CheckpointError naming `where`.
+
+    Numbers are converted to exact built-in types (numpy's float64 is a float subclass that the
+    weights-only unpickler would refuse to load).
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, list | tuple):
+        return [_plain_value(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, dict):
+        plain = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CheckpointError(
+                    f"checkpoint metadata {where} has a non-string key {key!r}; use string keys"
+                )
+            plain[str(key)] = _plain_value(item, f"{where}.{key}")
+        return plain
+    raise CheckpointError(
+        f"checkpoint metadata {where} is a {type(value).__name__}; store only str, int, float, "
+        "bool, None, lists and dicts (convert it, e.g. with float() or str())"
+    )
+
+
+def _merged_metadata(model: LeNetBase, metadata: dict | None) -> dict:
+    """The caller's metadata completed with defaults; model-derived keys must agree with model."""
+    defaults = checkpoint_metadata(model, dataset=None, train_config=None, test_acc=None)
+    given = _plain_value(dict(metadata or {}), "metadata")
+    for key in MODEL_DERIVED_KEYS:
+        if key in given and given[key] != defaults[key]:
+            raise CheckpointError(
+                f"checkpoint metadata says {key}={given[key]!r} but the model has "
+                f"{defaults[key]!r}; build the metadata with checkpoint_metadata(model, ...)"
+            )
+    return {**defaults, **given}
+
+
+# ---------------------------------------------------------------- saving
+
+
+def checkpoint_bytes(model: LeNetBase, metadata: dict | None = None) -> bytes:
+    """The checkpoint file's content for `model` (what `save_checkpoint` writes)."""
+    payload = {
+        "format": FORMAT,
+        "metadata": _merged_metadata(model, metadata),
+        "state_dict": _plain_state_dict(model),
+    }
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return buffer.getvalue()
+
+
+def _plain_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The state dict (parameters and buffers, e.g. the C3 mask) as CPU tensors in a plain dict."""
+    state = {}
+    for key, value in model.state_dict().items():
+        if not isinstance(value, torch.Tensor):
+            raise CheckpointError(
+                f"model state {key!r} is a {type(value).__name__}, not a tensor; "
+                "a checkpoint holds tensors only"
+            )
+        state[key] = value.detach().cpu().clone()
+    return state
+
+
+# ---------------------------------------------------------------- reading
 
 
 def decode(data: bytes, name: str) -> tuple[LeNetBase, dict]:

@@ -16,6 +16,7 @@ import streamlit as st
 from lenet_viz import inside
 from lenet_viz.data import DataError, Split, data_available, load_split, sample_digits
 from lenet_viz.figures import inside as figures
+from lenet_viz.figures.c3_table import connection_table_figure, table_comparison_figure
 from lenet_viz.model import LeNetBase
 from lenet_viz.paper import table_i
 from pages.models_ui import ensure_app_navigation, model_picker
@@ -189,7 +190,7 @@ def show_connection_table(model: LeNetBase, result: inside.DigitInspection) -> N
     c3_map = chooser.selectbox("C3 map", list(range(16)), key=C3_MAP)
     note.caption("Pick a C3 map here, or click a column of the table.")
     st.plotly_chart(
-        figures.connection_table_figure(table, selected=c3_map),
+        connection_table_figure(table, selected=c3_map),
         key=TABLE_CHART,
         on_select=_select_from_table,
         selection_mode="points",
@@ -226,14 +227,14 @@ def show_table_against_paper(model: LeNetBase) -> None:
     left, right = st.columns(2)
     mine = inside.compare_tables(table)
     left.plotly_chart(
-        figures.table_comparison_figure(
+        table_comparison_figure(
             inside.compare_tables(full).cells, "Full table: every S2 map feeds every C3 map"
         ),
         key="inside_full_table",
         config=PLAIN,
     )
     right.plotly_chart(
-        figures.table_comparison_figure(
+        table_comparison_figure(
             inside.compare_tables(table_i()).cells, "Table I (LeCun et al. 1998, p.8)"
         ),
         key="inside_paper_table",

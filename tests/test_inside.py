@@ -161,7 +161,7 @@ def test_pixel_image_enlarges_by_whole_pixels():
 
 
 def test_connection_table_figure_can_be_clicked_on_every_cell():
-    from lenet_viz.figures.inside import connection_table_figure
+    from lenet_viz.figures.c3_table import connection_table_figure
 
     figure = connection_table_figure(table_i(), selected=12)
     heatmap, markers = figure.data

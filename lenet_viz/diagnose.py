@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from lenet_viz.train import History, TrainConfig
+from lenet_viz.config import TrainConfig
+from lenet_viz.history import History
 
 CHANCE = 0.1  # ten classes, in MNIST and in Fashion-MNIST
 NEAR_CHANCE = 0.2  # a test accuracy under this after a whole run is a failure
@@ -57,7 +58,7 @@ def diagnose(config: TrainConfig, history: History, test_acc: float | None) -> D
     )
     lower = {"lr": config.lr / 10}
     lower_label = f"Try lr ÷ 10 ({config.lr / 10:g})"
-    activation = config.model_config().activation
+    activation = config.model.activation
     c1 = history.grad_norm.get("C1") or []
     c1_tail = _mean(c1[-max(1, len(c1) // 10) :]) if c1 else math.nan
     if loss_went_up(history):

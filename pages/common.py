@@ -17,9 +17,12 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from lenet_viz.data import DATASETS, DataError, Split, data_available, load_split
-from lenet_viz.model import ModelConfig, build_model
-from lenet_viz.train import RUN_SLOTS, History, TrainConfig, Trainer, TrainerSnapshot
+from lenet_viz.config import ModelConfig, TrainConfig
+from lenet_viz.data import Split, data_available, load_split
+from lenet_viz.history import History
+from lenet_viz.model import build_model
+from lenet_viz.run_slots import RUN_SLOTS
+from lenet_viz.runner import Trainer, TrainerSnapshot
 
 # Session-state keys of the app contract (see notes/CONTEXT.md).
 TRAIN_TRAINER = "train_trainer"
@@ -128,32 +131,6 @@ def fetch_hint(dataset: str) -> str:
 def test_split(dataset: str) -> Split:
     """The whole test split (images for the misclassified gallery)."""
     return load_split(dataset, train=False)
-
-
-def data_splits(train_limit: int | None, test_limit: int | None, dataset: str):
-    """(train, test) Splits for a limited run, or (None, None) to use the shared full tensors.
-
-    A limited run converts only its own images, instead of the whole 60,000 once per process.
-    """
-    if train_limit is None and test_limit is None:
-        return None, None
-    train = load_split(dataset, train=True).subset(train_limit)
-    test = load_split(dataset, train=False).subset(test_limit)
-    return train, test
-
-
-def new_trainer(configs: list[TrainConfig], names: list[str] | None = None) -> Trainer:
-    """A Trainer for `configs` (validated; not started). Raises ConfigError or DataError.
-
-    All configs share the first one's dataset and run size (the Compare page's runs do).
-    """
-    for config in configs:
-        config.validate()
-    first = configs[0]
-    if not data_available(first.dataset):
-        raise DataError(fetch_hint(first.dataset))
-    train, test = data_splits(first.train_limit, first.test_limit, first.dataset)
-    return Trainer(configs, train=train, test=test, names=names)
 
 
 # Every trainer a page made in this process: by id (a reloaded page finds its run through the
@@ -422,7 +399,7 @@ def metrics_rows(runs: list[tuple[str, TrainConfig, History]]) -> list[list]:
     epoch's last iteration), each starting with its run's name and every setting of the run."""
     table: list[list] = []
     for name, config, history in runs:
-        model = config.model_config()
+        model = config.model
         values = {
             **config.to_dict(),
             **{k: getattr(model, k) for k in ("activation", "pooling", "c3")},
@@ -439,7 +416,3 @@ def csv_text(rows: list[list]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
     return buffer.getvalue()
-
-
-def dataset_options() -> list[str]:
-    return list(DATASETS)

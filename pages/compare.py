@@ -14,18 +14,18 @@ import pandas as pd
 import streamlit as st
 
 from lenet_viz.activations import ACTIVATIONS
+from lenet_viz.config import C3_TABLES, MAX_EPOCHS, PRESETS, ConfigError, ModelConfig, TrainConfig
 from lenet_viz.data import DataError
 from lenet_viz.diagnose import diagnose
-from lenet_viz.figures.training import (
-    RUN_COLORS,
+from lenet_viz.figures.comparison import (
     gradient_norm_figure,
     overlay_figure,
     short_run_names,
     small_multiples_figure,
     summary_rows,
 )
-from lenet_viz.model import C3_TABLES, ModelConfig
-from lenet_viz.train import MAX_EPOCHS, PRESETS, ConfigError, TrainConfig, Trainer
+from lenet_viz.figures.style import RUN_COLORS
+from lenet_viz.runner import Trainer, start_run
 from pages.common import (
     ACTIVE_STATUSES,
     ARCH_DEFAULT_C3,
@@ -43,7 +43,6 @@ from pages.common import (
     learning_rate_input,
     live_fragment,
     metrics_rows,
-    new_trainer,
     pause_resume_stop_buttons,
     progress_panel,
     replace_trainer,
@@ -300,23 +299,25 @@ def current_configs() -> list[TrainConfig]:
     state = st.session_state
     train_limit, test_limit = RUN_SIZES[state[KEY + "size"]]
     shared = dict(
-        arch=state[KEY + "arch"],
         dataset=state[KEY + "dataset"],
         epochs=int(state[KEY + "epochs"]),
         seed=int(state[KEY + "seed"]),
-        resize=state[KEY + "resize"],
         train_limit=train_limit,
         test_limit=test_limit,
     )
     return [
         TrainConfig(
             **shared,
-            activation=state[run_key(i, "activation")],
+            model=ModelConfig(
+                arch=state[KEY + "arch"],
+                activation=state[run_key(i, "activation")],
+                c3=state[run_key(i, "c3")],
+                resize=state[KEY + "resize"],
+            ),
             optimizer=state[run_key(i, "optimizer")],
             lr=float(state[run_key(i, "lr_exact")]),
             momentum=float(state[run_key(i, "momentum")]),
             batch_size=int(state[run_key(i, "batch_size")]),
-            c3=state[run_key(i, "c3")],
         )
         for i in range(int(state[KEY + "runs"]))
     ]
@@ -330,14 +331,14 @@ def trainer_now() -> Trainer | None:
 
 
 def on_start() -> None:
-    configs = current_configs()
     try:
-        trainer = new_trainer(configs, names=short_run_names([c.to_dict() for c in configs]))
+        configs = current_configs()
+        names = short_run_names([c.to_dict() for c in configs])
+        trainer = start_run(configs, names=names)
     except (ConfigError, DataError) as error:
         st.session_state[NOTICE] = ("error", f"Cannot start: {error}")
         return
     replace_trainer(COMPARE_TRAINER, trainer)
-    trainer.start()
 
 
 def apply_experiment(name: str) -> None:
@@ -376,16 +377,16 @@ def restore_settings(configs: list[TrainConfig]) -> None:
     state = st.session_state
     first = configs[0]
     state[KEY + "runs"] = state[RUNS_SHOWN] = len(configs)
-    state[KEY + "arch"] = state[SETTINGS_ARCH] = first.arch
+    state[KEY + "arch"] = state[SETTINGS_ARCH] = first.model.arch
     state[KEY + "dataset"] = first.dataset
     state[KEY + "epochs"] = first.epochs
     state[KEY + "seed"] = first.seed
-    state[KEY + "resize"] = first.resize
+    state[KEY + "resize"] = first.model.resize
     size = run_size_label(first.train_limit, first.test_limit)
     if size:
         state[KEY + "size"] = size
     for index, config in enumerate(configs):
-        model = config.model_config()
+        model = config.model
         set_run_values(
             index,
             {
@@ -492,7 +493,7 @@ def with_differing_settings(rows: list[dict], configs: list[TrainConfig]) -> lis
     """Add every setting that differs between the runs (momentum included) to the summary."""
     values = []
     for config in configs:
-        model = config.model_config()
+        model = config.model
         values.append({**config.to_dict(), "activation": model.activation, "c3": model.c3})
     differing = [key for key in CSV_SETTINGS if len({str(v.get(key)) for v in values}) > 1]
     return [

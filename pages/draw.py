@@ -18,7 +18,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from lenet_viz.figures.inside import pixel_image, probabilities_figure
 from lenet_viz.images import ImageError, load_image
-from lenet_viz.inspect import inspect_digit
+from lenet_viz.inside import inspect_digit
 from lenet_viz.preprocess import DigitPreprocessing, prepare_for_model
 from pages.models_ui import ensure_app_navigation, model_picker
 

@@ -182,7 +182,7 @@ def _training_status(trainer) -> None:
             if status in LIVE_STATUSES and run.iteration != drawn_iteration
             else "the prediction uses these weights"
         )
-        config = run.config.model_config()
+        config = run.config.model
         st.caption(
             f"Train page, {status} · {progress} · {config.arch} net · activation "
             f"{config.activation} · {weights}"

@@ -17,7 +17,7 @@ import time
 
 import streamlit as st
 
-from lenet_viz.train import trainer_is_live
+from lenet_viz.runner import trainer_is_live
 from pages.common import ENDED_WITH_SESSION, adopt_trainer, trainer_by_id
 
 RUN_PARAM = "runs"

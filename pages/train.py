@@ -7,8 +7,6 @@ the buttons only send start/pause/resume/stop/step through callbacks.
 
 from __future__ import annotations
 
-from importlib.util import find_spec
-
 import streamlit as st
 
 from lenet_viz.activations import ACTIVATIONS
@@ -21,6 +19,16 @@ from lenet_viz.checkpoints import (
     sanitize_checkpoint_name,
     save_checkpoint,
 )
+from lenet_viz.config import (
+    C3_TABLES,
+    MAX_EPOCHS,
+    POOLINGS,
+    PRESETS,
+    SCHEDULES,
+    ConfigError,
+    ModelConfig,
+    TrainConfig,
+)
 from lenet_viz.data import DataError
 from lenet_viz.diagnose import diagnose
 from lenet_viz.figures.training import (
@@ -30,8 +38,7 @@ from lenet_viz.figures.training import (
     iteration_figure,
     misclassified_figure,
 )
-from lenet_viz.model import C3_TABLES, POOLINGS, ModelConfig
-from lenet_viz.train import MAX_EPOCHS, PRESETS, SCHEDULES, ConfigError, TrainConfig, Trainer
+from lenet_viz.runner import Trainer, start_run
 from pages.common import (
     ACTIVE_STATUSES,
     ARCH_DEFAULT_C3,
@@ -52,7 +59,6 @@ from pages.common import (
     learning_rate_input,
     live_fragment,
     metrics_rows,
-    new_trainer,
     pause_resume_stop_buttons,
     progress_panel,
     replace_trainer,
@@ -195,9 +201,9 @@ def apply_recipe(preset: str) -> None:
 def restore_settings(config: TrainConfig) -> None:
     """Show `config` in the settings (a reattached or an earlier run, a shared link)."""
     state = st.session_state
-    model = config.model_config()
+    model = config.model
     state[KEY + "dataset"] = config.dataset
-    state[KEY + "arch"] = state[SETTINGS_ARCH] = config.arch
+    state[KEY + "arch"] = state[SETTINGS_ARCH] = config.model.arch
     apply_settings(
         {
             "activation": model.activation,
@@ -210,7 +216,7 @@ def restore_settings(config: TrainConfig) -> None:
             "schedule": config.schedule,
         }
     )
-    if config.arch == "modern":
+    if config.model.arch == "modern":
         state[KEY + "pooling"] = model.pooling
     state[KEY + "seed"] = config.seed
     size = run_size_label(config.train_limit, config.test_limit)
@@ -219,9 +225,9 @@ def restore_settings(config: TrainConfig) -> None:
 
 
 def optimizer_choices(arch: str) -> list[str]:
-    """SGD and Adam; SDLM, the paper's optimizer, only for the faithful net (when installed)."""
+    """SGD and Adam; SDLM, the paper's optimizer, only for the faithful net."""
     choices = ["sgd", "adam"]
-    if arch == "faithful" and find_spec("lenet_viz.sdlm") is not None:
+    if arch == "faithful":
         choices.append("sdlm")
     return choices
 
@@ -390,10 +396,12 @@ def current_config() -> TrainConfig:
     state = st.session_state
     train_limit, test_limit = RUN_SIZES[state[KEY + "size"]]
     return TrainConfig(
-        arch=state[KEY + "arch"],
-        activation=state[KEY + "activation"],
-        c3=state[KEY + "c3"],
-        pooling=state[KEY + "pooling"] if state[KEY + "arch"] == "modern" else None,
+        model=ModelConfig(
+            arch=state[KEY + "arch"],
+            activation=state[KEY + "activation"],
+            c3=state[KEY + "c3"],
+            pooling=state[KEY + "pooling"] if state[KEY + "arch"] == "modern" else None,
+        ),
         dataset=state[KEY + "dataset"],
         optimizer=state[KEY + "optimizer"],
         lr=float(state[KEY + "lr_exact"]),
@@ -451,7 +459,7 @@ def begin_run(paused: bool) -> Trainer | None:
     """Build a Trainer from the settings and keep it; say why if the settings cannot work.
     The run it replaces goes to the session's history."""
     try:
-        trainer = new_trainer([current_config()])
+        trainer = start_run(current_config(), paused=paused)
     except (ConfigError, DataError) as error:
         st.session_state[NOTICE] = ("error", f"Cannot start: {error}")
         return None
@@ -461,7 +469,7 @@ def begin_run(paused: bool) -> Trainer | None:
         keep_in_history(previous)
     for key in (RESULTS, SAVE_NOTICE, PENDING_OVERWRITE, CONFIRM_DISCARD):
         st.session_state.pop(key, None)
-    return trainer if paused else trainer.start()
+    return trainer
 
 
 def on_start(confirmed: bool = False) -> None:
@@ -590,7 +598,7 @@ def live_panel() -> None:
     iteration_chart, epoch_chart = live_figures(trainer, run)
     st.plotly_chart(iteration_chart, key="train_iteration_chart", config=chart_config("curves"))
     st.plotly_chart(epoch_chart, key="train_epoch_chart", config=chart_config("per_epoch"))
-    if trainer.runs[0].config.arch == "faithful":
+    if trainer.runs[0].config.model.arch == "faithful":
         st.caption(FAITHFUL_LOSS_NOTE)
     if snapshot.status != st.session_state.get(SEEN_STATUS):
         st.rerun()  # the whole page: the buttons and the results follow the new status
@@ -725,7 +733,7 @@ def keep_model_section(trainer: Trainer, results: dict) -> None:
     config = run.config
     default(
         "train_save_name",
-        f"my_lenet5_{config.arch}_{run.model.config.activation}",
+        f"my_lenet5_{config.model.arch}_{run.model.config.activation}",
     )
     save_col, download_col = st.columns([1.4, 1], gap="large")
     with save_col:
@@ -752,7 +760,7 @@ def keep_model_section(trainer: Trainer, results: dict) -> None:
             ".pt"
         )
     except CheckpointError:
-        stem = f"lenet5_{config.arch}_{run.model.config.activation}"
+        stem = f"lenet5_{config.model.arch}_{run.model.config.activation}"
     with download_col:
         st.download_button(
             "Download the model (.pt)",

@@ -49,31 +49,29 @@ import re
 import secrets
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # devtools and lenet_viz, when run as `python scripts/loadtest.py`
+
+from devtools.app_server import (  # noqa: E402
+    chromium_options,
+    chromium_problem,
+    free_port,
+    health_ok,
+    start_app,
+    stop_app,
+    url_of,
+    wait_until_serving,
+)
+
 OUTPUT = REPO / "test-output"
-HOST = "127.0.0.1"  # the app and every request stay on this machine
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1400, "height": 1300}  # room for the Run size list below the settings
-SERVER_START_SECONDS = 180  # importing torch on a busy shared machine can take a while
 ACTION_MS = 150_000  # any single wait in a page (a script run under load)
 RUN_SECONDS = 240  # one Tiny run, queue included, on a loaded machine
 SETTLE_SECONDS = 5  # after a round, before reading its "end" memory
@@ -299,23 +297,8 @@ def format_table(rows: list[tuple[str, object]]) -> str:
 # ----------------------------------------------------------------------------- the server
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def health_ok(url: str, timeout: float = 10.0) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=timeout) as response:
-            return response.status == 200 and response.read().strip() == b"ok"
-    except OSError:
-        return False
-
-
 def copy_shipped_checkpoints(folder: Path) -> list[str]:
     """Copy the shipped checkpoints that exist into `folder`; returns their names."""
-    sys.path.insert(0, str(REPO))
     from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR
 
     copied = []
@@ -324,52 +307,6 @@ def copy_shipped_checkpoints(folder: Path) -> list[str]:
             shutil.copy(REPO_CHECKPOINT_DIR / name, folder / name)
             copied.append(name)
     return copied
-
-
-def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        HOST,
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    with open(log, "w") as log_file:
-        return subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT
-        )
-
-
-def wait_until_serving(url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(
-                f"the app server exited with code {server.returncode}:\n{log.read_text()[-2000:]}"
-            )
-        if health_ok(url, timeout=2):
-            return
-        time.sleep(0.5)
-    raise RuntimeError(f"the app did not answer at {url} within {SERVER_START_SECONDS} s")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
 
 
 class Monitor:
@@ -880,9 +817,7 @@ async def run_rounds(url: str, settings: Settings, monitor: Monitor, rounds: lis
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
+        browser = await playwright.chromium.launch(**chromium_options())
         try:
             # One visit first: it loads the libraries and the models, so the rounds compare
             # the same load on a warm server.
@@ -1065,13 +1000,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def missing_requirements() -> str | None:
-    if not CHROMIUM.exists():
-        return f"Debian's chromium is missing at {CHROMIUM}: run `make browser`"
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        return "Playwright for Python is missing: run `make setup`"
-    sys.path.insert(0, str(REPO))
+    if problem := chromium_problem():
+        return problem
     from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR
     from lenet_viz.data import data_available
 
@@ -1096,7 +1026,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     log = args.output.with_name(args.output.stem + "-server.log")  # its own, next to the JSON
-    url = f"http://{HOST}:{free_port()}"
+    port = free_port()
+    url = url_of(port)
     load_before = os.getloadavg()[0]
     started = time.monotonic()
     rounds, problems = [], []
@@ -1115,12 +1046,12 @@ def main(argv: list[str] | None = None) -> int:
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])),
         }
-        server = start_server(int(url.rsplit(":", 1)[1]), env, log)
+        server = start_app(port, log, env)
         os.environ["LOADTEST_SERVER_PID"] = str(server.pid)
         monitor = Monitor(server.pid, url)
         try:
             say(f"starting the app at {url} (LENET_VIZ_MAX_RUNS={args.max_runs})")
-            wait_until_serving(url, server, log)
+            wait_until_serving(server, port, log)
             say("the app answers; opening the browser")
             monitor.start()
             asyncio.run(
@@ -1134,7 +1065,7 @@ def main(argv: list[str] | None = None) -> int:
             problems.append(f"{type(error).__name__}: {error}")
         finally:
             monitor.stop()
-            stop_server(server)
+            stop_app(server)
     figures = summarize(rounds, settings, monitor, log.read_text(errors="replace"))
     figures["failures"] = problems + figures["failures"]
     if figures["rounds"] < settings.rounds and not problems:

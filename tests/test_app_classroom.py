@@ -19,10 +19,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lenet_viz.config import PRESETS, TrainConfig
 from lenet_viz.data import data_available, load_split
 from lenet_viz.diagnose import diagnose, loss_went_up
 from lenet_viz.figures.training import epoch_figure, epoch_loss_range
-from lenet_viz.train import PRESETS, RUN_SLOTS, History, TrainConfig, Trainer
+from lenet_viz.history import History
+from lenet_viz.run_slots import RUN_SLOTS
+from lenet_viz.runner import Trainer
 from pages.common import ENDED_WITH_SESSION, metrics_rows
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -98,7 +101,7 @@ def tiny_splits():
 
 
 def finished_trainer(splits, **changes) -> Trainer:
-    config = TrainConfig(**{"batch_size": 64, "epochs": 1, **changes})
+    config = TrainConfig.from_dict({"batch_size": 64, "epochs": 1, **changes})
     return Trainer(config, train=splits[0], test=splits[1]).run_here()
 
 
@@ -320,9 +323,11 @@ def test_diagnosis_names_the_likely_cause():
     assert "too high" in diagnose(sgd, rising, 0.1).cause
     assert diagnose(sgd, rising, 0.9) is None  # learned: nothing to say
     stuck = history([2.30] * 300, c1=1e-5)
-    sigmoid = diagnose(TrainConfig(activation="sigmoid"), stuck, 0.11)
+    sigmoid = diagnose(TrainConfig.from_dict(dict(activation="sigmoid")), stuck, 0.11)
     assert "Saturation" in sigmoid.cause and sigmoid.change == {"activation": "relu"}
-    dead = diagnose(TrainConfig(activation="relu", lr=1.0), history([2.30] * 300), 0.1)
+    dead = diagnose(
+        TrainConfig.from_dict(dict(activation="relu", lr=1.0)), history([2.30] * 300), 0.1
+    )
     assert "dead ReLUs" in dead.cause and dead.change == {"lr": pytest.approx(0.1)}
     short = diagnose(TrainConfig(epochs=1), history([2.30] * 10), 0.12)
     assert "too few" in short.cause and short.change == {"epochs": 3}
@@ -518,7 +523,8 @@ def test_every_page_keeps_an_unfinished_run_touched(apps, rerun_timers):
 
 
 def test_the_gradient_chart_of_four_runs_has_room_and_colours_of_its_own():
-    from lenet_viz.figures.training import RUN_COLORS, gradient_norm_figure
+    from lenet_viz.figures.comparison import gradient_norm_figure
+    from lenet_viz.figures.style import RUN_COLORS
 
     history = History(
         iteration=[1, 2, 3],

@@ -18,28 +18,30 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from lenet_viz.checkpoints import load_checkpoint
+from lenet_viz.config import PRESETS, ModelConfig, TrainConfig, setting
 from lenet_viz.data import data_available, load_split
-from lenet_viz.figures.training import (
-    RUN_COLORS,
-    architecture_figure,
-    auto_smoothing,
-    confusion_figure,
-    decimate,
-    decimation_indices,
-    epoch_figure,
+from lenet_viz.figures.architecture import architecture_figure
+from lenet_viz.figures.comparison import (
     gradient_norm_figure,
-    iteration_figure,
-    misclassified_figure,
     overlay_figure,
     short_run_names,
     small_multiples_figure,
-    smooth,
     summary_rows,
     trained_layers,
 )
-from lenet_viz.model import LAYER_NAMES, ModelConfig, build_model
+from lenet_viz.figures.smoothing import auto_smoothing, decimate, decimation_indices, smooth
+from lenet_viz.figures.style import RUN_COLORS
+from lenet_viz.figures.training import (
+    confusion_figure,
+    epoch_figure,
+    iteration_figure,
+    misclassified_figure,
+)
+from lenet_viz.history import History
+from lenet_viz.model import LAYER_NAMES, build_model
 from lenet_viz.paper import table_i
-from lenet_viz.train import PRESETS, RUN_SLOTS, History, TrainConfig, Trainer
+from lenet_viz.run_slots import RUN_SLOTS
+from lenet_viz.runner import Trainer
 from pages.common import POLL_SECONDS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -473,13 +475,13 @@ def test_compare_runs_the_notebook_preset_in_lockstep(stop_trainers_afterwards):
     assert not at.exception, at.exception
     trainer = at.session_state["compare_trainer"]
     configs = [run.config for run in trainer.runs]
-    assert [c.activation for c in configs] == ["sigmoid", "relu"]
+    assert [c.model.activation for c in configs] == ["sigmoid", "relu"]
     for config in configs:
         for key, value in PRESETS["seed"].items():
-            assert getattr(config, key) == value, key
+            assert setting(config.to_dict(), key) == value, key
         assert config.train_limit == 500 and config.seed == configs[0].seed
     # same seed and shapes: both runs start from the same weights (as the Trainer builds them)
-    first, second = (build_model(c.model_config(), c.seed).state_dict() for c in configs)
+    first, second = (build_model(c.model, c.seed).state_dict() for c in configs)
     assert all(torch.equal(first[key], second[key]) for key in first)
 
     trainer = finish_run(at, "compare_trainer")
@@ -553,7 +555,7 @@ def test_compare_starts_as_many_runs_as_chosen(stop_trainers_afterwards):
     button(at, "Start all runs").click()
     at.run()
     trainer = at.session_state["compare_trainer"]
-    assert [run.config.activation for run in trainer.runs] == ["sigmoid", "relu", "elu"]
+    assert [run.config.model.activation for run in trainer.runs] == ["sigmoid", "relu", "elu"]
     assert [run.name for run in trainer.runs] == ["sigmoid", "relu", "elu"]
     button(at, "Stop").click()
     at.run()

@@ -7,8 +7,10 @@ import time
 
 import pytest
 
+from lenet_viz.config import TrainConfig
 from lenet_viz.data import load_split
-from lenet_viz.train import UNWATCHED_SECONDS, RunSlots, TrainConfig, Trainer
+from lenet_viz.run_slots import RunSlots
+from lenet_viz.runner import UNWATCHED_SECONDS, Trainer
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +21,7 @@ def small():
 
 def trainer_on(small, slots, **changes) -> Trainer:
     train, test = small
-    config = TrainConfig(**{"batch_size": 8, "lr": 0.05, "epochs": 50, **changes})
+    config = TrainConfig.from_dict({"batch_size": 8, "lr": 0.05, "epochs": 50, **changes})
     return Trainer(config, train=train, test=test, slots=slots)
 
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import OUTPUT, _free_port, launch_app, stop_app, wait_for_app
+from conftest import OUTPUT, free_port, launch_app, stop_app, wait_for_app
 
 MEDIUM = "Medium: 10,000 images"  # a run that lasts well beyond each test's checks
 TINY = "Tiny: 500 images"
@@ -22,7 +22,7 @@ PROGRESS = "[data-testid=stProgress]"
 
 @pytest.fixture(scope="module")
 def one_slot_app(chromium_path, checkpoint_env, browser) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {**checkpoint_env, "LENET_VIZ_MAX_RUNS": "1"}
     server = launch_app(port, env, OUTPUT / "browser-reload-server.log")
     url = f"http://127.0.0.1:{port}"

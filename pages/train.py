@@ -639,7 +639,8 @@ def failure_panel(run, test_acc: float | None) -> None:
     diagnosis = diagnose(run.config, run.history_snapshot(), test_acc)
     if diagnosis is None:
         return
-    st.error(f"**{diagnosis.headline}** {diagnosis.cause}", icon=":material/error:")
+    # A warning, not an error: the app worked, the run did not learn.
+    st.warning(f"**{diagnosis.headline}** {diagnosis.cause}", icon=":material/error:")
     st.button(
         diagnosis.change_label,
         icon=":material/replay:",

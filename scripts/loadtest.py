@@ -108,6 +108,9 @@ CLASSROOM_FROM = 5
 TRAINING_ROLES = ("train", "reload")  # sessions that train, save and must see their own run
 ALL_ROLES = ROLES + CLASSROOM_ROLES
 TINY = "Tiny: 500 images"  # the smallest "quick run" size of the Train page
+# The reload and closetab sessions' runs last longer, so that F5 and Pause find them going on.
+RELOAD_RUN = ("Quick: 2,000 images", "2")  # (run size, epochs)
+CLOSETAB_RUN = ("Medium: 10,000 images", "1")  # paused soon after it starts, never finished
 CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
 # Mouse strokes in canvas pixels (280x280), from the browser tests: they read as these digits.
 STROKES = {
@@ -545,13 +548,15 @@ async def watch_run(session: Session) -> bool:
     return True
 
 
-async def start_tiny_run(session: Session, start_together: asyncio.Barrier) -> None:
-    """Tiny run, 1 epoch, Start pressed with the other trainers."""
+async def start_tiny_run(
+    session: Session, start_together: asyncio.Barrier, size: str = TINY, epochs_text: str = "1"
+) -> None:
+    """A run (Tiny, 1 epoch unless told), Start pressed with the other trainers."""
     page = session.page
     await open_page(session, "Train")
-    await choose(page, "Run size", TINY)
+    await choose(page, "Run size", size)
     epochs = page.locator("[data-testid=stNumberInput]").filter(has_text="Epochs").locator("input")
-    await epochs.fill("1")
+    await epochs.fill(epochs_text)
     await epochs.press("Enter")
     await wait_idle(page)
     # All trainers press Start at about the same moment, so some must queue.
@@ -577,6 +582,9 @@ async def reload_mid_run(session: Session) -> None:
     it), not a fresh Train page."""
     page = session.page
     seen = await wait_for_status(session, ("queued", "running"))
+    if seen not in ("queued", "running"):
+        session.fail(f"its run was {seen} before F5 could find it going on")
+        return
     await page.reload(timeout=ACTION_MS)
     await page.locator("h1").filter(has_text=PAGE_TITLES["Train"]).first.wait_for()
     deadline = time.monotonic() + ACTION_MS / 1000
@@ -594,7 +602,7 @@ async def reload_mid_run(session: Session) -> None:
 
 async def close_tab_while_paused(session: Session, start_together: asyncio.Barrier) -> None:
     """Start a run with the trainers, pause it once it waits or trains, close the tab."""
-    await start_tiny_run(session, start_together)
+    await start_tiny_run(session, start_together, *CLOSETAB_RUN)
     page = session.page
     await wait_for_status(session, ("queued", "running"))
     await page.get_by_role("button", name="Pause", exact=True).click()
@@ -613,7 +621,7 @@ async def train(
     """Tiny run, 1 epoch, Start with the other trainers (and F5 mid-run if `reload`); watch
     the status until the results; save the model under this session's own name."""
     page = session.page
-    await start_tiny_run(session, start_together)
+    await start_tiny_run(session, start_together, *(RELOAD_RUN if reload else (TINY, "1")))
     if reload:
         await reload_mid_run(session)
         if session.errors:

@@ -275,7 +275,7 @@ def test_the_faithful_nets_defaults_learn(apps):
     trainer = finish(at)
     accuracy = trainer.runs[0].final["test_acc"]
     assert trainer.status == "completed" and accuracy > 0.3, accuracy  # chance is 0.1
-    assert "This run failed" not in texts(at.error)
+    assert "This run failed" not in texts(at.warning)
     assert "RBF criterion" in texts(at.caption)  # the loss scale is explained
 
 
@@ -303,7 +303,7 @@ def test_a_run_at_chance_says_so_and_retries_with_a_tenth_of_the_lr(apps):
     rerun(at)
     failed = finish(at)
     assert failed.runs[0].final["test_acc"] < 0.2
-    message = texts(at.error)
+    message = texts(at.warning)
     assert "This run failed" in message and "learning rate (1) is too high" in message
     button(at, "Try lr ÷ 10 (0.1)").click()
     rerun(at)

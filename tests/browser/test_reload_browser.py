@@ -14,6 +14,7 @@ import pytest
 from conftest import OUTPUT, free_port, launch_app, stop_app, wait_for_app
 
 MEDIUM = "Medium: 10,000 images"  # a run that lasts well beyond each test's checks
+FULL = "Full: 60,000 images"  # still training after a reload on a fast, idle machine
 TINY = "Tiny: 500 images"
 TALL = {"width": 1400, "height": 1300}
 START_SECONDS = 10  # the bound: a Start after a reload or a closed tab
@@ -153,7 +154,7 @@ def test_a_tab_closed_while_running_gives_its_slot_to_the_next_start(one_slot_ap
 
 
 def test_a_reload_while_running_reattaches_and_the_run_goes_on(one_slot_app, browser):
-    context, page = open_train(browser, one_slot_app, MEDIUM)
+    context, page = open_train(browser, one_slot_app, FULL)
     press(page, "Start")
     wait_for_status(page, r"^Training")
     page.reload()

@@ -4,7 +4,9 @@ A checkpoint is `torch.save` of a plain dict, so it loads with `torch.load(weigh
 
     {"format": "lenet_viz-checkpoint/1",
      "metadata": {...},            # str/int/float/bool/None, lists and dicts of them only
-     "state_dict": {name: tensor}} # the model's state dict, buffers (C3 masks) included
+     "state_dict": {name: tensor}, # the model's state dict, buffers (C3 masks) included
+     "replay": {...}}              # optional: weight snapshots of the training run
+                                   # (lenet_viz.replay.replay_payload; tensors and numbers)
 
 The metadata says how to rebuild the net (`model`, a `ModelConfig.to_dict()`), how to feed it
 (`preprocessing`), what it was trained on and how well it did. See `checkpoint_metadata`.
@@ -67,6 +69,7 @@ class LoadedCheckpoint:
     model: LeNetBase  # in eval mode, on the CPU
     metadata: dict
     path: Path | None  # None when loaded from bytes (an upload)
+    replay: dict | None = None  # the training snapshots, if saved (lenet_viz.replay)
 
     @property
     def config(self) -> ModelConfig:
@@ -169,13 +172,20 @@ def _merged_metadata(model: LeNetBase, metadata: dict | None) -> dict:
 # ---------------------------------------------------------------- saving
 
 
-def checkpoint_bytes(model: LeNetBase, metadata: dict | None = None) -> bytes:
-    """The checkpoint file's content for `model` (what `save_checkpoint` writes)."""
+def checkpoint_bytes(
+    model: LeNetBase, metadata: dict | None = None, replay: dict | None = None
+) -> bytes:
+    """The checkpoint file's content for `model` (what `save_checkpoint` writes).
+
+    replay: optional weight snapshots of the training run (`lenet_viz.replay.replay_payload`).
+    """
     payload = {
         "format": FORMAT,
         "metadata": _merged_metadata(model, metadata),
         "state_dict": _plain_state_dict(model),
     }
+    if replay is not None:
+        payload["replay"] = replay
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     return buffer.getvalue()
@@ -195,7 +205,11 @@ def _plain_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def save_checkpoint(
-    model: LeNetBase, path: str | os.PathLike, metadata: dict | None = None, overwrite: bool = False
+    model: LeNetBase,
+    path: str | os.PathLike,
+    metadata: dict | None = None,
+    overwrite: bool = False,
+    replay: dict | None = None,
 ) -> Path:
     """Write `model` and `metadata` to `path` atomically; return the path.
 
@@ -204,7 +218,7 @@ def save_checkpoint(
     An existing file is replaced only with overwrite=True.
     """
     path = Path(path)
-    data = checkpoint_bytes(model, metadata)
+    data = checkpoint_bytes(model, metadata, replay)
     _atomic_write(path, data, overwrite)
     return path
 
@@ -313,8 +327,8 @@ def load_checkpoint(
             f"cannot read checkpoint {path}: {reason}; check that the file is readable"
         ) from error
     _check_size(len(data), max_bytes, str(path))  # the file may have grown since
-    model, metadata = _decode(data, str(path))
-    return LoadedCheckpoint(model=model, metadata=metadata, path=path)
+    model, metadata, replay = _decode(data, str(path))
+    return LoadedCheckpoint(model=model, metadata=metadata, path=path, replay=replay)
 
 
 def load_checkpoint_bytes(
@@ -322,8 +336,8 @@ def load_checkpoint_bytes(
 ) -> LoadedCheckpoint:
     """Load a checkpoint from its content (an upload); `name` is used in error messages."""
     _check_size(len(data), max_bytes, name)
-    model, metadata = _decode(bytes(data), name)
-    return LoadedCheckpoint(model=model, metadata=metadata, path=None)
+    model, metadata, replay = _decode(bytes(data), name)
+    return LoadedCheckpoint(model=model, metadata=metadata, path=None, replay=replay)
 
 
 def _read_file(path: Path, max_bytes: int) -> bytes:
@@ -349,7 +363,7 @@ def _megabytes(size: int) -> str:
     return f"{size / 1024 / 1024:.2f} MB"
 
 
-def _decode(data: bytes, name: str) -> tuple[LeNetBase, dict]:
+def _decode(data: bytes, name: str) -> tuple[LeNetBase, dict, dict | None]:
     payload = _safe_torch_load(data, name)
     metadata, state = _checked_payload(payload, name)
     model = _build_from_metadata(metadata, name)
@@ -357,7 +371,8 @@ def _decode(data: bytes, name: str) -> tuple[LeNetBase, dict]:
     model.load_state_dict(state, strict=True)
     _rezero_masked_weights(model)
     model.eval()
-    return model, metadata
+    replay = payload.get("replay")
+    return model, metadata, replay if isinstance(replay, dict) else None
 
 
 def _safe_torch_load(data: bytes, name: str) -> object:

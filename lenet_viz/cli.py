@@ -1,7 +1,8 @@
 """The command line: `python -m lenet_viz <command>` or `lenet-viz <command>`.
 
-Commands: fetch-data, info, train, evaluate, predict, models. Errors are one line on stderr that
-starts with "error:", exit code 2, no traceback. A diverged run and an unreadable image exit 1.
+Commands: fetch-data, info, train, evaluate, predict, models, replay. Errors are one line on
+stderr that starts with "error:", exit code 2, no traceback. A diverged run and an unreadable
+image exit 1.
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ def cmd_train(args) -> int:
 
     from lenet_viz.checkpoints import checkpoint_metadata, save_checkpoint
     from lenet_viz.data import DataError, load_split
+    from lenet_viz.replay import replay_payload
     from lenet_viz.train import Trainer
 
     config = _train_config(args)
@@ -140,7 +142,13 @@ def cmd_train(args) -> int:
             test_acc=run.final.get("test_acc"),
             extra={"status": run.status, "iterations": run.iteration},
         )
-        saved = str(save_checkpoint(run.model, args.save, metadata, overwrite=args.overwrite))
+        replay = None
+        if not args.no_replay:  # the weight snapshots, for `lenet-viz replay`
+            history = run.history
+            replay = replay_payload(run.replay.snapshots(), history.iteration, history.loss)
+        saved = str(
+            save_checkpoint(run.model, args.save, metadata, overwrite=args.overwrite, replay=replay)
+        )
     result = {
         "status": run.status if run.status != "running" else trainer.status,
         "test_acc": run.final.get("test_acc"),
@@ -249,6 +257,77 @@ def cmd_models(args) -> int:
     return EXIT_OK
 
 
+# -- replay ---------------------------------------------------------------------------------
+REPLAY_FORMATS = (".gif", ".png")
+
+
+def _replay_digit(dataset: str, index: int):
+    """(28x28 image, label, where from): test image `index` of the dataset, or of the sample
+    digits shipped with lenet_viz when MNIST is not fetched."""
+    from lenet_viz.data import DataError, data_available, load_split, sample_digits
+
+    if data_available(dataset):
+        try:
+            split, where = load_split(dataset, train=False), f"{dataset} test image"
+        except DataError:
+            split, where = sample_digits(), "sample digit"
+    elif dataset == "mnist":
+        split, where = sample_digits(), "sample digit"
+    else:
+        raise CLIError(
+            f"{dataset} is not fetched; run `lenet-viz fetch-data --dataset {dataset}` first"
+        )
+    if not 0 <= index < len(split.labels):
+        raise CLIError(f"--digit must be from 0 to {len(split.labels) - 1}, got {index}")
+    return split.images[index], int(split.labels[index]), f"{where} #{index}"
+
+
+def cmd_replay(args) -> int:
+    from lenet_viz.figures.replay import animated_gif, frame, frame_title, grid_png
+    from lenet_viz.replay import digit_input, inside_at, scratch_model, snapshots_from_payload
+
+    out = Path(args.out)
+    if out.suffix.lower() not in REPLAY_FORMATS:
+        raise CLIError(
+            f"--out must end in .gif (an animation) or .png (a grid of every snapshot), "
+            f"got {out.name!r}"
+        )
+    loaded = _load(args.checkpoint)
+    replay = snapshots_from_payload(loaded.replay, str(loaded.path))
+    config = loaded.model.config
+    image, label, where = _replay_digit(loaded.metadata.get("dataset") or "mnist", args.digit)
+    x = digit_input(image, config)
+    model = scratch_model(config)
+    name = f"{config.arch} {config.activation}"
+    curve = (replay.curve_iterations, replay.curve_losses) if len(replay.curve_losses) else None
+    views = [inside_at(snapshot, model, x) for snapshot in replay.snapshots]
+    frames = [frame(view, frame_title(name, view), curve) for view in views]
+    data = animated_gif(frames) if out.suffix.lower() == ".gif" else grid_png(frames)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+    except OSError as error:
+        raise CLIError(f"cannot write {out}: {error.strerror or error}") from None
+    result = {
+        "out": str(out),
+        "snapshots": len(views),
+        "iterations": [view.iteration for view in views],
+        "digit": where,
+        "label": label,
+        "predictions": [view.prediction for view in views],
+        "bytes": len(data),
+    }
+    if args.json:
+        _emit(result)
+    else:
+        print(
+            f"wrote {out} ({len(data) / 1024:.0f} KB): {len(views)} snapshots, iterations "
+            f"{views[0].iteration:,} to {views[-1].iteration:,}, {where} (a {label}) predicted "
+            f"{views[0].prediction} at first, {views[-1].prediction} at the end"
+        )
+    return EXIT_OK
+
+
 # -- parser -----------------------------------------------------------------------------------
 def _number(text: str) -> float:
     try:
@@ -304,6 +383,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--test-limit", type=int, help="evaluate on the first N test digits only")
     train.add_argument("--save", help="save the trained model to this checkpoint file")
     train.add_argument("--overwrite", action="store_true", help="replace an existing --save file")
+    train.add_argument(
+        "--no-replay",
+        action="store_true",
+        help="save the weights only, without the ~30 snapshots `lenet-viz replay` needs",
+    )
     train.add_argument("--json", action="store_true")
     train.set_defaults(func=cmd_train)
 
@@ -322,6 +406,17 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--dir", help="another checkpoint folder")
     models.add_argument("--json", action="store_true")
     models.set_defaults(func=cmd_models)
+
+    replay = sub.add_parser(
+        "replay", help="C1's kernels, a digit's maps and prediction at every training snapshot"
+    )
+    replay.add_argument("checkpoint", metavar="CHECKPOINT", help="saved by `train --save`")
+    replay.add_argument(
+        "--out", required=True, help="FILE.gif: an animation; FILE.png: every snapshot in a grid"
+    )
+    replay.add_argument("--digit", type=int, default=0, help="which test digit (default 0)")
+    replay.add_argument("--json", action="store_true")
+    replay.set_defaults(func=cmd_replay)
     return parser
 
 

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from lenet_viz.data import Split, load_split, to_network_input
 from lenet_viz.model import LAYER_NAMES, LeNetBase, ModelConfig, build_model
+from lenet_viz.replay import SnapshotRecorder
 
 OPTIMIZERS = ("sgd", "adam", "sdlm")
 SCHEDULES = ("constant", "onecycle", "paper")
@@ -466,6 +467,7 @@ class TrainingRun:
         ]
         self._params = list(self.model.parameters())  # the order _backup follows
         self._backup: list[torch.Tensor] = []
+        self.replay = SnapshotRecorder()  # weight snapshots for the replay (lenet_viz.replay)
 
     # -- data --------------------------------------------------------------------------
     def load_data(self) -> None:
@@ -521,6 +523,7 @@ class TrainingRun:
         correct = (model.predict(output.detach()) == y).sum().item()
         with self.lock:
             self._keep_backup()
+            self.replay.before_step(self)  # the weights between two steps, at scheduled iterations
             self.optimizer.step()
             h = self.history
             self.iteration += 1
@@ -636,6 +639,7 @@ class TrainingRun:
         else:
             test_loss = test_acc = None
         self.final = {"test_loss": test_loss, "test_acc": test_acc}
+        self.replay.at_end(self)  # the weights the run ends with
 
     # -- safe reads while the run goes on ----------------------------------------------
     def history_snapshot(self) -> History:

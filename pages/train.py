@@ -58,6 +58,7 @@ from pages.common import (
     test_split,
 )
 from pages.models_ui import ensure_app_navigation
+from ui.replay_panel import inside_panel
 
 KEY = "train_opt_"  # the settings widgets' keys
 NOTICE = "train_notice"  # (kind, text) to show once, set by a callback
@@ -535,6 +536,7 @@ with live_column:
     if notice:
         getattr(st, notice[0])(notice[1])
     live_fragment(live_panel, seen_status)
+    inside_panel(TRAIN_TRAINER, seen_status, "train")  # kernels, maps, prediction; replay
 
 if trainer is not None and seen_status in FINISHED_STATUSES:
     results_section(trainer)

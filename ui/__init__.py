@@ -1,0 +1,1 @@
+"""Streamlit building blocks that several pages share (pages/ holds only page scripts)."""

@@ -90,7 +90,7 @@ def test_train_shows_the_net_live_then_replays_it(apps):
     rerun(at)
     # live: the digit, C1's kernels, its C1 and C3 maps, and the prediction, at iteration 1
     assert "Inside the net while it learns" in [h.value for h in at.subheader]
-    assert pictures(at) == 1 + 3
+    assert pictures(at) == 1 + 4
     text = markdown(at)
     assert "iteration 1 ·" in text and "Predicts **" in text
     assert not [s for s in at.select_slider if s.key == "train_replay_stop"]  # not yet
@@ -117,7 +117,7 @@ def test_train_shows_the_net_live_then_replays_it(apps):
     assert "iteration 0 ·" in markdown(at)  # the kernels and maps of the initial weights
     figure = replay_chart(at, "train").proto.spec
     assert '"x0":0' in figure.replace(" ", "")  # the marker moved to iteration 0
-    assert pictures(at) == 1 + 3
+    assert pictures(at) == 1 + 4
 
 
 def test_compare_shows_one_row_per_run_and_one_slider_moves_them_together(apps):
@@ -132,7 +132,7 @@ def test_compare_shows_one_row_per_run_and_one_slider_moves_them_together(apps):
     rerun(at)
     text = markdown(at)
     assert "**sigmoid** · iteration 3" in text and "**relu** · iteration 3" in text
-    assert pictures(at) == 1 + 2 * 3  # the digit, then kernels, C1 and C3 maps per run
+    assert pictures(at) == 1 + 2 * 4  # the digit; kernels, C1 and C3 maps, bars per run
 
     # the digit drawn on the Draw page can be chosen instead of a test digit
     seven = load_split("mnist", train=False).images[0].numpy()
@@ -155,4 +155,4 @@ def test_compare_shows_one_row_per_run_and_one_slider_moves_them_together(apps):
     text = markdown(at)
     assert f"**sigmoid** · iteration {iteration} ·" in text
     assert f"**relu** · iteration {iteration} ·" in text  # both runs follow the one slider
-    assert pictures(at) == 1 + 2 * 3
+    assert pictures(at) == 1 + 2 * 4

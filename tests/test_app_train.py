@@ -347,8 +347,8 @@ def test_train_page_runs_and_shows_curves_metrics_and_results(stop_trainers_afte
     assert metrics["Test accuracy"].endswith("%")
     assert metrics["Test images wrong"].endswith("of 250")
     # live curves (iteration, epoch), confusion matrix and gallery; the replay's loss curve
-    # and prediction (ui/replay_panel.py)
-    assert chart_count(at) == 4 + 2
+    # (ui/replay_panel.py)
+    assert chart_count(at) == 4 + 1
     assert "Finished" in at.get("progress")[0].proto.text
     downloads = at.get("download_button")
     assert len(downloads) == 2
@@ -490,8 +490,8 @@ def test_compare_runs_the_notebook_preset_in_lockstep(stop_trainers_afterwards):
     assert list(table.index) == ["sigmoid", "relu"]
     assert table.columns[0] == "test accuracy %"
     assert all(float(value) >= 0 for value in table["test accuracy %"])
-    assert chart_count(at) == 3 + 1 + 2  # overlay, gradient norms, small multiples; the
-    # replay's loss curve and one prediction per run (ui/replay_panel.py)
+    assert chart_count(at) == 3 + 1  # overlay, gradient norms, small multiples; the
+    # replay's loss curve (ui/replay_panel.py)
 
 
 @needs_mnist

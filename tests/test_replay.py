@@ -358,7 +358,11 @@ def test_a_frame_shows_kernels_maps_prediction_and_the_loss_marker():
         digit_input(sample_digits().images[0], model.config),
     )
     images = view_images(view)
-    assert set(images) == {"kernels", "C1", "C3"}
+    assert set(images) == {"kernels", "C1", "C3", "prediction"}
+    assert images["C1"].shape == (2 * 56 + 2, 3 * 56 + 2 * 2, 3)  # 3x2 maps of 28x28, x2
+    bars = images["prediction"]
+    orange = (bars == np.array([255, 127, 14], dtype=np.uint8)).all(axis=-1)
+    assert orange.any()  # the predicted digit's bar
     with_curve = frame(view, "title", (np.arange(1, 50), np.linspace(2.3, 0.5, 49)))
     without = frame(view, "title")
     assert with_curve.shape[0] == without.shape[0] and with_curve.shape[1] > without.shape[1]
@@ -450,4 +454,4 @@ def test_figures_render_the_png_the_page_sends():
     from lenet_viz.figures.replay import png_bytes
 
     data = png_bytes(kernels_image(np.random.default_rng(1).normal(size=(6, 5, 5))))
-    assert Image.open(io.BytesIO(data)).size == (3 * 80 + 2 * 2, 2 * 80 + 2)
+    assert Image.open(io.BytesIO(data)).size == (3 * 40 + 2 * 2, 2 * 40 + 2)

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from lenet_viz.figures.inside import probabilities_figure
 from lenet_viz.figures.replay import loss_marker_figure, png_bytes, view_images
 from lenet_viz.figures.training import RUN_COLORS
 from lenet_viz.replay import (
@@ -57,7 +56,7 @@ class Drawn:
 
     iteration: int
     epoch: float
-    pictures: dict[str, bytes]  # "kernels", "C1", "C3" as PNG
+    pictures: dict[str, bytes]  # "kernels", "C1", "C3", "prediction" as PNG
     probabilities: np.ndarray
     prediction: int
 
@@ -68,6 +67,12 @@ def inside_panel(state_key: str, seen_status: str | None, prefix: str) -> None:
     if st.session_state.get(state_key) is None:
         return
     st.subheader("Inside the net while it learns")
+    # The pictures are sent small and enlarged by the browser in whole pixels, not blurred.
+    st.markdown(
+        f"<style>[class*='st-key-{prefix}_inside_row_'] img "
+        "{image-rendering: pixelated;}</style>",
+        unsafe_allow_html=True,
+    )
     st.fragment(_panel, run_every=poll_period(seen_status))(state_key, prefix)
 
 
@@ -182,7 +187,7 @@ def live_drawn(prefix: str, trainer, index: int, digit: Digit) -> Drawn:
     return drawn_at(prefix, trainer, index, live_snapshot(run), digit)
 
 
-def run_row(index: int, name: str, drawn: Drawn, digit: Digit, chart_key: str) -> None:
+def run_row(prefix: str, index: int, name: str, drawn: Drawn, digit: Digit) -> None:
     """One run: its name, C1's kernels, the digit's C1 and C3 maps, the prediction."""
     color = RUN_COLORS[index % len(RUN_COLORS)]
     st.markdown(
@@ -190,7 +195,8 @@ def run_row(index: int, name: str, drawn: Drawn, digit: Digit, chart_key: str) -
         f"{drawn.iteration:,} · epoch {drawn.epoch:.2f}",
         unsafe_allow_html=True,
     )
-    kernels, c1, c3, prediction = st.columns([1, 1, 1, 1.25], gap="medium")
+    row = st.container(key=f"{prefix}_inside_row_{index}")
+    kernels, c1, c3, prediction = row.columns([1, 1, 1, 1.2], gap="medium")
     kernels.image(drawn.pictures["kernels"], caption="C1's six 5x5 kernels", width="stretch")
     c1.image(drawn.pictures["C1"], caption="the digit's six C1 maps", width="stretch")
     c3.image(drawn.pictures["C3"], caption="its sixteen C3 maps", width="stretch")
@@ -199,9 +205,7 @@ def run_row(index: int, name: str, drawn: Drawn, digit: Digit, chart_key: str) -
     if digit.label is not None:
         verdict = " ✓" if guess == digit.label else f" ✗ (it is a {digit.label})"
     prediction.markdown(f"Predicts **{guess}** ({float(drawn.probabilities[guess]):.0%}){verdict}")
-    figure = probabilities_figure(drawn.probabilities, guess)
-    figure.update_layout(height=190, yaxis_title=None, xaxis_title=None)
-    prediction.plotly_chart(figure, key=chart_key, config={"displayModeBar": False})
+    prediction.image(drawn.pictures["prediction"], caption="probability of each digit")
 
 
 def live(trainer, digit: Digit, prefix: str) -> None:
@@ -212,7 +216,7 @@ def live(trainer, digit: Digit, prefix: str) -> None:
     )
     for index, run in enumerate(trainer.runs):
         drawn = live_drawn(prefix, trainer, index, digit)
-        run_row(index, run.name, drawn, digit, f"{prefix}_inside_live_{index}")
+        run_row(prefix, index, run.name, drawn, digit)
     kept = len(trainer.runs[0].replay)
     st.caption(
         f"{kept} snapshots kept so far (about 30 per run plus one per epoch, log-spaced: "
@@ -270,4 +274,4 @@ def replay(trainer, digit: Digit, prefix: str) -> None:
     )
     for index, (run, snapshot) in enumerate(zip(trainer.runs, chosen, strict=True)):
         drawn = drawn_at(prefix, trainer, index, snapshot, digit)
-        run_row(index, run.name, drawn, digit, f"{prefix}_inside_replay_{index}")
+        run_row(prefix, index, run.name, drawn, digit)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import plotly.graph_objects as go
@@ -30,10 +31,13 @@ BACKGROUND = (255, 255, 255)
 INK = (40, 40, 40)
 BAR = (31, 78, 121)  # the Inside page's CONNECTED blue
 HIGHLIGHT = (255, 127, 14)  # and its orange: the predicted digit, the marker
+PANEL = (238, 241, 245)  # the empty part of a probability bar
 GAP = 2  # pixels between two tiles
-KERNEL_PIXELS = 16  # one kernel weight -> 16x16 screen pixels (a 5x5 kernel: 80 px)
-C1_PIXELS = 3  # a 28x28 C1 map: 84 px
-C3_PIXELS = 6  # a 10x10 C3 map: 60 px
+# Screen pixels per value: on a page, where the browser enlarges them further (whole pixels,
+# CSS image-rendering: pixelated), and in a CLI frame, drawn at its final size.
+PAGE_PIXELS = {"kernels": 8, "C1": 2, "C3": 4}  # a 5x5 kernel 40 px, C1 56 px, C3 40 px
+FRAME_PIXELS = {"kernels": 16, "C1": 3, "C3": 6}  # 80, 84 and 60 px
+BARS_SIZE = (240, 150)  # the probabilities picture, width x height
 
 
 def colorize(stack: np.ndarray, signed: bool | None = None) -> np.ndarray:
@@ -75,7 +79,9 @@ def tile(rgb: np.ndarray, columns: int, pixels: int, gap: int = GAP) -> np.ndarr
     return grid
 
 
-def kernels_image(kernels: np.ndarray, columns: int = 3, pixels: int = KERNEL_PIXELS) -> np.ndarray:
+def kernels_image(
+    kernels: np.ndarray, columns: int = 3, pixels: int = PAGE_PIXELS["kernels"]
+) -> np.ndarray:
     """C1's kernels (6, 5, 5), blue weights subtract and red ones add, on one scale."""
     return tile(colorize(kernels, signed=True), columns, pixels)
 
@@ -85,13 +91,22 @@ def maps_image(maps: np.ndarray, columns: int, pixels: int) -> np.ndarray:
     return tile(colorize(maps), columns, pixels)
 
 
-def view_images(view: InsideView) -> dict[str, np.ndarray]:
-    """The three pictures of a snapshot: "kernels" (3x2), "C1" (3x2) and "C3" (4x4) maps."""
+def view_images(view: InsideView, pixels: dict[str, int] = PAGE_PIXELS) -> dict[str, np.ndarray]:
+    """The pictures of a snapshot: "kernels" (3x2), "C1" (3x2) and "C3" (4x4) maps, and the
+    "prediction": ten probability bars."""
     return {
-        "kernels": kernels_image(view.kernels),
-        "C1": maps_image(view.c1, 3, C1_PIXELS),
-        "C3": maps_image(view.c3, 4, C3_PIXELS),
+        "kernels": kernels_image(view.kernels, pixels=pixels["kernels"]),
+        "C1": maps_image(view.c1, 3, pixels["C1"]),
+        "C3": maps_image(view.c3, 4, pixels["C3"]),
+        "prediction": probabilities_image(view),
     }
+
+
+def probabilities_image(view: InsideView, size: tuple[int, int] = BARS_SIZE) -> np.ndarray:
+    """The ten probabilities as bars (the predicted digit orange, its share written above)."""
+    canvas = Image.new("RGB", size, BACKGROUND)
+    _bars(ImageDraw.Draw(canvas), view, (0, 18, size[0], size[1]))
+    return np.asarray(canvas)
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:
@@ -103,6 +118,7 @@ def png_bytes(rgb: np.ndarray) -> bytes:
 # ------------------------------------------------------------------ frames for the CLI
 
 
+@lru_cache(maxsize=8)
 def _font(size: int) -> ImageFont.ImageFont:
     try:
         return ImageFont.load_default(size=size)
@@ -117,18 +133,32 @@ def _paste(canvas: Image.Image, rgb: np.ndarray, left: int, top: int) -> int:
 
 
 def _bars(draw: ImageDraw.ImageDraw, view: InsideView, box: tuple[int, int, int, int]) -> None:
-    """The ten probabilities as bars, the predicted digit in orange, digits underneath."""
+    """The ten probabilities as bars from 0 to 100%, the predicted digit in orange with its
+    share above it, the digits underneath."""
     left, top, right, bottom = box
-    font = _font(12)
+    font = _font(13)
     slot = (right - left) / 10
-    base = bottom - 16
+    base = bottom - 18
     for digit, probability in enumerate(np.nan_to_num(view.probabilities)):
         x0 = left + digit * slot + 2
         height = float(probability) * (base - top)
         color = HIGHLIGHT if digit == view.prediction else BAR
-        draw.rectangle([x0, top, x0 + slot - 4, base], fill=(238, 241, 245))  # 100%
+        draw.rectangle([x0, top, x0 + slot - 4, base], fill=PANEL)  # the room up to 100%
         draw.rectangle([x0, base - height, x0 + slot - 4, base], fill=color)
-        draw.text((x0 + slot / 2 - 4, base + 2), str(digit), fill=INK, font=font)
+        _centred_text(draw, (x0 + slot / 2 - 1, base + 2), str(digit), font, "mt")
+        if digit == view.prediction:
+            share = f"{float(probability):.0%}"
+            _centred_text(draw, (x0 + slot / 2 - 1, top - 2), share, font, "mb")
+
+
+def _centred_text(draw: ImageDraw.ImageDraw, xy, text: str, font, anchor: str) -> None:
+    """Text centred on x, its top ("mt") or bottom ("mb") at y."""
+    try:
+        draw.text(xy, text, fill=INK, font=font, anchor=anchor)
+    except ValueError:  # the bitmap fallback font has no anchors
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        y = xy[1] if anchor == "mt" else xy[1] - (bottom - top)
+        draw.text((xy[0] - (right - left) / 2, y), text, fill=INK, font=font)
 
 
 def _curve(
@@ -168,7 +198,8 @@ def frame(
 ) -> np.ndarray:
     """One replay frame: a title line, then C1's kernels, the digit's C1 and C3 maps, its
     prediction and (if given) the loss curve with a marker at this snapshot."""
-    images = view_images(view)
+    images = view_images(view, FRAME_PIXELS)
+    images.pop("prediction")  # drawn into the frame below, at the frame's height
     pad, label_h = 12, 20
     height = max(image.shape[0] for image in images.values()) + label_h + 2 * pad + 24
     bars_w, curve_w = 190, 220 if curve is not None else 0
@@ -188,9 +219,8 @@ def frame(
     for name, image in images.items():
         draw.text((x, top - label_h + 2), labels[name], fill=INK, font=_font(13))
         x = _paste(canvas, image, x, top) + pad
-    guess = f"predicts {view.prediction} ({float(view.probabilities[view.prediction]):.0%})"
-    draw.text((x, top - label_h + 2), guess, fill=INK, font=_font(13))
-    _bars(draw, view, (x, top, x + bars_w, height - pad))
+    draw.text((x, top - label_h + 2), f"predicts {view.prediction}", fill=INK, font=_font(13))
+    _bars(draw, view, (x, top + 16, x + bars_w, height - pad))
     x += bars_w + pad
     if curve is not None:
         _curve(draw, curve[0], curve[1], view.iteration, (x, top, x + curve_w, height - pad))

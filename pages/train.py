@@ -30,6 +30,7 @@ from lenet_viz.figures.training import (
     misclassified_figure,
 )
 from lenet_viz.model import C3_TABLES, POOLINGS
+from lenet_viz.replay import replay_payload
 from lenet_viz.train import MAX_EPOCHS, SCHEDULES, ConfigError, TrainConfig, Trainer
 from pages.common import (
     ACTIVE_STATUSES,
@@ -378,12 +379,15 @@ def results_of(trainer: Trainer) -> dict:
             test_acc=evaluation["test_acc"],
             extra={"iterations": run.iteration, "run_status": run.status},
         )
+    history = run.history_snapshot()  # the snapshots go along, for `lenet-viz replay`
+    replay = replay_payload(run.replay.snapshots(), history.iteration, history.loss)
     cached = {
         "trainer_id": id(trainer),
         "evaluation": evaluation,
         "model": model,
         "metadata": metadata,
-        "checkpoint": checkpoint_bytes(model, metadata),
+        "replay": replay,
+        "checkpoint": checkpoint_bytes(model, metadata, replay),
     }
     st.session_state[RESULTS] = cached
     return cached
@@ -446,7 +450,13 @@ def save_model(trainer: Trainer, overwrite: bool) -> None:
         if path.exists() and not overwrite:
             st.session_state[PENDING_OVERWRITE] = file_name
             return
-        save_checkpoint(results["model"], path, results["metadata"], overwrite=overwrite)
+        save_checkpoint(
+            results["model"],
+            path,
+            results["metadata"],
+            overwrite=overwrite,
+            replay=results["replay"],
+        )
     except CheckpointError as error:
         st.session_state[SAVE_NOTICE] = ("error", str(error))
         return

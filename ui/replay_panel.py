@@ -66,14 +66,15 @@ def inside_panel(state_key: str, seen_status: str | None, prefix: str) -> None:
     status is unfinished, a replay after. `prefix` keeps the keys of two pages apart."""
     if st.session_state.get(state_key) is None:
         return
-    st.subheader("Inside the net while it learns")
-    # The pictures are sent small and enlarged by the browser in whole pixels, not blurred.
-    st.markdown(
-        f"<style>[class*='st-key-{prefix}_inside_row_'] img "
-        "{image-rendering: pixelated;}</style>",
-        unsafe_allow_html=True,
-    )
-    st.fragment(_panel, run_every=poll_period(seen_status))(state_key, prefix)
+    with st.container(key=f"{prefix}_inside_panel"):
+        st.subheader("Inside the net while it learns")
+        # The pictures are sent small and enlarged by the browser in whole pixels, not blurred.
+        st.markdown(
+            f"<style>[class*='st-key-{prefix}_inside_row_'] img "
+            "{image-rendering: pixelated;}</style>",
+            unsafe_allow_html=True,
+        )
+        st.fragment(_panel, run_every=poll_period(seen_status))(state_key, prefix)
 
 
 def _panel(state_key: str, prefix: str) -> None:

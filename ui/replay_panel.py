@@ -106,7 +106,7 @@ def choose_digit(dataset: str, prefix: str) -> Digit:
         row = st.container(horizontal=True, vertical_alignment="bottom")
         row.radio("Digit to look at", sources, key=source_key, horizontal=True)
         if st.session_state[source_key] == DRAWING:
-            image, label = drawn.centered, None
+            image = drawn.centered
             digit = Digit(image, f"drawing-{hash(image.tobytes())}", "your drawing", None)
         else:
             index = row.number_input(
@@ -123,8 +123,8 @@ def choose_digit(dataset: str, prefix: str) -> Digit:
                 on_click=_random_index,
                 args=(index_key, len(test.labels)),
             )
-            label = int(test.labels[index])
             image = test.images[index].numpy()
+            label = int(test.labels[index])
             digit = Digit(image, f"test-{dataset}-{index}", f"test image #{index:,}", label)
         if not can_use_drawing and dataset == "mnist":
             st.caption("Draw a digit on the **Draw** page to watch the nets read your own.")
@@ -213,7 +213,7 @@ def live(trainer, digit: Digit, prefix: str) -> None:
     st.caption(
         f"Now, for {digit.text}: the weights are copied between two training steps at every "
         "update. Kernels: blue weights subtract, red ones add. Maps: bright = strong. "
-        "Each picture has its own colour scale."
+        "Each kernel and each layer's maps have their own colour scale."
     )
     for index, run in enumerate(trainer.runs):
         drawn = live_drawn(prefix, trainer, index, digit)
@@ -271,7 +271,7 @@ def replay(trainer, digit: Digit, prefix: str) -> None:
     )
     st.caption(
         f"For {digit.text}. Kernels: blue weights subtract, red ones add. Maps: bright = "
-        "strong. Each picture has its own colour scale."
+        "strong. Each kernel and each layer's maps have their own colour scale."
     )
     for index, (run, snapshot) in enumerate(zip(trainer.runs, chosen, strict=True)):
         drawn = drawn_at(prefix, trainer, index, snapshot, digit)

@@ -82,8 +82,10 @@ def tile(rgb: np.ndarray, columns: int, pixels: int, gap: int = GAP) -> np.ndarr
 def kernels_image(
     kernels: np.ndarray, columns: int = 3, pixels: int = PAGE_PIXELS["kernels"]
 ) -> np.ndarray:
-    """C1's kernels (6, 5, 5), blue weights subtract and red ones add, on one scale."""
-    return tile(colorize(kernels, signed=True), columns, pixels)
+    """C1's kernels (6, 5, 5), blue weights subtract and red ones add, each on its own scale
+    (as ConvNetJS draws filters): one kernel with large weights would wash out the others."""
+    rgb = np.stack([colorize(kernel[None], signed=True)[0] for kernel in np.asarray(kernels)])
+    return tile(rgb, columns, pixels)
 
 
 def maps_image(maps: np.ndarray, columns: int, pixels: int) -> np.ndarray:

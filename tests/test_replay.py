@@ -455,3 +455,18 @@ def test_figures_render_the_png_the_page_sends():
 
     data = png_bytes(kernels_image(np.random.default_rng(1).normal(size=(6, 5, 5))))
     assert Image.open(io.BytesIO(data)).size == (3 * 40 + 2 * 2, 2 * 40 + 2)
+
+
+def test_the_benchmark_measures_a_live_poll_early_and_late_in_a_run():
+    from benchmarks.replay import measure_live_poll
+
+    measured = measure_live_poll(polls=1, iterations=(10, 1_000), runs=(1, 2))
+    cases = measured["by_case"].values()
+    assert sorted((c["runs"], c["iteration"]) for c in cases) == [
+        (1, 10),
+        (1, 1_000),
+        (2, 10),
+        (2, 1_000),
+    ]
+    assert all(0 < c["median_ms"] <= c["p95_ms"] for c in cases)
+    assert measured["capture_ms"] > 0

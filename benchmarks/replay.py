@@ -14,10 +14,11 @@ import time
 
 import torch
 
+from lenet_viz.config import TrainConfig
 from lenet_viz.data import sample_digits
 from lenet_viz.figures.replay import png_bytes, view_images
 from lenet_viz.replay import capture, digit_input, inside_at, live_snapshot, scratch_model
-from lenet_viz.train import TrainConfig, TrainingRun
+from lenet_viz.run import TrainingRun
 
 
 def _run_at(iteration: int) -> TrainingRun:

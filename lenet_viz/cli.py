@@ -27,7 +27,7 @@ def _emit(payload: dict) -> None:
 
 # -- fetch-data ------------------------------------------------------------------------------
 def cmd_fetch_data(args) -> int:
-    from lenet_viz.data import fetch_data
+    from lenet_viz.fetch import fetch_data
 
     path = fetch_data(args.dataset, log=lambda line: print(line, flush=True))
     print(f"ready: {path}")
@@ -57,7 +57,7 @@ def cmd_info(args) -> int:
 
 # -- train -------------------------------------------------------------------------------------
 def _train_config(args):
-    from lenet_viz.train import TrainConfig, preset_config
+    from lenet_viz.config import TrainConfig, preset_config
 
     given = {
         "arch": args.arch,
@@ -80,7 +80,7 @@ def _train_config(args):
     }
     if args.preset:
         return preset_config(args.preset, **given).validate()
-    return TrainConfig(**{k: v for k, v in given.items() if v is not None}).validate()
+    return TrainConfig.from_dict({k: v for k, v in given.items() if v is not None}).validate()
 
 
 def _progress_printer(as_json: bool):
@@ -118,7 +118,7 @@ def cmd_train(args) -> int:
     from lenet_viz.checkpoints import checkpoint_metadata, save_checkpoint
     from lenet_viz.data import DataError, load_split
     from lenet_viz.replay import replay_payload
-    from lenet_viz.train import Trainer
+    from lenet_viz.runner import Trainer  # starts the optimizers' warm-up while data loads
 
     config = _train_config(args)
     started = time.perf_counter()
@@ -257,77 +257,6 @@ def cmd_models(args) -> int:
     return EXIT_OK
 
 
-# -- replay ---------------------------------------------------------------------------------
-REPLAY_FORMATS = (".gif", ".png")
-
-
-def _replay_digit(dataset: str, index: int):
-    """(28x28 image, label, where from): test image `index` of the dataset, or of the sample
-    digits shipped with lenet_viz when MNIST is not fetched."""
-    from lenet_viz.data import DataError, data_available, load_split, sample_digits
-
-    if data_available(dataset):
-        try:
-            split, where = load_split(dataset, train=False), f"{dataset} test image"
-        except DataError:
-            split, where = sample_digits(), "sample digit"
-    elif dataset == "mnist":
-        split, where = sample_digits(), "sample digit"
-    else:
-        raise CLIError(
-            f"{dataset} is not fetched; run `lenet-viz fetch-data --dataset {dataset}` first"
-        )
-    if not 0 <= index < len(split.labels):
-        raise CLIError(f"--digit must be from 0 to {len(split.labels) - 1}, got {index}")
-    return split.images[index], int(split.labels[index]), f"{where} #{index}"
-
-
-def cmd_replay(args) -> int:
-    from lenet_viz.figures.replay import animated_gif, frame, frame_title, grid_png
-    from lenet_viz.replay import digit_input, inside_at, scratch_model, snapshots_from_payload
-
-    out = Path(args.out)
-    if out.suffix.lower() not in REPLAY_FORMATS:
-        raise CLIError(
-            f"--out must end in .gif (an animation) or .png (a grid of every snapshot), "
-            f"got {out.name!r}"
-        )
-    loaded = _load(args.checkpoint)
-    replay = snapshots_from_payload(loaded.replay, str(loaded.path))
-    config = loaded.model.config
-    image, label, where = _replay_digit(loaded.metadata.get("dataset") or "mnist", args.digit)
-    x = digit_input(image, config)
-    model = scratch_model(config)
-    name = f"{config.arch} {config.activation}"
-    curve = (replay.curve_iterations, replay.curve_losses) if len(replay.curve_losses) else None
-    views = [inside_at(snapshot, model, x) for snapshot in replay.snapshots]
-    frames = [frame(view, frame_title(name, view), curve) for view in views]
-    data = animated_gif(frames) if out.suffix.lower() == ".gif" else grid_png(frames)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(data)
-    except OSError as error:
-        raise CLIError(f"cannot write {out}: {error.strerror or error}") from None
-    result = {
-        "out": str(out),
-        "snapshots": len(views),
-        "iterations": [view.iteration for view in views],
-        "digit": where,
-        "label": label,
-        "predictions": [view.prediction for view in views],
-        "bytes": len(data),
-    }
-    if args.json:
-        _emit(result)
-    else:
-        print(
-            f"wrote {out} ({len(data) / 1024:.0f} KB): {len(views)} snapshots, iterations "
-            f"{views[0].iteration:,} to {views[-1].iteration:,}, {where} (a {label}) predicted "
-            f"{views[0].prediction} at first, {views[-1].prediction} at the end"
-        )
-    return EXIT_OK
-
-
 # -- parser -----------------------------------------------------------------------------------
 def _number(text: str) -> float:
     try:
@@ -338,9 +267,18 @@ def _number(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     from lenet_viz.activations import ACTIVATIONS
+    from lenet_viz.config import (
+        ARCHS,
+        AUGMENTS,
+        C3_TABLES,
+        OPTIMIZERS,
+        POOLINGS,
+        PRECISIONS,
+        PRESETS,
+        RESIZES,
+        SCHEDULES,
+    )
     from lenet_viz.data import DATASETS
-    from lenet_viz.model import ARCHS, C3_TABLES, POOLINGS, RESIZES
-    from lenet_viz.train import AUGMENTS, OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULES
 
     parser = _Parser(
         prog="lenet-viz", description="LeNet-5 Explorer: train, evaluate and inspect LeNet-5."
@@ -407,16 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--json", action="store_true")
     models.set_defaults(func=cmd_models)
 
-    replay = sub.add_parser(
-        "replay", help="C1's kernels, a digit's maps and prediction at every training snapshot"
-    )
-    replay.add_argument("checkpoint", metavar="CHECKPOINT", help="saved by `train --save`")
-    replay.add_argument(
-        "--out", required=True, help="FILE.gif: an animation; FILE.png: every snapshot in a grid"
-    )
-    replay.add_argument("--digit", type=int, default=0, help="which test digit (default 0)")
-    replay.add_argument("--json", action="store_true")
-    replay.set_defaults(func=cmd_replay)
+    from lenet_viz.cli_replay import add_replay_command  # imports this module
+
+    add_replay_command(sub)
     return parser
 
 
@@ -445,11 +376,10 @@ def other_runnable_tasks(samples: int = 10, interval: float = 0.002) -> float | 
 def set_openmp_wait_policy() -> str | None:
     """Before torch loads OpenMP, choose how its idle threads wait (unless OMP_WAIT_POLICY is set).
 
-    OpenMP threads spin while they wait for work by default. On free cores that is the fastest:
-    `train --preset fast` takes 15-30% less time than with sleeping threads on 2 cores. When
-    other processes keep the cores busy, spinning threads take them from the thread doing the
-    work and training runs 10-50x slower. So: spin on an idle machine, sleep on a busy one
-    (benchmarks/RESULTS.md). Returns the policy set, if any.
+    OpenMP threads spin while they wait for work by default. On free cores that is the fastest;
+    when other processes keep the cores busy, spinning threads take them from the thread doing
+    the work and training runs many times slower (benchmarks/RESULTS.md). So: spin on an idle
+    machine, sleep on a busy one. Returns the policy set, if any.
     """
     if "OMP_WAIT_POLICY" in os.environ:
         return None
@@ -463,9 +393,9 @@ def set_openmp_wait_policy() -> str | None:
 def main(argv: list[str] | None = None) -> int:
     set_openmp_wait_policy()
     from lenet_viz.checkpoints import CheckpointError
+    from lenet_viz.config import ConfigError
     from lenet_viz.data import DataError
     from lenet_viz.images import ImageError
-    from lenet_viz.train import ConfigError
 
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse prints "error: ..." and exits 2 on a bad flag

@@ -3,8 +3,10 @@
 - `snapshot_schedule` says when a run keeps a copy of its weights: before the first step, at
   about LOG_SNAPSHOTS log-spaced iterations (dense at the start, where C1's kernels change the
   most) and at every epoch end.
-- `SnapshotRecorder` keeps them. A training run calls it once per step, between two steps and
-  under the run's lock, so a snapshot never holds weights in the middle of an update.
+- `SnapshotRecorder` keeps them. A training run (`lenet_viz.run.TrainingRun`) calls it before
+  its first step and after each step has been recorded, while its batch generator waits
+  between two steps, and copies under the run's lock: a snapshot never holds weights in the
+  middle of an update.
 - `live_snapshot` copies a run's weights as they are now, for a live view that needs no
   schedule; `inside_at` turns any snapshot into what the pages and the CLI draw: C1's six
   kernels, one digit's C1 and C3 maps, and the prediction for it.
@@ -29,8 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from lenet_viz.inspect import c1_kernels, inspect_digit, network_input
-from lenet_viz.model import LeNetBase, ModelConfig, build_model
+from lenet_viz.config import ModelConfig
+from lenet_viz.inside import c1_kernels, inspect_digit, network_input
+from lenet_viz.model import LeNetBase, build_model
 
 LOG_SNAPSHOTS = 30  # log-spaced snapshots per run, besides iteration 0 and the epoch ends
 STORED_DTYPE = torch.float16  # halves the memory; kernels and maps look the same
@@ -125,7 +128,7 @@ def _loss_now(run) -> float | None:
 def live_snapshot(run) -> WeightSnapshot:
     """The weights of a training run right now, copied under its lock (between two steps).
 
-    `run` is a TrainingRun (lenet_viz.train): model, lock, iteration, iterations_per_epoch,
+    `run` is a TrainingRun (lenet_viz.run): model, lock, iteration, iterations_per_epoch,
     history. The cost does not depend on how long the run has trained.
     """
     with run.lock:
@@ -138,10 +141,10 @@ def live_snapshot(run) -> WeightSnapshot:
 class SnapshotRecorder:
     """The snapshots of one training run, kept at `snapshot_schedule`'s iterations.
 
-    The run calls `before_step(run)` once per step, before the optimizer changes the weights
-    and under the run's lock (the weights are then those after `run.iteration` steps), and
-    `at_end(run)` when it ends, for its last weights. Readers on other threads call
-    `snapshots()`, which returns the ones kept so far.
+    The run calls `after_step(run)` before its first step (iteration 0) and after each step
+    it has recorded, between two steps (the weights are then those after `run.iteration`
+    steps), and `at_end(run)` when it ends, for its last weights. Readers on other threads
+    call `snapshots()`, which returns the ones kept so far.
     """
 
     def __init__(self, count: int = LOG_SNAPSHOTS):
@@ -150,26 +153,33 @@ class SnapshotRecorder:
         self._snapshots: list[WeightSnapshot] = []
         self._schedule: frozenset[int] | None = None
 
-    def before_step(self, run) -> None:
+    def after_step(self, run) -> None:
+        """Keep the weights if `run.iteration` is a scheduled one (copied under the run's lock)."""
         if self._schedule is None:  # the run knows its length once its data is loaded
             self._schedule = frozenset(
                 snapshot_schedule(run.total_iterations, run.iterations_per_epoch, self.count)
             )
         if run.iteration in self._schedule:
-            self._keep(run)
+            with run.lock:
+                self._keep(run, replace=False)
 
     def at_end(self, run) -> None:
-        """Keep the weights the run ends with (stopped, diverged: the last finite ones)."""
+        """Keep the weights the run ends with (stopped, diverged: the last finite ones, which
+        replace a snapshot of the same iteration taken before the guard restored them)."""
         with run.lock:
-            self._keep(run)
+            self._keep(run, replace=True)
 
-    def _keep(self, run) -> None:
+    def _keep(self, run, replace: bool) -> None:
         with self._lock:
-            if self._snapshots and self._snapshots[-1].iteration == run.iteration:
-                return
+            last = self._snapshots[-1] if self._snapshots else None
+        if last is not None and last.iteration == run.iteration and not replace:
+            return
         snapshot = capture(run.model, run.iteration, _epoch_of(run, run.iteration), _loss_now(run))
         with self._lock:
-            self._snapshots.append(snapshot)
+            if self._snapshots and self._snapshots[-1].iteration == snapshot.iteration:
+                self._snapshots[-1] = snapshot
+            else:
+                self._snapshots.append(snapshot)
 
     def snapshots(self) -> tuple[WeightSnapshot, ...]:
         with self._lock:

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lenet_viz.config import ModelConfig, preset_config
 from lenet_viz.data import data_available, load_split
-from lenet_viz.model import ModelConfig
 from lenet_viz.preprocess import prepare_for_model
-from lenet_viz.train import RunSlots, Trainer, preset_config
+from lenet_viz.run_slots import RunSlots
+from lenet_viz.runner import Trainer
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TRAIN, COMPARE = "pages/train.py", "pages/compare.py"

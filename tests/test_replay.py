@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from lenet_viz import inspect
+from lenet_viz import inside
 from lenet_viz.checkpoints import (
     checkpoint_metadata,
     load_checkpoint,
@@ -19,6 +19,7 @@ from lenet_viz.checkpoints import (
     save_checkpoint,
 )
 from lenet_viz.cli import main
+from lenet_viz.config import MAX_EPOCHS, ModelConfig, TrainConfig, preset_config
 from lenet_viz.data import data_available, load_split, sample_digits
 from lenet_viz.figures.replay import (
     colorize,
@@ -28,7 +29,7 @@ from lenet_viz.figures.replay import (
     tile,
     view_images,
 )
-from lenet_viz.model import ModelConfig, build_model
+from lenet_viz.model import build_model
 from lenet_viz.replay import (
     LOG_SNAPSHOTS,
     ReplayError,
@@ -50,7 +51,8 @@ from lenet_viz.replay import (
     snapshot_schedule,
     snapshots_from_payload,
 )
-from lenet_viz.train import MAX_EPOCHS, RunSlots, TrainConfig, Trainer, preset_config
+from lenet_viz.run_slots import RunSlots
+from lenet_viz.runner import Trainer
 
 needs_mnist = pytest.mark.skipif(
     not data_available("mnist"), reason="MNIST is not fetched (run `make data`)"
@@ -66,7 +68,7 @@ def digits():
 
 def trained(digits, **changes) -> Trainer:
     train, test = digits
-    config = TrainConfig(**{"batch_size": 16, "lr": 0.05, "epochs": 2, **changes})
+    config = TrainConfig.from_dict({"batch_size": 16, "lr": 0.05, "epochs": 2, **changes})
     return Trainer(config, train=train, test=test, slots=RunSlots(4)).run_here()
 
 
@@ -177,10 +179,11 @@ def test_recorder_alone_follows_any_object_with_a_runs_attributes():
             self.history = type("H", (), {"loss": []})()
 
     run, recorder = FakeRun(), SnapshotRecorder(count=3)
+    recorder.after_step(run)  # before the first step: the initial weights
     for step in range(8):
-        recorder.before_step(run)
-        run.iteration = step + 1
+        run.iteration = step + 1  # a step has been taken and recorded
         run.history.loss.append(float(step))
+        recorder.after_step(run)
     recorder.at_end(run)
     recorder.at_end(run)  # twice: still one snapshot of the end
     assert [s.iteration for s in recorder.snapshots()] == [0, 1, 3, 4, 8]
@@ -199,10 +202,10 @@ def test_inside_at_the_last_snapshot_is_what_the_trained_net_sees(digits):
     x = digit_input(image, config)
     view = inside_at(run.replay.snapshots()[-1], scratch_model(config), x)
     model = run.model_snapshot()
-    expected = inspect.inspect_digit(model, inspect.network_input(image, config))
+    expected = inside.inspect_digit(model, inside.network_input(image, config))
     assert view.kernels.shape == (6, 5, 5) and view.c1.shape == (6, 28, 28)
     assert view.c3.shape == (16, 10, 10) and view.probabilities.shape == (10,)
-    np.testing.assert_allclose(view.kernels, inspect.c1_kernels(model), atol=2e-3)
+    np.testing.assert_allclose(view.kernels, inside.c1_kernels(model), atol=2e-3)
     np.testing.assert_allclose(view.c1, expected.layers["C1"], atol=2e-2)
     np.testing.assert_allclose(view.probabilities, expected.probabilities, atol=2e-2)
     assert view.prediction == expected.prediction
@@ -214,7 +217,7 @@ def test_the_first_snapshot_shows_the_initial_weights(digits):
     trainer = trained(digits)
     snapshots = trainer.runs[0].replay.snapshots()
     initial = build_model(ModelConfig(), seed=0)  # the run's seed
-    np.testing.assert_allclose(kernels_at(snapshots[0]), inspect.c1_kernels(initial), atol=1e-3)
+    np.testing.assert_allclose(kernels_at(snapshots[0]), inside.c1_kernels(initial), atol=1e-3)
     assert kernel_change(kernels_at(snapshots[-1]), kernels_at(snapshots[0])) > 0.01
 
 

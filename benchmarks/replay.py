@@ -41,19 +41,26 @@ def _one_poll(runs: list[TrainingRun], models: list, image) -> None:
 
 
 def measure_live_poll(polls: int = 30, iterations=(100, 100_000), runs=(1, 4)) -> dict:
-    """Median milliseconds of one poll, per number of runs and iteration reached."""
+    """Median milliseconds of one poll, per number of runs and iteration reached.
+
+    The iterations' polls are interleaved (one of each in turn), so that a load that comes
+    and goes on a shared machine inflates them alike and their ratio stays meaningful.
+    """
     image = sample_digits().images[0]
     by_case = {}
     for count in runs:
+        cases = {}
         for iteration in iterations:
             trainers = [_run_at(iteration) for _ in range(count)]
             models = [scratch_model(run.model.config) for run in trainers]
             _one_poll(trainers, models, image)  # warm up
-            times = []
-            for _ in range(polls):
+            cases[iteration] = (trainers, models, [])
+        for _ in range(polls):
+            for trainers, models, times in cases.values():
                 started = time.perf_counter()
                 _one_poll(trainers, models, image)
                 times.append(time.perf_counter() - started)
+        for iteration, (_, _, times) in cases.items():
             by_case[f"{count} run(s), iteration {iteration:,}"] = {
                 "runs": count,
                 "iteration": iteration,

@@ -184,11 +184,16 @@ def test_recorder_alone_follows_any_object_with_a_runs_attributes():
         run.iteration = step + 1  # a step has been taken and recorded
         run.history.loss.append(float(step))
         recorder.after_step(run)
+    with torch.no_grad():  # a diverged run's guard puts the last finite weights back
+        model.layers.C1[0].weight.fill_(0.5)
     recorder.at_end(run)
     recorder.at_end(run)  # twice: still one snapshot of the end
     assert [s.iteration for s in recorder.snapshots()] == [0, 1, 3, 4, 8]
     assert recorder.schedule() == (0, 1, 3, 4, 8)
     assert recorder.snapshots()[-1].loss == 7.0
+    # the end's weights replace the snapshot taken after that iteration's step
+    assert np.all(kernels_at(recorder.snapshots()[-1]) == 0.5)
+    assert not np.all(kernels_at(recorder.snapshots()[0]) == 0.5)
 
 
 # ------------------------------------------------------------------ what a snapshot shows

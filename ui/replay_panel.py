@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from lenet_viz.data import DataError
 from lenet_viz.figures.replay import loss_marker_figure, png_bytes, view_images
 from lenet_viz.figures.training import RUN_COLORS
 from lenet_viz.replay import (
@@ -81,7 +82,11 @@ def _panel(state_key: str, prefix: str) -> None:
     trainer = st.session_state.get(state_key)
     if trainer is None:
         return
-    digit = choose_digit(trainer.runs[0].config.dataset, prefix)
+    try:
+        digit = choose_digit(trainer.runs[0].config.dataset, prefix)
+    except DataError as error:  # the page says what to do about the data; nothing to show
+        st.caption(f"No test digit to look at: {error}")
+        return
     if trainer.done:
         replay(trainer, digit, prefix)
     else:

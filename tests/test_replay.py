@@ -125,6 +125,26 @@ def test_a_run_keeps_its_weights_at_the_scheduled_iterations(digits):
     assert run.replay.nbytes == len(snapshots) * snapshot_bytes(run.model)
 
 
+def test_the_snapshot_of_iteration_k_holds_the_weights_after_exactly_k_steps(digits):
+    """Taken between two steps (run.py, after a batch is recorded): a run stepped 3 batches
+    and paused holds the weights its twin's snapshot of iteration 3 kept."""
+    train, test = digits
+    config = TrainConfig(batch_size=16, lr=0.05, epochs=2)
+    whole = Trainer(config, train=train, test=test, slots=RunSlots(4)).run_here()
+    third = next(s for s in whole.runs[0].replay.snapshots() if s.iteration == 3)
+    stepped = Trainer(config, train=train, test=test, slots=RunSlots(4))
+    stepped.step(3)
+    deadline = time.monotonic() + 60
+    while stepped.status != "paused" or stepped.runs[0].iteration < 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    after_three = params_of(stepped.runs[0].model)
+    stepped.stop()
+    assert stepped.wait(60)
+    for name, value in third.parameters.items():
+        torch.testing.assert_close(value.float(), after_three[name], atol=1e-3, rtol=1e-3)
+
+
 def test_a_stopped_run_keeps_the_weights_it_stopped_with(digits):
     train, test = digits
     trainer = Trainer(

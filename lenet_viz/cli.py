@@ -1,7 +1,8 @@
 """The command line: `python -m lenet_viz <command>` or `lenet-viz <command>`.
 
-Commands: fetch-data, info, train, evaluate, predict, models. Errors are one line on stderr that
-starts with "error:", exit code 2, no traceback. A diverged run and an unreadable image exit 1.
+Commands: fetch-data, info, train, evaluate, predict, models, replay. Errors are one line on
+stderr that starts with "error:", exit code 2, no traceback. A diverged run and an unreadable
+image exit 1.
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ def cmd_train(args) -> int:
 
     from lenet_viz.checkpoints import checkpoint_metadata, save_checkpoint
     from lenet_viz.data import DataError, load_split
+    from lenet_viz.replay import replay_payload
     from lenet_viz.runner import Trainer  # starts the optimizers' warm-up while data loads
 
     config = _train_config(args)
@@ -140,7 +142,13 @@ def cmd_train(args) -> int:
             test_acc=run.final.get("test_acc"),
             extra={"status": run.status, "iterations": run.iteration},
         )
-        saved = str(save_checkpoint(run.model, args.save, metadata, overwrite=args.overwrite))
+        replay = None
+        if not args.no_replay:  # the weight snapshots, for `lenet-viz replay`
+            history = run.history
+            replay = replay_payload(run.replay.snapshots(), history.iteration, history.loss)
+        saved = str(
+            save_checkpoint(run.model, args.save, metadata, overwrite=args.overwrite, replay=replay)
+        )
     result = {
         "status": run.status if run.status != "running" else trainer.status,
         "test_acc": run.final.get("test_acc"),
@@ -313,6 +321,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--test-limit", type=int, help="evaluate on the first N test digits only")
     train.add_argument("--save", help="save the trained model to this checkpoint file")
     train.add_argument("--overwrite", action="store_true", help="replace an existing --save file")
+    train.add_argument(
+        "--no-replay",
+        action="store_true",
+        help="save the weights only, without the ~30 snapshots `lenet-viz replay` needs",
+    )
     train.add_argument("--json", action="store_true")
     train.set_defaults(func=cmd_train)
 
@@ -331,6 +344,10 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--dir", help="another checkpoint folder")
     models.add_argument("--json", action="store_true")
     models.set_defaults(func=cmd_models)
+
+    from lenet_viz.cli_replay import add_replay_command  # imports this module
+
+    add_replay_command(sub)
     return parser
 
 

@@ -25,12 +25,13 @@ from functools import lru_cache
 import torch
 import torch.nn.functional as F
 
+from lenet_viz.augment import augment_batch
 from lenet_viz.data import Split, load_split, to_network_input
 from lenet_viz.model import LAYER_NAMES, LeNetBase, ModelConfig, build_model
 
 OPTIMIZERS = ("sgd", "adam", "sdlm")
 SCHEDULES = ("constant", "onecycle", "paper")
-AUGMENTS = ("none", "shift")
+AUGMENTS = ("none", "shift", "paper", "drawn")  # lenet_viz.augment says what each does
 PRECISIONS = ("float32", "bfloat16")
 MAX_SHIFT = 2  # pixels, for augment="shift"
 # A loss this many times its first value (at least 1) means the run blew up, even while it is
@@ -64,7 +65,7 @@ class TrainConfig:
     batch_size: int = 64
     epochs: int = 1
     schedule: str = "constant"
-    augment: str = "none"  # "shift": move each training digit by up to MAX_SHIFT px
+    augment: str = "none"  # one of AUGMENTS, see lenet_viz.augment
     # "bfloat16": the training forward pass under bfloat16 autocast (weights, gradients, the
     # optimizer and every evaluation stay float32); fast on CPUs with AVX512-BF16 or AMX.
     precision: str = "float32"
@@ -491,6 +492,9 @@ class TrainingRun:
         self.iterations_per_epoch = math.ceil(len(self.train_labels) / cfg.batch_size)
         self.total_iterations = self.iterations_per_epoch * cfg.epochs
 
+    def _preprocessing(self) -> tuple[str, str]:
+        return self.model.config.resize, self.model.config.input_scaling
+
     # -- one batch -----------------------------------------------------------------------
     def _train_batch(self, x: torch.Tensor, y: torch.Tensor, epoch: int, lr: float) -> bool:
         """Train on one batch and record it. Returns False when the run diverged: the loss is
@@ -586,10 +590,10 @@ class TrainingRun:
             for self._batch_in_epoch, start in enumerate(range(0, n, cfg.batch_size)):
                 index = order[start : start + cfg.batch_size]
                 lr = learning_rate(cfg, self.iteration, self.iterations_per_epoch)
-                x = self.train_inputs[index]
-                if cfg.augment == "shift":
-                    x = random_shift(x, MAX_SHIFT, shift_rng)
-                if not self._train_batch(x, self.train_labels[index], epoch, lr):
+                x, y = self.train_inputs[index], self.train_labels[index]
+                if cfg.augment != "none":
+                    x, y = augment_batch(cfg.augment, x, y, shift_rng, *self._preprocessing())
+                if not self._train_batch(x, y, epoch, lr):
                     return
                 yield "batch"
             self._end_epoch(epoch + 1, losses_before)

@@ -204,7 +204,8 @@ def test_predict_answers_good_images_and_reports_bad_ones(tiny_checkpoint, tmp_p
     assert code == 1
     assert [r["file"] for r in results] == [*files, str(broken), str(blank)]
     for result in results[:3]:
-        assert set(result) == {"file", "digit", "probs"}
+        assert set(result) == {"file", "digit", "probs", "unsure", "runner_up"}
+        assert result["runner_up"] != result["digit"]
         assert len(result["probs"]) == 10 and sum(result["probs"]) == pytest.approx(1, abs=1e-4)
     assert "error" in results[3] and "not an image" in results[3]["error"]
     assert "error" in results[4]

@@ -217,8 +217,8 @@ def estimate_stroke_width(ink: np.ndarray, level: float = 0.5) -> float:
     """The mean stroke width (px) of the ink at `level`: area / length of the strokes.
 
     One 3x3 erosion takes one pixel off each side of every stroke, about 2 x length pixels in
-    all, so width = area / length = 2 x area / (area - area after one erosion). Exact for
-    straight strokes of any width; 0 when there is no ink.
+    all, so width = area / length = 2 x area / (area - area after one erosion). Close for
+    long strokes; the ends of short, fat ones make it a little low. 0 when there is no ink.
     """
     mask = ink >= level
     area = int(np.count_nonzero(mask))

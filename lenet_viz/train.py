@@ -676,9 +676,10 @@ def describe(config: TrainConfig) -> str:
         for name, field in (("C3", "c3"), ("pool", "pooling"))
         if getattr(model, field) != getattr(usual, field)
     )
+    augmented = f" aug={config.augment}" if config.augment != "none" else ""
     return (
         f"{model.arch} {model.activation}{changed} {config.optimizer} lr={config.lr:g} "
-        f"bs={config.batch_size}"
+        f"bs={config.batch_size}{augmented}"
     )
 
 

@@ -25,13 +25,19 @@ from functools import lru_cache
 import torch
 import torch.nn.functional as F
 
-from lenet_viz.augment import augment_batch
+from lenet_viz.augment import augment_batch, loss_with_non_digits
 from lenet_viz.data import Split, load_split, to_network_input
 from lenet_viz.model import LAYER_NAMES, LeNetBase, ModelConfig, build_model
 
 OPTIMIZERS = ("sgd", "adam", "sdlm")
 SCHEDULES = ("constant", "onecycle", "paper")
-AUGMENTS = ("none", "shift", "paper", "drawn")  # lenet_viz.augment says what each does
+AUGMENTS = (
+    "none",
+    "shift",
+    "paper",
+    "drawn",
+    "drawn+unsure",
+)  # lenet_viz.augment says what each does
 PRECISIONS = ("float32", "bfloat16")
 MAX_SHIFT = 2  # pixels, for augment="shift"
 # A loss this many times its first value (at least 1) means the run blew up, even while it is
@@ -506,7 +512,7 @@ class TrainingRun:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
             output = model(x)
         output = output.float()  # the loss and the records in float32
-        loss = model.loss(output, y)
+        loss = loss_with_non_digits(model, output, y)  # model.loss unless augment marks some
         loss_value = loss.item()
         if self._first_loss is None:
             self._first_loss = loss_value

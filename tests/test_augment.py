@@ -66,3 +66,23 @@ def test_a_short_training_run_with_paper_distortions(tmp_path):
     trainer = Trainer(config, train=digits, test=digits).run_here()
     run = trainer.runs[0]
     assert run.status == "completed" and run.final["test_acc"] > 0.1
+
+
+def test_non_digit_marks_are_pushed_towards_equal_probabilities(monkeypatch):
+    from lenet_viz.augment import NOT_A_DIGIT, loss_with_non_digits
+    from lenet_viz.model import ModelConfig, build_model
+
+    model = build_model(ModelConfig(arch="modern", activation="relu"), seed=0)
+    x, y = batch(8)
+    output = model(x)
+    assert torch.equal(loss_with_non_digits(model, output, y), model.loss(output, y))
+    marked = y.clone()
+    marked[:2] = NOT_A_DIGIT
+    flat = torch.zeros(8, 10)  # equal probabilities: the non-digit part of the loss is log 10
+    flat[2:, :] = -100.0
+    flat[torch.arange(2, 8), y[2:]] = 100.0  # the digits: right and sure, loss ~0
+    loss = loss_with_non_digits(model, flat, marked)
+    assert float(loss) == pytest.approx(2 / 8 * float(torch.log(torch.tensor(10.0))), rel=1e-4)
+    sure = flat.clone()
+    sure[:2, 0] = 50.0  # sure of a digit for a non-digit mark: a larger loss
+    assert float(loss_with_non_digits(model, sure, marked)) > float(loss) + 1

@@ -91,6 +91,7 @@ def measure_drawn(
             mnist_n=limit,
             mnist_accuracy_plain_net=float((plain.argmax(1) == labels).double().mean()),
             mnist_accuracy=float((read.argmax(1) == labels).double().mean()),
+            unsure_share_mnist=float((read.max(dim=1).values < UNSURE_BELOW).double().mean()),
             ece_mnist_before=expected_calibration_error(plain, labels),
             ece_mnist_after=expected_calibration_error(read, labels),
         )
@@ -153,6 +154,7 @@ def summary(result: dict) -> list[tuple[str, str]]:
                 f"MNIST test ({result['mnist_n']}): the Draw page's reading / the plain net",
                 f"{result['mnist_accuracy']:.2%} / {result['mnist_accuracy_plain_net']:.2%}",
             ),
+            ("'unsure' on MNIST test digits", f"{result['unsure_share_mnist']:.2%}"),
             (
                 "calibration error (ECE) on MNIST test, before → after",
                 f"{result['ece_mnist_before']:.2%} → {result['ece_mnist_after']:.2%}",

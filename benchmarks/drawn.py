@@ -65,6 +65,7 @@ def measure_drawn(
         "by_medium": score.accuracy_by("medium"),
         "by_style": score.accuracy_by("style"),
         "confusions": score.confusions(),
+        "confusion_matrix": confusion_counts(score.labels, score.predicted),
         "ece_drawn_before": expected_calibration_error(raw.probabilities, raw.labels),
         "ece_drawn_after": expected_calibration_error(score.probabilities, score.labels),
         "unsure_below": UNSURE_BELOW,
@@ -97,6 +98,25 @@ def measure_drawn(
         )
     result["seconds"] = round(time.perf_counter() - started, 1)
     return result
+
+
+def confusion_counts(labels, predicted) -> list[list[int]]:
+    """counts[true][read] over the ten digits."""
+    counts = [[0] * 10 for _ in range(10)]
+    for true, read in zip(labels.tolist(), predicted.tolist(), strict=True):
+        counts[true][read] += 1
+    return counts
+
+
+def confusion_table_lines(counts: list[list[int]]) -> list[str]:
+    """The confusion table as text: a row per true digit, a column per digit read; the right
+    readings on the diagonal, every mistake off it."""
+    width = max(4, len(str(max(max(row) for row in counts))) + 1)
+    lines = ["true \\ read" + "".join(f"{d:>{width}}" for d in range(10))]
+    for true, row in enumerate(counts):
+        cells = "".join(f"{(n if n else '.'):>{width}}" for n in row)
+        lines.append(f"{true:>11}" + cells)
+    return lines
 
 
 def confusion_text(confusions: list, limit: int = 8) -> str:
@@ -168,6 +188,9 @@ def main() -> None:
     result = measure_drawn()
     for what, value in summary(result):
         print(f"{what}: {value}")
+    print("confusions, every drawn digit (rows: the digit drawn, columns: what it was read as):")
+    for line in confusion_table_lines(result["confusion_matrix"]):
+        print(f"  {line}")
     print("per style:")
     for line in per_style_lines(result["by_style"]):
         print(f"  {line}")

@@ -56,7 +56,8 @@ class DigitPreprocessing:
 
     blank: nothing to classify (reason says why, for the learner); network_input is then None.
     ink: the whole picture as an ink map (H, W); cropped: the ink's bounding box; scaled20: the
-    crop with its longer side at 20 px; centered: 28x28 with the centre of mass at (14, 14).
+    crop, its strokes made MNIST-wide (unless turned off), with its longer side at 20 px;
+    centered: 28x28 with the centre of mass at (14, 14).
     bbox: (top, left, bottom, right) of the crop in the picture, bottom/right exclusive.
     """
 
@@ -184,9 +185,9 @@ def preprocess_digit(
     # Full contrast before scaling (a faint pencil stroke becomes full ink), and again after it,
     # in case strokes thinner than a pixel at 20 px came out grey: MNIST strokes reach 255.
     cropped *= np.float32(1.0 / float(cropped.max()))
-    if stroke_width is not None:
-        cropped = normalize_stroke_width(cropped, stroke_width)
-    scaled20 = _scale_longer_side(cropped, MNIST_BOX)
+    # The strokes made MNIST-wide; `cropped` stays the ink's bounding box (the page's step 2).
+    stroked = cropped if stroke_width is None else normalize_stroke_width(cropped, stroke_width)
+    scaled20 = _scale_longer_side(stroked, MNIST_BOX)
     centered = _place_by_centre_of_mass(scaled20)
     peak = float(centered.max())
     if peak <= 0.0:

@@ -7,8 +7,8 @@ import torch
 
 from lenet_viz import augment
 from lenet_viz.augment import AUGMENT_HELP, DRAWN_SHARE, augment_batch
+from lenet_viz.config import AUGMENTS, ConfigError, TrainConfig
 from lenet_viz.data import sample_digits, to_network_input
-from lenet_viz.train import AUGMENTS, ConfigError, TrainConfig
 
 
 def batch(n: int = 32):
@@ -59,7 +59,7 @@ def test_drawn_replaces_a_share_of_the_batch_with_stroke_digits(monkeypatch):
 
 
 def test_a_short_training_run_with_paper_distortions(tmp_path):
-    from lenet_viz.train import Trainer
+    from lenet_viz.runner import Trainer
 
     digits = sample_digits()
     config = TrainConfig(optimizer="adam", lr=3e-3, epochs=1, augment="paper", seed=0)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.__main__ import Row, _section_list, format_table
+from benchmarks.__main__ import KEPT_MARKER, Row, _section_list, format_table, with_kept_notes
 from benchmarks.machine import fp32_flops_per_cycle
 
 REPO = Path(__file__).resolve().parent.parent
@@ -92,6 +92,21 @@ def test_fast_preset_eval_draw_and_limit_sections_report_numbers(quick_report):
     assert machine["cores"] >= 1 and machine["torch_threads"] >= 1
 
 
+def test_drawn_section_reports_accuracy_per_digit_and_the_confusions(quick_report):
+    result, report, _ = quick_report
+    drawn = report["results"]["drawn"]
+    assert 0 <= drawn["accuracy"] <= 1 and drawn["n"] > 0
+    assert sorted(int(d) for d in drawn["by_digit"]) == list(range(10))
+    matrix = drawn["confusion_matrix"]
+    assert len(matrix) == 10 and sum(map(sum, matrix)) == drawn["n"]
+    assert sum(matrix[d][d] for d in range(10)) == round(drawn["accuracy"] * drawn["n"])
+    whats = [row["what"] for row in report["rows"]]
+    assert any(what.startswith("drawn digits (") for what in whats)
+    assert any("confusions" in what for what in whats)
+    assert any(what.startswith("MNIST test") for what in whats)
+    assert "true \\ read" in result.stderr  # the confusion table, printed
+
+
 def test_app_sections_start_streamlit_and_rerun_the_draw_page(tmp_path):
     _, report, _ = run_suite(tmp_path, "--only", "coldstart,apptest")
     assert report["errors"] == {}
@@ -107,6 +122,15 @@ def test_peak_estimate_follows_the_simd_flags():
     assert fp32_flops_per_cycle("GenuineIntel", 6, {"avx2", "fma", "avx512f"})[0] == 64
     assert fp32_flops_per_cycle("GenuineIntel", 6, {"avx2", "fma"})[0] == 32
     assert fp32_flops_per_cycle("", None, set())[0] == 8
+
+
+def test_a_new_table_keeps_the_hand_written_notes_below_the_marker(tmp_path):
+    results = tmp_path / "RESULTS.md"
+    assert with_kept_notes("# new\n", results) == "# new\n"  # no file yet
+    results.write_text(f"# old table\n\n{KEPT_MARKER}\n\n## Design measurements\n- x\n")
+    kept = with_kept_notes("# new table\n", results)
+    assert kept == f"# new table\n\n{KEPT_MARKER}\n\n## Design measurements\n- x\n"
+    assert KEPT_MARKER in (Path(__file__).parent.parent / "benchmarks" / "RESULTS.md").read_text()
 
 
 def test_table_marks_missed_targets_and_unknown_sections_are_refused():

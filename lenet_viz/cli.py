@@ -1,8 +1,8 @@
 """The command line: `python -m lenet_viz <command>` or `lenet-viz <command>`.
 
-Commands: fetch-data, info, train, evaluate, predict, models, replay. Errors are one line on
-stderr that starts with "error:", exit code 2, no traceback. A diverged run and an unreadable
-image exit 1.
+Commands: fetch-data, info, train, evaluate, predict, calibrate, models, replay. Errors are one
+line on stderr that starts with "error:", exit code 2, no traceback. A diverged run and an
+unreadable image exit 1.
 """
 
 from __future__ import annotations
@@ -212,20 +212,21 @@ def cmd_evaluate(args) -> int:
 
 # -- predict ----------------------------------------------------------------------------------
 def cmd_predict(args) -> int:
-    import torch
-
+    from lenet_viz.calibration import read_digit, temperature_of
     from lenet_viz.images import ImageError, load_image
     from lenet_viz.preprocess import prepare_for_model
 
-    model = _load(args.checkpoint).model
+    loaded = _load(args.checkpoint)
+    model, temperature = loaded.model, temperature_of(loaded.metadata)
     failures = 0
     for file in args.images:
         try:
             prepared = prepare_for_model(load_image(file, name=file), model.config)
             if prepared.blank:
                 raise ImageError(f"{file}: no digit found ({prepared.reason})")
-            with torch.inference_mode():
-                probs = model.probabilities(model(prepared.network_input))[0].tolist()
+            # The Draw page's reading: calibrated, averaged over one-pixel shifts.
+            reading = read_digit(model, prepared.network_input, temperature)
+            probs = reading.probabilities.tolist()
         except (ImageError, OSError) as error:
             failures += 1
             if args.json:
@@ -233,13 +234,54 @@ def cmd_predict(args) -> int:
             else:
                 print(f"error: {error}", file=sys.stderr)
             continue
-        digit = max(range(10), key=probs.__getitem__)
+        digit = reading.prediction
         if args.json:
-            _emit({"file": file, "digit": digit, "probs": [round(p, 6) for p in probs]})
+            _emit(
+                {
+                    "file": file,
+                    "digit": digit,
+                    "probs": [round(p, 6) for p in probs],
+                    "unsure": reading.unsure,
+                    "runner_up": reading.runner_up,
+                }
+            )
         else:
             shown = " ".join(f"{d}:{p:.3f}" for d, p in enumerate(probs))
-            print(f"{file}: {digit}  ({shown})")
+            print(f"{file}: {reading.summary()}  ({shown})")
     return EXIT_FAILED if failures else EXIT_OK
+
+
+# -- calibrate --------------------------------------------------------------------------------
+def cmd_calibrate(args) -> int:
+    from lenet_viz.calibration import calibrate, held_out_inputs
+    from lenet_viz.checkpoints import save_checkpoint
+
+    loaded = _load(args.checkpoint)
+    first = args.held_out_from
+    if first is None:
+        first = ((loaded.metadata.get("train_config") or {}).get("train_limit")) or 0
+    try:
+        inputs, labels = held_out_inputs(loaded.model, int(first))
+    except ValueError as error:
+        raise CLIError(str(error)) from None
+    found = calibrate(loaded.model, inputs, labels)
+    found["calibration"]["held_out_from"] = int(first)
+    target = args.save or loaded.path
+    save_checkpoint(loaded.model, target, {**loaded.metadata, **found}, overwrite=True)
+    result = {
+        "checkpoint": str(target),
+        "temperature": found["temperature"],
+        **found["calibration"],
+    }
+    if args.json:
+        _emit(result)
+    else:
+        print(
+            f"{target}: temperature {result['temperature']:.3f} fitted on "
+            f"{result['held_out_digits']:,} held-out digits; expected calibration error "
+            f"{result['ece_before']:.2%} -> {result['ece_after']:.2%}"
+        )
+    return EXIT_OK
 
 
 # -- models ---------------------------------------------------------------------------------
@@ -267,6 +309,7 @@ def _number(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     from lenet_viz.activations import ACTIVATIONS
+    from lenet_viz.augment import AUGMENT_HELP
     from lenet_viz.config import (
         ARCHS,
         AUGMENTS,
@@ -312,7 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resize", choices=RESIZES)
     train.add_argument("--dataset", choices=list(DATASETS))
     train.add_argument(
-        "--augment", choices=AUGMENTS, help="shift: move each training digit by up to 2 px"
+        "--augment",
+        choices=AUGMENTS,
+        help="; ".join(f"{name}: {text}" for name, text in AUGMENT_HELP.items()),
     )
     train.add_argument(
         "--precision", choices=PRECISIONS, help="bfloat16: the forward pass in bfloat16 autocast"
@@ -339,6 +384,21 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--checkpoint", help="default: the shipped modern checkpoint")
     predict.add_argument("--json", action="store_true")
     predict.set_defaults(func=cmd_predict)
+
+    calibrate = sub.add_parser(
+        "calibrate",
+        help="fit a checkpoint's temperature on held-out digits (its honest confidence)",
+    )
+    calibrate.add_argument("--checkpoint", help="default: the shipped modern checkpoint")
+    calibrate.add_argument(
+        "--held-out-from",
+        type=int,
+        help="MNIST training digits from this index on were not trained on "
+        "(default: the checkpoint's train_limit)",
+    )
+    calibrate.add_argument("--save", help="write here instead of updating the checkpoint")
+    calibrate.add_argument("--json", action="store_true")
+    calibrate.set_defaults(func=cmd_calibrate)
 
     models = sub.add_parser("models", help="list the checkpoints in checkpoints/")
     models.add_argument("--dir", help="another checkpoint folder")

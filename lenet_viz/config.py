@@ -22,7 +22,7 @@ RESIZES = ("pad", "scale")
 
 OPTIMIZERS = ("sgd", "adam", "sdlm")
 SCHEDULES = ("constant", "onecycle", "paper")
-AUGMENTS = ("none", "shift")
+AUGMENTS = ("none", "shift", "paper", "drawn", "drawn+unsure")  # see lenet_viz.augment
 PRECISIONS = ("float32", "bfloat16")
 MAX_EPOCHS = 50
 MAX_BATCH_SIZE = 4096
@@ -98,7 +98,7 @@ class TrainConfig:
     batch_size: int = 64
     epochs: int = 1
     schedule: str = "constant"
-    augment: str = "none"  # "shift": move each training digit by up to train.MAX_SHIFT px
+    augment: str = "none"  # one of AUGMENTS; lenet_viz.augment says what each does
     # "bfloat16": the training forward pass under bfloat16 autocast (weights, gradients, the
     # optimizer and every evaluation stay float32); fast on CPUs with AVX512-BF16 or AMX.
     precision: str = "float32"
@@ -223,7 +223,8 @@ def describe(config: TrainConfig) -> str:
         for name, key in (("C3", "c3"), ("pool", "pooling"))
         if getattr(model, key) != getattr(usual, key)
     )
+    augmented = f" aug={config.augment}" if config.augment != "none" else ""
     return (
         f"{model.arch} {model.activation}{changed} {config.optimizer} lr={config.lr:g} "
-        f"bs={config.batch_size}"
+        f"bs={config.batch_size}{augmented}"
     )

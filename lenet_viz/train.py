@@ -22,6 +22,7 @@ from functools import lru_cache
 import torch
 import torch.nn.functional as F
 
+from lenet_viz.augment import augment_batch, loss_with_non_digits
 from lenet_viz.config import ModelConfig, TrainConfig
 from lenet_viz.data import load_split, to_network_input
 from lenet_viz.model import LeNetBase
@@ -247,11 +248,12 @@ def train_one_epoch(
         with weights_lock:
             optimizer.estimate_hessian(model, inputs[:HESSIAN_SAMPLES], labels[:HESSIAN_SAMPLES])
     order = torch.randperm(n, generator=order_rng)
+    preprocessing = (model.config.resize, model.config.input_scaling)  # for drawn digits
     for batch in range(batches):
         index = order[batch * config.batch_size : (batch + 1) * config.batch_size]
         x, y = inputs[index], labels[index]
-        if config.augment == "shift":
-            x = random_shift(x, MAX_SHIFT, shift_rng)
+        if config.augment != "none":  # lenet_viz.augment: shift, the paper's, drawn digits
+            x, y = augment_batch(config.augment, x, y, shift_rng, *preprocessing)
         iteration = epoch * batches + batch
         lr = learning_rate(config, iteration, batches)
         for group in optimizer.param_groups:
@@ -260,7 +262,7 @@ def train_one_epoch(
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
             output = model(x)
         output = output.float()  # the loss and the records in float32
-        loss = model.loss(output, y)
+        loss = loss_with_non_digits(model, output, y)  # model.loss unless augment marks some
         loss_value = loss.item()
         guard.check(loss_value)
         optimizer.zero_grad(set_to_none=True)

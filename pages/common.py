@@ -390,7 +390,8 @@ def pause_resume_stop_buttons(row, state_key: str, status: str | None) -> None:
 # The settings written beside every metrics row (a CSV of several runs says what each one was).
 CSV_SETTINGS = (
     "arch", "activation", "pooling", "c3", "resize", "dataset", "optimizer", "lr", "momentum",
-    "weight_decay", "batch_size", "epochs", "schedule", "seed", "train_limit", "test_limit",
+    "weight_decay", "batch_size", "epochs", "schedule", "augment", "seed", "train_limit",
+    "test_limit",
 )  # fmt: skip
 
 

@@ -16,6 +16,7 @@ import streamlit as st
 import streamlit_drawable_canvas
 from streamlit_drawable_canvas import st_canvas
 
+from lenet_viz.calibration import read_digit
 from lenet_viz.figures.inside import pixel_image, probabilities_figure
 from lenet_viz.images import ImageError, load_image
 from lenet_viz.inside import inspect_digit
@@ -137,17 +138,30 @@ def uploaded_image():
         return None
 
 
-def show_prediction(digit: DigitPreprocessing, model) -> None:
+def show_prediction(digit: DigitPreprocessing, model, temperature: float = 1.0) -> None:
     result = inspect_digit(model, digit.network_input)
+    probabilities, prediction, delta = result.probabilities, result.prediction, _how_sure(result)
+    if not result.output_is_penalty:  # calibrated, averaged over shifts (lenet_viz.calibration)
+        reading = read_digit(model, digit.network_input, temperature)
+        probabilities, prediction = reading.probabilities, reading.prediction
+        delta = "unsure" if reading.unsure else f"{reading.confidence:.0%} sure"
     st.metric(
         label="Prediction",
-        value=str(result.prediction),
-        delta=_how_sure(result),
+        value=str(prediction),
+        delta=delta,
         delta_color="off",
         delta_arrow="off",
     )
+    if not result.output_is_penalty and reading.unsure:
+        st.warning(
+            f"Not sure. This looks most like a **{reading.prediction}** "
+            f"({reading.confidence:.0%}), or else a **{reading.runner_up}** "
+            f"({reading.runner_up_probability:.0%}). Is it one clear digit? Try writing it "
+            "larger, in one piece, or clear and draw it again.",
+            icon=":material/help:",
+        )
     st.plotly_chart(
-        probabilities_figure(result.probabilities, result.prediction),
+        probabilities_figure(probabilities, prediction),
         key="draw_probabilities",
         config={"displayModeBar": False},
     )
@@ -235,7 +249,7 @@ with right:
     elif digit.blank:
         st.info(f"Nothing to read yet: {digit.reason}.", icon=":material/edit:")
     else:
-        show_prediction(digit, picked.model)
+        show_prediction(digit, picked.model, picked.temperature)
 
 if digit is not None and not digit.blank:
     show_steps(digit, picked.model.config.resize, uploaded=mode == UPLOAD)

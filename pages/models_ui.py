@@ -14,6 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from lenet_viz.calibration import temperature_of
 from lenet_viz.checkpoints import (
     DEFAULT_CHECKPOINT_NAMES,
     DEFAULT_CHECKPOINT_PRESETS,
@@ -41,6 +42,7 @@ class PickedModel:
     model: LeNetBase  # in eval mode; shared read-only between sessions for shipped models
     label: str  # what to call it on the page
     description: str  # one line: architecture, activation, accuracy, where it comes from
+    temperature: float = 1.0  # calibration of its probabilities (lenet_viz.calibration)
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=32)
@@ -182,11 +184,13 @@ def _resolve(choice: str, label: str) -> PickedModel | None:
         if choice.startswith("shipped:"):
             path = _shipped_paths()[choice.split(":", 1)[1]]
             loaded = _load(path)
-            return PickedModel(loaded.model, label, _describe(loaded, f"shipped `{path.name}`"))
+            description = _describe(loaded, f"shipped `{path.name}`")
+            return PickedModel(loaded.model, label, description, temperature_of(loaded.metadata))
         if choice.startswith("saved:"):
             path = Path(choice.split(":", 1)[1])
             loaded = _load(path)
-            return PickedModel(loaded.model, label, _describe(loaded, f"saved `{path.name}`"))
+            description = _describe(loaded, f"saved `{path.name}`")
+            return PickedModel(loaded.model, label, description, temperature_of(loaded.metadata))
         if choice == TRAINING:
             return _training_model(label)
         return _uploaded_model()
@@ -234,4 +238,7 @@ def _uploaded_model() -> PickedModel | None:
         return None
     name = os.path.basename(kept["name"])
     loaded = kept["loaded"]
-    return PickedModel(loaded.model, f"Uploaded: {name}", _describe(loaded, f"uploaded `{name}`"))
+    description = _describe(loaded, f"uploaded `{name}`")
+    return PickedModel(
+        loaded.model, f"Uploaded: {name}", description, temperature_of(loaded.metadata)
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lenet_viz.activations import ACTIVATIONS
+from lenet_viz.augment import AUGMENT_HELP
 from lenet_viz.checkpoints import (
     DEFAULT_CHECKPOINT_NAMES,
     CheckpointError,
@@ -89,6 +90,9 @@ GALLERY_SIZE = 24
 
 ARCH_LABELS = {"modern": "Modern (simplified)", "faithful": "Faithful (LeCun 1998)"}
 OPTIMIZER_LABELS = {"sgd": "SGD", "adam": "Adam", "sdlm": "SDLM (the paper's)"}
+# The Train page offers these; "drawn" (stroke digits mixed in) is for `lenet_viz train`: it
+# synthesizes 12,000 drawings first, a minute of a shared server's CPU.
+PAGE_AUGMENTS = ["none", "shift", "paper"]
 SCHEDULE_LABELS = {
     "constant": "constant",
     "onecycle": "one-cycle: warm up, then anneal",
@@ -106,6 +110,7 @@ DEFAULTS = {
     "batch_size": 64,
     "epochs": 2,
     "schedule": "constant",
+    "augment": "none",
     "seed": 0,
     "size": "Medium: 10,000 images",
 }
@@ -221,6 +226,8 @@ def restore_settings(config: TrainConfig) -> None:
     if config.model.arch == "modern":
         state[KEY + "pooling"] = model.pooling
     state[KEY + "seed"] = config.seed
+    if config.augment in PAGE_AUGMENTS:  # "drawn" runs come from `lenet_viz train` only
+        state[KEY + "augment"] = config.augment
     size = run_size_label(config.train_limit, config.test_limit)
     if size:
         state[KEY + "size"] = size
@@ -383,6 +390,17 @@ def settings(disabled: bool) -> None:
         persist_state=PERSIST,
     )
     st.selectbox(
+        "Training distortions",
+        PAGE_AUGMENTS,
+        key=KEY + "augment",
+        format_func=AUGMENT_HELP.get,
+        disabled=disabled,
+        persist_state=PERSIST,
+        help="What happens to each training digit before the net sees it. The paper's random "
+        "distortions brought LeNet-5's test error from 0.95% to 0.8% (LeCun et al. 1998, p.10). "
+        "Train with and without them and compare.",
+    )
+    st.selectbox(
         "Run size",
         list(RUN_SIZES),
         key=KEY + "size",
@@ -411,6 +429,7 @@ def current_config() -> TrainConfig:
         batch_size=int(state[KEY + "batch_size"]),
         epochs=int(state[KEY + "epochs"]),
         schedule=state[KEY + "schedule"],
+        augment=state[KEY + "augment"],
         seed=int(state[KEY + "seed"]),
         train_limit=train_limit,
         test_limit=test_limit,

@@ -350,3 +350,24 @@ def test_inside_uses_the_shipped_sample_digits_without_mnist(app, monkeypatch):
         assert at.metric[0].label == "Prediction"
     finally:
         st.cache_resource.clear()
+
+
+def _drawing_of(style: str) -> np.ndarray:
+    from lenet_viz.drawn import NOT_DIGIT_TEMPLATES, render_canvas, template_paths
+
+    template = next(t for t in NOT_DIGIT_TEMPLATES if t.style == style)
+    return render_canvas(template_paths(template, height=180), pen=20)
+
+
+@pytest.mark.parametrize("style", ["scribble", "two digits 12"])
+def test_draw_says_it_is_unsure_of_a_scribble_and_names_the_runner_up(app, style):
+    """Not "98% sure" of a wrong digit: the page says it is unsure, with its two best guesses."""
+    at = open_page(app, DRAW)
+    at.session_state[CANVAS_KEY] = canvas_state(_drawing_of(style), strokes=2)
+    at.run()
+    assert not at.exception
+    prediction = at.metric[0]
+    assert prediction.delta == "unsure"
+    warning = " ".join(texts(at.warning))
+    assert "Not sure" in warning and "or else a" in warning
+    assert f"**{prediction.value}**" in warning

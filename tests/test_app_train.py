@@ -723,3 +723,24 @@ def test_a_run_that_ends_while_the_page_draws_stops_polling(page, key, tiny_spli
     at = page_with_trainer(page, key, StatusScript(["running", "completed"], tiny_splits))
     assert poll_timers == []
     assert at.session_state[key.replace("trainer", "seen_status")] == "completed"
+
+
+@needs_mnist
+def test_train_page_trains_with_the_papers_distortions(stop_trainers_afterwards):
+    """--augment paper on the page: the run's config carries it, and the run name says so."""
+    at = app_on(TRAIN)
+    stop_trainers_afterwards.append(at)
+    distortions = at.selectbox(key="train_opt_augment")
+    assert distortions.value == "none"
+    assert "shear" in distortions.format_func("paper")
+    distortions.set_value("paper")
+    at.selectbox(key="train_opt_size").set_value(TINY)
+    at.run()
+    button(at, "Start").click()
+    at.run()
+    trainer = at.session_state["train_trainer"]
+    assert trainer.runs[0].config.augment == "paper"
+    assert trainer.runs[0].name.endswith("aug=paper")
+    button(at, "Stop").click()
+    at.run()
+    assert trainer.wait(60)

@@ -92,6 +92,21 @@ def test_fast_preset_eval_draw_and_limit_sections_report_numbers(quick_report):
     assert machine["cores"] >= 1 and machine["torch_threads"] >= 1
 
 
+def test_drawn_section_reports_accuracy_per_digit_and_the_confusions(quick_report):
+    result, report, _ = quick_report
+    drawn = report["results"]["drawn"]
+    assert 0 <= drawn["accuracy"] <= 1 and drawn["n"] > 0
+    assert sorted(int(d) for d in drawn["by_digit"]) == list(range(10))
+    matrix = drawn["confusion_matrix"]
+    assert len(matrix) == 10 and sum(map(sum, matrix)) == drawn["n"]
+    assert sum(matrix[d][d] for d in range(10)) == round(drawn["accuracy"] * drawn["n"])
+    whats = [row["what"] for row in report["rows"]]
+    assert any(what.startswith("drawn digits (") for what in whats)
+    assert any("confusions" in what for what in whats)
+    assert any(what.startswith("MNIST test") for what in whats)
+    assert "true \\ read" in result.stderr  # the confusion table, printed
+
+
 def test_app_sections_start_streamlit_and_rerun_the_draw_page(tmp_path):
     _, report, _ = run_suite(tmp_path, "--only", "coldstart,apptest")
     assert report["errors"] == {}

@@ -204,7 +204,8 @@ def test_predict_answers_good_images_and_reports_bad_ones(tiny_checkpoint, tmp_p
     assert code == 1
     assert [r["file"] for r in results] == [*files, str(broken), str(blank)]
     for result in results[:3]:
-        assert set(result) == {"file", "digit", "probs"}
+        assert set(result) == {"file", "digit", "probs", "unsure", "runner_up"}
+        assert result["runner_up"] != result["digit"]
         assert len(result["probs"]) == 10 and sum(result["probs"]) == pytest.approx(1, abs=1e-4)
     assert "error" in results[3] and "not an image" in results[3]["error"]
     assert "error" in results[4]
@@ -230,3 +231,45 @@ def test_the_console_script_is_installed():
     script = Path(sys.executable).with_name("lenet-viz")
     result = subprocess.run([script, "info"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "61,706" in result.stdout
+
+
+def test_calibrate_stores_a_temperature_that_predict_then_uses(
+    tiny_checkpoint, tmp_path, capsys, monkeypatch
+):
+    from lenet_viz import calibration
+    from lenet_viz.checkpoints import load_checkpoint
+    from lenet_viz.data import sample_digits
+
+    monkeypatch.setattr(calibration, "HELD_OUT_DRAWINGS", 20)  # a quick fit
+    path, _ = tiny_checkpoint
+    calibrated_path = tmp_path / "calibrated.pt"
+    code = main(["calibrate", "--checkpoint", str(path), "--save", str(calibrated_path), "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0
+    # The tiny net trained on the first 2,000 digits: the other 58,000 are held out, + 20 drawn.
+    assert result["held_out_from"] == 2000 and result["held_out_digits"] == 58_020
+    assert result["temperature"] > 0 and 0 <= result["ece_after"] <= result["ece_before"] + 1e-3
+    metadata = load_checkpoint(calibrated_path).metadata
+    assert metadata["temperature"] == result["temperature"]
+    assert metadata["test_acc"] == load_checkpoint(path).metadata["test_acc"]
+    # predict reads with it: the probabilities differ from the uncalibrated checkpoint's.
+    image = tmp_path / "digit.png"
+    Image.fromarray(sample_digits().images[0].numpy()).save(image)
+    main(["predict", "--checkpoint", str(path), str(image), "--json"])
+    main(["predict", "--checkpoint", str(calibrated_path), str(image), "--json"])
+    plain, scaled = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert plain["digit"] == scaled["digit"] and plain["probs"] != scaled["probs"]
+
+
+def test_calibrate_refuses_a_net_trained_on_every_digit(tmp_path):
+    from lenet_viz.checkpoints import checkpoint_metadata, save_checkpoint
+    from lenet_viz.model import ModelConfig, build_model
+
+    model = build_model(ModelConfig(arch="modern"), seed=0)
+    path = save_checkpoint(
+        model,
+        tmp_path / "all.pt",
+        checkpoint_metadata(model, dataset="mnist", train_config=None, test_acc=None),
+    )
+    code, _, err = run_cli("calibrate", "--checkpoint", str(path))
+    assert code == 2 and "--train-limit" in err

@@ -1,0 +1,139 @@
+"""The drawn-digit benchmark (`drawn_benchmark`: the benchmark writers' templates, drawn on the
+canvas and photographed, always the same digits) and how a model reads it (`score_drawn`,
+`DrawnScore`: accuracy per digit, style and medium, the confusion pairs)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from lenet_viz.drawn.benchmark_writers import BENCHMARK_TEMPLATES, NOT_DIGIT_TEMPLATES
+from lenet_viz.drawn.render import Placement, place_strokes, render_canvas, render_photo
+from lenet_viz.drawn.templates import Template
+
+BENCHMARK_SEED = 10_000  # the benchmark's fixed seed (training synthesis uses others)
+
+
+@dataclass(frozen=True)
+class DrawnDigit:
+    """One drawn digit of the benchmark."""
+
+    image: np.ndarray  # RGBA (canvas) or RGB (photo), uint8
+    label: int
+    style: str
+    medium: str  # "canvas" or "photo"
+    placement: Placement
+
+
+BENCHMARK_CANVAS_PER_TEMPLATE = 40
+BENCHMARK_PHOTOS_PER_TEMPLATE = 12
+
+
+def drawn_digits(
+    templates: Sequence[Template],
+    canvas_per_template: int,
+    photos_per_template: int,
+    seed: int,
+) -> Iterator[DrawnDigit]:
+    """Every template drawn `canvas_per_template` times on the canvas and photographed
+    `photos_per_template` times on paper, each with its own seeded random hand."""
+    for index, template in enumerate(templates):
+        for medium, count in (("canvas", canvas_per_template), ("photo", photos_per_template)):
+            for k in range(count):
+                rng = np.random.default_rng([seed, index, k, medium == "photo"])
+                paths, placement = place_strokes(template, rng)
+                if medium == "canvas":
+                    image = render_canvas(paths, placement.pen)
+                else:
+                    image = render_photo(paths, placement.pen, rng)
+                yield DrawnDigit(image, template.label, template.style, medium, placement)
+
+
+def drawn_benchmark(
+    canvas_per_template: int = BENCHMARK_CANVAS_PER_TEMPLATE,
+    photos_per_template: int = BENCHMARK_PHOTOS_PER_TEMPLATE,
+    seed: int = BENCHMARK_SEED,
+) -> list[DrawnDigit]:
+    """The drawn-digit benchmark: `BENCHMARK_TEMPLATES` only, always the same digits for the
+    same arguments (by default 26 templates x (40 canvas + 12 photos) = 1,352 digits)."""
+    return list(drawn_digits(BENCHMARK_TEMPLATES, canvas_per_template, photos_per_template, seed))
+
+
+def not_digit_drawings(per_template: int = 5, seed: int = BENCHMARK_SEED + 1) -> list[DrawnDigit]:
+    """Scribbles, letters and pairs of digits as drawn on the canvas (label -1)."""
+    return list(drawn_digits(NOT_DIGIT_TEMPLATES, per_template, 0, seed))
+
+
+# ----------------------------------------------------------------------- measuring a model
+
+
+@dataclass
+class DrawnScore:
+    """How a model reads a set of drawn digits (`score_drawn`)."""
+
+    labels: np.ndarray  # (N,)
+    predicted: np.ndarray  # (N,)
+    probabilities: np.ndarray  # (N, 10), calibrated (and test-time averaged) as read
+    styles: list[str]
+    media: list[str]
+
+    @property
+    def accuracy(self) -> float:
+        return float((self.predicted == self.labels).mean())
+
+    def accuracy_by(self, key: str) -> dict:
+        """Accuracy per "digit", "style" or "medium": {value: (correct, total)}."""
+        values = {"digit": self.labels.tolist(), "style": self.styles, "medium": self.media}[key]
+        out: dict = {}
+        for value, ok in zip(values, (self.predicted == self.labels).tolist(), strict=True):
+            right, total = out.get(value, (0, 0))
+            out[value] = (right + int(ok), total + 1)
+        return dict(sorted(out.items()))
+
+    def confusions(self) -> list[tuple[int, int, int]]:
+        """(true, read as, count) for every mistake, the most frequent first."""
+        pairs: dict[tuple[int, int], int] = {}
+        for true, read in zip(self.labels.tolist(), self.predicted.tolist(), strict=True):
+            if true != read:
+                pairs[(true, read)] = pairs.get((true, read), 0) + 1
+        return sorted(((t, r, n) for (t, r), n in pairs.items()), key=lambda row: (-row[2], row))
+
+
+def score_drawn(
+    model,
+    digits: Sequence[DrawnDigit],
+    temperature: float = 1.0,
+    tta: bool = True,
+    stroke_width: float | None = None,
+) -> DrawnScore:
+    """Read every drawn digit exactly as the Draw page does (`preprocess.prepare_for_model`,
+    `calibration.read_inputs`). stroke_width: None is the default preprocessing; a number
+    overrides the width strokes are normalised to (0 turns the normalisation off)."""
+    import torch
+
+    from lenet_viz.calibration import read_inputs
+    from lenet_viz.preprocess import prepare_for_model, preprocess_digit
+
+    config = model.config
+    inputs = []
+    for digit in digits:
+        if stroke_width is None:
+            prepared = prepare_for_model(digit.image, config)
+        else:
+            prepared = preprocess_digit(
+                digit.image,
+                resize=config.resize,
+                scaling=config.input_scaling,
+                stroke_width=stroke_width or None,
+            )
+        inputs.append(prepared.network_input)
+    probabilities = read_inputs(model, torch.cat(inputs), temperature, tta).numpy()
+    return DrawnScore(
+        labels=np.array([d.label for d in digits]),
+        predicted=probabilities.argmax(axis=1),
+        probabilities=probabilities,
+        styles=[d.style for d in digits],
+        media=[d.medium for d in digits],
+    )

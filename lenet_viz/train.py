@@ -12,6 +12,7 @@ pause between batches: that driver, with its records and thread, is `lenet_viz.r
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import math
 import threading
@@ -110,9 +111,14 @@ def warm_up_optimizers() -> None:
 
 
 def warm_up_in_background() -> threading.Thread:
-    """`warm_up_optimizers` on a daemon thread, while the caller reads its data."""
+    """`warm_up_optimizers` on a daemon thread, while the caller reads its data.
+
+    A process that ends at once (a CLI error, such as missing data) waits for it at exit: a
+    daemon thread still inside torch when Python shuts down aborts the process (SIGABRT).
+    """
     thread = threading.Thread(target=warm_up_optimizers, name="optimizer-warm-up", daemon=True)
     thread.start()
+    atexit.register(thread.join, 30)
     return thread
 
 

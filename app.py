@@ -1,6 +1,6 @@
 """LeNet-5 Explorer: `streamlit run app.py`.
 
-The entry only configures the page and registers the five pages; each page is a thin script in
+The entry only configures the page and registers the six pages; each page is a thin script in
 pages/ over the `lenet_viz` library. With st.navigation, files in pages/ are not auto-discovered.
 """
 
@@ -19,6 +19,9 @@ PAGES = [
     st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
     st.Page(
         "pages/inside.py", title="Inside LeNet-5", icon=":material/biotech:", url_path="inside"
+    ),
+    st.Page(
+        "pages/robustness.py", title="Robustness", icon=":material/shield:", url_path="robustness"
     ),
 ]
 

@@ -1,6 +1,6 @@
 """The command line: `python -m lenet_viz <command>` or `lenet-viz <command>`.
 
-Commands: fetch-data, info, train, evaluate, predict, models. Errors are one line on stderr that
+Commands: fetch-data, info, train, evaluate, predict, models, robustness. Errors are one line on stderr that
 starts with "error:", exit code 2, no traceback. A diverged run and an unreadable image exit 1.
 """
 
@@ -249,6 +249,27 @@ def cmd_models(args) -> int:
     return EXIT_OK
 
 
+# -- robustness -----------------------------------------------------------------------------
+def cmd_robustness(args) -> int:
+    from lenet_viz.robustness import robustness_curves
+
+    loaded = _load(args.checkpoint)
+    curves = robustness_curves(loaded.model)
+    result = {"checkpoint": str(loaded.path), **curves.to_dict()}
+    if args.json:
+        _emit(result)
+        return EXIT_OK
+    print(
+        f"{loaded.path}: accuracy on {curves.digits:,} digits ({curves.source}, the first "
+        f"{curves.digits // 10} of each class); undistorted {curves.clean_accuracy:.1%}"
+    )
+    for name, curve in result["curves"].items():
+        print(f"{curve['label']}:")
+        print("  " + "  ".join(f"{s:>6g}" for s in curve["strengths"]))
+        print("  " + "  ".join(f"{a:>6.1%}" for a in curve["accuracy"]))
+    return EXIT_OK
+
+
 # -- parser -----------------------------------------------------------------------------------
 def _number(text: str) -> float:
     try:
@@ -322,6 +343,16 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--dir", help="another checkpoint folder")
     models.add_argument("--json", action="store_true")
     models.set_defaults(func=cmd_models)
+
+    robust = sub.add_parser(
+        "robustness",
+        help="accuracy on 1,000 test digits rotated, shifted, scaled, squeezed, thickened, noisy",
+    )
+    robust.add_argument(
+        "checkpoint", nargs="?", metavar="CHECKPOINT", help="default: the shipped modern net"
+    )
+    robust.add_argument("--json", action="store_true")
+    robust.set_defaults(func=cmd_robustness)
     return parser
 
 

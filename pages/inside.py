@@ -18,7 +18,9 @@ from lenet_viz.data import DataError, Split, data_available, load_split, sample_
 from lenet_viz.figures import inside as figures
 from lenet_viz.model import LeNetBase
 from lenet_viz.paper import table_i
+from pages import inside_views
 from pages.models_ui import ensure_app_navigation, model_picker
+from pages.top_digits_ui import show_top_digits
 
 DIGIT = "digit"  # the app contract: the last digit the Draw page read
 SOURCE = "inside_source"
@@ -308,8 +310,16 @@ with summary:
     st.metric("Prediction", str(result.prediction))
     st.markdown(f"Looking at {what}, with the model *{picked.label}*.")
 
-show_layers(model, result)
-show_kernels(model)
-show_connection_table(model, result)
-show_table_against_paper(model)
-show_rbf(model, result)
+view = inside_views.view_picker()
+if view == inside_views.LAYERS:
+    show_layers(model, result)
+    show_kernels(model)
+    show_connection_table(model, result)
+    show_table_against_paper(model)
+    show_rbf(model, result)
+elif view == inside_views.INVARIANCE:
+    inside_views.show_invariance(model, image28)
+elif view == inside_views.SALIENCY:
+    inside_views.show_saliency(model, image28)
+else:
+    show_top_digits(model)

@@ -21,7 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DEFAULT_JSON = HERE / "results" / "latest.json"
 DEFAULT_MARKDOWN = HERE / "RESULTS.md"
-SECTIONS = ("throughput", "fast", "eval", "draw", "coldstart", "apptest", "limit")
+SECTIONS = ("throughput", "fast", "eval", "draw", "coldstart", "apptest", "limit", "explain")
 
 # Targets of issue 5, on the 2-core machine.
 MIN_TRAINER_OVER_BARE = 0.9
@@ -30,6 +30,9 @@ FAST_MIN_ACCURACY = 0.99
 EVAL_MAX_SECONDS = 0.5
 DRAW_MAX_P95_MS = 20.0
 COLD_START_MAX_SECONDS = 5.0
+# Targets of issue 14.
+ROBUSTNESS_MAX_SECONDS = 5.0
+SALIENCY_MAX_MS = 1000.0
 
 FULL = {
     "throughput": dict(n_images=4_096, notebook_images=2_048, repeats=15, notebook_repeats=3),
@@ -37,6 +40,7 @@ FULL = {
     "eval": dict(test_limit=None, repeats=5),
     "draw": dict(samples=200, distinct=20),
     "apptest": dict(reruns=5),
+    "explain": dict(repeats=20),
     "browser": True,
 }
 QUICK = {
@@ -45,6 +49,7 @@ QUICK = {
     "eval": dict(test_limit=500, repeats=1),
     "draw": dict(samples=5, distinct=5),
     "apptest": dict(reruns=1),
+    "explain": dict(repeats=2, sweeps=("rotation",), search_limit=500),
     "browser": False,
 }
 
@@ -241,6 +246,57 @@ def run_limit(settings: dict, results: dict, quick: bool) -> list[Row]:
     ]
 
 
+def run_explain(settings: dict, results: dict, quick: bool) -> list[Row]:
+    """Issue 14: robustness curves, top digits per map, saliency, the invariance explorer."""
+    from benchmarks.explain import measure_explain
+
+    measured = measure_explain(**settings["explain"])
+    results["explain"] = measured
+    rows = []
+    for arch in ("modern", "faithful"):
+        seconds = measured[f"robustness_{arch}_seconds"]
+        rows.append(
+            Row(
+                "explain",
+                f"robustness curves, {arch} net: {measured['sweep_points']} strengths x "
+                f"{measured['digits']:,} digits, computed + figure",
+                f"{seconds:.2f} s",
+                f"<= {ROBUSTNESS_MAX_SECONDS:.0f} s",
+                None if quick else seconds <= ROBUSTNESS_MAX_SECONDS,
+            )
+        )
+    for arch in ("modern", "faithful"):
+        for name, what in (("occlusion", "occlusion map + figure"), ("gradient", "input gradient")):
+            worst = measured[f"{name}_{arch}_max_ms"]
+            rows.append(
+                Row(
+                    "explain",
+                    f"{what}, {arch} net: median / worst of {settings['explain']['repeats']}",
+                    f"{measured[f'{name}_{arch}_median_ms']:.0f} / {worst:.0f} ms",
+                    f"<= {SALIENCY_MAX_MS:.0f} ms",
+                    None if quick else worst <= SALIENCY_MAX_MS,
+                )
+            )
+    rows.append(
+        Row(
+            "explain",
+            f"top digits of every C1/C3 map and C5/F6 unit over "
+            f"{measured['top_digits_searched']:,} digits: modern / faithful",
+            f"{measured['top_digits_modern_seconds']:.2f} / "
+            f"{measured['top_digits_faithful_seconds']:.2f} s",
+        )
+    )
+    rows.append(
+        Row(
+            "explain",
+            "invariance explorer, one slider move (distort + every layer): modern / faithful",
+            f"{measured['explorer_modern_median_ms']:.1f} / "
+            f"{measured['explorer_faithful_median_ms']:.1f} ms",
+        )
+    )
+    return rows
+
+
 RUNNERS = {
     "throughput": run_throughput,
     "eval": run_eval,
@@ -248,6 +304,7 @@ RUNNERS = {
     "coldstart": run_coldstart,
     "apptest": run_apptest,
     "limit": run_limit,
+    "explain": run_explain,
 }
 
 

@@ -1,7 +1,8 @@
 """The command line: `python -m lenet_viz <command>` or `lenet-viz <command>`.
 
-Commands: fetch-data, info, train, evaluate, predict, models, robustness. Errors are one line on stderr that
-starts with "error:", exit code 2, no traceback. A diverged run and an unreadable image exit 1.
+Commands: fetch-data, info, train, evaluate, predict, models, robustness. Errors are one line on
+stderr that starts with "error:", exit code 2, no traceback. A diverged run and an unreadable
+image exit 1.
 """
 
 from __future__ import annotations
@@ -263,7 +264,7 @@ def cmd_robustness(args) -> int:
         f"{loaded.path}: accuracy on {curves.digits:,} digits ({curves.source}, the first "
         f"{curves.digits // 10} of each class); undistorted {curves.clean_accuracy:.1%}"
     )
-    for name, curve in result["curves"].items():
+    for curve in result["curves"].values():
         print(f"{curve['label']}:")
         print("  " + "  ".join(f"{s:>6g}" for s in curve["strengths"]))
         print("  " + "  ".join(f"{a:>6.1%}" for a in curve["accuracy"]))

@@ -38,7 +38,9 @@ DIRECTIONS = ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0))  # right, down, 
 def _shift(images: torch.Tensor, pixels: float) -> torch.Tensor:
     n = images.shape[0]
     directions = torch.tensor(DIRECTIONS, dtype=torch.float64)[torch.arange(n) % 4]
-    return transforms.affine(images, shift_x=directions[:, 0] * pixels, shift_y=directions[:, 1] * pixels)
+    return transforms.affine(
+        images, shift_x=directions[:, 0] * pixels, shift_y=directions[:, 1] * pixels
+    )
 
 
 def _noise(images: torch.Tensor, std: float) -> torch.Tensor:
@@ -76,7 +78,13 @@ SWEEPS: dict[str, Sweep] = {
             _shift,
             "each digit moved right, down, left or up in turn",
         ),
-        Sweep("scale", "scale (x size)", _steps(0.5, 1.5, 0.1), 1.0, lambda x, s: transforms.affine(x, scale=s)),
+        Sweep(
+            "scale",
+            "scale (x size)",
+            _steps(0.5, 1.5, 0.1),
+            1.0,
+            lambda x, s: transforms.affine(x, scale=s),
+        ),
         Sweep(
             "squeeze",
             "squeeze (taller and narrower > 0)",

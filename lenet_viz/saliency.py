@@ -55,7 +55,9 @@ class OcclusionMap:
 
     def worst_place(self) -> tuple[int, int]:
         """The (row, col) centre where hiding hurts most (by probability, then score)."""
-        key = self.probability_drop + 1e-6 * self.score_drop / (np.abs(self.score_drop).max() + 1e-12)
+        key = self.probability_drop + 1e-6 * self.score_drop / (
+            np.abs(self.score_drop).max() + 1e-12
+        )
         row, col = np.unravel_index(int(np.argmax(key)), key.shape)
         return int(row), int(col)
 
@@ -67,7 +69,9 @@ def patch_bounds(row: int, col: int, patch: int) -> tuple[int, int, int, int]:
     return max(0, top), max(0, left), min(SIDE, top + patch), min(SIDE, left + patch)
 
 
-def occluded(image28, row: int, col: int, patch: int = DEFAULT_PATCH, fill: float = MNIST_MEAN_GREY) -> np.ndarray:
+def occluded(
+    image28, row: int, col: int, patch: int = DEFAULT_PATCH, fill: float = MNIST_MEAN_GREY
+) -> np.ndarray:
     """The digit with the grey square centred on (row, col)."""
     image = as_ink_image(image28).numpy().copy()
     top, left, bottom, right = patch_bounds(row, col, patch)

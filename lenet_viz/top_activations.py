@@ -124,9 +124,7 @@ def cached_top_activations(model: LeNetBase) -> tuple[TopActivations, data.Split
     """`top_activations` over `search_digits()`, computed once per model; with the digits."""
     digits, source = search_digits()
     key = (model_fingerprint(model), source, len(digits))
-    found = _CACHE.get_or_compute(
-        key, lambda: top_activations(model, digits.images, source=source)
-    )
+    found = _CACHE.get_or_compute(key, lambda: top_activations(model, digits.images, source=source))
     return found, digits
 
 
@@ -172,7 +170,9 @@ def receptive_field(model: LeNetBase, layer: str, row: int, col: int) -> tuple[i
     )
 
 
-def field_in_digit(box: tuple[int, int, int, int], resize: str) -> tuple[float, float, float, float]:
+def field_in_digit(
+    box: tuple[int, int, int, int], resize: str
+) -> tuple[float, float, float, float]:
     """A box of the 32x32 input in the 28x28 digit's pixel edges (0..28), for drawing: "pad"
     added 2 px on each side, "scale" stretched 28 to 32."""
     top, left, bottom, right = box

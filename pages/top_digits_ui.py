@@ -92,10 +92,17 @@ def show_top_digits(model: LeNetBase) -> None:
     )
     row = top.indices[unit]
     images = _as_unit(digits.images.numpy()[row])[None]
-    captions = [[f"#{i}: {labels[i]} ({s:.2f})" for i, s in zip(row, top.scores[unit], strict=True)]]
+    captions = [
+        [f"#{i}: {labels[i]} ({s:.2f})" for i, s in zip(row, top.scores[unit], strict=True)]
+    ]
     st.plotly_chart(
         figures.top_digits_figure(
-            images, None, [f"{layer} unit {unit}"], 1, block_side=9, captions=captions,
+            images,
+            None,
+            [f"{layer} unit {unit}"],
+            1,
+            block_side=9,
+            captions=captions,
             px_per_block=900,
         ),
         key="inside_top_unit",

@@ -11,7 +11,13 @@ docs/screenshots/{home,train,compare,draw,inside}.png:
   the overlaid curves, the gradient norms and the summary table;
 - draw: a 3 drawn with mouse strokes, its prediction, probabilities and preprocessing steps;
 - inside: that digit on the Inside page read by the shipped faithful net, with a C3 map clicked
-  in its connection table (the paper's Table I): the feature maps and the opened C3 map.
+  in its connection table (the paper's Table I): the feature maps and the opened C3 map;
+- invariance: the Inside page's invariance explorer, a test digit turned and thickened;
+- saliency: the Inside page's occlusion map and input gradient for a test digit;
+- top_digits: the Inside page's top digits of every C3 map, receptive fields outlined;
+- robustness: the Robustness page, the shipped modern and faithful nets side by side.
+
+`python scripts/screenshots.py NAME...` retakes only those pictures (e.g. `robustness`).
 
 Nothing is saved in checkpoints/: the shipped models are only read. The time goes into the two
 training runs (20,000 and 2 x 10,000 images): about 70 s in all on the quiet 2-core machine,
@@ -312,6 +318,61 @@ def feature_maps_and_c3_map(page) -> list[tuple[int, int]]:
     ]
 
 
+# ----------------------------------------------------------------------------- issue 14's views
+
+COMPUTE_MS = 600_000  # a first visit computes what is then cached per model
+
+
+def inside_view(context, url: str, view: str):
+    page = open_page(context, f"{url}/inside")
+    page.locator(".st-key-inside_view").get_by_text(view, exact=True).click()
+    wait_for_app(page, COMPUTE_MS)
+    return page
+
+
+def press(page, key: str, steps: int) -> None:
+    """Move the slider `key` by `steps` steps (negative: left), as the keyboard does."""
+    thumb = page.locator(f".st-key-{key} [role=slider]")
+    thumb.focus()
+    for _ in range(abs(steps)):
+        thumb.press("ArrowRight" if steps > 0 else "ArrowLeft")
+    wait_for_app(page)
+
+
+def shoot_invariance(context, url: str) -> Path:
+    page = inside_view(context, url, "Move, turn, thicken (invariance)")
+    expect_text(page, "does the net still read it?")
+    press(page, "inside_inv_rotation", 7)  # 35 degrees
+    press(page, "inside_inv_stroke", 4)  # one pixel thicker
+    press(page, "inside_inv_shift_x", 4)  # two pixels right
+    page.wait_for_function(CHARTS_DRAWN, arg=3)
+    return save_page(page, "invariance.png")
+
+
+def shoot_saliency(context, url: str) -> Path:
+    page = inside_view(context, url, "Why this answer? (saliency)")
+    expect_text(page, "With the square centred on row")
+    page.wait_for_function(CHARTS_DRAWN, arg=1)
+    return save_page(page, "saliency.png")
+
+
+def shoot_top_digits(context, url: str) -> Path:
+    page = inside_view(context, url, "What each map looks for")
+    page.locator(".st-key-inside_top_layer").get_by_text("C3", exact=True).click()
+    wait_for_app(page)
+    expect_text(page, "14x14 patch of the input")
+    page.wait_for_function(CHARTS_DRAWN, arg=1)
+    return save_page(page, "top_digits.png")
+
+
+def shoot_robustness(context, url: str) -> Path:
+    page = open_page(context, f"{url}/robustness")
+    wait_for_app(page, COMPUTE_MS)
+    page.get_by_role("heading", name="How robust is it?").wait_for()
+    page.wait_for_function(CHARTS_DRAWN, arg=2)
+    return save_page(page, "robustness.png")
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -330,23 +391,53 @@ def check_ready() -> None:
         raise ScreenshotError(f"the shipped checkpoints {missing} are missing from checkpoints/")
 
 
-def take_all(url: str) -> list[Path]:
+PICTURES = (
+    "home",
+    "train",
+    "compare",
+    "draw",
+    "inside",
+    "invariance",
+    "saliency",
+    "top_digits",
+    "robustness",
+)
+
+
+def take_all(url: str, names: tuple[str, ...] = PICTURES) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     saved = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+        def context():
+            return browser.new_context(viewport=VIEWPORT)
+
         try:
-            shots = [
-                ("home", lambda: shoot_home(browser.new_context(viewport=VIEWPORT), url)),
-                ("train", lambda: shoot_train(browser.new_context(viewport=VIEWPORT), url)),
-                ("compare", lambda: shoot_compare(browser.new_context(viewport=VIEWPORT), url)),
-            ]
-            for name, shoot in shots:
-                saved.append(announce(name, shoot))
-            draw_page = open_page(browser.new_context(viewport=VIEWPORT), f"{url}/draw")
-            saved.append(announce("draw", lambda: shoot_draw(draw_page)))
-            saved.append(announce("inside", lambda: shoot_inside(draw_page)))
+            shots = {
+                "home": lambda: shoot_home(context(), url),
+                "train": lambda: shoot_train(context(), url),
+                "compare": lambda: shoot_compare(context(), url),
+                "invariance": lambda: shoot_invariance(context(), url),
+                "saliency": lambda: shoot_saliency(context(), url),
+                "top_digits": lambda: shoot_top_digits(context(), url),
+                "robustness": lambda: shoot_robustness(context(), url),
+            }
+            for name, shoot in shots.items():
+                if name in names and name in ("home", "train", "compare"):
+                    saved.append(announce(name, shoot))
+            if "draw" in names or "inside" in names:
+                draw_page = open_page(context(), f"{url}/draw")
+                if "draw" in names:
+                    saved.append(announce("draw", lambda: shoot_draw(draw_page)))
+                else:
+                    draw_three(draw_page)
+                if "inside" in names:
+                    saved.append(announce("inside", lambda: shoot_inside(draw_page)))
+            for name, shoot in shots.items():
+                if name in names and name not in ("home", "train", "compare"):
+                    saved.append(announce(name, shoot))
         finally:
             browser.close()
     return saved
@@ -372,6 +463,14 @@ def announce(name: str, shoot: Callable[[], Path]) -> Path:
 
 
 def main() -> int:
+    names = tuple(sys.argv[1:]) or PICTURES
+    unknown = [name for name in names if name not in PICTURES]
+    if unknown:
+        print(
+            f"error: no picture called {unknown}; choose from {', '.join(PICTURES)}",
+            file=sys.stderr,
+        )
+        return 2
     try:
         check_ready()
         port = _free_port()
@@ -381,7 +480,7 @@ def main() -> int:
         print(f"error: cannot take the screenshots: {error}", file=sys.stderr)
         return 1
     try:
-        take_all(f"http://127.0.0.1:{port}")
+        take_all(f"http://127.0.0.1:{port}", names)
     except ScreenshotError as error:
         log = SERVER_LOG.read_text(errors="replace")[-2000:] if SERVER_LOG.exists() else ""
         print(

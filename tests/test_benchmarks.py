@@ -92,6 +92,19 @@ def test_fast_preset_eval_draw_and_limit_sections_report_numbers(quick_report):
     assert machine["cores"] >= 1 and machine["torch_threads"] >= 1
 
 
+def test_explain_section_reports_robustness_saliency_and_top_digits(quick_report):
+    _, report, _ = quick_report
+    explain = report["results"]["explain"]
+    assert explain["sweep_points"] == 13  # quick: the rotation sweep only
+    assert explain["top_digits_searched"] == 500
+    for arch in ("modern", "faithful"):
+        assert explain[f"robustness_{arch}_seconds"] > 0
+        for name in ("occlusion", "gradient", "explorer"):
+            assert 0 < explain[f"{name}_{arch}_median_ms"] <= explain[f"{name}_{arch}_max_ms"]
+    whats = [row["what"] for row in report["rows"] if row["section"] == "explain"]
+    assert any(what.startswith("robustness curves, faithful net") for what in whats)
+
+
 def test_app_sections_start_streamlit_and_rerun_the_draw_page(tmp_path):
     _, report, _ = run_suite(tmp_path, "--only", "coldstart,apptest")
     assert report["errors"] == {}

@@ -42,7 +42,12 @@ def brute_force(model, images, layer: str, k: int):
         best = flat.argmax(axis=1)
         units.append(np.stack([best // output.shape[2], best % output.shape[2]], axis=1))
     scores = np.stack(scores)  # (N, maps)
-    top = np.array([sorted(range(len(images)), key=lambda i: (-scores[i, m], i))[:k] for m in range(scores.shape[1])])
+    top = np.array(
+        [
+            sorted(range(len(images)), key=lambda i: (-scores[i, m], i))[:k]
+            for m in range(scores.shape[1])
+        ]
+    )
     return top, scores, (np.stack(units) if units else None)
 
 

@@ -19,7 +19,11 @@ GAP = 2  # pixels of nothing between two digits of a mosaic
 BLOCK_GAP = 10  # between two maps' blocks
 INK_SCALE = [[0.0, "#000000"], [1.0, "#ffffff"]]
 # Overlays: transparent where nothing happens, opaque colour where the map is strong.
-DROP_SCALE = [[0.0, "rgba(255,140,0,0)"], [0.15, "rgba(255,140,0,0.25)"], [1.0, "rgba(255,40,0,0.9)"]]
+DROP_SCALE = [
+    [0.0, "rgba(255,140,0,0)"],
+    [0.15, "rgba(255,140,0,0.25)"],
+    [1.0, "rgba(255,40,0,0.9)"],
+]
 SIGNED_OVERLAY = [
     [0.0, "rgba(33,102,172,0.9)"],
     [0.4, "rgba(33,102,172,0.25)"],
@@ -228,7 +232,14 @@ def digit_strip_figure(
     for r, (title, images, captions) in enumerate(rows):
         top = r * row_height + 12
         annotations.append(
-            dict(x=0, y=top - 7, text=f"<b>{title}</b>", showarrow=False, xanchor="left", font=dict(size=12))
+            dict(
+                x=0,
+                y=top - 7,
+                text=f"<b>{title}</b>",
+                showarrow=False,
+                xanchor="left",
+                font=dict(size=12),
+            )
         )
         for c, image in enumerate(images):
             canvas[top : top + side, c * cell : c * cell + side] = image
@@ -268,7 +279,9 @@ def saliency_figure(
     bound = max(float(np.abs(gradient).max()), 1e-12)
     for col, (overlay, axis) in enumerate(((occlusion, "coloraxis"), (gradient, "coloraxis2")), 1):
         fig.add_trace(
-            go.Heatmap(z=digit, colorscale=INK_SCALE, zmin=0, zmax=1, showscale=False, hoverinfo="skip"),
+            go.Heatmap(
+                z=digit, colorscale=INK_SCALE, zmin=0, zmax=1, showscale=False, hoverinfo="skip"
+            ),
             row=1,
             col=col,
         )
@@ -282,7 +295,9 @@ def saliency_figure(
             col=col,
         )
     for axis in ("", "2"):
-        fig.layout[f"yaxis{axis}"].update(autorange="reversed", scaleanchor=f"x{axis}", constrain="domain")
+        fig.layout[f"yaxis{axis}"].update(
+            autorange="reversed", scaleanchor=f"x{axis}", constrain="domain"
+        )
         fig.layout[f"xaxis{axis}"].update(constrain="domain")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)

@@ -1,0 +1,76 @@
+"""The views of issue 14 in Chromium: the invariance explorer driven by a real slider, saliency,
+what each map looks for, and the Robustness page with two models side by side."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHARTS_DRAWN = """(count) => [...document.querySelectorAll('.js-plotly-plot')]
+    .filter((plot) => plot._fullLayout).length >= count"""
+
+
+# The first visit computes what is then cached per model (robustness curves of two nets, the
+# top digits over 10,000 test digits): seconds on a quiet machine, minutes on a busy one.
+COMPUTE_MS = 600_000
+
+
+def metric_values(page) -> list[str]:
+    return page.locator("[data-testid=stMetricValue]").all_inner_texts()
+
+
+def open_inside_view(page, app_url, wait_for_app, view: str):
+    page.goto(f"{app_url}/inside")
+    wait_for_app(page)
+    page.locator(".st-key-inside_view").get_by_text(view, exact=True).click()
+    wait_for_app(page)
+
+
+def test_the_invariance_explorer_follows_a_slider(page, app_url, wait_for_app, screenshot):
+    from playwright.sync_api import expect
+
+    open_inside_view(page, app_url, wait_for_app, "Move, turn, thicken (invariance)")
+    expect(page.get_by_text("does the net still read it?")).to_be_visible()
+    page.wait_for_function(CHARTS_DRAWN, arg=3)
+    distorted_before = page.locator("[data-testid=stImage] img").nth(2).get_attribute("src")
+    thumb = page.locator(".st-key-inside_inv_rotation [role=slider]")
+    thumb.focus()
+    for _ in range(9):  # 9 steps of 5 degrees
+        thumb.press("ArrowRight")
+    wait_for_app(page)
+    expect(thumb).to_have_attribute("aria-valuenow", "45")
+    distorted_after = page.locator("[data-testid=stImage] img").nth(2).get_attribute("src")
+    assert distorted_after != distorted_before  # the picture turned
+    assert len(metric_values(page)) == 2  # the page's prediction and the explorer's
+    screenshot(page, "invariance.png")
+
+
+def test_saliency_and_top_digits_are_drawn(page, app_url, wait_for_app, screenshot):
+    from playwright.sync_api import expect
+
+    open_inside_view(page, app_url, wait_for_app, "Why this answer? (saliency)")
+    expect(page.get_by_text("With the square centred on row")).to_be_visible()
+    page.wait_for_function(CHARTS_DRAWN, arg=1)
+    screenshot(page, "saliency.png")
+
+    page.locator(".st-key-inside_view").get_by_text("What each map looks for").click()
+    wait_for_app(page, timeout_ms=COMPUTE_MS)
+    expect(page.get_by_text("that excite it most")).to_be_visible()
+    page.wait_for_function(CHARTS_DRAWN, arg=1)
+    page.locator(".st-key-inside_top_layer").get_by_text("C3", exact=True).click()
+    wait_for_app(page)
+    expect(page.get_by_text("14x14 patch of the input")).to_be_visible()
+    screenshot(page, "top_digits.png")
+
+
+def test_the_robustness_page_draws_two_models(page, app_url, wait_for_app, screenshot):
+    from playwright.sync_api import expect
+
+    page.goto(f"{app_url}/robustness")
+    wait_for_app(page, timeout_ms=COMPUTE_MS)
+    expect(page.get_by_role("heading", name="How robust is it?")).to_be_visible()
+    page.wait_for_function(CHARTS_DRAWN, arg=2)
+    legend = page.locator(".st-key-robustness_curves .legendtext").all_inner_texts()
+    assert len(legend) == 2, legend
+    screenshot(page, "robustness.png")

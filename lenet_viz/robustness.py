@@ -112,13 +112,17 @@ SWEEPS: dict[str, Sweep] = {
 }
 
 
-def distorted_batch(images28: torch.Tensor, sweep: Sweep, strength: float) -> torch.Tensor:
-    """(N, 28, 28) uint8 or 0..1 digits under one sweep's strength, as (N, 1, 28, 28) 0..1."""
+def ink_batch(images28: torch.Tensor) -> torch.Tensor:
+    """(N, 28, 28) uint8 or 0..1 digits as a float batch (N, 1, 28, 28) in 0..1."""
     x = images28.float()
     if images28.dtype == torch.uint8:
         x = x / 255.0
-    x = x[:, None] if x.dim() == 3 else x
-    return sweep.apply(x, float(strength)).clamp(0.0, 1.0)
+    return x[:, None] if x.dim() == 3 else x
+
+
+def distorted_batch(images28: torch.Tensor, sweep: Sweep, strength: float) -> torch.Tensor:
+    """(N, 28, 28) uint8 or 0..1 digits under one sweep's strength, as (N, 1, 28, 28) 0..1."""
+    return sweep.apply(ink_batch(images28), float(strength)).clamp(0.0, 1.0)
 
 
 @dataclass
@@ -128,7 +132,11 @@ class Curve:
     accuracy: list[float]
 
     def accuracy_at(self, strength: float) -> float:
-        index = int(np.argmin(np.abs(np.asarray(self.strengths) - strength)))
+        """The accuracy at one of the curve's strengths (a ValueError for any other)."""
+        distances = np.abs(np.asarray(self.strengths) - strength)
+        index = int(np.argmin(distances))
+        if distances[index] > 1e-9:
+            raise ValueError(f"the {self.sweep} curve has no point at {strength:g}")
         return self.accuracy[index]
 
 
@@ -201,10 +209,13 @@ def robustness_curves(
         digits, source = robustness_digits()
     sweeps = SWEEPS if sweeps is None else sweeps
     labels = digits.labels
+    clean = accuracy(model, ink_batch(digits.images), labels)
     curves = {}
     for name, sweep in sweeps.items():
         accuracies = [
-            accuracy(model, distorted_batch(digits.images, sweep, s), labels)
+            clean  # every sweep's neutral strength leaves the digits as they are
+            if s == sweep.neutral
+            else accuracy(model, distorted_batch(digits.images, sweep, s), labels)
             for s in sweep.strengths
         ]
         curves[name] = Curve(name, list(sweep.strengths), accuracies)

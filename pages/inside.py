@@ -3,7 +3,8 @@ table (interactive) with its parameter arithmetic, and the faithful net's RBF co
 
 The digit is the one drawn on the Draw page (session_state["digit"]) or any MNIST test digit
 (the 200 shipped sample digits when MNIST is not downloaded). Everything shown comes from one
-`forward_layers` pass (lenet_viz.inspect).
+`forward_layers` pass (lenet_viz.inspect). The page's other views (pages/inside_views.py,
+pages/top_digits_ui.py): the invariance explorer, saliency, and what each map looks for.
 """
 
 from __future__ import annotations

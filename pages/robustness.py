@@ -22,9 +22,9 @@ from pages.models_ui import (
 SECOND_MODEL = "robustness_second_model"
 EXAMPLE_INDEX = "robustness_example"
 PLAIN = {"displayModeBar": False}
-# The strengths the table shows: the ends of each curve and a point in between.
+# The strengths the table shows (points of the curves).
 TABLE_POINTS = {
-    "rotation": (-45, -20, 20, 45),
+    "rotation": (-40, -20, 20, 40),
     "shift": (2, 4, 6),
     "scale": (0.6, 0.8, 1.3),
     "squeeze": (-0.3, 0.3),

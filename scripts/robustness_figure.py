@@ -20,7 +20,7 @@ OUTPUT = REPO / "docs" / "robustness.png"
 CHROMIUM = Path("/usr/bin/chromium")
 WIDTH = 1200
 TABLE_POINTS = {
-    "rotation": (-45, -30, 30, 45),
+    "rotation": (-40, -20, 20, 40),
     "shift": (2, 3, 4, 6),
     "scale": (0.6, 0.8, 1.3, 1.5),
     "squeeze": (-0.3, 0.3),

@@ -163,6 +163,8 @@ def test_curves_fall_away_from_the_undistorted_digits(modern):
     assert result.curves["shift"].accuracy_at(8) < clean - 0.3
     assert result.curves["noise"].accuracy_at(1.0) < clean - 0.2
     assert json.loads(json.dumps(result.to_dict()))["curves"]["scale"]["strengths"][0] == 0.5
+    with pytest.raises(ValueError, match="no point at 45"):
+        result.curves["rotation"].accuracy_at(45)
 
 
 def test_the_cli_prints_the_numbers_the_app_shows(modern, capsys):

@@ -98,8 +98,10 @@ def robustness_table(curves_by_model: Mapping[str, dict], points: Mapping[str, S
             row = {}
             for label, result in curves_by_model.items():
                 curve = result["curves"][name]
-                index = int(np.argmin(np.abs(np.asarray(curve["strengths"]) - strength)))
-                row[label] = curve["accuracy"][index]
+                distances = np.abs(np.asarray(curve["strengths"]) - strength)
+                if distances.min() > 1e-9:
+                    raise ValueError(f"the {name} curve has no point at {strength:g}")
+                row[label] = curve["accuracy"][int(np.argmin(distances))]
             rows[f"{name} {strength:g}"] = row
     return rows
 

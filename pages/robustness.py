@@ -36,8 +36,10 @@ TABLE_POINTS = {
 def curves_of(models: dict) -> dict[str, dict]:
     """{label: curves as a dict}; each model's curves computed once, then cached."""
     results = {}
+    digits, _ = robustness_digits()
+    ways = sum(len(sweep.strengths) for sweep in SWEEPS.values())
     for label, model in models.items():
-        with st.spinner(f"Distorting 1,000 test digits 62 ways for {label}…"):
+        with st.spinner(f"Distorting {len(digits):,} test digits {ways} ways for {label}…"):
             results[label] = cached_robustness_curves(model).to_dict()
     return results
 
@@ -52,6 +54,7 @@ def show_table(results: dict[str, dict]) -> None:
             for name, row in table.items()
         ],
         hide_index=True,
+        height=36 * (len(table) + 1) + 4,  # every row, no scrolling
         key="robustness_table",
     )
 

@@ -323,10 +323,16 @@ def feature_maps_and_c3_map(page) -> list[tuple[int, int]]:
 COMPUTE_MS = 600_000  # a first visit computes what is then cached per model
 
 
-def inside_view(context, url: str, view: str):
-    page = open_page(context, f"{url}/inside")
-    page.locator(".st-key-inside_view").get_by_text(view, exact=True).click()
+def choose_radio(page, key: str, option: str, shows: str) -> None:
+    """Click `option` of the radio with widget key `key`, then wait for the text `shows`."""
+    page.locator(f".st-key-{key} label").filter(has_text=option).first.click()
+    page.get_by_text(shows).first.wait_for(timeout=COMPUTE_MS)
     wait_for_app(page, COMPUTE_MS)
+
+
+def inside_view(context, url: str, view: str, shows: str):
+    page = open_page(context, f"{url}/inside")
+    choose_radio(page, "inside_view", view, shows)
     return page
 
 
@@ -340,8 +346,7 @@ def press(page, key: str, steps: int) -> None:
 
 
 def shoot_invariance(context, url: str) -> Path:
-    page = inside_view(context, url, "Move, turn, thicken (invariance)")
-    expect_text(page, "does the net still read it?")
+    page = inside_view(context, url, "Move, turn, thicken (invariance)", "still read it?")
     press(page, "inside_inv_rotation", 7)  # 35 degrees
     press(page, "inside_inv_stroke", 4)  # one pixel thicker
     press(page, "inside_inv_shift_x", 4)  # two pixels right
@@ -350,17 +355,14 @@ def shoot_invariance(context, url: str) -> Path:
 
 
 def shoot_saliency(context, url: str) -> Path:
-    page = inside_view(context, url, "Why this answer? (saliency)")
-    expect_text(page, "With the square centred on row")
+    page = inside_view(context, url, "Why this answer? (saliency)", "With the square centred")
     page.wait_for_function(CHARTS_DRAWN, arg=1)
     return save_page(page, "saliency.png")
 
 
 def shoot_top_digits(context, url: str) -> Path:
-    page = inside_view(context, url, "What each map looks for")
-    page.locator(".st-key-inside_top_layer").get_by_text("C3", exact=True).click()
-    wait_for_app(page)
-    expect_text(page, "14x14 patch of the input")
+    page = inside_view(context, url, "What each map looks for", "that excite it most")
+    choose_radio(page, "inside_top_layer", "C3", "14x14 patch of the input")
     page.wait_for_function(CHARTS_DRAWN, arg=1)
     return save_page(page, "top_digits.png")
 

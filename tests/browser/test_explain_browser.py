@@ -20,18 +20,31 @@ def metric_values(page) -> list[str]:
     return page.locator("[data-testid=stMetricValue]").all_inner_texts()
 
 
-def open_inside_view(page, app_url, wait_for_app, view: str):
+def choose_radio(page, key: str, option: str) -> None:
+    """Click the option of the radio with widget key `key` (its label, as a user would)."""
+    label = page.locator(f".st-key-{key} label").filter(has_text=option).first
+    label.click()
+    page.locator(f".st-key-{key} input[type=radio]:checked").wait_for(state="attached")
+
+
+def open_inside_view(page, app_url, wait_for_app, view: str, shows: str):
+    """Open a view of the Inside page and wait (as long as a first computation takes) for
+    the text `shows`."""
+    from playwright.sync_api import expect
+
     page.goto(f"{app_url}/inside")
     wait_for_app(page)
-    page.locator(".st-key-inside_view").get_by_text(view, exact=True).click()
-    wait_for_app(page)
+    choose_radio(page, "inside_view", view)
+    expect(page.get_by_text(shows).first).to_be_visible(timeout=COMPUTE_MS)
+    wait_for_app(page, timeout_ms=COMPUTE_MS)
 
 
 def test_the_invariance_explorer_follows_a_slider(page, app_url, wait_for_app, screenshot):
     from playwright.sync_api import expect
 
-    open_inside_view(page, app_url, wait_for_app, "Move, turn, thicken (invariance)")
-    expect(page.get_by_text("does the net still read it?")).to_be_visible()
+    open_inside_view(
+        page, app_url, wait_for_app, "Move, turn, thicken (invariance)", "still read it?"
+    )
     page.wait_for_function(CHARTS_DRAWN, arg=3)
     distorted_before = page.locator("[data-testid=stImage] img").nth(2).get_attribute("src")
     thumb = page.locator(".st-key-inside_inv_rotation [role=slider]")
@@ -49,18 +62,19 @@ def test_the_invariance_explorer_follows_a_slider(page, app_url, wait_for_app, s
 def test_saliency_and_top_digits_are_drawn(page, app_url, wait_for_app, screenshot):
     from playwright.sync_api import expect
 
-    open_inside_view(page, app_url, wait_for_app, "Why this answer? (saliency)")
-    expect(page.get_by_text("With the square centred on row")).to_be_visible()
+    open_inside_view(
+        page, app_url, wait_for_app, "Why this answer? (saliency)", "With the square centred on"
+    )
     page.wait_for_function(CHARTS_DRAWN, arg=1)
     screenshot(page, "saliency.png")
 
-    page.locator(".st-key-inside_view").get_by_text("What each map looks for").click()
+    choose_radio(page, "inside_view", "What each map looks for")
+    expect(page.get_by_text("that excite it most")).to_be_visible(timeout=COMPUTE_MS)
     wait_for_app(page, timeout_ms=COMPUTE_MS)
-    expect(page.get_by_text("that excite it most")).to_be_visible()
     page.wait_for_function(CHARTS_DRAWN, arg=1)
-    page.locator(".st-key-inside_top_layer").get_by_text("C3", exact=True).click()
+    choose_radio(page, "inside_top_layer", "C3")
+    expect(page.get_by_text("14x14 patch of the input")).to_be_visible(timeout=COMPUTE_MS)
     wait_for_app(page)
-    expect(page.get_by_text("14x14 patch of the input")).to_be_visible()
     screenshot(page, "top_digits.png")
 
 

@@ -336,9 +336,10 @@ def inside_view(context, url: str, view: str, shows: str):
     return page
 
 
-def press(page, key: str, steps: int) -> None:
-    """Move the slider `key` by `steps` steps (negative: left), as the keyboard does."""
-    thumb = page.locator(f".st-key-{key} [role=slider]")
+def press(page, label: str, steps: int) -> None:
+    """Move the slider labelled `label` by `steps` steps (negative: left), as the keyboard
+    does (Streamlit's slider is an <input type=range> named by its label)."""
+    thumb = page.get_by_role("slider", name=label)
     thumb.focus()
     for _ in range(abs(steps)):
         thumb.press("ArrowRight" if steps > 0 else "ArrowLeft")
@@ -347,9 +348,9 @@ def press(page, key: str, steps: int) -> None:
 
 def shoot_invariance(context, url: str) -> Path:
     page = inside_view(context, url, "Move, turn, thicken (invariance)", "still read it?")
-    press(page, "inside_inv_rotation", 7)  # 35 degrees
-    press(page, "inside_inv_stroke", 4)  # one pixel thicker
-    press(page, "inside_inv_shift_x", 4)  # two pixels right
+    press(page, "Rotation (degrees, anticlockwise)", 7)  # 35 degrees
+    press(page, "Stroke width (pixels per side)", 4)  # one pixel thicker
+    press(page, "Shift right (pixels)", 4)  # two pixels right
     page.wait_for_function(CHARTS_DRAWN, arg=3)
     return save_page(page, "invariance.png")
 

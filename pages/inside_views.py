@@ -106,7 +106,13 @@ def show_invariance(model: LeNetBase, image28) -> None:
         st.image(figures.pixel_image(view.distorted, 140), caption="Distorted")
     with chart:
         sure = float(result.probabilities[result.prediction])
-        st.metric("Prediction", str(result.prediction), f"{sure:.0%} sure", delta_color="off")
+        st.metric(
+            "Prediction",
+            str(result.prediction),
+            f"{sure:.0%} sure",
+            delta_color="off",
+            delta_arrow="off",
+        )
         st.plotly_chart(
             figures.probabilities_figure(result.probabilities, result.prediction),
             key="inv_probabilities",

@@ -27,7 +27,7 @@ def _emit(payload: dict) -> None:
 
 # -- fetch-data ------------------------------------------------------------------------------
 def cmd_fetch_data(args) -> int:
-    from lenet_viz.data import fetch_data
+    from lenet_viz.fetch import fetch_data
 
     path = fetch_data(args.dataset, log=lambda line: print(line, flush=True))
     print(f"ready: {path}")
@@ -57,7 +57,7 @@ def cmd_info(args) -> int:
 
 # -- train -------------------------------------------------------------------------------------
 def _train_config(args):
-    from lenet_viz.train import TrainConfig, preset_config
+    from lenet_viz.config import TrainConfig, preset_config
 
     given = {
         "arch": args.arch,
@@ -80,7 +80,7 @@ def _train_config(args):
     }
     if args.preset:
         return preset_config(args.preset, **given).validate()
-    return TrainConfig(**{k: v for k, v in given.items() if v is not None}).validate()
+    return TrainConfig.from_dict({k: v for k, v in given.items() if v is not None}).validate()
 
 
 def _progress_printer(as_json: bool):
@@ -117,7 +117,7 @@ def cmd_train(args) -> int:
 
     from lenet_viz.checkpoints import checkpoint_metadata, save_checkpoint
     from lenet_viz.data import DataError, load_split
-    from lenet_viz.train import Trainer
+    from lenet_viz.runner import Trainer  # starts the optimizers' warm-up while data loads
 
     config = _train_config(args)
     started = time.perf_counter()
@@ -256,18 +256,10 @@ def cmd_robustness(args) -> int:
 
     loaded = _load(args.checkpoint)
     curves = robustness_curves(loaded.model)
-    result = {"checkpoint": str(loaded.path), **curves.to_dict()}
     if args.json:
-        _emit(result)
-        return EXIT_OK
-    print(
-        f"{loaded.path}: accuracy on {curves.digits:,} digits ({curves.source}, the first "
-        f"{curves.digits // 10} of each class); undistorted {curves.clean_accuracy:.1%}"
-    )
-    for curve in result["curves"].values():
-        print(f"{curve['label']}:")
-        print("  " + "  ".join(f"{s:>6g}" for s in curve["strengths"]))
-        print("  " + "  ".join(f"{a:>6.1%}" for a in curve["accuracy"]))
+        _emit({"checkpoint": str(loaded.path), **curves.to_dict()})
+    else:
+        print(f"{loaded.path}: " + "\n".join(curves.text_lines()))
     return EXIT_OK
 
 
@@ -281,9 +273,18 @@ def _number(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     from lenet_viz.activations import ACTIVATIONS
+    from lenet_viz.config import (
+        ARCHS,
+        AUGMENTS,
+        C3_TABLES,
+        OPTIMIZERS,
+        POOLINGS,
+        PRECISIONS,
+        PRESETS,
+        RESIZES,
+        SCHEDULES,
+    )
     from lenet_viz.data import DATASETS
-    from lenet_viz.model import ARCHS, C3_TABLES, POOLINGS, RESIZES
-    from lenet_viz.train import AUGMENTS, OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULES
 
     parser = _Parser(
         prog="lenet-viz", description="LeNet-5 Explorer: train, evaluate and inspect LeNet-5."
@@ -345,10 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--json", action="store_true")
     models.set_defaults(func=cmd_models)
 
-    robust = sub.add_parser(
-        "robustness",
-        help="accuracy on 1,000 test digits rotated, shifted, scaled, squeezed, thickened, noisy",
-    )
+    robust = sub.add_parser("robustness", help="accuracy on 1,000 distorted test digits")
     robust.add_argument(
         "checkpoint", nargs="?", metavar="CHECKPOINT", help="default: the shipped modern net"
     )
@@ -382,11 +380,10 @@ def other_runnable_tasks(samples: int = 10, interval: float = 0.002) -> float | 
 def set_openmp_wait_policy() -> str | None:
     """Before torch loads OpenMP, choose how its idle threads wait (unless OMP_WAIT_POLICY is set).
 
-    OpenMP threads spin while they wait for work by default. On free cores that is the fastest:
-    `train --preset fast` takes 15-30% less time than with sleeping threads on 2 cores. When
-    other processes keep the cores busy, spinning threads take them from the thread doing the
-    work and training runs 10-50x slower. So: spin on an idle machine, sleep on a busy one
-    (benchmarks/RESULTS.md). Returns the policy set, if any.
+    OpenMP threads spin while they wait for work by default. On free cores that is the fastest;
+    when other processes keep the cores busy, spinning threads take them from the thread doing
+    the work and training runs many times slower (benchmarks/RESULTS.md). So: spin on an idle
+    machine, sleep on a busy one. Returns the policy set, if any.
     """
     if "OMP_WAIT_POLICY" in os.environ:
         return None
@@ -400,9 +397,9 @@ def set_openmp_wait_policy() -> str | None:
 def main(argv: list[str] | None = None) -> int:
     set_openmp_wait_policy()
     from lenet_viz.checkpoints import CheckpointError
+    from lenet_viz.config import ConfigError
     from lenet_viz.data import DataError
     from lenet_viz.images import ImageError
-    from lenet_viz.train import ConfigError
 
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse prints "error: ..." and exits 2 on a bad flag

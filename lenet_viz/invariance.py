@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from lenet_viz import transforms
-from lenet_viz.inspect import DigitInspection, inspect_digit, network_input
+from lenet_viz.inside import DigitInspection, inspect_digit, network_input
 from lenet_viz.model import LeNetBase
 
 

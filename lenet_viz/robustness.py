@@ -169,6 +169,18 @@ class RobustnessCurves:
             },
         }
 
+    def text_lines(self) -> list[str]:
+        """The numbers as the CLI prints them: each curve's strengths over its accuracies."""
+        lines = [
+            f"accuracy on {self.digits:,} digits ({self.source}, the first "
+            f"{self.digits // 10} of each class); undistorted {self.clean_accuracy:.1%}"
+        ]
+        for name, curve in self.curves.items():
+            lines.append(f"{SWEEPS[name].label}:")
+            lines.append("  " + "  ".join(f"{s:>6g}" for s in curve.strengths))
+            lines.append("  " + "  ".join(f"{a:>6.1%}" for a in curve.accuracy))
+        return lines
+
 
 def robustness_digits(per_class: int = DIGITS_PER_CLASS) -> tuple[data.Split, str]:
     """The first `per_class` test digits of each class, and where they come from."""

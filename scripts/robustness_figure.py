@@ -3,8 +3,14 @@
 Computes `lenet_viz.robustness` curves (the numbers `lenet-viz robustness CHECKPOINT --json`
 prints) for the shipped modern and faithful nets, or the checkpoints given, draws them with the
 Robustness page's figure builder, renders the figure to docs/robustness.png in Debian's
-Chromium (Plotly writes no PNG without kaleido, which is not a dependency), and prints the
-README's Markdown table.
+Chromium (Plotly writes no PNG without kaleido, which is not a dependency), and writes the
+README's Markdown table (between its `robustness-table` markers; also printed).
+
+After a new checkpoint ships (e.g. a modern net trained with distortions), name every net the
+README should show, e.g.:
+
+    .venv/bin/python scripts/robustness_figure.py checkpoints/lenet5_modern_relu.pt \
+        checkpoints/OTHER.pt checkpoints/lenet5_faithful.pt
 """
 
 from __future__ import annotations
@@ -16,8 +22,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from devtools.app_server import chromium_options, chromium_problem  # noqa: E402
+
 OUTPUT = REPO / "docs" / "robustness.png"
-CHROMIUM = Path("/usr/bin/chromium")
+README = REPO / "README.md"
+TABLE_START = "<!-- robustness-table: written by scripts/robustness_figure.py -->"
+TABLE_END = "<!-- /robustness-table -->"
 WIDTH = 1200
 TABLE_POINTS = {
     "rotation": (-40, -20, 20, 40),
@@ -57,6 +67,17 @@ def markdown_table(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def write_readme_table(table: str, readme: Path = README) -> bool:
+    """Put `table` between the README's markers; False when they are missing."""
+    text = readme.read_text()
+    if TABLE_START not in text or TABLE_END not in text:
+        return False
+    before, rest = text.split(TABLE_START, 1)
+    after = rest.split(TABLE_END, 1)[1]
+    readme.write_text(f"{before}{TABLE_START}\n{table}\n{TABLE_END}{after}")
+    return True
+
+
 def render_png(figure, path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -65,9 +86,7 @@ def render_png(figure, path: Path) -> None:
         html = Path(folder) / "figure.html"
         figure.write_html(html, include_plotlyjs=True, full_html=True)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"]
-            )
+            browser = playwright.chromium.launch(**chromium_options())
             try:
                 page = browser.new_page(viewport={"width": WIDTH + 40, "height": 1000})
                 page.goto(html.as_uri())
@@ -90,14 +109,20 @@ def main(argv: list[str]) -> int:
     if missing:
         print(f"error: no checkpoint at {', '.join(missing)}", file=sys.stderr)
         return 2
-    if not CHROMIUM.exists():
-        print(f"error: Debian's chromium is missing at {CHROMIUM}: run `make browser`")
+    problem = chromium_problem()
+    if problem:
+        print(f"error: cannot draw the figure: {problem}", file=sys.stderr)
         return 2
     results = curves_of(paths)
     render_png(robustness_figure(results), OUTPUT)
     first = next(iter(results.values()))
     print(f"wrote {OUTPUT.relative_to(REPO)} ({first['digits']:,} digits, {first['source']})")
-    print(markdown_table(results))
+    table = markdown_table(results)
+    print(table)
+    if write_readme_table(table):
+        print(f"wrote the table into {README.relative_to(REPO)}")
+    else:
+        print(f"the README has no {TABLE_START} marker: paste the table by hand")
     return 0
 
 

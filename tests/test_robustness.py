@@ -165,6 +165,10 @@ def test_curves_fall_away_from_the_undistorted_digits(modern):
     assert json.loads(json.dumps(result.to_dict()))["curves"]["scale"]["strengths"][0] == 0.5
     with pytest.raises(ValueError, match="no point at 45"):
         result.curves["rotation"].accuracy_at(45)
+    lines = result.text_lines()  # what the CLI prints without --json
+    assert lines[0].startswith("accuracy on 50 digits (sample digits")
+    assert len(lines) == 1 + 3 * len(SWEEPS)
+    assert lines[1] == f"{SWEEPS['rotation'].label}:"
 
 
 def test_the_cli_prints_the_numbers_the_app_shows(modern, capsys):
@@ -206,3 +210,39 @@ def test_the_cache_computes_each_key_once_and_forgets_the_oldest():
     cache.get_or_compute(3, lambda: compute(3))
     assert calls == [1, 2, 3]
     assert 1 not in cache and 3 in cache
+
+
+# ------------------------------------------------------------------ the README's figure script
+
+
+def _figure_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "robustness_figure.py"
+    spec = importlib.util.spec_from_file_location("robustness_figure", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_figure_script_writes_the_readme_table_between_its_markers(tmp_path):
+    script = _figure_script()
+    assert script.TABLE_START in script.README.read_text()  # the shipped README has the markers
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{script.TABLE_START}\n| old |\n{script.TABLE_END}\noutro\n")
+    curves = {
+        name: {"strengths": list(sweep.strengths), "accuracy": [0.5] * len(sweep.strengths)}
+        for name, sweep in SWEEPS.items()
+    }
+    curves["rotation"]["accuracy"][list(SWEEPS["rotation"].strengths).index(20)] = 0.6
+    results = {"net A": {"clean_accuracy": 0.9, "curves": curves}}
+    table = script.markdown_table(results)
+    assert table.splitlines()[:3] == ["| transform | net A |", "|---|---|", "| none | 90.0% |"]
+    assert "| rotation -20 | 50.0% |" in table
+    assert script.write_readme_table(table, readme)
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("outro\n")
+    assert "| old |" not in text and "| rotation 20 | 60.0% |" in text
+    readme.write_text("no markers")
+    assert not script.write_readme_table(table, readme)

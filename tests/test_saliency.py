@@ -9,7 +9,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR, load_checkpoint
-from lenet_viz.inspect import inspect_digit, network_input
+from lenet_viz.inside import inspect_digit, network_input
 from lenet_viz.model import ModelConfig, build_model
 from lenet_viz.preprocess import prepare_for_model
 from lenet_viz.saliency import input_gradient, occluded, occlusion_map, patch_bounds

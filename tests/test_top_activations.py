@@ -9,7 +9,7 @@ import torch
 
 from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR, load_checkpoint
 from lenet_viz.data import sample_digits, to_network_input
-from lenet_viz.inspect import inspect_digit
+from lenet_viz.inside import inspect_digit
 from lenet_viz.model import ModelConfig, build_model
 from lenet_viz.top_activations import (
     cached_top_activations,

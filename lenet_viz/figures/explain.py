@@ -13,8 +13,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from lenet_viz.figures.inside import FONT, HIGHLIGHT
+from lenet_viz.figures.style import RUN_COLORS
 
-MODEL_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
+MODEL_COLORS = RUN_COLORS  # the models of the robustness curves, coloured as runs are
 GAP = 2  # pixels of nothing between two digits of a mosaic
 BLOCK_GAP = 10  # between two maps' blocks
 INK_SCALE = [[0.0, "#000000"], [1.0, "#ffffff"]]

@@ -1,5 +1,5 @@
 """The Inside page's views besides "Every layer": the invariance explorer and why this answer
-(saliency). `pages/top_digits_ui.py` has the third, what each map looks for.
+(saliency). `ui/top_digits.py` has the third, what each map looks for.
 
 Each view is a function of the model and the 28x28 digit the page chose; the work is done by
 `lenet_viz.invariance` and `lenet_viz.saliency`.

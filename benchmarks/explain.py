@@ -47,10 +47,13 @@ def measure_explain(
     results: dict = {"digits": len(digits), "source": source, "sweep_points": points}
     curves = {}
     for arch, model in models.items():
+        cpu_started = time.process_time()
         found, seconds = _timed(lambda m=model: robustness_curves(m, digits, chosen, source))
         curves[arch] = found.to_dict()
         _, figure_seconds = _timed(lambda c=curves[arch]: robustness_figure({"m": c}).to_json())
         results[f"robustness_{arch}_seconds"] = round(seconds + figure_seconds, 3)
+        # The cross-check on a busy machine: this process's CPU time (every thread's).
+        results[f"robustness_{arch}_cpu_seconds"] = round(time.process_time() - cpu_started, 3)
     _, both_figure = _timed(lambda: robustness_figure(curves).to_json())
     results["robustness_figure_two_models_seconds"] = round(both_figure, 3)
 

@@ -99,6 +99,7 @@ def test_explain_section_reports_robustness_saliency_and_top_digits(quick_report
     assert explain["top_digits_searched"] == 500
     for arch in ("modern", "faithful"):
         assert explain[f"robustness_{arch}_seconds"] > 0
+        assert explain[f"robustness_{arch}_cpu_seconds"] > 0
         for name in ("occlusion", "gradient", "explorer"):
             assert 0 < explain[f"{name}_{arch}_median_ms"] <= explain[f"{name}_{arch}_max_ms"]
     whats = [row["what"] for row in report["rows"] if row["section"] == "explain"]

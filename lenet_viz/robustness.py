@@ -10,6 +10,7 @@ numbers.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -203,6 +204,7 @@ def accuracy(model: LeNetBase, images: torch.Tensor, labels: torch.Tensor) -> fl
         for start in range(0, len(labels), BATCH_SIZE):
             batch = images[start : start + BATCH_SIZE]
             inputs = data.to_network_input(batch, model.config.resize, model.config.input_scaling)
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
             predicted = model.predict(model(inputs))
             correct += int((predicted == labels[start : start + BATCH_SIZE]).sum())
     finally:
@@ -221,6 +223,9 @@ def robustness_curves(
         digits, source = robustness_digits()
     sweeps = SWEEPS if sweeps is None else sweeps
     labels = digits.labels
+    # A channels_last copy (the caller's model is left as it is): oneDNN's convolutions and
+    # pooling skip their layout reorders (benchmarks/RESULTS.md, channels_last).
+    model = copy.deepcopy(model).to(memory_format=torch.channels_last)
     clean = accuracy(model, ink_batch(digits.images), labels)
     curves = {}
     for name, sweep in sweeps.items():

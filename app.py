@@ -1,6 +1,6 @@
 """LeNet-5 Explorer: `streamlit run app.py`.
 
-The entry only configures the page and registers the five pages (ui/navigation.py); each page is a
+The entry only configures the page and registers the six pages (ui/navigation.py); each page is a
 thin script in pages/ over the `lenet_viz` library.
 """
 

@@ -33,6 +33,7 @@ SECTIONS = (
     "apptest",
     "replay",
     "limit",
+    "explain",
 )
 
 # Targets of issue 5, on the 2-core machine.
@@ -48,6 +49,9 @@ COLD_START_MAX_SECONDS = 5.0
 # Issue 13: the live inside-the-net panel adds no per-poll work that grows with the run.
 REPLAY_MAX_GROWTH = 1.5  # poll at iteration 100,000 / poll at iteration 100
 REPLAY_MAX_POLL_MS = 200.0  # four runs, a quarter of the 0.8 s poll period
+# Targets of issue 14.
+ROBUSTNESS_MAX_SECONDS = 5.0
+SALIENCY_MAX_MS = 1000.0
 
 FULL = {
     "throughput": dict(n_images=4_096, notebook_images=2_048, repeats=15, notebook_repeats=3),
@@ -57,6 +61,7 @@ FULL = {
     "drawn": dict(),
     "apptest": dict(reruns=5),
     "replay": dict(polls=30),
+    "explain": dict(repeats=20),
     "browser": True,
 }
 QUICK = {
@@ -67,6 +72,7 @@ QUICK = {
     "drawn": dict(canvas_per_template=1, photos_per_template=1, mnist_limit=500),
     "apptest": dict(reruns=1),
     "replay": dict(polls=2, iterations=(10, 1_000)),
+    "explain": dict(repeats=2, sweeps=("rotation",), search_limit=500),
     "browser": False,
 }
 
@@ -315,6 +321,57 @@ def run_limit(settings: dict, results: dict, quick: bool) -> list[Row]:
     ]
 
 
+def run_explain(settings: dict, results: dict, quick: bool) -> list[Row]:
+    """Issue 14: robustness curves, top digits per map, saliency, the invariance explorer."""
+    from benchmarks.explain import measure_explain
+
+    measured = measure_explain(**settings["explain"])
+    results["explain"] = measured
+    rows = []
+    for arch in ("modern", "faithful"):
+        seconds = measured[f"robustness_{arch}_seconds"]
+        rows.append(
+            Row(
+                "explain",
+                f"robustness curves, {arch} net: {measured['sweep_points']} strengths x "
+                f"{measured['digits']:,} digits, computed + figure (CPU time)",
+                f"{seconds:.2f} s ({measured[f'robustness_{arch}_cpu_seconds']:.2f} s)",
+                f"<= {ROBUSTNESS_MAX_SECONDS:.0f} s",
+                None if quick else seconds <= ROBUSTNESS_MAX_SECONDS,
+            )
+        )
+    for arch in ("modern", "faithful"):
+        for name, what in (("occlusion", "occlusion map + figure"), ("gradient", "input gradient")):
+            worst = measured[f"{name}_{arch}_max_ms"]
+            rows.append(
+                Row(
+                    "explain",
+                    f"{what}, {arch} net: median / worst of {settings['explain']['repeats']}",
+                    f"{measured[f'{name}_{arch}_median_ms']:.0f} / {worst:.0f} ms",
+                    f"<= {SALIENCY_MAX_MS:.0f} ms",
+                    None if quick else worst <= SALIENCY_MAX_MS,
+                )
+            )
+    rows.append(
+        Row(
+            "explain",
+            f"top digits of every C1/C3 map and C5/F6 unit over "
+            f"{measured['top_digits_searched']:,} digits: modern / faithful",
+            f"{measured['top_digits_modern_seconds']:.2f} / "
+            f"{measured['top_digits_faithful_seconds']:.2f} s",
+        )
+    )
+    rows.append(
+        Row(
+            "explain",
+            "invariance explorer, one slider move (distort + every layer): modern / faithful",
+            f"{measured['explorer_modern_median_ms']:.1f} / "
+            f"{measured['explorer_faithful_median_ms']:.1f} ms",
+        )
+    )
+    return rows
+
+
 RUNNERS = {
     "throughput": run_throughput,
     "eval": run_eval,
@@ -324,6 +381,7 @@ RUNNERS = {
     "apptest": run_apptest,
     "replay": run_replay,
     "limit": run_limit,
+    "explain": run_explain,
 }
 
 

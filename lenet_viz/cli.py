@@ -1,8 +1,8 @@
 """The command line: `python -m lenet_viz <command>` or `lenet-viz <command>`.
 
-Commands: fetch-data, info, train, evaluate, predict, calibrate, models, replay. Errors are one
-line on stderr that starts with "error:", exit code 2, no traceback. A diverged run and an
-unreadable image exit 1.
+Commands: fetch-data, info, train, evaluate, predict, calibrate, models, robustness, replay.
+Errors are one line on stderr that starts with "error:", exit code 2, no traceback. A diverged
+run and an unreadable image exit 1.
 """
 
 from __future__ import annotations
@@ -299,6 +299,19 @@ def cmd_models(args) -> int:
     return EXIT_OK
 
 
+# -- robustness -----------------------------------------------------------------------------
+def cmd_robustness(args) -> int:
+    from lenet_viz.robustness import robustness_curves
+
+    loaded = _load(args.checkpoint)
+    curves = robustness_curves(loaded.model)
+    if args.json:
+        _emit({"checkpoint": str(loaded.path), **curves.to_dict()})
+    else:
+        print(f"{loaded.path}: " + "\n".join(curves.text_lines()))
+    return EXIT_OK
+
+
 # -- parser -----------------------------------------------------------------------------------
 def _number(text: str) -> float:
     try:
@@ -404,6 +417,13 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--dir", help="another checkpoint folder")
     models.add_argument("--json", action="store_true")
     models.set_defaults(func=cmd_models)
+
+    robust = sub.add_parser("robustness", help="accuracy on 1,000 distorted test digits")
+    robust.add_argument(
+        "checkpoint", nargs="?", metavar="CHECKPOINT", help="default: the shipped modern net"
+    )
+    robust.add_argument("--json", action="store_true")
+    robust.set_defaults(func=cmd_robustness)
 
     from lenet_viz.cli_replay import add_replay_command  # imports this module
 

@@ -40,6 +40,7 @@ PAGE_FILES = {
     "compare": "pages/compare.py",
     "draw": "pages/draw.py",
     "inside": "pages/inside.py",
+    "robustness": "pages/robustness.py",
 }
 ACTIVE_STATUSES = ("queued", "running", "paused")
 FINISHED_STATUSES = ("completed", "stopped", "diverged", "error")  # Trainer.done
@@ -102,6 +103,11 @@ def page_links() -> None:
         PAGE_FILES["inside"],
         label="Inside LeNet-5: what every layer sees",
         icon=":material/biotech:",
+    )
+    st.page_link(
+        PAGE_FILES["robustness"],
+        label="Robustness: accuracy on rotated, shifted, noisy digits",
+        icon=":material/shield:",
     )
 
 

@@ -3,7 +3,8 @@ table (interactive) with its parameter arithmetic, and the faithful net's RBF co
 
 The digit is the one drawn on the Draw page (session_state["digit"]) or any MNIST test digit
 (the 200 shipped sample digits when MNIST is not downloaded). Everything shown comes from one
-`forward_layers` pass (lenet_viz.inside).
+`forward_layers` pass (lenet_viz.inside). The page's other views (ui/inside_views.py,
+ui/top_digits.py): the invariance explorer, saliency, and what each map looks for.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from lenet_viz.figures.c3_table import connection_table_figure, table_comparison
 from lenet_viz.model import LeNetBase
 from lenet_viz.paper import table_i
 from pages.models_ui import ensure_app_navigation, model_picker
+from ui import inside_views
+from ui.top_digits import show_top_digits
 
 DIGIT = "digit"  # the app contract: the last digit the Draw page read
 SOURCE = "inside_source"
@@ -309,8 +312,16 @@ with summary:
     st.metric("Prediction", str(result.prediction))
     st.markdown(f"Looking at {what}, with the model *{picked.label}*.")
 
-show_layers(model, result)
-show_kernels(model)
-show_connection_table(model, result)
-show_table_against_paper(model)
-show_rbf(model, result)
+view = inside_views.view_picker()
+if view == inside_views.LAYERS:
+    show_layers(model, result)
+    show_kernels(model)
+    show_connection_table(model, result)
+    show_table_against_paper(model)
+    show_rbf(model, result)
+elif view == inside_views.INVARIANCE:
+    inside_views.show_invariance(model, image28)
+elif view == inside_views.SALIENCY:
+    inside_views.show_saliency(model, image28)
+else:
+    show_top_digits(model)

@@ -242,3 +242,24 @@ def _uploaded_model() -> PickedModel | None:
     return PickedModel(
         loaded.model, f"Uploaded: {name}", description, temperature_of(loaded.metadata)
     )
+
+
+NO_MODEL = "none"
+
+
+def second_model_picker(key: str, first: str | None = None) -> PickedModel | None:
+    """A second model to set beside the one `model_picker` chose (shipped, saved or training;
+    uploads go through the first picker), or None. It starts on the other shipped net."""
+    options, labels = _options()
+    choices = [NO_MODEL] + [o for o in options if o not in (UPLOAD, first)]
+    labels = {**labels, NO_MODEL: "Nothing: one model only"}
+    if st.session_state.get(key) not in choices:
+        others = [o for o in choices if o.startswith("shipped:")]
+        st.session_state[key] = others[0] if others else NO_MODEL
+    choice = st.selectbox("Compare with", choices, format_func=labels.__getitem__, key=key)
+    return None if choice == NO_MODEL else _resolve(choice, labels[choice])
+
+
+def picked_option() -> str | None:
+    """The id of the model `model_picker` chose (e.g. "shipped:modern")."""
+    return st.session_state.get(PICKED)

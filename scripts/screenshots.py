@@ -14,7 +14,13 @@ takes only the ones named):
   sigmoid's C1 kernels still the noise they started as, ReLU's smooth stroke detectors;
 - draw: a 3 drawn with mouse strokes, its prediction, probabilities and preprocessing steps;
 - inside: that digit on the Inside page read by the shipped faithful net, with a C3 map clicked
-  in its connection table (the paper's Table I): the feature maps and the opened C3 map.
+  in its connection table (the paper's Table I): the feature maps and the opened C3 map;
+- invariance: the Inside page's invariance explorer, a test digit turned and thickened;
+- saliency: the Inside page's occlusion map and input gradient for a test digit;
+- top_digits: the Inside page's top digits of every C3 map, receptive fields outlined;
+- robustness: the Robustness page, the shipped modern and faithful nets side by side.
+
+`python scripts/screenshots.py NAME...` retakes only those pictures (e.g. `robustness`).
 
 Nothing is saved in checkpoints/: the shipped models are only read. The time goes into the two
 training runs (20,000 and 2 x 10,000 images): about 70 s in all on the quiet 2-core machine,
@@ -334,6 +340,67 @@ def feature_maps_and_c3_map(page) -> list[tuple[int, int]]:
     ]
 
 
+# ----------------------------------------------------------------------------- issue 14's views
+
+COMPUTE_MS = 600_000  # a first visit computes what is then cached per model
+
+
+def choose_radio(page, key: str, option: str, shows: str) -> None:
+    """Click `option` of the radio with widget key `key`, then wait for the text `shows`."""
+    page.locator(f".st-key-{key} label").filter(has_text=option).first.click()
+    page.get_by_text(shows).first.wait_for(timeout=COMPUTE_MS)
+    wait_for_app(page, COMPUTE_MS)
+
+
+def inside_view(context, url: str, view: str, shows: str):
+    page = open_page(context, f"{url}/inside")
+    choose_radio(page, "inside_view", view, shows)
+    return page
+
+
+def press(page, label: str, steps: int) -> None:
+    """Move the slider labelled `label` by `steps` steps (negative: left), as the keyboard
+    does (Streamlit's slider is an <input type=range> named by its label)."""
+    thumb = page.get_by_role("slider", name=label)
+    thumb.focus()
+    for _ in range(abs(steps)):
+        thumb.press("ArrowRight" if steps > 0 else "ArrowLeft")
+    wait_for_app(page)
+
+
+def shoot_invariance(context, url: str) -> Path:
+    page = inside_view(context, url, "Move, turn, thicken (invariance)", "still read it?")
+    press(page, "Rotation (degrees, anticlockwise)", 7)  # 35 degrees
+    press(page, "Stroke width (pixels per side)", 4)  # one pixel thicker
+    press(page, "Shift right (pixels)", 4)  # two pixels right
+    page.wait_for_function(CHARTS_DRAWN, arg=3)
+    return save_page(page, "invariance.png")
+
+
+def shoot_saliency(context, url: str) -> Path:
+    page = inside_view(context, url, "Why this answer? (saliency)", "With the square centred")
+    page.wait_for_function(CHARTS_DRAWN, arg=1)
+    return save_page(page, "saliency.png")
+
+
+def shoot_top_digits(context, url: str) -> Path:
+    page = inside_view(context, url, "What each map looks for", "that excite it most")
+    choose_radio(page, "inside_top_layer", "C3", "14x14 patch of the input")
+    page.wait_for_function(CHARTS_DRAWN, arg=1)
+    return save_page(page, "top_digits.png")
+
+
+def shoot_robustness(context, url: str) -> Path:
+    page = context.new_page()  # not open_page: the first visit computes two nets' curves
+    OPENED.append(page)
+    page.set_default_timeout(RUN_MS)
+    page.goto(f"{url}/robustness")
+    wait_for_app(page, COMPUTE_MS)
+    page.get_by_role("heading", name="How robust is it?").wait_for()
+    page.wait_for_function(CHARTS_DRAWN, arg=2)
+    return save_page(page, "robustness.png")
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -352,30 +419,55 @@ def check_ready() -> None:
         raise ScreenshotError(f"the shipped checkpoints {missing} are missing from checkpoints/")
 
 
-NAMES = ("home", "train", "compare", "replay", "draw", "inside")
+PICTURES = (
+    "home",
+    "train",
+    "compare",
+    "replay",
+    "draw",
+    "inside",
+    "invariance",
+    "saliency",
+    "top_digits",
+    "robustness",
+)
 
 
-def take_all(url: str, names: tuple[str, ...] = NAMES) -> list[Path]:
+def take_all(url: str, names: tuple[str, ...] = PICTURES) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     saved = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(**chromium_options())
+
+        def context():
+            return browser.new_context(viewport=VIEWPORT)
+
         try:
-            shots = [
-                ("home", lambda: shoot_home(browser.new_context(viewport=VIEWPORT), url)),
-                ("train", lambda: shoot_train(browser.new_context(viewport=VIEWPORT), url)),
-                ("compare", lambda: shoot_compare(browser.new_context(viewport=VIEWPORT), url)),
-                ("replay", lambda: shoot_replay(browser.new_context(viewport=VIEWPORT), url)),
-            ]
-            for name, shoot in shots:
-                if name in names:
+            shots = {
+                "home": lambda: shoot_home(context(), url),
+                "train": lambda: shoot_train(context(), url),
+                "compare": lambda: shoot_compare(context(), url),
+                "replay": lambda: shoot_replay(context(), url),
+                "invariance": lambda: shoot_invariance(context(), url),
+                "saliency": lambda: shoot_saliency(context(), url),
+                "top_digits": lambda: shoot_top_digits(context(), url),
+                "robustness": lambda: shoot_robustness(context(), url),
+            }
+            for name, shoot in shots.items():
+                if name in names and name in ("home", "train", "compare", "replay"):
                     saved.append(announce(name, shoot))
-            if {"draw", "inside"} & set(names):
-                draw_page = open_page(browser.new_context(viewport=VIEWPORT), f"{url}/draw")
-                saved.append(announce("draw", lambda: shoot_draw(draw_page)))
-                if "inside" in names:  # the Inside page reads the digit drawn on Draw
+            if "draw" in names or "inside" in names:
+                draw_page = open_page(context(), f"{url}/draw")
+                if "draw" in names:
+                    saved.append(announce("draw", lambda: shoot_draw(draw_page)))
+                else:
+                    draw_three(draw_page)
+                if "inside" in names:
                     saved.append(announce("inside", lambda: shoot_inside(draw_page)))
+            for name, shoot in shots.items():
+                if name in names and name not in ("home", "train", "compare"):
+                    saved.append(announce(name, shoot))
         finally:
             browser.close()
     return saved
@@ -401,10 +493,13 @@ def announce(name: str, shoot: Callable[[], Path]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    names = tuple(sys.argv[1:] if argv is None else argv) or NAMES
-    unknown = [name for name in names if name not in NAMES]
+    names = tuple(sys.argv[1:] if argv is None else argv) or PICTURES
+    unknown = [name for name in names if name not in PICTURES]
     if unknown:
-        print(f"error: unknown screenshot(s) {unknown}; choose from {NAMES}", file=sys.stderr)
+        print(
+            f"error: no picture called {unknown}; choose from {', '.join(PICTURES)}",
+            file=sys.stderr,
+        )
         return 2
     try:
         check_ready()

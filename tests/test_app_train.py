@@ -310,7 +310,8 @@ def test_home_shows_both_architectures_and_links_every_page():
     assert c3["output shape"] == "16 x 10 x 10"
     assert chart_count(at) == 2  # the diagram of each net
     links = [link.proto.page for link in at.get("page_link")]
-    assert links == ["", "train", "compare", "draw", "inside"]  # url paths; "" is Home
+    # url paths; "" is Home
+    assert links == ["", "train", "compare", "draw", "inside", "robustness"]
 
 
 def test_home_and_train_work_before_mnist_is_fetched(monkeypatch, tmp_path):

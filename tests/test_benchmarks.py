@@ -107,6 +107,20 @@ def test_drawn_section_reports_accuracy_per_digit_and_the_confusions(quick_repor
     assert "true \\ read" in result.stderr  # the confusion table, printed
 
 
+def test_explain_section_reports_robustness_saliency_and_top_digits(quick_report):
+    _, report, _ = quick_report
+    explain = report["results"]["explain"]
+    assert explain["sweep_points"] == 13  # quick: the rotation sweep only
+    assert explain["top_digits_searched"] == 500
+    for arch in ("modern", "faithful"):
+        assert explain[f"robustness_{arch}_seconds"] > 0
+        assert explain[f"robustness_{arch}_cpu_seconds"] > 0
+        for name in ("occlusion", "gradient", "explorer"):
+            assert 0 < explain[f"{name}_{arch}_median_ms"] <= explain[f"{name}_{arch}_max_ms"]
+    whats = [row["what"] for row in report["rows"] if row["section"] == "explain"]
+    assert any(what.startswith("robustness curves, faithful net") for what in whats)
+
+
 def test_app_sections_start_streamlit_and_rerun_the_draw_page(tmp_path):
     _, report, _ = run_suite(tmp_path, "--only", "coldstart,apptest")
     assert report["errors"] == {}

@@ -20,7 +20,7 @@ run_state = threading.local()
 
 
 def app_pages() -> list:
-    """The five pages, in the sidebar's order."""
+    """The six pages, in the sidebar's order."""
     return [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/train.py", title="Train", icon=":material/monitoring:", url_path="train"),
@@ -36,6 +36,12 @@ def app_pages() -> list:
             title="Inside LeNet-5",
             icon=":material/biotech:",
             url_path="inside",
+        ),
+        st.Page(
+            "pages/robustness.py",
+            title="Robustness",
+            icon=":material/shield:",
+            url_path="robustness",
         ),
     ]
 

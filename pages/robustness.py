@@ -1,0 +1,115 @@
+"""Robustness: how a model's accuracy falls as the digits are rotated, shifted, scaled,
+squeezed, thickened or thinned, and buried in noise; one model, or two side by side.
+
+The curves come from `lenet_viz.robustness` (1,000 MNIST test digits, 100 of each class),
+computed once per model and cached in the library; `lenet-viz robustness CHECKPOINT --json`
+prints the same numbers.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lenet_viz.figures import explain as figures
+from lenet_viz.robustness import SWEEPS, cached_robustness_curves, robustness_digits, sweep_examples
+from pages.models_ui import (
+    ensure_app_navigation,
+    model_picker,
+    picked_option,
+    second_model_picker,
+)
+
+SECOND_MODEL = "robustness_second_model"
+EXAMPLE_INDEX = "robustness_example"
+PLAIN = {"displayModeBar": False}
+# The strengths the table shows (points of the curves).
+TABLE_POINTS = {
+    "rotation": (-40, -20, 20, 40),
+    "shift": (2, 4, 6),
+    "scale": (0.6, 0.8, 1.3),
+    "squeeze": (-0.3, 0.3),
+    "stroke": (-1, 2),
+    "noise": (0.3, 0.6),
+}
+
+
+def curves_of(models: dict) -> dict[str, dict]:
+    """{label: curves as a dict}; each model's curves computed once, then cached."""
+    results = {}
+    digits, _ = robustness_digits()
+    ways = sum(len(sweep.strengths) for sweep in SWEEPS.values())
+    for label, model in models.items():
+        with st.spinner(f"Distorting {len(digits):,} test digits {ways} ways for {label}…"):
+            results[label] = cached_robustness_curves(model).to_dict()
+    return results
+
+
+def show_table(results: dict[str, dict]) -> None:
+    rows = figures.robustness_table(results, TABLE_POINTS)
+    clean = {label: result["clean_accuracy"] for label, result in results.items()}
+    table = {"undistorted": clean} | rows
+    st.dataframe(
+        [
+            {"transform": name} | {label: f"{value:.1%}" for label, value in row.items()}
+            for name, row in table.items()
+        ],
+        hide_index=True,
+        height=36 * (len(table) + 1) + 4,  # every row, no scrolling
+        key="robustness_table",
+    )
+
+
+def show_examples() -> None:
+    st.subheader("What the transforms do to a digit")
+    digits, _ = robustness_digits()
+    index = st.number_input(
+        f"Example digit (0 to {len(digits) - 1})",
+        min_value=0,
+        max_value=len(digits) - 1,
+        value=0,
+        step=1,
+        key=EXAMPLE_INDEX,
+    )
+    examples = sweep_examples(digits.images[index])
+    rows = [
+        (SWEEPS[name].label, images, [f"{s:g}" for s in SWEEPS[name].strengths])
+        for name, images in examples.items()
+    ]
+    st.plotly_chart(figures.digit_strip_figure(rows), key="robustness_examples", config=PLAIN)
+
+
+ensure_app_navigation()
+st.title(":material/shield: How robust is it?")
+st.markdown(
+    "LeCun's LeNet-5 demonstrations showed it reading digits shifted, rotated, scaled, squeezed, "
+    "written thick or thin, or buried in noise. Here each transform is swept over **1,000 MNIST "
+    "test digits** (the first 100 of each class) and the accuracy measured at every strength. "
+    "Pick a model, and a second one to set beside it."
+)
+picked = model_picker()
+if picked is None:
+    st.stop()
+second = second_model_picker(SECOND_MODEL, first=picked_option())
+models = {picked.label: picked.model}
+if second is not None and second.label != picked.label:
+    models[second.label] = second.model
+results = curves_of(models)
+first = next(iter(results.values()))
+if first["source"] != "MNIST test set":
+    st.caption(
+        f"MNIST is not downloaded, so these curves use the {first['digits']} sample digits "
+        "shipped with the app (run `make data` for 1,000 test digits)."
+    )
+st.plotly_chart(figures.robustness_figure(results), key="robustness_curves", config=PLAIN)
+st.caption(
+    "Shift: each digit is moved that many pixels right, down, left or up in turn. Stroke width: "
+    "grey dilation (thicker) or erosion (thinner) of every stroke by that many pixels per side. "
+    "Noise: Gaussian, clipped to the ink range, the same pattern at every strength. The net "
+    "reads every distorted digit through its own preprocessing, as on the Draw page."
+)
+show_table(results)
+st.markdown(
+    "Try one digit yourself: the **invariance explorer** on the *Inside LeNet-5* page moves, "
+    "turns and thickens a digit with sliders and shows the feature maps change."
+)
+show_examples()

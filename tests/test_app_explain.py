@@ -1,0 +1,132 @@
+"""AppTest of the views of issue 14: the invariance explorer, why this answer (saliency) and what
+each map looks for on the Inside page, and the Robustness page. What each shows is checked
+against the library it calls."""
+
+from __future__ import annotations
+
+from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, load_checkpoint
+from lenet_viz.invariance import Distortion, explore
+from lenet_viz.robustness import cached_robustness_curves
+from lenet_viz.saliency import MNIST_MEAN_GREY, occlusion_map
+from tests import test_app_draw_inside as draw_inside
+from tests.test_app_draw_inside import INSIDE, mnist_test_digits, open_page, texts
+
+# The Draw and Inside tests' fixtures: the shipped checkpoints in a folder the app is pointed at.
+checkpoint_dir = draw_inside.checkpoint_dir
+app = draw_inside.app
+
+ROBUSTNESS = "pages/robustness.py"
+VIEW = "inside_view"
+
+
+def shipped(checkpoint_dir, arch: str):
+    return load_checkpoint(checkpoint_dir / DEFAULT_CHECKPOINT_NAMES[arch]).model
+
+
+def charts(at) -> list:
+    return at.get("plotly_chart")
+
+
+def open_view(app, view: str):
+    at = open_page(app, INSIDE)
+    at.radio(key=VIEW).set_value(view).run()
+    assert not at.exception
+    return at
+
+
+def test_the_inside_page_still_opens_on_every_layer(app):
+    at = open_page(app, INSIDE)
+    assert at.radio(key=VIEW).value == "Every layer"
+    assert "What every layer sees" in texts(at.header)
+
+
+def test_the_invariance_explorer_reads_the_distorted_digit(app, checkpoint_dir):
+    at = open_view(app, "Move, turn, thicken (invariance)")
+    assert "Move, turn, thicken: does the net still read it?" in texts(at.header)
+    for key in ("shift_x", "shift_y", "rotation", "scale", "squeeze", "stroke", "noise"):
+        assert at.slider(key=f"inside_inv_{key}") is not None
+    assert len(charts(at)) == 3  # probabilities, C1, C3
+    digit = mnist_test_digits().images[0].numpy()
+    model = shipped(checkpoint_dir, "modern")
+    assert at.metric[1].value == str(explore(model, digit, Distortion()).inspection.prediction)
+
+    at.slider(key="inside_inv_rotation").set_value(90.0).run()
+    at.slider(key="inside_inv_stroke").set_value(1.5).run()
+    assert not at.exception
+    turned = explore(model, digit, Distortion(rotation=90.0, stroke=1.5)).inspection
+    explorer = at.metric[1]
+    assert explorer.value == str(turned.prediction)
+    assert explorer.delta == f"{turned.probabilities[turned.prediction]:.0%} sure"
+
+    at.button(key="inv_reset").click().run()
+    assert at.slider(key="inside_inv_rotation").value == 0.0
+    assert at.slider(key="inside_inv_stroke").value == 0.0
+
+
+def test_saliency_shows_where_hiding_the_digit_hurts_most(app, checkpoint_dir):
+    at = open_view(app, "Why this answer? (saliency)")
+    assert "Why this answer?" in texts(at.header)
+    assert len(charts(at)) == 1
+    at.slider(key="inside_occlusion_patch").set_value(12).run()
+    assert not at.exception
+    digit = mnist_test_digits().images[0].numpy()
+    found = occlusion_map(shipped(checkpoint_dir, "modern"), digit, patch=12, fill=MNIST_MEAN_GREY)
+    row, col = found.worst_place()
+    markdown = " ".join(texts(at.markdown))
+    assert f"With the square centred on row {row}, column {col}, P({found.target})" in markdown
+
+
+def test_saliency_on_the_faithful_net_measures_the_score(app):
+    at = open_page(app, INSIDE)
+    at.selectbox(key="picked_model").set_value("shipped:faithful").run()
+    at.radio(key=VIEW).set_value("Why this answer? (saliency)").run()
+    assert not at.exception
+    measure = at.radio(key="inside_occlusion_measure_faithful")
+    assert measure.value == "the answer's score"
+
+
+def test_what_each_map_looks_for(app, checkpoint_dir):
+    at = open_view(app, "What each map looks for")
+    assert "What each map looks for" in texts(at.header)
+    assert at.radio(key="inside_top_layer").value == "C1"
+    assert len(charts(at)) == 1
+    assert any("10,000 MNIST test digits" in text for text in texts(at.markdown))
+    at.radio(key="inside_top_layer").set_value("C3").run()
+    assert not at.exception
+    assert any("14x14 patch" in text for text in texts(at.caption))
+    at.radio(key="inside_top_layer").set_value("F6").run()
+    at.number_input(key="inside_top_unit_F6").set_value(17).run()
+    assert not at.exception
+    assert len(charts(at)) == 1
+    assert any("of the 9 are" in text for text in texts(at.caption))
+
+
+def test_the_robustness_page_sets_two_models_side_by_side(app, checkpoint_dir):
+    # The curves are computed once per model and cached in the library, for every session:
+    # computed here first, the page must show the same numbers (and draws at once; the time
+    # the first computation takes is measured by `make bench`).
+    for arch in ("modern", "faithful"):
+        cached_robustness_curves(shipped(checkpoint_dir, arch))
+    at = open_page(app, ROBUSTNESS)
+    assert not at.exception
+    assert at.title[0].value.endswith("How robust is it?")
+    assert at.selectbox(key="robustness_second_model").value == "shipped:faithful"
+    table = at.dataframe[0].value
+    columns = list(table.columns)
+    assert columns == [
+        "transform",
+        "Shipped: modern LeNet-5 (ReLU)",
+        "Shipped: faithful LeNet-5 (1998)",
+    ]
+    for arch, column in zip(("modern", "faithful"), columns[1:], strict=True):
+        curves = cached_robustness_curves(shipped(checkpoint_dir, arch))
+        assert table[column][0] == f"{curves.clean_accuracy:.1%}"
+        rotation = dict(zip(table["transform"], table[column], strict=True))["rotation 40"]
+        assert rotation == f"{curves.curves['rotation'].accuracy_at(40):.1%}"
+    assert len(charts(at)) == 2  # the curves and the example digits
+
+    at.selectbox(key="robustness_second_model").set_value("none").run()
+    assert not at.exception
+    assert list(at.dataframe[0].value.columns) == ["transform", "Shipped: modern LeNet-5 (ReLU)"]
+    at.number_input(key="robustness_example").set_value(123).run()
+    assert not at.exception

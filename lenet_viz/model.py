@@ -29,6 +29,10 @@ ARCHS = ("modern", "faithful")
 POOLINGS = ("max", "avg")
 C3_TABLES = ("full", "paper")
 RESIZES = ("pad", "scale")
+# The faithful net's initial weights: "appendix-a", uniform +-2.4/F_i as Appendix A (p.41)
+# reads; "sqrt3", uniform +-sqrt(3/F_i) (variance 1/F_i), with which SDLM reproduces the
+# paper's learning rates and result (see lenet_viz/sdlm.py). F_i: the unit's fan-in.
+INITS = ("appendix-a", "sqrt3")
 
 
 @dataclass
@@ -41,6 +45,7 @@ class ModelConfig:
     c3: str | None = None  # "full" (6->16) or "paper" (Table I); modern: full, faithful: paper
     resize: str = "pad"  # 28x28 -> 32x32: "pad" 2 px (the paper) or "scale" (bilinear resize)
     rbf_j: float = 1.0  # the constant j of the faithful net's MAP loss (eq. 9, p.10)
+    init: str | None = None  # faithful: its initial weights, one of INITS ("appendix-a")
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
@@ -63,6 +68,14 @@ class ModelConfig:
             )
         if self.c3 not in C3_TABLES:
             raise ValueError(f"unknown c3 {self.c3!r}; choose one of: {', '.join(C3_TABLES)}")
+        if faithful and self.init is None:
+            self.init = "appendix-a"
+        if not faithful and self.init is not None:
+            raise ValueError(
+                "init chooses the faithful net's initial weights; the modern net has its own"
+            )
+        if faithful and self.init not in INITS:
+            raise ValueError(f"unknown init {self.init!r}; choose one of: {', '.join(INITS)}")
         if self.resize not in RESIZES:
             raise ValueError(f"unknown resize {self.resize!r}; choose one of: {', '.join(RESIZES)}")
 

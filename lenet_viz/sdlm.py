@@ -57,7 +57,14 @@ from lenet_viz.model import MaskedConv2d
 HESSIAN_SAMPLES = 500  # p.10: h_kk is re-estimated on 500 patterns before each pass
 PAPER_MU = 0.02  # p.10
 
-__all__ = ["HESSIAN_SAMPLES", "PAPER_MU", "SDLM", "diagonal_gauss_newton", "paper_lr"]
+__all__ = [
+    "HESSIAN_SAMPLES",
+    "PAPER_MU",
+    "SDLM",
+    "diagonal_gauss_newton",
+    "paper_lr",
+    "step_size_summary",
+]
 
 _ELEMENTWISE = tuple({type(make()) for make in ACTIVATIONS.values()})
 
@@ -112,6 +119,32 @@ class SDLM(torch.optim.Optimizer):
                     )
                 param.addcdiv_(param.grad, curvature + group["mu"], value=-group["lr"])
         return loss
+
+
+@torch.no_grad()
+def step_size_summary(
+    model: nn.Module, estimates: dict[nn.Parameter, torch.Tensor], lr: float, mu: float
+) -> dict[str, list[float]]:
+    """Per layer, [min, median, max] of eps_k = lr / (mu + h_kk) over its trainable weights.
+
+    Table I's missing C3 connections are left out: they are not weights (they never move).
+    Layers without parameters (the RBF output) are left out.
+    """
+    summary = {}
+    for name, layer in model.layers.items():
+        values = []
+        for module in layer.modules():
+            for param in module.parameters(recurse=False):
+                if not param.requires_grad or param not in estimates:
+                    continue
+                eps = lr / (mu + estimates[param])
+                if isinstance(module, MaskedConv2d) and param is module.weight:
+                    eps = eps[module.mask.expand_as(eps) > 0]
+                values.append(eps.reshape(-1))
+        if values:
+            eps = torch.cat(values)
+            summary[name] = [eps.min().item(), eps.median().item(), eps.max().item()]
+    return summary
 
 
 @torch.no_grad()

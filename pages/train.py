@@ -58,6 +58,7 @@ from pages.common import (
     test_split,
 )
 from pages.models_ui import ensure_app_navigation
+from pages.sdlm_panel import paper_init, paper_recipe_button, sdlm_panel_for_run
 
 KEY = "train_opt_"  # the settings widgets' keys
 NOTICE = "train_notice"  # (kind, text) to show once, set by a callback
@@ -142,6 +143,7 @@ def settings(disabled: bool) -> None:
     for name, value in DEFAULTS.items():
         if name != "lr":
             default(KEY + name, value)
+    paper_recipe_button(disabled)
     st.radio(
         "Dataset",
         list(DATASET_LABELS),
@@ -258,6 +260,7 @@ def current_config() -> TrainConfig:
         seed=int(state[KEY + "seed"]),
         train_limit=train_limit,
         test_limit=test_limit,
+        init=paper_init(state[KEY + "arch"], state[KEY + "optimizer"]),
     )
 
 
@@ -354,6 +357,7 @@ def live_panel() -> None:
     iteration_chart, epoch_chart = live_figures(trainer, run)
     st.plotly_chart(iteration_chart, key="train_iteration_chart")
     st.plotly_chart(epoch_chart, key="train_epoch_chart")
+    sdlm_panel_for_run(trainer.runs[0].config, run["history"].epochs, key="train_sdlm")
     if snapshot.status != st.session_state.get(SEEN_STATUS):
         st.rerun()  # the whole page: the buttons and the results follow the new status
 
@@ -375,7 +379,11 @@ def results_of(trainer: Trainer) -> dict:
             dataset=run.config.dataset,
             train_config=run.config.to_dict(),
             test_acc=evaluation["test_acc"],
-            extra={"iterations": run.iteration, "run_status": run.status},
+            extra={
+                "iterations": run.iteration,
+                "run_status": run.status,
+                "passes": run.history_snapshot().epochs,
+            },
         )
     cached = {
         "trainer_id": id(trainer),

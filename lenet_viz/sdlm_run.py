@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from lenet_viz.train import TrainingRun
 
 PATTERNS_PER_TICK = 250
+# The shipped checkpoint of `train --preset paper` (checkpoints/README.md).
+SDLM_CHECKPOINT_NAME = "lenet5_faithful_sdlm.pt"
 
 
 def uses_pattern_path(run: TrainingRun) -> bool:

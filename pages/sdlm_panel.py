@@ -22,9 +22,9 @@ from lenet_viz.figures.sdlm import (
     figure5_comparison,
     step_size_figure,
 )
+from lenet_viz.sdlm_run import SDLM_CHECKPOINT_NAME as SDLM_CHECKPOINT
 from lenet_viz.train import PRESETS
 
-SDLM_CHECKPOINT = "lenet5_faithful_sdlm.pt"
 SETTINGS_KEY = "train_opt_"  # the Train page's settings widgets (pages/train.py KEY)
 PAPER_RUN_SIZE = "Full: 60,000 images"
 
@@ -119,17 +119,22 @@ def _shipped_passes(path: str, modified_ns: int) -> list[dict] | None:
 
 
 def shipped_sdlm_section() -> None:
-    """The shipped SDLM checkpoint's passes, beside the paper's (an expander on Home)."""
+    """The shipped SDLM checkpoint's passes beside the paper's, behind a toggle on Home (the
+    page stays light until asked)."""
     path = Path(configured_checkpoint_dir()) / SDLM_CHECKPOINT
-    with st.expander("LeNet-5 trained as in 1998: SDLM, beside the paper's Figure 5"):
-        if not path.is_file():
-            st.caption(
-                f"`{SDLM_CHECKPOINT}` is not in `{path.parent}`. Train it with "
-                f"`python -m lenet_viz train --preset paper --save {path}`."
-            )
-            return
-        passes = _shipped_passes(str(path), path.stat().st_mtime_ns)
-        if not passes:
-            st.caption(f"`{path.name}` does not record its passes.")
-            return
-        sdlm_panel(passes, "shipped checkpoint", "home_sdlm")
+    if not st.toggle(
+        "Show LeNet-5 trained as in 1998 (SDLM), beside the paper's Figure 5",
+        key="home_show_sdlm",
+    ):
+        return
+    if not path.is_file():
+        st.caption(
+            f"`{SDLM_CHECKPOINT}` is not in `{path.parent}`. Train it with "
+            f"`python -m lenet_viz train --preset paper --save {path}`."
+        )
+        return
+    passes = _shipped_passes(str(path), path.stat().st_mtime_ns)
+    if not passes:
+        st.caption(f"`{path.name}` does not record its passes.")
+        return
+    sdlm_panel(passes, "shipped checkpoint", "home_sdlm")

@@ -261,3 +261,57 @@ def test_a_resumed_run_ends_with_the_weights_of_an_unbroken_one():
     assert resumed.history.epochs[2]["pass_lr"] == 0.0002  # pass 3: p.10's second rate
     for a, b in zip(unbroken.model.parameters(), resumed.model.parameters(), strict=True):
         assert torch.allclose(a, b, atol=1e-6)
+
+
+# -- the figures ------------------------------------------------------------------------------
+
+
+def made_up_passes(count: int = 3) -> list[dict]:
+    return [
+        {
+            "epoch": p,
+            "test_acc": 0.97 + 0.005 * p,
+            "train_acc": 0.95 + 0.005 * p,
+            "train_set_acc": 0.975 + 0.005 * p,
+            "pass_lr": 0.0005,
+            "step_sizes": {"C1": [1e-5 * p, 1e-4, 2e-2], "S2": [2e-5, 3e-5, 9e-5]},
+        }
+        for p in range(1, count + 1)
+    ]
+
+
+def test_figure5_comparison_draws_both_errors_per_pass_and_the_papers_points():
+    from lenet_viz.figures.sdlm import figure5_comparison
+
+    fig = figure5_comparison(made_up_passes(), title="run")
+    ours_test, ours_train, paper_test, paper_train = fig.data
+    assert list(ours_test.x) == [1, 2, 3]
+    assert list(ours_test.y) == pytest.approx([2.5, 2.0, 1.5])
+    assert list(ours_train.y) == pytest.approx([2.0, 1.5, 1.0])  # the whole training set
+    assert "training set after the pass" in ours_train.name
+    assert list(paper_test.y) == [0.95, 0.95] and paper_test.x[0] == 10  # p.10, Fig. 5
+    assert list(paper_train.x) == [19] and list(paper_train.y) == [0.35]
+
+
+def test_figure5_comparison_falls_back_to_the_running_training_error():
+    from lenet_viz.figures.sdlm import error_per_pass
+
+    passes = [{k: v for k, v in p.items() if k != "train_set_acc"} for p in made_up_passes(2)]
+    errors = error_per_pass(passes)
+    assert errors["train"] == pytest.approx([4.5, 4.0])
+    assert errors["train_kind"] == "running, during the pass"
+
+
+def test_step_size_figure_draws_median_and_min_max_band_per_layer_on_a_log_scale():
+    from lenet_viz.figures.sdlm import step_size_figure
+
+    fig = step_size_figure(made_up_passes())
+    assert fig.layout.yaxis.type == "log"
+    band, median = fig.data[0], fig.data[1]
+    assert list(band.x) == [1, 2, 3, 3, 2, 1]
+    assert list(band.y) == pytest.approx([2e-2] * 3 + [3e-5, 2e-5, 1e-5])
+    assert list(median.y) == pytest.approx([1e-4] * 3) and median.name.startswith("C1")
+    assert fig.data[-1].name.startswith("paper, pass 1")  # 7e-5 to 0.016 (p.10)
+    assert list(fig.data[-1].y) == [7e-5, 0.016]
+    with pytest.raises(ValueError, match="no SDLM step sizes"):
+        step_size_figure([{"epoch": 1, "test_acc": 0.9, "train_acc": 0.9}])

@@ -9,12 +9,12 @@ import torch
 from torch import nn
 
 from lenet_viz.activations import LeCunTanh
-from lenet_viz.data import Split
+from lenet_viz.data import Split, data_available
 from lenet_viz.model import ModelConfig, build_model
 from lenet_viz.sdlm import SDLM, diagonal_gauss_newton, step_size_summary
 from lenet_viz.sdlm_fast import PatternSDLM, supports_fast_path
 from lenet_viz.sdlm_run import PATTERNS_PER_TICK
-from lenet_viz.train import TrainingRun, preset_config
+from lenet_viz.train import PRESETS, TrainingRun, preset_config
 
 
 def faithful(seed: int = 0, **overrides):
@@ -242,7 +242,7 @@ def test_the_paper_preset_trains_one_pattern_per_step_and_records_each_pass():
     assert [p["epoch"] for p in passes] == [1, 2]
     for record in passes:
         assert 0 <= record["train_set_acc"] <= 1 and 0 <= record["test_acc"] <= 1
-        assert record["pass_lr"] == 0.0005  # p.10: eta = 0.0005 for passes 1-2
+        assert record["pass_lr"] == pytest.approx(PRESETS["paper"]["lr"])  # passes 1-2
         assert list(record["step_sizes"]) == ["C1", "S2", "C3", "S4", "C5", "F6"]
     assert len(run.history.loss) == events.count("batch")
     assert all(math.isfinite(v) for v in run.history.grad_norm["C5"])
@@ -258,7 +258,8 @@ def test_a_resumed_run_ends_with_the_weights_of_an_unbroken_one():
     events = list(resumed.steps())
     assert events.count("epoch") == 2
     assert [p["epoch"] for p in resumed.history.epochs] == [1, 2, 3]
-    assert resumed.history.epochs[2]["pass_lr"] == 0.0002  # pass 3: p.10's second rate
+    # pass 3: p.10's second rate, 0.0002, scaled as the preset's lr scales 0.0005
+    assert resumed.history.epochs[2]["pass_lr"] == pytest.approx(PRESETS["paper"]["lr"] * 0.4)
     for a, b in zip(unbroken.model.parameters(), resumed.model.parameters(), strict=True):
         assert torch.allclose(a, b, atol=1e-6)
 
@@ -315,3 +316,46 @@ def test_step_size_figure_draws_median_and_min_max_band_per_layer_on_a_log_scale
     assert list(fig.data[-1].y) == [7e-5, 0.016]
     with pytest.raises(ValueError, match="no SDLM step sizes"):
         step_size_figure([{"epoch": 1, "test_acc": 0.9, "train_acc": 0.9}])
+
+
+# -- the benchmark ------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not data_available("mnist"), reason="MNIST is not fetched (run `make data`)")
+def test_the_pass_benchmark_times_both_paths_per_pattern():
+    from benchmarks.sdlm_pass import measure
+
+    results = measure(patterns=40, rounds=1)
+    assert list(results) == ["general path (autograd)", "pattern path (sdlm_fast)"]
+    for cpu, wall in results.values():
+        assert 0 < cpu < 1 and 0 < wall < 10  # seconds per pattern
+
+
+# -- the command line: save every pass, resume --------------------------------------------------
+
+
+@pytest.mark.skipif(not data_available("mnist"), reason="MNIST is not fetched (run `make data`)")
+def test_train_saves_every_pass_and_resume_continues_or_says_why_not(tmp_path, capsys):
+    from lenet_viz.checkpoints import checkpoint_metadata, load_checkpoint, save_checkpoint
+    from lenet_viz.cli import main
+
+    path = tmp_path / "paper.pt"
+    tiny = ["--train-limit", "200", "--test-limit", "100", "--json"]
+    assert main(["train", "--preset", "paper", "--epochs", "1", "--save", str(path), *tiny]) == 0
+    assert [p["epoch"] for p in load_checkpoint(path).metadata["passes"]] == [1]
+    code = main(["train", "--preset", "paper", "--epochs", "1", "--save", str(path), *tiny])
+    assert code == 2 and "--overwrite" in capsys.readouterr().err  # refused before training
+    more = ["--resume", str(path), "--epochs", "2", "--save", str(path), "--overwrite", "--json"]
+    assert main(["train", *more]) == 0
+    metadata = load_checkpoint(path).metadata
+    assert [p["epoch"] for p in metadata["passes"]] == [1, 2]
+    assert metadata["train_config"]["train_limit"] == 200  # the run's own settings
+    assert main(["train", "--resume", str(path), "--json"]) == 2
+    assert "already trained 2 of 2 epochs" in capsys.readouterr().err
+    bare = tmp_path / "bare.pt"
+    model = faithful()
+    save_checkpoint(
+        model, bare, checkpoint_metadata(model, dataset=None, train_config=None, test_acc=None)
+    )
+    assert main(["train", "--resume", str(bare)]) == 2
+    assert "does not record its training run" in capsys.readouterr().err

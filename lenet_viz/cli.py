@@ -360,7 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume",
         metavar="CHECKPOINT",
         help="continue the run a `train --save` checkpoint recorded (its settings; --epochs may "
-        "extend it); with --save, the file is rewritten after every epoch",
+        "extend it); with --save, the file is rewritten after every epoch. SDLM re-estimates "
+        "its curvature each pass, so it resumes exactly; Adam and SGD restart their averages",
     )
     train.add_argument("--json", action="store_true")
     train.set_defaults(func=cmd_train)

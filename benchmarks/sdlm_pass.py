@@ -20,7 +20,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch  # noqa: E402
 
 import lenet_viz.sdlm_run as sdlm_run  # noqa: E402
-from lenet_viz.train import TrainingRun, preset_config  # noqa: E402
+from lenet_viz.config import preset_config  # noqa: E402
+from lenet_viz.run import TrainingRun  # noqa: E402
 
 PASS = 60_000
 

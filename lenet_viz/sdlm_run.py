@@ -17,7 +17,6 @@ are drawn all the same, so a resumed run sees the same pattern order as an unbro
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -27,7 +26,7 @@ from lenet_viz.sdlm import HESSIAN_SAMPLES, step_size_summary
 from lenet_viz.sdlm_fast import PatternSDLM, supports_fast_path
 
 if TYPE_CHECKING:
-    from lenet_viz.train import TrainingRun
+    from lenet_viz.run import TrainingRun
 
 PATTERNS_PER_TICK = 250
 # The shipped checkpoint of `train --preset paper` (checkpoints/README.md).
@@ -47,7 +46,7 @@ def uses_pattern_path(run: TrainingRun) -> bool:
 
 def pattern_steps(run: TrainingRun) -> Iterator[str]:
     """Train `run` one tick per next(); yields "batch" after a tick, "epoch" after a pass."""
-    from lenet_viz.train import DIVERGENCE_FACTOR, MAX_SHIFT, evaluate, learning_rate, random_shift
+    from lenet_viz.train import MAX_SHIFT, Diverged, evaluate, learning_rate, random_shift
 
     cfg = run.config
     run.status = "running"
@@ -57,6 +56,10 @@ def pattern_steps(run: TrainingRun) -> Iterator[str]:
     order_rng = torch.Generator().manual_seed(cfg.seed)  # the order TrainingRun.steps uses
     shift_rng = torch.Generator().manual_seed(cfg.seed + 1)
     n = len(run.train_labels)
+    layer_params = [
+        (name, [p for p in layer.parameters() if p.requires_grad])
+        for name, layer in run.model.layers.items()
+    ]
     passes_done = len(run.history.epochs)
     for epoch in range(cfg.epochs):
         order = torch.randperm(n, generator=order_rng)
@@ -70,30 +73,26 @@ def pattern_steps(run: TrainingRun) -> Iterator[str]:
             stepper.set_curvature(estimates, mu)
         step_sizes = step_size_summary(run.model, estimates, lr, mu)
         losses_before = len(run.history.loss)
-        for run._batch_in_epoch, start in enumerate(range(0, n, PATTERNS_PER_TICK)):
+        for start in range(0, n, PATTERNS_PER_TICK):
             index = order[start : start + PATTERNS_PER_TICK]
             lr = learning_rate(cfg, run.iteration, run.iterations_per_epoch)
             x, y = run.train_inputs[index], run.train_labels[index]
             if cfg.augment == "shift":
                 x = random_shift(x, MAX_SHIFT, shift_rng)
             with run.lock:
-                run._keep_backup()
+                run.guard.keep_weights()
                 stepper.set_rate(lr)
                 losses, penalties = stepper.train(x, y)
             loss = sum(losses) / len(losses)
-            if run._first_loss is None:
-                run._first_loss = losses[0]
-            if not math.isfinite(loss):
-                run._diverged(f"the loss became {loss}")
-                return
-            if loss > DIVERGENCE_FACTOR * max(1.0, run._first_loss):
-                run._diverged(
-                    f"the loss reached {loss:.3g}, over {DIVERGENCE_FACTOR:,.0f} times its "
-                    f"first value ({run._first_loss:.3g})"
-                )
+            if run.guard.first_loss is None:
+                run.guard.first_loss = losses[0]  # the yardstick: the very first pattern's loss
+            try:
+                run.guard.check(loss)
+            except Diverged as what_happened:
+                run._diverged(str(what_happened))
                 return
             correct = (penalties.argmin(dim=1) == y).sum().item()
-            norms = stepper.layer_grad_norms([params for _, params in run._layer_params])
+            norms = stepper.layer_grad_norms([params for _, params in layer_params])
             with run.lock:
                 h = run.history
                 run.iteration += len(y)
@@ -103,7 +102,7 @@ def pattern_steps(run: TrainingRun) -> Iterator[str]:
                 h.loss.append(loss)
                 h.accuracy.append(correct / len(y))
                 h.lr.append(lr)
-                for (name, _), value in zip(run._layer_params, norms, strict=True):
+                for (name, _), value in zip(layer_params, norms, strict=True):
                     h.grad_norm[name].append(value)
             yield "batch"
         run._end_epoch(epoch + 1, losses_before)

@@ -8,10 +8,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lenet_viz.checkpoints import checkpoint_metadata, save_checkpoint
+from lenet_viz.config import PRESETS
 from lenet_viz.data import data_available
 from lenet_viz.model import ModelConfig, build_model
 from lenet_viz.sdlm_run import SDLM_CHECKPOINT_NAME
-from lenet_viz.train import PRESETS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 HOME, TRAIN = "pages/home.py", "pages/train.py"
@@ -110,7 +110,7 @@ def test_the_papers_recipe_trains_with_sdlm_and_shows_figure_5_and_step_sizes():
     trainer = at.session_state["train_trainer"]
     try:
         config = trainer.runs[0].config
-        assert (config.optimizer, config.batch_size, config.init) == ("sdlm", 1, "sqrt3")
+        assert (config.optimizer, config.batch_size, config.model.init) == ("sdlm", 1, "sqrt3")
         assert trainer.wait(TRAIN_SECONDS), "the run did not finish"
         at.run()
         assert not at.exception, at.exception

@@ -465,17 +465,18 @@ def test_paper_learning_rate_per_pass():
 
 
 def test_the_paper_preset_is_the_1998_recipe_from_the_sqrt3_start():
-    from lenet_viz.train import learning_rate, preset_config
+    from lenet_viz.config import preset_config
+    from lenet_viz.train import learning_rate
 
     paper = preset_config("paper")
-    assert (paper.arch, paper.optimizer, paper.batch_size, paper.epochs, paper.augment) == (
+    assert (paper.model.arch, paper.optimizer, paper.batch_size, paper.epochs, paper.augment) == (
         "faithful",
         "sdlm",
         1,
         20,
         "none",
     )
-    assert paper.model_config().init == "sqrt3"  # the departure: see lenet_viz/sdlm.py
+    assert paper.model.init == "sqrt3"  # the departure: see lenet_viz/sdlm.py
     per_pass = [learning_rate(paper, epoch * 60_000, 60_000) for epoch in range(20)]
     scale = paper.lr / 0.0005  # the paper's schedule, scaled as lenet_viz/sdlm.py says
     assert per_pass == pytest.approx([scale * paper_lr(epoch) for epoch in range(20)])

@@ -9,12 +9,13 @@ import torch
 from torch import nn
 
 from lenet_viz.activations import LeCunTanh
+from lenet_viz.config import PRESETS, preset_config
 from lenet_viz.data import Split, data_available
 from lenet_viz.model import ModelConfig, build_model
+from lenet_viz.run import TrainingRun
 from lenet_viz.sdlm import SDLM, diagonal_gauss_newton, step_size_summary
 from lenet_viz.sdlm_fast import PatternSDLM, supports_fast_path
 from lenet_viz.sdlm_run import PATTERNS_PER_TICK
-from lenet_viz.train import PRESETS, TrainingRun, preset_config
 
 
 def faithful(seed: int = 0, **overrides):

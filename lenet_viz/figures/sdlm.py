@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from lenet_viz.figures.training import FONT_SIZE, LAYER_COLORS
+from lenet_viz.figures.style import FONT_SIZE, LAYER_COLORS
 
 # p.10 and Fig. 5: "the test error rate stabilizes after around 10 passes through the training
 # set at 0.95%. The error rate on the training set reaches 0.35% after 19 passes."

@@ -1,10 +1,10 @@
 """LeNet-5 trained the paper's way (SDLM), in the app: its error per pass beside the paper's
 Figure 5, and the effective learning rates eps_k per layer and pass.
 
-Not a page: the Train page calls `paper_recipe_button` (settings) and `sdlm_panel` (a run that
-uses SDLM, live and after it ends); the Home page calls `shipped_sdlm_section` for the shipped
-SDLM checkpoint. The figures are `lenet_viz.figures.sdlm`; the pass records come from the run's
-history (`History.epochs`) or the checkpoint's metadata ("passes").
+Not a page: the Train page calls `paper_recipe_button` (settings) and `sdlm_panel_for_run` (a
+run that uses SDLM, live and after it ends); the Home page calls `shipped_sdlm_section` for the
+shipped SDLM checkpoint. The figures are `lenet_viz.figures.sdlm`; the pass records come from
+the run's history (`History.epochs`) or the checkpoint's metadata ("passes").
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from lenet_viz.checkpoints import CheckpointError, configured_checkpoint_dir, load_checkpoint
+from lenet_viz.config import PRESETS
 from lenet_viz.figures.sdlm import (
     PAPER_TEST_ERROR,
     PAPER_TRAIN_ERROR,
@@ -23,10 +24,8 @@ from lenet_viz.figures.sdlm import (
     step_size_figure,
 )
 from lenet_viz.sdlm_run import SDLM_CHECKPOINT_NAME as SDLM_CHECKPOINT
-from lenet_viz.train import PRESETS
 
-SETTINGS_KEY = "train_opt_"  # the Train page's settings widgets (pages/train.py KEY)
-PAPER_RUN_SIZE = "Full: 60,000 images"
+PAPER_RUN_SIZE = "Full: 60,000 images"  # the paper trains on all of them
 
 
 def pass_table(passes: list[dict]) -> pd.DataFrame:
@@ -78,23 +77,11 @@ def sdlm_panel_for_run(config, passes: list[dict], key: str) -> None:
         sdlm_panel(passes, "this run", key)
 
 
-def apply_paper_recipe() -> None:
-    """Set the Train page's settings to `--preset paper` (a callback, before the widgets)."""
-    preset = PRESETS["paper"]
-    state = st.session_state
-    for name in ("arch", "optimizer", "batch_size", "epochs", "schedule"):
-        state[SETTINGS_KEY + name] = preset[name]
-    state[SETTINGS_KEY + "activation"] = "lecun_tanh"
-    state[SETTINGS_KEY + "c3"] = "paper"
-    state[SETTINGS_KEY + "lr_exact"] = preset["lr"]
-    state.pop(SETTINGS_KEY + "lr_slider", None)  # follows the exact value on the next run
-    state[SETTINGS_KEY + "size"] = PAPER_RUN_SIZE
-
-
-def paper_recipe_button(disabled: bool) -> None:
+def paper_recipe_button(disabled: bool, on_click) -> None:
+    """The Train page's shortcut to `--preset paper`; `on_click` (the page's) applies it."""
     st.button(
         "Use the paper's recipe (SDLM)",
-        on_click=apply_paper_recipe,
+        on_click=on_click,
         disabled=disabled,
         help="LeCun et al. 1998, p.10: the faithful net, SDLM, one digit per step, the paper's "
         "learning rate pass by pass, 20 passes over all 60,000 digits (about a minute of "

@@ -1,0 +1,1 @@
+"""The pages' shared widgets (importable; pages/ holds the page scripts)."""

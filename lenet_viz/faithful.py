@@ -35,6 +35,7 @@ INIT_SCALE = 2.4
 # p.10: "eta" for passes 1-2, 3-5, 6-8, 9-12, and 13 on (20 passes in all).
 _PAPER_SCHEDULE = ((2, 0.0005), (5, 0.0002), (8, 0.0001), (12, 0.00005))
 _PAPER_FINAL_LR = 0.00001
+PAPER_LAST_DROP = 12  # the 0-based pass of the schedule's last drop (pass 13), 5x
 
 
 def paper_lr(epoch_index: int) -> float:

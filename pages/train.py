@@ -92,6 +92,7 @@ SCHEDULE_LABELS = {
     "constant": "constant",
     "onecycle": "one-cycle: warm up, then anneal",
     "paper": "the paper's, pass by pass (p.10)",
+    "paper-hold": "the paper's, without its last drop (pass 13 on)",
 }
 DEFAULTS = {
     "dataset": "mnist",

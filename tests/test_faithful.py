@@ -483,6 +483,19 @@ def test_the_paper_preset_is_the_1998_recipe_from_the_sqrt3_start():
     assert learning_rate(paper, 59_999, 60_000) == per_pass[0]  # constant within a pass
 
 
+def test_paper_hold_is_the_papers_schedule_without_its_last_drop():
+    from lenet_viz.config import preset_config
+    from lenet_viz.train import learning_rate
+
+    paper = preset_config("paper", schedule="paper")
+    hold = preset_config("paper", schedule="paper-hold")
+    per_pass = [learning_rate(hold, epoch * 100, 100) for epoch in range(20)]
+    papers = [learning_rate(paper, epoch * 100, 100) for epoch in range(20)]
+    assert per_pass[:12] == papers[:12]  # passes 1-12 as the paper's
+    assert per_pass[12:] == [papers[11]] * 8  # pass 13 on: passes 9-12's rate, not 5x less
+    assert papers[12] == pytest.approx(papers[11] / 5)
+
+
 def test_sdlm_needs_a_curvature_estimate_before_stepping():
     model = faithful()
     optimizer = SDLM(model.parameters())

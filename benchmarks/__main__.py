@@ -23,7 +23,7 @@ DEFAULT_JSON = HERE / "results" / "latest.json"
 DEFAULT_MARKDOWN = HERE / "RESULTS.md"
 # RESULTS.md below this line is written by hand (design measurements); a run keeps it.
 KEPT_MARKER = "<!-- measured by hand: `make bench` keeps everything below this line -->"
-SECTIONS = ("throughput", "fast", "eval", "draw", "coldstart", "apptest", "limit")
+SECTIONS = ("throughput", "fast", "eval", "draw", "coldstart", "apptest", "replay", "limit")
 
 # Targets of issue 5, on the 2-core machine.
 MIN_TRAINER_OVER_BARE = 0.9
@@ -32,6 +32,9 @@ FAST_MIN_ACCURACY = 0.99
 EVAL_MAX_SECONDS = 0.5
 DRAW_MAX_P95_MS = 20.0
 COLD_START_MAX_SECONDS = 5.0
+# Issue 13: the live inside-the-net panel adds no per-poll work that grows with the run.
+REPLAY_MAX_GROWTH = 1.5  # poll at iteration 100,000 / poll at iteration 100
+REPLAY_MAX_POLL_MS = 200.0  # four runs, a quarter of the 0.8 s poll period
 
 FULL = {
     "throughput": dict(n_images=4_096, notebook_images=2_048, repeats=15, notebook_repeats=3),
@@ -39,6 +42,7 @@ FULL = {
     "eval": dict(test_limit=None, repeats=5),
     "draw": dict(samples=200, distinct=20),
     "apptest": dict(reruns=5),
+    "replay": dict(polls=30),
     "browser": True,
 }
 QUICK = {
@@ -47,6 +51,7 @@ QUICK = {
     "eval": dict(test_limit=500, repeats=1),
     "draw": dict(samples=5, distinct=5),
     "apptest": dict(reruns=1),
+    "replay": dict(polls=2, iterations=(10, 1_000)),
     "browser": False,
 }
 
@@ -207,6 +212,38 @@ def run_apptest(settings: dict, results: dict, quick: bool) -> list[Row]:
     ]
 
 
+def run_replay(settings: dict, results: dict, quick: bool) -> list[Row]:
+    from benchmarks.replay import measure_live_poll
+
+    measured = measure_live_poll(**settings["replay"])
+    results["replay"] = measured
+    cases = list(measured["by_case"].values())
+    rows = []
+    for runs in sorted({case["runs"] for case in cases}):
+        mine = sorted((c for c in cases if c["runs"] == runs), key=lambda c: c["iteration"])
+        short, long = mine[0], mine[-1]
+        growth = long["median_ms"] / max(short["median_ms"], 1e-9)
+        ok = growth <= REPLAY_MAX_GROWTH and long["median_ms"] <= REPLAY_MAX_POLL_MS
+        rows.append(
+            Row(
+                "replay",
+                f"live inside panel, one poll, {runs} run(s): at iteration "
+                f"{short['iteration']:,} / {long['iteration']:,} (median)",
+                f"{short['median_ms']:.1f} / {long['median_ms']:.1f} ms ({growth:.2f}x)",
+                f"<= {REPLAY_MAX_GROWTH}x, <= {REPLAY_MAX_POLL_MS:.0f} ms",
+                None if quick else ok,
+            )
+        )
+    rows.append(
+        Row(
+            "replay",
+            "one weight snapshot taken in training (about 31 per one-epoch run)",
+            f"{measured['capture_ms']:.3f} ms",
+        )
+    )
+    return rows
+
+
 def run_limit(settings: dict, results: dict, quick: bool) -> list[Row]:
     """Training FLOPs per image x images/s against the CPU's peak FP32 FLOPs."""
     from lenet_viz.model import ModelConfig, build_model
@@ -249,6 +286,7 @@ RUNNERS = {
     "draw": run_draw,
     "coldstart": run_coldstart,
     "apptest": run_apptest,
+    "replay": run_replay,
     "limit": run_limit,
 }
 

@@ -5,7 +5,9 @@ A checkpoint is `torch.save` of a plain dict:
 
     {"format": "lenet_viz-checkpoint/1",
      "metadata": {...},            # str/int/float/bool/None, lists and dicts of them only
-     "state_dict": {name: tensor}} # the model's state dict, buffers (C3 masks) included
+     "state_dict": {name: tensor}, # the model's state dict, buffers (C3 masks) included
+     "replay": {...}}              # optional: weight snapshots of the training run
+                                   # (lenet_viz.replay.replay_payload; tensors and numbers)
 
 Reading: non-zip data is refused before it is unpickled; the pickle is read by PyTorch's
 weights-only unpickler (tensors and plain values, never code); the payload's format, metadata
@@ -134,13 +136,20 @@ def _merged_metadata(model: LeNetBase, metadata: dict | None) -> dict:
 # ---------------------------------------------------------------- saving
 
 
-def checkpoint_bytes(model: LeNetBase, metadata: dict | None = None) -> bytes:
-    """The checkpoint file's content for `model` (what `save_checkpoint` writes)."""
+def checkpoint_bytes(
+    model: LeNetBase, metadata: dict | None = None, replay: dict | None = None
+) -> bytes:
+    """The checkpoint file's content for `model` (what `save_checkpoint` writes).
+
+    replay: optional weight snapshots of the training run (`lenet_viz.replay.replay_payload`).
+    """
     payload = {
         "format": FORMAT,
         "metadata": _merged_metadata(model, metadata),
         "state_dict": _plain_state_dict(model),
     }
+    if replay is not None:
+        payload["replay"] = replay
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     return buffer.getvalue()
@@ -164,6 +173,13 @@ def _plain_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def decode(data: bytes, name: str) -> tuple[LeNetBase, dict]:
     """The model (eval mode) and metadata a checkpoint's bytes hold; CheckpointError if bad."""
+    model, metadata, _ = decode_with_replay(data, name)
+    return model, metadata
+
+
+def decode_with_replay(data: bytes, name: str) -> tuple[LeNetBase, dict, dict | None]:
+    """`decode`, plus the training snapshots the file carries (None without them; they are
+    checked when replayed, by `lenet_viz.replay.snapshots_from_payload`)."""
     payload = _safe_torch_load(data, name)
     metadata, state = _checked_payload(payload, name)
     model = _build_from_metadata(metadata, name)
@@ -171,7 +187,8 @@ def decode(data: bytes, name: str) -> tuple[LeNetBase, dict]:
     model.load_state_dict(state, strict=True)
     _rezero_masked_weights(model)
     model.eval()
-    return model, metadata
+    replay = payload.get("replay")
+    return model, metadata, replay if isinstance(replay, dict) else None
 
 
 def _safe_torch_load(data: bytes, name: str) -> object:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from lenet_viz.checkpoint_format import CheckpointError, checkpoint_bytes, decode
+from lenet_viz.checkpoint_format import CheckpointError, checkpoint_bytes, decode_with_replay
 from lenet_viz.checkpoint_format import checkpoint_metadata as checkpoint_metadata  # re-exported
 from lenet_viz.config import ModelConfig
 from lenet_viz.model import LeNetBase
@@ -50,6 +50,7 @@ class LoadedCheckpoint:
     model: LeNetBase  # in eval mode, on the CPU
     metadata: dict
     path: Path | None  # None when loaded from bytes (an upload)
+    replay: dict | None = None  # the training snapshots, if saved (lenet_viz.replay)
 
     @property
     def config(self) -> ModelConfig:
@@ -60,7 +61,11 @@ class LoadedCheckpoint:
 
 
 def save_checkpoint(
-    model: LeNetBase, path: str | os.PathLike, metadata: dict | None = None, overwrite: bool = False
+    model: LeNetBase,
+    path: str | os.PathLike,
+    metadata: dict | None = None,
+    overwrite: bool = False,
+    replay: dict | None = None,
 ) -> Path:
     """Write `model` and `metadata` to `path` atomically; return the path.
 
@@ -69,7 +74,7 @@ def save_checkpoint(
     An existing file is replaced only with overwrite=True.
     """
     path = Path(path)
-    data = checkpoint_bytes(model, metadata)
+    data = checkpoint_bytes(model, metadata, replay)
     _atomic_write(path, data, overwrite)
     return path
 
@@ -178,8 +183,8 @@ def load_checkpoint(
             f"cannot read checkpoint {path}: {reason}; check that the file is readable"
         ) from error
     _check_size(len(data), max_bytes, str(path))  # the file may have grown since
-    model, metadata = decode(data, str(path))
-    return LoadedCheckpoint(model=model, metadata=metadata, path=path)
+    model, metadata, replay = decode_with_replay(data, str(path))
+    return LoadedCheckpoint(model=model, metadata=metadata, path=path, replay=replay)
 
 
 def load_checkpoint_bytes(
@@ -187,8 +192,8 @@ def load_checkpoint_bytes(
 ) -> LoadedCheckpoint:
     """Load a checkpoint from its content (an upload); `name` is used in error messages."""
     _check_size(len(data), max_bytes, name)
-    model, metadata = decode(bytes(data), name)
-    return LoadedCheckpoint(model=model, metadata=metadata, path=None)
+    model, metadata, replay = decode_with_replay(bytes(data), name)
+    return LoadedCheckpoint(model=model, metadata=metadata, path=None, replay=replay)
 
 
 def _read_file(path: Path, max_bytes: int) -> bytes:

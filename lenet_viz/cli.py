@@ -1,7 +1,8 @@
 """The command line: `python -m lenet_viz <command>` or `lenet-viz <command>`.
 
-Commands: fetch-data, info, train, evaluate, predict, models. Errors are one line on stderr that
-starts with "error:", exit code 2, no traceback. A diverged run and an unreadable image exit 1.
+Commands: fetch-data, info, train, evaluate, predict, models, replay. Errors are one line on
+stderr that starts with "error:", exit code 2, no traceback. A diverged run and an unreadable
+image exit 1.
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ def cmd_train(args) -> int:
 
     from lenet_viz.checkpoints import save_checkpoint
     from lenet_viz.data import DataError, load_split
+    from lenet_viz.replay import replay_payload
     from lenet_viz.runner import Trainer  # starts the optimizers' warm-up while data loads
 
     resumed = _resumed_run(args) if args.resume else None
@@ -147,7 +149,13 @@ def cmd_train(args) -> int:
     run = trainer.runs[0]
     saved = None
     if args.save:
-        saved = str(save_checkpoint(run.model, args.save, _run_metadata(run), overwrite=True))
+        replay = None
+        if not args.no_replay:  # the weight snapshots, for `lenet-viz replay`
+            history = run.history
+            replay = replay_payload(run.replay.snapshots(), history.iteration, history.loss)
+        saved = str(
+            save_checkpoint(run.model, args.save, _run_metadata(run), overwrite=True, replay=replay)
+        )
     result = {
         "status": run.status if run.status != "running" else trainer.status,
         "test_acc": run.final.get("test_acc"),
@@ -373,6 +381,11 @@ def build_parser() -> argparse.ArgumentParser:
         "extend it); with --save, the file is rewritten after every epoch. SDLM re-estimates "
         "its curvature each pass, so it resumes exactly; Adam and SGD restart their averages",
     )
+    train.add_argument(
+        "--no-replay",
+        action="store_true",
+        help="save the weights only, without the ~30 snapshots `lenet-viz replay` needs",
+    )
     train.add_argument("--json", action="store_true")
     train.set_defaults(func=cmd_train)
 
@@ -391,6 +404,10 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--dir", help="another checkpoint folder")
     models.add_argument("--json", action="store_true")
     models.set_defaults(func=cmd_models)
+
+    from lenet_viz.cli_replay import add_replay_command  # imports this module
+
+    add_replay_command(sub)
     return parser
 
 

@@ -18,6 +18,7 @@ from lenet_viz.config import TrainConfig, describe
 from lenet_viz.data import Split, to_network_input
 from lenet_viz.history import History
 from lenet_viz.model import LAYER_NAMES, LeNetBase, build_model
+from lenet_viz.replay import SnapshotRecorder
 from lenet_viz.train import (
     BatchResult,
     Diverged,
@@ -62,6 +63,7 @@ class TrainingRun:
         self.total_iterations = 0
         self.final: dict = {}
         self.lock = threading.Lock()  # held while weights or history change
+        self.replay = SnapshotRecorder()  # weight snapshots for the replay (lenet_viz.replay)
 
     # -- data --------------------------------------------------------------------------
     def load_data(self) -> None:
@@ -103,6 +105,7 @@ class TrainingRun:
             return
         cfg = self.config
         self.status = "running"
+        self.replay.after_step(self)  # the initial weights (iteration 0), if not resumed
         # seeded once per run: the same seed gives the same batch order and shifts
         generators = (
             torch.Generator().manual_seed(cfg.seed),
@@ -127,6 +130,8 @@ class TrainingRun:
             try:
                 for result in batches:
                     self._record(result)
+                    # the generator waits between two steps here: the weights are whole
+                    self.replay.after_step(self)
                     yield "batch"
             except Diverged as what_happened:
                 self._diverged(str(what_happened))
@@ -198,6 +203,7 @@ class TrainingRun:
         else:
             test_loss = test_acc = None
         self.final = {"test_loss": test_loss, "test_acc": test_acc}
+        self.replay.at_end(self)  # the weights the run ends with
 
     # -- safe reads while the run goes on ----------------------------------------------
     def history_snapshot(self) -> History:

@@ -61,6 +61,8 @@ def pattern_steps(run: TrainingRun) -> Iterator[str]:
         for name, layer in run.model.layers.items()
     ]
     passes_done = len(run.history.epochs)
+    if not passes_done:
+        run.replay.after_step(run)  # the initial weights (iteration 0), for the replay
     for epoch in range(cfg.epochs):
         order = torch.randperm(n, generator=order_rng)
         if epoch < passes_done:
@@ -104,6 +106,7 @@ def pattern_steps(run: TrainingRun) -> Iterator[str]:
                 h.lr.append(lr)
                 for (name, _), value in zip(layer_params, norms, strict=True):
                     h.grad_norm[name].append(value)
+            run.replay.after_step(run)  # a snapshot if this tick ends at a scheduled iteration
             yield "batch"
         run._end_epoch(epoch + 1, losses_before)
         run.testing = True

@@ -52,6 +52,7 @@ from pages.common import (
 )
 from pages.models_ui import ensure_app_navigation
 from pages.session_guard import ADOPTED
+from ui.replay_panel import inside_panel
 
 KEY = "compare_opt_"
 NOTICE = "compare_notice"
@@ -651,3 +652,4 @@ notice = st.session_state.pop(NOTICE, None)
 if notice:
     getattr(st, notice[0])(notice[1])
 live_fragment(live_panel, seen_status)
+inside_panel(COMPARE_TRAINER, seen_status, "compare")  # kernels, maps, prediction; replay

@@ -24,6 +24,7 @@ from lenet_viz.checkpoints import (
     load_checkpoint_bytes,
 )
 from lenet_viz.model import LeNetBase
+from ui.navigation import ensure_app_navigation  # noqa: F401  (the pages import it from here)
 
 PICKED = "picked_model"  # the widget key, kept across pages (persist_state)
 UPLOADED = "uploaded_checkpoint"  # {"file_id", "name", "loaded"}: the upload, decoded once
@@ -33,22 +34,6 @@ TRAIN_TRAINER = "train_trainer"
 TRAINING = "training"
 UPLOAD = "upload"
 SHIPPED_LABELS = {"modern": "modern LeNet-5 (ReLU)", "faithful": "faithful LeNet-5 (1998)"}
-
-
-def ensure_app_navigation() -> None:
-    """Rerun through app.py if Streamlit ran this page in its legacy multipage mode.
-
-    Until a script calls st.navigation, a new Streamlit process treats the pages/ folder the
-    old way (every file is a page, app.py is not run). The first visitor who opens /draw or
-    /inside directly on a fresh server would get that: a sidebar listing common, models ui...,
-    and no page config. Switching the mode off and rerunning runs app.py, whose st.navigation
-    then opens the page the URL asks for.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
 
 
 @dataclass

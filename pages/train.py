@@ -38,6 +38,7 @@ from lenet_viz.figures.training import (
     iteration_figure,
     misclassified_figure,
 )
+from lenet_viz.replay import replay_payload
 from lenet_viz.runner import Trainer, start_run
 from pages.common import (
     ACTIVE_STATUSES,
@@ -69,6 +70,7 @@ from pages.common import (
 )
 from pages.models_ui import ensure_app_navigation
 from pages.session_guard import ADOPTED
+from ui.replay_panel import inside_panel
 from ui.sdlm_panel import PAPER_RUN_SIZE, paper_init, paper_recipe_button, sdlm_panel_for_run
 
 KEY = "train_opt_"  # the settings widgets' keys
@@ -642,12 +644,15 @@ def results_of(trainer: Trainer) -> dict:
                 "passes": run.history_snapshot().epochs,
             },
         )
+    history = run.history_snapshot()  # the snapshots go along, for `lenet-viz replay`
+    replay = replay_payload(run.replay.snapshots(), history.iteration, history.loss)
     cached = {
         "trainer_id": id(trainer),
         "evaluation": evaluation,
         "model": model,
         "metadata": metadata,
-        "checkpoint": checkpoint_bytes(model, metadata),
+        "replay": replay,
+        "checkpoint": checkpoint_bytes(model, metadata, replay),
     }
     st.session_state[RESULTS] = cached
     return cached
@@ -728,7 +733,13 @@ def save_model(trainer: Trainer, overwrite: bool) -> None:
         if path.exists() and not overwrite:
             st.session_state[PENDING_OVERWRITE] = file_name
             return
-        save_checkpoint(results["model"], path, results["metadata"], overwrite=overwrite)
+        save_checkpoint(
+            results["model"],
+            path,
+            results["metadata"],
+            overwrite=overwrite,
+            replay=results["replay"],
+        )
     except CheckpointError as error:
         st.session_state[SAVE_NOTICE] = ("error", str(error))
         return
@@ -895,6 +906,7 @@ with live_column:
     if notice:
         getattr(st, notice[0])(notice[1])
     live_fragment(live_panel, seen_status)
+    inside_panel(TRAIN_TRAINER, seen_status, "train")  # kernels, maps, prediction; replay
 
 if trainer is not None and seen_status in FINISHED_STATUSES:
     results_section(trainer)

@@ -2,13 +2,16 @@
 
 Starts `streamlit run app.py` on a free port of 127.0.0.1 (the browser tests' launcher, from
 tests/browser/conftest.py), drives Debian's headless Chromium with Playwright, and saves
-docs/screenshots/{home,train,compare,draw,inside}.png:
+docs/screenshots/{home,train,compare,replay,draw,inside}.png (`scripts/screenshots.py replay ...`
+takes only the ones named):
 
 - home: the top of the page, with the architecture diagram and table;
 - train: a finished run of the modern ReLU net on the Medium run size (2 epochs): live curves,
   test accuracy, confusion matrix and misclassified gallery;
 - compare: the notebook's experiment (sigmoid vs ReLU) on the Medium run size, run to the end:
   the overlaid curves, the gradient norms and the summary table;
+- replay: the same experiment's "inside the net" panel after the run, the slider at the end:
+  sigmoid's C1 kernels still the noise they started as, ReLU's smooth stroke detectors;
 - draw: a 3 drawn with mouse strokes, its prediction, probabilities and preprocessing steps;
 - inside: that digit on the Inside page read by the shipped faithful net, with a C3 map clicked
   in its connection table (the paper's Table I): the feature maps and the opened C3 map.
@@ -255,6 +258,26 @@ def shoot_compare(context, url: str) -> Path:
     return save_page(page, "compare.png")
 
 
+def shoot_replay(context, url: str) -> Path:
+    page = open_page(context, f"{url}/compare")
+    choose(page, "Run size", MEDIUM)
+    page.get_by_role("button", name="The notebook's experiment").click()
+    page.locator(".st-key-compare_replay_stop input[type=range]").wait_for(
+        state="attached", timeout=RUN_MS
+    )
+    wait_for_app(page)
+    text = page.locator(".st-key-compare_inside_panel").inner_text()
+    if "sigmoid · iteration 313" not in text or "relu · iteration 313" not in text:
+        raise ScreenshotError(f"the replay does not show both runs at their end: {text[:300]}")
+    return save_page(page, "replay.png", bands=inside_panel)
+
+
+def inside_panel(page) -> list[tuple[int, int]]:
+    """The Compare page's "inside the net" panel only."""
+    panel = ".st-key-compare_inside_panel"
+    return [(top_of(page, panel) - MARGIN, bottom_of(page, panel) + MARGIN)]
+
+
 def draw_three(page) -> None:
     """A 3 in two strokes: the upper bowl, then the lower one, as a hand writes it."""
     canvas = page.locator(CANVAS)
@@ -329,7 +352,10 @@ def check_ready() -> None:
         raise ScreenshotError(f"the shipped checkpoints {missing} are missing from checkpoints/")
 
 
-def take_all(url: str) -> list[Path]:
+NAMES = ("home", "train", "compare", "replay", "draw", "inside")
+
+
+def take_all(url: str, names: tuple[str, ...] = NAMES) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     saved = []
@@ -340,12 +366,16 @@ def take_all(url: str) -> list[Path]:
                 ("home", lambda: shoot_home(browser.new_context(viewport=VIEWPORT), url)),
                 ("train", lambda: shoot_train(browser.new_context(viewport=VIEWPORT), url)),
                 ("compare", lambda: shoot_compare(browser.new_context(viewport=VIEWPORT), url)),
+                ("replay", lambda: shoot_replay(browser.new_context(viewport=VIEWPORT), url)),
             ]
             for name, shoot in shots:
-                saved.append(announce(name, shoot))
-            draw_page = open_page(browser.new_context(viewport=VIEWPORT), f"{url}/draw")
-            saved.append(announce("draw", lambda: shoot_draw(draw_page)))
-            saved.append(announce("inside", lambda: shoot_inside(draw_page)))
+                if name in names:
+                    saved.append(announce(name, shoot))
+            if {"draw", "inside"} & set(names):
+                draw_page = open_page(browser.new_context(viewport=VIEWPORT), f"{url}/draw")
+                saved.append(announce("draw", lambda: shoot_draw(draw_page)))
+                if "inside" in names:  # the Inside page reads the digit drawn on Draw
+                    saved.append(announce("inside", lambda: shoot_inside(draw_page)))
         finally:
             browser.close()
     return saved
@@ -370,7 +400,12 @@ def announce(name: str, shoot: Callable[[], Path]) -> Path:
     return path
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    names = tuple(sys.argv[1:] if argv is None else argv) or NAMES
+    unknown = [name for name in names if name not in NAMES]
+    if unknown:
+        print(f"error: unknown screenshot(s) {unknown}; choose from {NAMES}", file=sys.stderr)
+        return 2
     try:
         check_ready()
         port = free_port()
@@ -380,7 +415,7 @@ def main() -> int:
         print(f"error: cannot take the screenshots: {error}", file=sys.stderr)
         return 1
     try:
-        take_all(url_of(port))
+        take_all(url_of(port), names)
     except ScreenshotError as error:
         log = SERVER_LOG.read_text(errors="replace")[-2000:] if SERVER_LOG.exists() else ""
         print(

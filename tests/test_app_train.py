@@ -348,8 +348,9 @@ def test_train_page_runs_and_shows_curves_metrics_and_results(stop_trainers_afte
     assert metrics["Iteration"] == "8"  # 500 digits / batch 64
     assert metrics["Test accuracy"].endswith("%")
     assert metrics["Test images wrong"].endswith("of 250")
-    # live curves (iteration, epoch), confusion matrix and gallery
-    assert chart_count(at) == 4
+    # live curves (iteration, epoch), confusion matrix and gallery; the replay's loss curve
+    # (ui/replay_panel.py)
+    assert chart_count(at) == 4 + 1
     assert "Finished" in at.get("progress")[0].proto.text
     downloads = at.get("download_button")
     assert len(downloads) == 2
@@ -491,7 +492,8 @@ def test_compare_runs_the_notebook_preset_in_lockstep(stop_trainers_afterwards):
     assert list(table.index) == ["sigmoid", "relu"]
     assert table.columns[0] == "test accuracy %"
     assert all(float(value) >= 0 for value in table["test accuracy %"])
-    assert chart_count(at) == 3  # overlay, gradient norms, small multiples
+    assert chart_count(at) == 3 + 1  # overlay, gradient norms, small multiples; the
+    # replay's loss curve (ui/replay_panel.py)
 
 
 @needs_mnist
@@ -681,6 +683,9 @@ def page_with_trainer(page: str, key: str, trainer: Trainer) -> AppTest:
 
 
 PAGES = [(TRAIN, "train_trainer"), (COMPARE, "compare_trainer")]
+# Each page polls with two fragments at the same period: the curves, and the inside-the-net
+# panel (ui/replay_panel.py), so that the panel stays out of the pages' own code.
+POLLS = [pytest.approx(POLL_SECONDS)] * 2
 
 
 @needs_mnist
@@ -688,7 +693,7 @@ PAGES = [(TRAIN, "train_trainer"), (COMPARE, "compare_trainer")]
 @pytest.mark.parametrize("status", ["idle", "queued", "running", "paused"])
 def test_the_live_panel_polls_until_the_run_is_over(page, key, status, tiny_splits, poll_timers):
     page_with_trainer(page, key, StatusScript([status], tiny_splits))
-    assert poll_timers == [pytest.approx(POLL_SECONDS)]
+    assert poll_timers == POLLS
 
 
 @needs_mnist
@@ -707,7 +712,7 @@ def test_a_run_that_starts_while_the_page_draws_is_still_polled(
     """The page reads the status once, both to decide whether to poll and as the status it
     was drawn with; a run that starts while the page draws (idle, then queued) is polled."""
     at = page_with_trainer(page, key, StatusScript(["idle", "queued"], tiny_splits))
-    assert poll_timers == [pytest.approx(POLL_SECONDS)]
+    assert poll_timers == POLLS
     assert at.session_state[key.replace("trainer", "seen_status")] == "queued"
 
 

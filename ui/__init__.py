@@ -1,1 +1,1 @@
-"""The pages' shared widgets (importable; pages/ holds the page scripts)."""
+"""The app's shared widgets and session state, imported by the page scripts in pages/."""

@@ -210,6 +210,7 @@ def apply_paper_recipe() -> None:
     on_arch_change()
     apply_recipe("paper")
     st.session_state[KEY + "size"] = PAPER_RUN_SIZE
+    st.session_state[KEY + "seed"] = PRESETS["paper"]["seed"]  # the shipped run's (README)
 
 
 def restore_settings(config: TrainConfig) -> None:

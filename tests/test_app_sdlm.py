@@ -101,6 +101,7 @@ def test_the_papers_recipe_trains_with_sdlm_and_shows_figure_5_and_step_sizes():
     assert state["train_opt_batch_size"] == 1 and state["train_opt_schedule"] == "paper"
     assert state["train_opt_lr_exact"] == PRESETS["paper"]["lr"]
     assert state["train_opt_epochs"] == 20
+    assert state["train_opt_seed"] == PRESETS["paper"]["seed"]
     at.selectbox(key="train_opt_size").set_value("Tiny: 500 images")
     at.number_input(key="train_opt_epochs").set_value(1)
     at.run()

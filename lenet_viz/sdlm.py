@@ -63,7 +63,8 @@ pass on the shared machine, `--preset paper` on it about 2 minutes with its two 
    Measured pass by pass: the README's table.
 
 The result (`--preset paper`, seed 1, the shipped checkpoints/lenet5_faithful_sdlm.pt): 0.95%
-test error after 20 passes, as the paper, at or under 1.0% from pass 8 on, and 0.30% on the
+test error after 20 passes, as the paper, at or under 1.0% from pass 13 on (1.00-1.03% at passes
+10-12), and 0.30% on the
 training set (the paper: 0.35% after pass 19). With seed 0 the same recipe ends at 1.08% (best
 1.02%, pass 16): about one standard error of a 10,000-digit test apart, so the recipe lands
 around 1.0% and a given seed may miss it. One more change, measured and not adopted: the

@@ -77,6 +77,7 @@ def _train_config(args):
         "dataset": args.dataset,
         "train_limit": args.train_limit,
         "test_limit": args.test_limit,
+        "init": args.init,
     }
     if args.preset:
         return preset_config(args.preset, **given).validate()
@@ -115,18 +116,31 @@ def _progress_printer(as_json: bool):
 def cmd_train(args) -> int:
     import signal
 
-    from lenet_viz.checkpoints import checkpoint_metadata, save_checkpoint
+    from lenet_viz.checkpoints import save_checkpoint
     from lenet_viz.data import DataError, load_split
     from lenet_viz.replay import replay_payload
     from lenet_viz.runner import Trainer  # starts the optimizers' warm-up while data loads
 
-    config = _train_config(args)
+    resumed = _resumed_run(args) if args.resume else None
+    config = resumed[0] if resumed else _train_config(args)
     started = time.perf_counter()
     try:
         load_split(config.dataset, train=True)
     except DataError as error:
         raise CLIError(str(error)) from None
-    trainer = Trainer(config, on_event=_progress_printer(args.json))
+    if args.save and Path(args.save).exists() and not args.overwrite:
+        raise CLIError(f"{args.save} exists; add --overwrite to replace it, or choose another file")
+    printer = _progress_printer(args.json)
+
+    def on_event(run, event: str) -> None:
+        printer(run, event)
+        if event == "epoch" and args.save and run.history.epochs[-1]["epoch"] < config.epochs:
+            # a long run keeps its last finished pass on disk: `--resume` continues from it
+            save_checkpoint(run.model, args.save, _run_metadata(run), overwrite=True)
+
+    trainer = Trainer(config, on_event=on_event, models=[resumed[1]] if resumed else None)
+    if resumed:
+        trainer.runs[0].restore_passes(resumed[2])
     previous = signal.signal(signal.SIGINT, lambda *_: trainer.stop())  # Ctrl-C stops cleanly
     try:
         trainer.run_here()
@@ -135,19 +149,12 @@ def cmd_train(args) -> int:
     run = trainer.runs[0]
     saved = None
     if args.save:
-        metadata = checkpoint_metadata(
-            run.model,
-            dataset=config.dataset,
-            train_config=config.to_dict(),
-            test_acc=run.final.get("test_acc"),
-            extra={"status": run.status, "iterations": run.iteration},
-        )
         replay = None
         if not args.no_replay:  # the weight snapshots, for `lenet-viz replay`
             history = run.history
             replay = replay_payload(run.replay.snapshots(), history.iteration, history.loss)
         saved = str(
-            save_checkpoint(run.model, args.save, metadata, overwrite=args.overwrite, replay=replay)
+            save_checkpoint(run.model, args.save, _run_metadata(run), overwrite=True, replay=replay)
         )
     result = {
         "status": run.status if run.status != "running" else trainer.status,
@@ -170,6 +177,46 @@ def cmd_train(args) -> int:
         if run.message:
             print(run.message)
     return EXIT_FAILED if run.status == "diverged" else EXIT_OK
+
+
+def _run_metadata(run) -> dict:
+    """A checkpoint's metadata for a run: its config, test accuracy and every pass's record."""
+    from lenet_viz.checkpoints import checkpoint_metadata
+
+    status = run.status if run.status != "running" else "stopped"
+    return checkpoint_metadata(
+        run.model,
+        dataset=run.config.dataset,
+        train_config=run.config.to_dict(),
+        test_acc=run.final.get("test_acc") or (run.history.epochs or [{}])[-1].get("test_acc"),
+        extra={"status": status, "iterations": run.iteration, "passes": run.history.epochs},
+    )
+
+
+def _resumed_run(args):
+    """(config, model, passes) of the checkpoint `--resume` names, with `--epochs` if given."""
+    from lenet_viz.checkpoints import CheckpointError, load_checkpoint
+    from lenet_viz.config import TrainConfig
+
+    try:
+        loaded = load_checkpoint(Path(args.resume))
+    except (CheckpointError, OSError) as error:
+        raise CLIError(f"cannot resume: {error}") from None
+    stored, passes = loaded.metadata.get("train_config"), loaded.metadata.get("passes")
+    if not stored or not passes:
+        raise CLIError(
+            f"cannot resume from {args.resume}: it does not record its training run "
+            "(only checkpoints saved by `train --save` after a finished pass do)"
+        )
+    config = TrainConfig.from_dict(stored)
+    if args.epochs is not None:
+        config.epochs = args.epochs
+    if len(passes) >= config.epochs:
+        raise CLIError(
+            f"{args.resume} has already trained {len(passes)} of {config.epochs} epochs; "
+            "give more with --epochs"
+        )
+    return config.validate(), loaded.model, passes
 
 
 # -- evaluate ---------------------------------------------------------------------------------
@@ -327,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
         ARCHS,
         AUGMENTS,
         C3_TABLES,
+        INITS,
         OPTIMIZERS,
         POOLINGS,
         PRECISIONS,
@@ -366,6 +414,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--schedule", choices=SCHEDULES)
     train.add_argument("--seed", type=int)
     train.add_argument("--resize", choices=RESIZES)
+    train.add_argument(
+        "--init",
+        choices=INITS,
+        help="the faithful net's initial weights: appendix-a (+-2.4/F_i) or sqrt3 (+-sqrt(3/F_i))",
+    )
     train.add_argument("--dataset", choices=list(DATASETS))
     train.add_argument(
         "--augment",
@@ -379,6 +432,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--test-limit", type=int, help="evaluate on the first N test digits only")
     train.add_argument("--save", help="save the trained model to this checkpoint file")
     train.add_argument("--overwrite", action="store_true", help="replace an existing --save file")
+    train.add_argument(
+        "--resume",
+        metavar="CHECKPOINT",
+        help="continue the run a `train --save` checkpoint recorded (its settings; --epochs may "
+        "extend it); with --save, the file is rewritten after every epoch. SDLM re-estimates "
+        "its curvature each pass, so it resumes exactly; Adam and SGD restart their averages",
+    )
     train.add_argument(
         "--no-replay",
         action="store_true",

@@ -12,7 +12,9 @@ the 46-page preprint's. What makes this net differ from the simplified "modern" 
   Fig. 3 (p.9): y_i = sum_j (x_j - w_ij)^2 (eq. 7). y_i is a penalty: the prediction is the
   smallest one.
 - The loss is the MAP criterion of eq. 9 (p.10), not cross-entropy on logits.
-- Weights start uniform in (-2.4/F_i, +2.4/F_i), F_i the unit's fan-in (Appendix A, p.41).
+- Weights start uniform in (-2.4/F_i, +2.4/F_i), F_i the unit's fan-in (Appendix A, p.41);
+  `ModelConfig(init="sqrt3")` starts them in (-sqrt(3/F_i), +sqrt(3/F_i)) instead, the start
+  from which SDLM at the paper's rates reproduces its result (see `lenet_viz/sdlm.py`).
 
 Counts (p.7-8): 60,000 trainable parameters and 340,908 connections in all.
 """
@@ -33,6 +35,7 @@ INIT_SCALE = 2.4
 # p.10: "eta" for passes 1-2, 3-5, 6-8, 9-12, and 13 on (20 passes in all).
 _PAPER_SCHEDULE = ((2, 0.0005), (5, 0.0002), (8, 0.0001), (12, 0.00005))
 _PAPER_FINAL_LR = 0.00001
+PAPER_LAST_DROP = 12  # the 0-based pass of the schedule's last drop (pass 13), 5x
 
 
 def paper_lr(epoch_index: int) -> float:
@@ -138,14 +141,16 @@ class FaithfulLeNet5(LeNetBase):
         F_i is the number of inputs of the unit the connection goes to: 25 for C1, 4 for the
         subsampling units, 75, 100 or 150 for a C3 map (its connected S2 maps only, Table I),
         400 for C5, 120 for F6. Masked C3 weights are set back to exactly zero.
+        With `config.init == "sqrt3"` the limit is sqrt(3/F_i) instead (same random draws).
         """
+        limit_of = init_limit(self.config.init)
         for module in self.modules():
             if isinstance(module, TrainableSubsampling):
-                limit = INIT_SCALE / module.fan_in()
+                limit = limit_of(torch.tensor(float(module.fan_in()))).item()
                 module.coefficient.uniform_(-limit, limit)
                 module.bias.uniform_(-limit, limit)
             elif isinstance(module, nn.Conv2d | nn.Linear):
-                limits = INIT_SCALE / unit_fan_in(module)  # one limit per output unit
+                limits = limit_of(unit_fan_in(module))  # one limit per output unit
                 shape = (-1,) + (1,) * (module.weight.dim() - 1)
                 module.weight.uniform_(-1, 1).mul_(limits.reshape(shape))
                 module.bias.uniform_(-1, 1).mul_(limits)
@@ -176,6 +181,13 @@ class FaithfulLeNet5(LeNetBase):
         class (eq. 9) and are only as calibrated as that.
         """
         return F.softmax(-output, dim=1)
+
+
+def init_limit(init: str):
+    """F_i -> the half-width of the uniform initial weights: 2.4/F_i (Appendix A) or sqrt(3/F_i)."""
+    if init == "sqrt3":
+        return lambda fan_in: (3.0 / fan_in).sqrt()
+    return lambda fan_in: INIT_SCALE / fan_in
 
 
 def unit_fan_in(module: nn.Conv2d | nn.Linear) -> torch.Tensor:

@@ -86,10 +86,23 @@ class TrainingRun:
         split = split.subset(limit)
         return to_network_input(split.images, model.resize, model.input_scaling), split.labels
 
+    def restore_passes(self, passes: list[dict]) -> None:
+        """Continue a run whose first len(passes) epochs are done (their records, as the
+        history's `epochs` holds them): `steps()` starts at the next epoch, with the batch
+        order an unbroken run would have. The model must hold the weights after those epochs."""
+        self.load_data()
+        self.history.epochs = [dict(record) for record in passes]
+        self.iteration = len(passes) * self.iterations_per_epoch
+
     # -- the whole run -------------------------------------------------------------------
     def steps(self) -> Iterator[str]:
         """Train the whole run, one batch per next(); yields "batch" or "epoch"."""
         self.load_data()
+        from lenet_viz.sdlm_run import pattern_steps, uses_pattern_path
+
+        if uses_pattern_path(self):  # the paper's one-pattern SDLM, on its fast path
+            yield from pattern_steps(self)
+            return
         cfg = self.config
         self.status = "running"
         self.replay.after_step(self)  # the initial weights (iteration 0), if not resumed
@@ -99,6 +112,9 @@ class TrainingRun:
             torch.Generator().manual_seed(cfg.seed + 1),
         )
         for epoch in range(cfg.epochs):
+            if epoch < len(self.history.epochs):  # resumed: this pass is done (same shuffles)
+                torch.randperm(len(self.train_labels), generator=generators[0])
+                continue
             losses_before = len(self.history.loss)
             batches = train_one_epoch(
                 self.model,

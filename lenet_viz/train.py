@@ -128,13 +128,17 @@ def learning_rate(config: TrainConfig, iteration: int, iterations_per_epoch: int
     onecycle: linear warm-up from lr/25 to lr over the first 25% of the run, then cosine
     annealing to lr/1e4 (Smith's one-cycle policy, as torch's OneCycleLR by default).
     paper: the per-pass global rates of LeCun et al. 1998, p.10, scaled by lr/0.0005.
+    paper-hold: the same without its last drop: from pass 13 on, the rate of passes 9-12.
     """
     if config.schedule == "constant":
         return config.lr
-    if config.schedule == "paper":
-        from lenet_viz.faithful import paper_lr
+    if config.schedule in ("paper", "paper-hold"):
+        from lenet_viz.faithful import PAPER_LAST_DROP, paper_lr
 
-        return paper_lr(iteration // iterations_per_epoch) * config.lr / 0.0005
+        epoch = iteration // iterations_per_epoch
+        if config.schedule == "paper-hold":
+            epoch = min(epoch, PAPER_LAST_DROP - 1)
+        return paper_lr(epoch) * config.lr / 0.0005
     total = max(1, config.epochs * iterations_per_epoch)
     warm = max(1, int(0.25 * total))
     start, low = config.lr / 25, config.lr / 1e4

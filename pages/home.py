@@ -9,6 +9,7 @@ import streamlit as st
 from lenet_viz.figures.architecture import architecture_figure
 from pages.common import DATASET_LABELS, dataset_ready, fetch_hint, model_info, page_links
 from pages.models_ui import ensure_app_navigation
+from ui.sdlm_panel import shipped_sdlm_section
 
 ensure_app_navigation()  # a deep link on a fresh server: rerun through app.py
 st.title("LeNet-5 Explorer")
@@ -102,3 +103,4 @@ st.caption(
     "connects each C3 map to only some of the S2 maps (see Inside LeNet-5). The faithful "
     "subsampling layers learn a coefficient and a bias per map; max-pooling learns nothing."
 )
+shipped_sdlm_section()

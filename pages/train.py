@@ -72,6 +72,7 @@ from pages.common import (
 from pages.models_ui import ensure_app_navigation
 from pages.session_guard import ADOPTED
 from ui.replay_panel import inside_panel
+from ui.sdlm_panel import PAPER_RUN_SIZE, paper_init, paper_recipe_button, sdlm_panel_for_run
 
 KEY = "train_opt_"  # the settings widgets' keys
 NOTICE = "train_notice"  # (kind, text) to show once, set by a callback
@@ -97,6 +98,7 @@ SCHEDULE_LABELS = {
     "constant": "constant",
     "onecycle": "one-cycle: warm up, then anneal",
     "paper": "the paper's, pass by pass (p.10)",
+    "paper-hold": "the paper's, without its last drop (pass 13 on)",
 }
 DEFAULTS = {
     "dataset": "mnist",
@@ -153,8 +155,9 @@ RECIPES = {
         (
             "paper",
             "The paper's: SDLM, one digit per step",
-            "SDLM, one digit per step, 20 passes (LeCun et al. 1998, p.10). Slow: pick the Tiny "
-            "or Quick size. Notice how few passes it needs.",
+            "SDLM, one digit per step, 20 passes (LeCun et al. 1998, p.10): about a minute of "
+            "CPU per pass over all 60,000 digits. Notice how few passes it needs, and the step "
+            "sizes per layer below the curves.",
         ),
     ],
 }
@@ -203,6 +206,16 @@ def apply_settings(values: dict) -> None:
 def apply_recipe(preset: str) -> None:
     """A callback: the recipe's settings for the current net."""
     apply_settings(recipe_settings(st.session_state[KEY + "arch"], preset))
+
+
+def apply_paper_recipe() -> None:
+    """A callback: the faithful net (keeping the modern net's settings, as a switch does), the
+    paper's recipe (`--preset paper`) on all 60,000 digits."""
+    st.session_state[KEY + "arch"] = "faithful"
+    on_arch_change()
+    apply_recipe("paper")
+    st.session_state[KEY + "size"] = PAPER_RUN_SIZE
+    st.session_state[KEY + "seed"] = PRESETS["paper"]["seed"]  # the shipped run's (README)
 
 
 def restore_settings(config: TrainConfig) -> None:
@@ -304,6 +317,7 @@ def settings(disabled: bool) -> None:
         if name != "lr":
             default(KEY + name, value)
     default(SETTINGS_ARCH, st.session_state[KEY + "arch"])
+    paper_recipe_button(disabled, apply_paper_recipe)
     st.radio(
         "Dataset",
         list(DATASET_LABELS),
@@ -421,6 +435,7 @@ def current_config() -> TrainConfig:
             activation=state[KEY + "activation"],
             c3=state[KEY + "c3"],
             pooling=state[KEY + "pooling"] if state[KEY + "arch"] == "modern" else None,
+            init=paper_init(state[KEY + "arch"], state[KEY + "optimizer"]),
         ),
         dataset=state[KEY + "dataset"],
         optimizer=state[KEY + "optimizer"],
@@ -621,6 +636,7 @@ def live_panel() -> None:
     st.plotly_chart(epoch_chart, key="train_epoch_chart", config=chart_config("per_epoch"))
     if trainer.runs[0].config.model.arch == "faithful":
         st.caption(FAITHFUL_LOSS_NOTE)
+    sdlm_panel_for_run(trainer.runs[0].config, run["history"].epochs, key="train_sdlm")
     if snapshot.status != st.session_state.get(SEEN_STATUS):
         st.rerun()  # the whole page: the buttons and the results follow the new status
 
@@ -642,7 +658,11 @@ def results_of(trainer: Trainer) -> dict:
             dataset=run.config.dataset,
             train_config=run.config.to_dict(),
             test_acc=evaluation["test_acc"],
-            extra={"iterations": run.iteration, "run_status": run.status},
+            extra={
+                "iterations": run.iteration,
+                "run_status": run.status,
+                "passes": run.history_snapshot().epochs,
+            },
         )
     history = run.history_snapshot()  # the snapshots go along, for `lenet-viz replay`
     replay = replay_payload(run.replay.snapshots(), history.iteration, history.loss)

@@ -348,6 +348,27 @@ def test_init_is_uniform_within_2_4_over_fan_in():
         assert subsampling.coefficient.abs().max().item() > 0.3, name
 
 
+def test_sqrt3_init_is_the_same_draws_within_sqrt_3_over_fan_in():
+    literal, sqrt3 = faithful(seed=3), faithful(seed=3, init="sqrt3")
+    for name, fan_in in [("C1", 25), ("C3", None), ("C5", 400), ("F6", 120)]:
+        module, other = literal.layers[name][0], sqrt3.layers[name][0]
+        fan_ins = unit_fan_in(module)
+        scale = (3.0 / fan_ins).sqrt() / (2.4 / fan_ins)  # one factor per output unit
+        shape = (-1,) + (1,) * (module.weight.dim() - 1)
+        assert torch.allclose(other.weight, module.weight * scale.reshape(shape)), name
+        assert other.weight.abs().max() <= (3.0 / fan_ins).sqrt().max() + 1e-7, name
+        if fan_in:
+            assert other.weight.abs().max() > 0.9 * math.sqrt(3 / fan_in), name
+    for name in ("S2", "S4"):
+        coefficient = sqrt3.layers[name][0].coefficient
+        assert coefficient.abs().max() <= math.sqrt(3 / 4)
+    with pytest.raises(ValueError, match="unknown init"):
+        ModelConfig(arch="faithful", init="xavier")
+    with pytest.raises(ValueError, match="faithful net's initial weights"):
+        ModelConfig(arch="modern", init="sqrt3")
+    assert ModelConfig.from_dict({"arch": "faithful"}).init == "appendix-a"  # old checkpoints
+
+
 def test_c3_init_uses_each_maps_own_fan_in():
     c3 = faithful(seed=5).c3_conv()
     connected = [sum(row[c] for row in TABLE_I) for c in range(16)]
@@ -443,21 +464,36 @@ def test_paper_learning_rate_per_pass():
         paper_lr(-1)
 
 
-def test_the_paper_preset_is_the_1998_recipe_at_one_tenth_of_its_rates():
+def test_the_paper_preset_is_the_1998_recipe_from_the_sqrt3_start():
     from lenet_viz.config import preset_config
     from lenet_viz.train import learning_rate
 
     paper = preset_config("paper")
-    assert (paper.model.arch, paper.optimizer, paper.batch_size, paper.epochs) == (
+    assert (paper.model.arch, paper.optimizer, paper.batch_size, paper.epochs, paper.augment) == (
         "faithful",
         "sdlm",
         1,
         20,
+        "none",
     )
+    assert paper.model.init == "sqrt3"  # the departure: see lenet_viz/sdlm.py
     per_pass = [learning_rate(paper, epoch * 60_000, 60_000) for epoch in range(20)]
-    # The paper's schedule, one tenth of it: the paper's own rates diverge (see lenet_viz/sdlm.py).
-    assert per_pass == pytest.approx([paper_lr(epoch) / 10 for epoch in range(20)])
+    scale = paper.lr / 0.0005  # the paper's schedule, scaled as lenet_viz/sdlm.py says
+    assert per_pass == pytest.approx([scale * paper_lr(epoch) for epoch in range(20)])
     assert learning_rate(paper, 59_999, 60_000) == per_pass[0]  # constant within a pass
+
+
+def test_paper_hold_is_the_papers_schedule_without_its_last_drop():
+    from lenet_viz.config import preset_config
+    from lenet_viz.train import learning_rate
+
+    paper = preset_config("paper", schedule="paper")
+    hold = preset_config("paper", schedule="paper-hold")
+    per_pass = [learning_rate(hold, epoch * 100, 100) for epoch in range(20)]
+    papers = [learning_rate(paper, epoch * 100, 100) for epoch in range(20)]
+    assert per_pass[:12] == papers[:12]  # passes 1-12 as the paper's
+    assert per_pass[12:] == [papers[11]] * 8  # pass 13 on: passes 9-12's rate, not 5x less
+    assert papers[12] == pytest.approx(papers[11] / 5)
 
 
 def test_sdlm_needs_a_curvature_estimate_before_stepping():

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from lenet_viz.checkpoints import default_checkpoint_path
+from lenet_viz.checkpoints import default_checkpoint_path, load_checkpoint
+from lenet_viz.sdlm_run import SDLM_CHECKPOINT_NAME as SDLM_CHECKPOINT
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,11 +53,32 @@ def test_the_shipped_faithful_checkpoint_beats_the_papers_error():
     code, lines, err = cli_json("models")
     assert code == 0, err
     faithful = [line for line in lines if line["arch"] == "faithful"]
-    assert [line["path"] for line in faithful] == [str(default_checkpoint_path("faithful"))]
-    code, lines, err = cli_json("evaluate", "--checkpoint", faithful[0]["path"])
+    path = str(default_checkpoint_path("faithful"))
+    assert path in [line["path"] for line in faithful]
+    code, lines, err = cli_json("evaluate", "--checkpoint", path)
     assert code == 0, err
     assert lines[0]["n"] == 10_000
     assert lines[0]["test_acc"] >= 0.9905  # the paper: 0.95% test error
+
+
+def test_the_shipped_sdlm_checkpoint_was_trained_the_papers_way_and_reaches_99_percent():
+    """`--preset paper`: SDLM, one pattern per step, no distortions (checkpoints/README.md)."""
+    code, lines, err = cli_json("models")
+    assert code == 0, err
+    path = str(REPO / "checkpoints" / SDLM_CHECKPOINT)
+    listed = [line for line in lines if line["path"] == path]
+    assert len(listed) == 1 and listed[0]["arch"] == "faithful"
+    loaded = load_checkpoint(path)  # weights-only
+    config = loaded.metadata["train_config"]
+    assert (config["optimizer"], config["batch_size"], config["augment"]) == ("sdlm", 1, "none")
+    passes = loaded.metadata["passes"]
+    assert [p["epoch"] for p in passes] == list(range(1, len(passes) + 1))
+    assert all(set(p["step_sizes"]) == {"C1", "S2", "C3", "S4", "C5", "F6"} for p in passes)
+    code, lines, err = cli_json("evaluate", "--checkpoint", path)
+    assert code == 0, err
+    assert lines[0]["n"] == 10_000
+    assert lines[0]["test_acc"] >= 0.990  # 0.95% error, as the paper
+    assert lines[0]["test_acc"] == pytest.approx(passes[-1]["test_acc"], abs=1e-6)
 
 
 @pytest.mark.slow

@@ -411,6 +411,19 @@ class History:
             [dict(e) for e in self.epochs],
         )
 
+    def since(self, start: int) -> History:
+        """The per-iteration records from index `start` on, and every epoch: a reader that has
+        the first `start` records copies only the new ones (a live view's poll)."""
+        return History(
+            self.iteration[start:],
+            self.epoch_float[start:],
+            self.loss[start:],
+            self.accuracy[start:],
+            self.lr[start:],
+            {k: v[start:] for k, v in self.grad_norm.items()},
+            [dict(e) for e in self.epochs],
+        )
+
     def to_csv_rows(self) -> list[list]:
         """One row per iteration, with the epoch metrics on the epoch's last iteration."""
         layers = list(self.grad_norm)
@@ -642,6 +655,11 @@ class TrainingRun:
         with self.lock:
             return self.history.copy()
 
+    def history_since(self, start: int) -> History:
+        """`History.since(start)` under the lock: the records a live view has not read yet."""
+        with self.lock:
+            return self.history.since(start)
+
     def model_snapshot(self) -> LeNetBase:
         """A copy of the model with consistent weights (never mid-update), in eval mode."""
         with self.lock:
@@ -750,7 +768,7 @@ class TrainerSnapshot:
     epoch: float
     images_per_second: float
     eta_seconds: float | None
-    runs: list[dict]  # per run: name, status, message, iteration, history (History copy)
+    runs: list[dict]  # per run: name, status, message, iteration, history (a copy, or None)
     testing: bool = False  # a run is testing on the test set at the end of an epoch
 
 
@@ -922,7 +940,9 @@ class Trainer:
         images = sum(run.images_seen for run in self.runs)
         return images / self._train_seconds if self._train_seconds > 0 else 0.0
 
-    def snapshot(self) -> TrainerSnapshot:
+    def snapshot(self, histories: bool = True) -> TrainerSnapshot:
+        """Progress and, with `histories`, a copy of each run's whole history. A live view
+        passes histories=False and reads only the new records (`TrainingRun.history_since`)."""
         lead = max(self.runs, key=lambda r: r.total_iterations)
         iteration, total = lead.iteration, lead.total_iterations
         ips = self.images_per_second
@@ -939,7 +959,7 @@ class Trainer:
                 "message": run.message,
                 "iteration": run.iteration,
                 "total_iterations": run.total_iterations,
-                "history": run.history_snapshot(),
+                "history": run.history_snapshot() if histories else None,
                 "final": dict(run.final),
             }
             for run in self.runs

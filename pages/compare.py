@@ -12,14 +12,7 @@ import streamlit as st
 
 from lenet_viz.activations import ACTIVATIONS
 from lenet_viz.data import DataError
-from lenet_viz.figures.training import (
-    RUN_COLORS,
-    gradient_norm_figure,
-    overlay_figure,
-    short_run_names,
-    small_multiples_figure,
-    summary_rows,
-)
+from lenet_viz.figures.training import RUN_COLORS, short_run_names
 from lenet_viz.model import C3_TABLES
 from lenet_viz.train import MAX_EPOCHS, PRESETS, ConfigError, TrainConfig, Trainer
 from pages.common import (
@@ -36,6 +29,7 @@ from pages.common import (
     fetch_hint,
     learning_rate_input,
     live_fragment,
+    live_view,
     new_trainer,
     pause_resume_stop_buttons,
     progress_panel,
@@ -47,7 +41,7 @@ from pages.models_ui import ensure_app_navigation
 KEY = "compare_opt_"
 NOTICE = "compare_notice"
 SEEN_STATUS = "compare_seen_status"
-FIGURES = "compare_figures"  # (version, figures) of the last poll
+FIGURES = "compare_figures"  # the LiveView of the trainer: its figures, updated at each poll
 MAX_RUNS = 4
 NOTEBOOK_ACTIVATIONS = ("sigmoid", "relu")
 RESIZE_LABELS = {"pad": "pad to 32x32 (the paper)", "scale": "scale to 32x32 (the notebook)"}
@@ -300,22 +294,10 @@ def summary_table(rows: list[dict]) -> pd.DataFrame:
     return table.set_index("run")
 
 
-def live_figures(trainer: Trainer, snapshot) -> tuple:
-    """Overlay, gradient norms and small multiples, rebuilt only when a run has moved."""
-    version = (id(trainer), tuple((r["iteration"], r["status"]) for r in snapshot.runs))
-    cached = st.session_state.get(FIGURES)
-    if cached is None or cached[0] != version:
-        curves = [(run["name"], run["history"]) for run in snapshot.runs]
-        same_batches = len({r.config.batch_size for r in trainer.runs}) == 1
-        x = "iteration" if same_batches else "epoch"  # runs of different batch sizes align by epoch
-        figures = (
-            overlay_figure(curves, x=x),
-            gradient_norm_figure(curves),
-            small_multiples_figure(curves, x=x),
-        )
-        cached = (version, figures)
-        st.session_state[FIGURES] = cached
-    return cached[1]
+def x_axis(trainer: Trainer) -> str:
+    """Iterations, or epochs when the runs' batch sizes differ (their iterations do not align)."""
+    same_batches = len({r.config.batch_size for r in trainer.runs}) == 1
+    return "iteration" if same_batches else "epoch"
 
 
 def live_panel() -> None:
@@ -326,14 +308,14 @@ def live_panel() -> None:
             "runs above and press **Start all runs**. The curves of all runs grow together."
         )
         return
-    snapshot = trainer.snapshot()
+    view = live_view(FIGURES, trainer, x_axis(trainer))
+    snapshot = view.poll(trainer)
     progress_panel(snapshot, COMPARE_TRAINER)
     for run in snapshot.runs:
         if run["status"] in ("diverged", "error"):
             st.error(f"**{run['name']}**: {run['message']}")
-    overlay, gradients, multiples = live_figures(trainer, snapshot)
     st.subheader("Loss and accuracy, all runs")
-    st.plotly_chart(overlay, key="compare_overlay_chart")
+    st.plotly_chart(view.overlay_figure(), key="compare_overlay_chart")
     st.subheader("Why sigmoid stalls: each layer's gradient norm")
     st.caption(
         "How strongly each layer is told to change, on a log scale. The error signal goes "
@@ -341,16 +323,11 @@ def live_panel() -> None:
         "sigmoid the first layers (C1, C3) get gradients hundreds of times smaller than with "
         "ReLU, and barely learn."
     )
-    st.plotly_chart(gradients, key="compare_gradient_chart")
+    st.plotly_chart(view.gradient_norm_figure(), key="compare_gradient_chart")
     st.subheader("Each run on its own")
-    st.plotly_chart(multiples, key="compare_multiples_chart")
+    st.plotly_chart(view.small_multiples_figure(), key="compare_multiples_chart")
     st.subheader("Summary")
-    rows = summary_rows(
-        [
-            {**run, "config": r.config.to_dict()}
-            for run, r in zip(snapshot.runs, trainer.runs, strict=True)
-        ]
-    )
+    rows = view.summary_rows(snapshot, [r.config.to_dict() for r in trainer.runs])
     st.table(summary_table(rows))
     if snapshot.status != st.session_state.get(SEEN_STATUS):
         st.rerun()

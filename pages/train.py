@@ -22,13 +22,7 @@ from lenet_viz.checkpoints import (
     save_checkpoint,
 )
 from lenet_viz.data import DataError
-from lenet_viz.figures.training import (
-    class_names,
-    confusion_figure,
-    epoch_figure,
-    iteration_figure,
-    misclassified_figure,
-)
+from lenet_viz.figures.training import class_names, confusion_figure, misclassified_figure
 from lenet_viz.model import C3_TABLES, POOLINGS
 from lenet_viz.train import MAX_EPOCHS, SCHEDULES, ConfigError, TrainConfig, Trainer
 from pages.common import (
@@ -50,6 +44,7 @@ from pages.common import (
     is_active,
     learning_rate_input,
     live_fragment,
+    live_view,
     new_trainer,
     pause_resume_stop_buttons,
     progress_panel,
@@ -65,7 +60,7 @@ SAVE_NOTICE = "train_save_notice"
 PENDING_OVERWRITE = "train_pending_overwrite"  # a file name waiting for "overwrite?" confirmation
 SEEN_STATUS = "train_seen_status"  # the trainer status the page was last drawn with
 RESULTS = "train_results"  # evaluate_full() results and checkpoint bytes of the finished run
-FIGURES = "train_figures"  # (version, figures) of the last poll
+FIGURES = "train_figures"  # the LiveView of the trainer: its figures, updated at each poll
 GALLERY_SIZE = 24
 
 ARCH_LABELS = {"modern": "Modern (simplified)", "faithful": "Faithful (LeCun 1998)"}
@@ -319,21 +314,6 @@ def control_buttons(status: str | None, data_ok: bool) -> None:
 # ----------------------------------------------------------------------------- live panel
 
 
-def live_figures(trainer: Trainer, run: dict):
-    """The two live figures, rebuilt only when the run has moved since the last poll."""
-    version = (id(trainer), run["iteration"], len(run["history"].epochs), run["status"])
-    cached = st.session_state.get(FIGURES)
-    if cached is None or cached[0] != version:
-        history = run["history"]
-        figures = (
-            iteration_figure(history),
-            epoch_figure(history, total_epochs=trainer.runs[0].config.epochs),
-        )
-        cached = (version, figures)
-        st.session_state[FIGURES] = cached
-    return cached[1]
-
-
 def live_panel() -> None:
     """Progress and curves, redrawn every POLL_SECONDS while a run is active."""
     trainer = trainer_now()
@@ -343,7 +323,8 @@ def live_panel() -> None:
             "and grow with every batch; the run goes on if you visit another page."
         )
         return
-    snapshot = trainer.snapshot()
+    view = live_view(FIGURES, trainer)
+    snapshot = view.poll(trainer)
     run = snapshot.runs[0]
     st.markdown(f"**Run:** {run['name']}")
     progress_panel(snapshot, TRAIN_TRAINER)
@@ -351,9 +332,9 @@ def live_panel() -> None:
         st.error(f"The run {run['message']}", icon=":material/warning:")
     elif run["status"] == "error":
         st.error(run["message"])
-    iteration_chart, epoch_chart = live_figures(trainer, run)
-    st.plotly_chart(iteration_chart, key="train_iteration_chart")
-    st.plotly_chart(epoch_chart, key="train_epoch_chart")
+    st.plotly_chart(view.iteration_figure(), key="train_iteration_chart")
+    epochs = trainer.runs[0].config.epochs
+    st.plotly_chart(view.epoch_figure(total_epochs=epochs), key="train_epoch_chart")
     if snapshot.status != st.session_state.get(SEEN_STATUS):
         st.rerun()  # the whole page: the buttons and the results follow the new status
 

@@ -4,6 +4,11 @@ Every function is pure: it takes a `History` or plain data and returns a `go.Fig
 be tested without Streamlit and used from a notebook. Long runs are decimated before plotting
 (`decimation_indices`): the browser gets at most `MAX_PLOT_POINTS` points per curve, so a live
 update stays fast after tens of thousands of iterations, while smoothing uses every point.
+
+The curve figures draw from a curves source: `HistoryCurves` (what they build from a History)
+or `lenet_viz.live.LiveRun`, which keeps the same curves up to date poll by poll, reading only
+the iterations added since the last poll. Each curve trace has a `uid`
+("<run>:<metric>:raw|smooth", see `curve_uid`) by which a live view refreshes its data.
 """
 
 from __future__ import annotations
@@ -138,6 +143,67 @@ def percent(values: Sequence[float]) -> np.ndarray:
     return 100.0 * np.asarray(values, dtype=float)
 
 
+GRADIENT = "grad_norm:"  # metric names: "loss", "accuracy" (%), "grad_norm:<layer>"
+
+
+def curve_uid(run: int, metric: str, kind: str) -> str:
+    """The uid of a curve trace: run number, metric and "raw" or "smooth"."""
+    return f"{run}:{metric}:{kind}"
+
+
+def parse_curve_uid(uid: str) -> tuple[int, str, str]:
+    run, metric, kind = uid.split(":", 1)[0], *uid.split(":", 1)[1].rsplit(":", 1)
+    return int(run), metric, kind
+
+
+class HistoryCurves:
+    """The curves of a whole `History`, each computed from every value when first asked for.
+
+    A curves source has: `count` (iterations recorded), `layers()` (layers with a gradient),
+    and `raw(metric)` / `smoothed(metric)`, each an (xs, ys) pair ready to draw.
+    """
+
+    def __init__(
+        self,
+        history: History,
+        x: str = "iteration",
+        smoothing: float | None = AUTO,
+        max_points: int = MAX_PLOT_POINTS,
+    ):
+        self.history, self.smoothing, self.max_points = history, smoothing, max_points
+        self.xs = np.asarray(_x_values(history, x))
+
+    @property
+    def count(self) -> int:
+        return len(self.history.iteration)
+
+    def values(self, metric: str) -> Sequence[float]:
+        if metric == "loss":
+            return self.history.loss
+        if metric == "accuracy":
+            return percent(self.history.accuracy)
+        if metric.startswith(GRADIENT):
+            return self.history.grad_norm[metric[len(GRADIENT) :]]
+        raise ValueError(f"unknown metric {metric!r}")
+
+    def raw(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
+        return decimate(self.xs, self.values(metric), self.max_points)
+
+    def smoothed(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
+        return smoothed_curve(self.xs, self.values(metric), self.smoothing, self.max_points)
+
+    def layers(self) -> list[str]:
+        return trained_layers(self.history)
+
+
+def curves_of(source, x: str, smoothing: float | None, max_points: int):
+    """A curves source for `source`: a History's `HistoryCurves`, or the live source itself
+    (which already knows its x axis and smoothing)."""
+    if isinstance(source, History):
+        return HistoryCurves(source, x, smoothing, max_points)
+    return source
+
+
 def _style(fig: go.Figure, height: int, legend: bool = True) -> go.Figure:
     fig.update_layout(
         height=height,
@@ -165,20 +231,19 @@ def _x_title(x: str) -> str:
 
 
 def _curve_traces(
-    xs: Sequence,
-    values: Sequence[float],
+    source,
+    metric: str,
     *,
+    run: int,
     name: str,
     color: str,
-    smoothing: float | None,
-    max_points: int,
     show_raw: bool = True,
     legend: bool = True,
 ) -> list[go.Scatter]:
     """A faint raw curve (every batch) under its bold smoothed curve, both decimated."""
     traces = []
     if show_raw:
-        raw_x, raw_y = decimate(xs, values, max_points)
+        raw_x, raw_y = source.raw(metric)
         traces.append(
             go.Scatter(
                 x=raw_x,
@@ -190,9 +255,10 @@ def _curve_traces(
                 legendgroup=name,
                 showlegend=False,
                 hoverinfo="skip",
+                uid=curve_uid(run, metric, "raw"),
             )
         )
-    smooth_x, smooth_y = smoothed_curve(xs, values, smoothing, max_points)
+    smooth_x, smooth_y = source.smoothed(metric)
     traces.append(
         go.Scatter(
             x=smooth_x,
@@ -203,6 +269,7 @@ def _curve_traces(
             legendgroup=name,
             showlegend=legend,
             hovertemplate="%{y:.3f}",
+            uid=curve_uid(run, metric, "smooth"),
         )
     )
     return traces
@@ -232,14 +299,16 @@ def _empty_note(fig: go.Figure, text: str) -> go.Figure:
 
 
 def iteration_figure(
-    history: History,
+    history,
     *,
     smoothing: float | None = AUTO,
     max_points: int = MAX_PLOT_POINTS,
     color: str = RUN_COLORS[0],
     height: int = 360,
 ) -> go.Figure:
-    """Loss and batch accuracy per iteration: faint raw values under a smoothed curve."""
+    """Loss and batch accuracy per iteration: faint raw values under a smoothed curve.
+
+    `history`: a History, or a curves source such as `lenet_viz.live.LiveRun`."""
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -247,25 +316,16 @@ def iteration_figure(
         horizontal_spacing=0.08,
     )
     placed = []
-    xs = np.asarray(history.iteration)
-    for col, values, title in (
-        (1, history.loss, "loss"),
-        (2, percent(history.accuracy), "accuracy"),
-    ):
+    source = curves_of(history, "iteration", smoothing, max_points)
+    for col, metric in ((1, "loss"), (2, "accuracy")):
         for trace in _curve_traces(
-            xs,
-            values,
-            name=f"smoothed {title}",
-            color=color,
-            smoothing=smoothing,
-            max_points=max_points,
-            legend=False,
+            source, metric, run=0, name=f"smoothed {metric}", color=color, legend=False
         ):
             placed.append((trace, 1, col))
         fig.update_xaxes(title_text=_x_title("iteration"), row=1, col=col)
     _add_placed(fig, placed)
     fig.update_yaxes(range=[0, 100], row=1, col=2)
-    if not history.iteration:
+    if not source.count:
         _empty_note(fig, "The curves appear with the first batch.")
     return _style(fig, height, legend=False)
 
@@ -399,15 +459,14 @@ def misclassified_figure(
 def _run_traces(index, name, history, x, smoothing, max_points, legend):
     """(1, loss trace) and (2, accuracy trace) pairs of run number `index`, in its colour."""
     color = RUN_COLORS[index % len(RUN_COLORS)]
-    xs = np.asarray(_x_values(history, x))
-    for metric, values in ((1, history.loss), (2, percent(history.accuracy))):
+    source = curves_of(history, x, smoothing, max_points)
+    for metric, name_of_metric in ((1, "loss"), (2, "accuracy")):
         for trace in _curve_traces(
-            xs,
-            values,
+            source,
+            name_of_metric,
+            run=index,
             name=name,
             color=color,
-            smoothing=smoothing,
-            max_points=max_points,
             legend=legend and metric == 1,
         ):
             yield metric, trace
@@ -437,7 +496,7 @@ def overlay_figure(
     for col in (1, 2):
         fig.update_xaxes(title_text=_x_title(x), row=1, col=col)
     fig.update_yaxes(range=[0, 100], row=1, col=2)
-    if not any(history.iteration for _, history in runs):
+    if not any(curves_of(history, x, smoothing, max_points).count for _, history in runs):
         _empty_note(fig, "The curves appear with the first batch.")
     return _style(fig, height)
 
@@ -506,9 +565,9 @@ def gradient_norm_figure(
     shown: set[str] = set()
     placed = []
     for index, (_, history) in enumerate(runs):
-        iterations = np.asarray(history.iteration)
-        for layer in trained_layers(history):
-            xs, ys = smoothed_curve(iterations, history.grad_norm[layer], smoothing, max_points)
+        source = curves_of(history, "iteration", smoothing, max_points)
+        for layer in source.layers():
+            xs, ys = source.smoothed(GRADIENT + layer)
             trace = go.Scatter(
                 x=xs,
                 y=ys,
@@ -518,6 +577,7 @@ def gradient_norm_figure(
                 legendgroup=layer,
                 showlegend=layer not in shown,
                 hovertemplate=f"{layer}: " + "%{y:.2e}<extra></extra>",
+                uid=curve_uid(index, GRADIENT + layer, "smooth"),
             )
             placed.append((trace, 1, index + 1))
             shown.add(layer)
@@ -539,28 +599,47 @@ def summary_rows(runs: Sequence[dict], smoothing: float | None = AUTO) -> list[d
     rows = []
     for run in runs:
         history: History = run["history"]
-        config = run.get("config") or {}
-        test_acc = (run.get("final") or {}).get("test_acc")
-        if test_acc is None and history.epochs:
-            test_acc = history.epochs[-1]["test_acc"]
-        row = {"run": run["name"]}
-        for key in ("activation", "optimizer", "lr", "batch_size", "c3"):
-            if key in config:
-                row[key] = config[key]
-        row.update(
-            {
-                "status": run["status"],
-                "iterations": run["iteration"],
-                "train loss (smoothed)": _last_smoothed(history.loss, smoothing),
-                "train accuracy % (smoothed)": _percent_or_none(
-                    _last_smoothed(history.accuracy, smoothing)
-                ),
-                "test accuracy %": None if test_acc is None else 100.0 * test_acc,
-                "C1 gradient norm (last 10%)": _tail_mean(history.grad_norm.get("C1", [])),
-            }
+        rows.append(
+            summary_row(
+                run,
+                history.epochs,
+                loss=_last_smoothed(history.loss, smoothing),
+                accuracy=_last_smoothed(history.accuracy, smoothing),
+                c1_gradient=_tail_mean(history.grad_norm.get("C1", [])),
+            )
         )
-        rows.append(row)
     return rows
+
+
+def summary_row(
+    run: dict,
+    epochs: Sequence[dict],
+    *,
+    loss: float | None,
+    accuracy: float | None,
+    c1_gradient: float | None,
+) -> dict:
+    """The summary row of one run (see `summary_rows`), from its smoothed last loss and batch
+    accuracy (0-1) and the mean C1 gradient norm over the last 10% of its iterations."""
+    config = run.get("config") or {}
+    test_acc = (run.get("final") or {}).get("test_acc")
+    if test_acc is None and epochs:
+        test_acc = epochs[-1]["test_acc"]
+    row = {"run": run["name"]}
+    for key in ("activation", "optimizer", "lr", "batch_size", "c3"):
+        if key in config:
+            row[key] = config[key]
+    row.update(
+        {
+            "status": run["status"],
+            "iterations": run["iteration"],
+            "train loss (smoothed)": loss,
+            "train accuracy % (smoothed)": _percent_or_none(accuracy),
+            "test accuracy %": None if test_acc is None else 100.0 * test_acc,
+            "C1 gradient norm (last 10%)": c1_gradient,
+        }
+    )
+    return row
 
 
 def _last_smoothed(values: Sequence[float], smoothing: float | None) -> float | None:
@@ -573,10 +652,17 @@ def _percent_or_none(value: float | None) -> float | None:
     return None if value is None else 100.0 * value
 
 
-def _tail_mean(values: Sequence[float], fraction: float = 0.1) -> float | None:
+TAIL_FRACTION = 0.1  # the summary's C1 gradient norm: the mean over the last 10% of iterations
+
+
+def tail_length(count: int, fraction: float = TAIL_FRACTION) -> int:
+    return max(1, int(count * fraction))
+
+
+def _tail_mean(values: Sequence[float], fraction: float = TAIL_FRACTION) -> float | None:
     if not values:
         return None
-    tail = values[-max(1, int(len(values) * fraction)) :]
+    tail = values[-tail_length(len(values), fraction) :]
     return float(np.mean(tail))
 
 

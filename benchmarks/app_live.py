@@ -1,0 +1,269 @@
+"""Training in the app against the library alone: the pages' "Images / s" and `run_here()`.
+
+As a real user's setup, where the browser runs on their own computer: the Streamlit server is
+pinned to core 0 (`taskset -c 0`) with one torch thread, and headless Chromium to core 1.
+Each case trains in the app (the browser presses the page's button, waits for "Finished" and
+reads the page's "Images / s"), then the same runs by `Trainer.run_here()` in a process pinned
+to the same core with one thread, with the server idle:
+
+- Compare, the notebook's experiment (sigmoid against ReLU, batch 32), at the Medium and Full
+  run sizes (10,000 and 60,000 images a run);
+- Train, the page's default net and settings for 10 epochs of the Full training set.
+
+The ratio of the two is what the live view costs the training.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.app_timing import CHROMIUM, CHROMIUM_ARGS, REPO, free_port
+
+SERVER_CORE, BROWSER_CORE = 0, 1
+START_SECONDS = 180
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+COMPARE_SIZES = {"Medium": "Medium: 10,000 images", "Full": "Full: 60,000 images"}
+TRAIN_EPOCHS = 10
+TRAIN_SIZE = "Full: 60,000 images"
+
+# {label: value} of every st.metric on the page.
+METRICS = """() => Object.fromEntries([...document.querySelectorAll('[data-testid=stMetric]')]
+    .map((m) => [m.querySelector('[data-testid=stMetricLabel]').innerText.trim(),
+                 m.querySelector('[data-testid=stMetricValue]').innerText.trim()]))"""
+FINISHED = """() => {
+    const bar = document.querySelector('[data-testid=stProgress]');
+    return bar && bar.innerText.includes('Finished');
+}"""
+IDLE = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return app && app.getAttribute('data-test-script-state') === 'notRunning';
+}"""
+
+
+def taskset_available() -> bool:
+    return shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "").split()[0])
+
+
+# ----------------------------------------------------------------------------- the app
+
+
+def start_server(port: int, log: Path) -> subprocess.Popen:
+    command = [
+        *("taskset", "-c", str(SERVER_CORE)),
+        *(sys.executable, "-m", "streamlit", "run", "app.py"),
+        *("--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1"),
+        *("--server.fileWatcherType=none", "--browser.gatherUsageStats=false"),
+    ]
+    with open(log, "w") as log_file:
+        server = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env={**os.environ, **ONE_THREAD, "PYTHONUNBUFFERED": "1"},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + START_SECONDS
+    import urllib.request
+
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the app server exited: {log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                return server
+        except OSError:
+            time.sleep(0.3)
+    stop(server)
+    raise RuntimeError(f"the app did not answer within {START_SECONDS} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def pinned_chromium(folder: Path) -> Path:
+    """A launcher that starts Debian's Chromium on BROWSER_CORE (its children inherit it)."""
+    launcher = folder / "chromium-on-core"
+    launcher.write_text(f'#!/bin/sh\nexec taskset -c {BROWSER_CORE} {CHROMIUM} "$@"\n')
+    launcher.chmod(0o755)
+    return launcher
+
+
+def wait_idle(page) -> None:
+    page.wait_for_function(IDLE, timeout=START_SECONDS * 1000)
+
+
+def choose(page, label: str, option: str) -> None:
+    page.locator("[data-testid=stSelectbox]").filter(has_text=label).click()
+    page.keyboard.type(option)
+    page.keyboard.press("Enter")
+    wait_idle(page)
+
+
+def set_number(page, label: str, value: int) -> None:
+    field = page.get_by_role("spinbutton", name=label)
+    field.fill(str(value))
+    field.press("Enter")
+    wait_idle(page)
+
+
+def train_in_page(page, timeout_s: float) -> dict:
+    """Wait for the page's run to finish; its metrics (Images / s) and the wall seconds."""
+    started = time.perf_counter()
+    page.wait_for_function(FINISHED, timeout=timeout_s * 1000, polling=500)
+    wall = time.perf_counter() - started
+    wait_idle(page)
+    metrics = page.evaluate(METRICS)
+    return {
+        "images_per_second": _number(metrics["Images / s"]),
+        "iterations": int(_number(metrics["Iteration"])),
+        "wall_seconds": round(wall, 1),
+    }
+
+
+def compare_in_app(browser, url: str, size: str, timeout_s: float) -> dict:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{url}/compare")
+        wait_idle(page)
+        choose(page, "Run size", COMPARE_SIZES[size])
+        page.get_by_role("button", name="The notebook's experiment").click()
+        return train_in_page(page, timeout_s)
+    finally:
+        page.close()
+
+
+def train_in_app(browser, url: str, timeout_s: float) -> dict:
+    page = browser.new_page(viewport={"width": 1400, "height": 1300})
+    try:
+        page.goto(f"{url}/train")
+        wait_idle(page)
+        choose(page, "Run size", TRAIN_SIZE)
+        set_number(page, "Epochs", TRAIN_EPOCHS)
+        page.get_by_role("button", name="Start").click()
+        return train_in_page(page, timeout_s)
+    finally:
+        page.close()
+
+
+# ----------------------------------------------------------------------------- the library
+
+LIBRARY_RUN = """
+import json, sys
+import torch
+from lenet_viz.data import load_split
+from lenet_viz.model import ModelConfig
+from lenet_viz.train import PRESETS, RunSlots, TrainConfig, Trainer
+case, size = sys.argv[1], sys.argv[2]
+torch.set_num_threads(1)
+limits = {"Medium": (10_000, 2_000), "Full": (None, None)}[size]
+if case == "compare":  # pages/compare.py's notebook experiment
+    recipe = {k: v for k, v in PRESETS["seed"].items()}
+    configs = [
+        TrainConfig(arch="modern", activation=a, c3=ModelConfig(arch="modern").c3, seed=0,
+                    train_limit=limits[0], test_limit=limits[1], **recipe)
+        for a in ("sigmoid", "relu")
+    ]
+else:  # pages/train.py's defaults, 10 epochs
+    configs = [TrainConfig(arch="modern", activation="relu", optimizer="sgd", lr=0.01,
+                           momentum=0.9, batch_size=64, epochs=int(sys.argv[3]), seed=0,
+                           train_limit=limits[0], test_limit=limits[1])]
+train = test = None
+if limits[0] is not None:
+    train = load_split("mnist", train=True).subset(limits[0])
+    test = load_split("mnist", train=False).subset(limits[1])
+trainer = Trainer(configs, train=train, test=test, slots=RunSlots(1)).run_here()
+print(json.dumps({"images_per_second": trainer.images_per_second,
+                  "iterations": trainer.runs[0].iteration, "status": trainer.status}))
+"""
+
+
+def library_run(case: str, size: str, epochs: int = 1) -> dict:
+    """The same runs by `Trainer.run_here()`, on the server's core, one torch thread."""
+    command = ["taskset", "-c", str(SERVER_CORE), sys.executable, "-c", LIBRARY_RUN]
+    result = subprocess.run(
+        [*command, case, size, str(epochs)],
+        cwd=REPO,
+        env={**os.environ, **ONE_THREAD},
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------- the table
+
+
+def measure_in_app(
+    compare_sizes=("Medium", "Full"), train_epochs: int | None = TRAIN_EPOCHS, log=print
+) -> dict:
+    """In-app and library images/s, and their ratio, for each case."""
+    if not taskset_available():
+        return {"skipped": "needs taskset and 2 cores"}
+    if not CHROMIUM.exists():
+        return {"skipped": f"needs Debian's chromium at {CHROMIUM}"}
+    from playwright.sync_api import sync_playwright
+
+    cases: dict = {}
+    folder = Path(tempfile.mkdtemp(prefix="lenet-app-live-"))
+    port = free_port()
+    server = start_server(port, folder / "server.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(pinned_chromium(folder)), args=CHROMIUM_ARGS
+            )
+            try:
+                warm = browser.new_page()
+                warm.goto(url)
+                wait_idle(warm)
+                warm.close()
+                plan = [("compare", size, 1) for size in compare_sizes]
+                if train_epochs:
+                    plan.append(("train", "Full", train_epochs))
+                for case, size, epochs in plan:
+                    name = f"{case} {size}" + (f", {epochs} epochs" if case == "train" else "")
+                    log(f"  {name}: in the app…")
+                    if case == "compare":
+                        app = compare_in_app(browser, url, size, timeout_s=3600)
+                    else:
+                        app = train_in_app(browser, url, timeout_s=3600)
+                    log(f"  {name}: the library alone…")
+                    library = library_run(case, size, epochs)
+                    ratio = app["images_per_second"] / library["images_per_second"]
+                    cases[name] = {"app": app, "library": library, "ratio": round(ratio, 3)}
+                    log(f"  {name}: {cases[name]}")
+            finally:
+                browser.close()
+    finally:
+        stop(server)
+        shutil.rmtree(folder, ignore_errors=True)
+    return {"cases": cases, "server_core": SERVER_CORE, "browser_core": BROWSER_CORE}
+
+
+if __name__ == "__main__":  # python -m benchmarks.app_live [Medium,Full] [epochs]
+    sizes = tuple(sys.argv[1].split(",")) if len(sys.argv) > 1 else ("Medium", "Full")
+    epochs = int(sys.argv[2]) if len(sys.argv) > 2 else TRAIN_EPOCHS
+    print(json.dumps(measure_in_app(sizes, epochs or None), indent=2))

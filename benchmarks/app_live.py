@@ -10,7 +10,10 @@ to the same core with one thread, with the server idle:
   run sizes (10,000 and 60,000 images a run);
 - Train, the page's default net and settings for 10 epochs of the Full training set.
 
-The ratio of the two is what the live view costs the training.
+The ratio of the two is what the live view costs the training. The machine may be busy with
+other work, which slows both sides alike only if it hits them alike; so each case also reports
+the CPU-time ratio: the library's CPU seconds for the runs over the server's CPU seconds from
+the click to "Finished" (training, every poll, Streamlit itself). It does not depend on load.
 """
 
 from __future__ import annotations
@@ -30,9 +33,13 @@ from benchmarks.app_timing import CHROMIUM, CHROMIUM_ARGS, REPO, free_port
 SERVER_CORE, BROWSER_CORE = 0, 1
 START_SECONDS = 180
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-COMPARE_SIZES = {"Medium": "Medium: 10,000 images", "Full": "Full: 60,000 images"}
+SIZE_LABELS = {
+    "Tiny": "Tiny: 500 images",  # `make bench --quick`: checks that it works
+    "Medium": "Medium: 10,000 images",
+    "Full": "Full: 60,000 images",
+}
 TRAIN_EPOCHS = 10
-TRAIN_SIZE = "Full: 60,000 images"
+TRAIN_SIZE = "Full"
 
 # {label: value} of every st.metric on the page.
 METRICS = """() => Object.fromEntries([...document.querySelectorAll('[data-testid=stMetric]')]
@@ -126,41 +133,51 @@ def set_number(page, label: str, value: int) -> None:
     wait_idle(page)
 
 
-def train_in_page(page, timeout_s: float) -> dict:
-    """Wait for the page's run to finish; its metrics (Images / s) and the wall seconds."""
-    started = time.perf_counter()
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def train_in_page(page, start_button, server_pid: int, timeout_s: float) -> dict:
+    """Press the page's button, wait for the run to finish; the page's metrics (Images / s),
+    the wall seconds and the server's CPU seconds in between."""
+    cpu_before, started = cpu_seconds(server_pid), time.perf_counter()
+    start_button.click()
     page.wait_for_function(FINISHED, timeout=timeout_s * 1000, polling=500)
     wall = time.perf_counter() - started
+    cpu = cpu_seconds(server_pid) - cpu_before
     wait_idle(page)
     metrics = page.evaluate(METRICS)
     return {
         "images_per_second": _number(metrics["Images / s"]),
         "iterations": int(_number(metrics["Iteration"])),
         "wall_seconds": round(wall, 1),
+        "cpu_seconds": round(cpu, 2),
     }
 
 
-def compare_in_app(browser, url: str, size: str, timeout_s: float) -> dict:
+def compare_in_app(browser, url: str, size: str, server_pid: int, timeout_s: float) -> dict:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.goto(f"{url}/compare")
         wait_idle(page)
-        choose(page, "Run size", COMPARE_SIZES[size])
-        page.get_by_role("button", name="The notebook's experiment").click()
-        return train_in_page(page, timeout_s)
+        choose(page, "Run size", SIZE_LABELS[size])
+        button = page.get_by_role("button", name="The notebook's experiment")
+        return train_in_page(page, button, server_pid, timeout_s)
     finally:
         page.close()
 
 
-def train_in_app(browser, url: str, timeout_s: float) -> dict:
+def train_in_app(browser, url: str, server_pid: int, timeout_s: float) -> dict:
     page = browser.new_page(viewport={"width": 1400, "height": 1300})
     try:
         page.goto(f"{url}/train")
         wait_idle(page)
-        choose(page, "Run size", TRAIN_SIZE)
+        choose(page, "Run size", SIZE_LABELS[TRAIN_SIZE])
         set_number(page, "Epochs", TRAIN_EPOCHS)
-        page.get_by_role("button", name="Start").click()
-        return train_in_page(page, timeout_s)
+        button = page.get_by_role("button", name="Start", exact=True)
+        return train_in_page(page, button, server_pid, timeout_s)
     finally:
         page.close()
 
@@ -168,14 +185,14 @@ def train_in_app(browser, url: str, timeout_s: float) -> dict:
 # ----------------------------------------------------------------------------- the library
 
 LIBRARY_RUN = """
-import json, sys
+import json, sys, time
 import torch
 from lenet_viz.data import load_split
 from lenet_viz.model import ModelConfig
 from lenet_viz.train import PRESETS, RunSlots, TrainConfig, Trainer
-case, size = sys.argv[1], sys.argv[2]
+case, epochs = sys.argv[1], int(sys.argv[2])
+limits = [None if v == "all" else int(v) for v in sys.argv[3:5]]
 torch.set_num_threads(1)
-limits = {"Medium": (10_000, 2_000), "Full": (None, None)}[size]
 if case == "compare":  # pages/compare.py's notebook experiment
     recipe = {k: v for k, v in PRESETS["seed"].items()}
     configs = [
@@ -185,23 +202,28 @@ if case == "compare":  # pages/compare.py's notebook experiment
     ]
 else:  # pages/train.py's defaults, 10 epochs
     configs = [TrainConfig(arch="modern", activation="relu", optimizer="sgd", lr=0.01,
-                           momentum=0.9, batch_size=64, epochs=int(sys.argv[3]), seed=0,
+                           momentum=0.9, batch_size=64, epochs=epochs, seed=0,
                            train_limit=limits[0], test_limit=limits[1])]
 train = test = None
 if limits[0] is not None:
     train = load_split("mnist", train=True).subset(limits[0])
     test = load_split("mnist", train=False).subset(limits[1])
+cpu = time.process_time()
 trainer = Trainer(configs, train=train, test=test, slots=RunSlots(1)).run_here()
-print(json.dumps({"images_per_second": trainer.images_per_second,
+cpu = time.process_time() - cpu
+print(json.dumps({"images_per_second": trainer.images_per_second, "cpu_seconds": round(cpu, 2),
                   "iterations": trainer.runs[0].iteration, "status": trainer.status}))
 """
 
 
 def library_run(case: str, size: str, epochs: int = 1) -> dict:
     """The same runs by `Trainer.run_here()`, on the server's core, one torch thread."""
+    from pages.common import RUN_SIZES  # the page's run sizes: (training, test) images
+
+    limits = ["all" if v is None else str(v) for v in RUN_SIZES[SIZE_LABELS[size]]]
     command = ["taskset", "-c", str(SERVER_CORE), sys.executable, "-c", LIBRARY_RUN]
     result = subprocess.run(
-        [*command, case, size, str(epochs)],
+        [*command, case, str(epochs), *limits],
         cwd=REPO,
         env={**os.environ, **ONE_THREAD},
         capture_output=True,
@@ -242,18 +264,24 @@ def measure_in_app(
                 warm.close()
                 plan = [("compare", size, 1) for size in compare_sizes]
                 if train_epochs:
-                    plan.append(("train", "Full", train_epochs))
+                    plan.append(("train", TRAIN_SIZE, train_epochs))
                 for case, size, epochs in plan:
                     name = f"{case} {size}" + (f", {epochs} epochs" if case == "train" else "")
                     log(f"  {name}: in the app…")
                     if case == "compare":
-                        app = compare_in_app(browser, url, size, timeout_s=3600)
+                        app = compare_in_app(browser, url, size, server.pid, timeout_s=3600)
                     else:
-                        app = train_in_app(browser, url, timeout_s=3600)
+                        app = train_in_app(browser, url, server.pid, timeout_s=3600)
                     log(f"  {name}: the library alone…")
                     library = library_run(case, size, epochs)
                     ratio = app["images_per_second"] / library["images_per_second"]
-                    cases[name] = {"app": app, "library": library, "ratio": round(ratio, 3)}
+                    cpu_ratio = library["cpu_seconds"] / app["cpu_seconds"]
+                    cases[name] = {
+                        "app": app,
+                        "library": library,
+                        "ratio": round(ratio, 3),
+                        "cpu_ratio": round(cpu_ratio, 3),
+                    }
                     log(f"  {name}: {cases[name]}")
             finally:
                 browser.close()

@@ -55,7 +55,8 @@ def grow(run, count: int, rng: np.random.Generator) -> None:
             trained = name not in ("S2", "S4")
             norms = trained * 10.0 ** (depth - 7) * (1 + rng.random(count))
             h.grad_norm[name].extend(norms.tolist())
-        for epoch in range(start // ITERATIONS_PER_EPOCH + 1, (start + count) // ITERATIONS_PER_EPOCH + 1):
+        first, last = start // ITERATIONS_PER_EPOCH + 1, (start + count) // ITERATIONS_PER_EPOCH
+        for epoch in range(first, last + 1):
             h.epochs.append(
                 {
                     "epoch": epoch,
@@ -128,9 +129,10 @@ def before_poll(page: str, trainer: Trainer) -> int:
     return sum(len(streamlit_json(figure)) for figure in figures)
 
 
-def cpu_ms(action) -> tuple[float, object]:
+def cpu_ms(action, *args) -> tuple[float, object]:
+    """This thread's CPU milliseconds for action(*args), and its result."""
     start = time.thread_time()
-    result = action()
+    result = action(*args)
     return 1000 * (time.thread_time() - start), result
 
 
@@ -154,19 +156,19 @@ def measure_poll_cpu(
             trainer = synthetic_trainer(runs, size)
             rng = np.random.default_rng(size)
             view = LiveView(trainer)
-            first_ms, _ = cpu_ms(lambda: live_poll(page, view, trainer))  # reads all N
+            first_ms, _ = cpu_ms(live_poll, page, view, trainer)  # reads all N
             live, sent = [], 0
             for _ in range(polls):
                 for run in trainer.runs:
                     grow(run, new_per_poll, rng)
-                ms, sent = cpu_ms(lambda: live_poll(page, view, trainer))
+                ms, sent = cpu_ms(live_poll, page, view, trainer)
                 live.append(ms)
-            paused = [cpu_ms(lambda: live_poll(page, view, trainer))[0] for _ in range(3)]
+            paused = [cpu_ms(live_poll, page, view, trainer)[0] for _ in range(3)]
             before = []
             for _ in range(before_polls):
                 for run in trainer.runs:
                     grow(run, new_per_poll, rng)
-                before.append(cpu_ms(lambda: before_poll(page, trainer))[0])
+                before.append(cpu_ms(before_poll, page, trainer)[0])
             entry = {
                 "iterations": size,
                 "live_ms_median": round(statistics.median(live), 2),
@@ -196,4 +198,3 @@ def main() -> None:  # pragma: no cover - a manual run: python -m benchmarks.liv
 
 if __name__ == "__main__":
     main()
-

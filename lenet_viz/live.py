@@ -221,9 +221,9 @@ class LiveCurve:
         _, _, _, _, end_x, end_smooth = self._buckets()
         xs, ys = np.asarray(end_x), np.asarray(end_smooth, dtype=float)
         if self._early_y:  # AUTO before its weight settled: smooth again with today's weight
-            ends = np.minimum(
-                np.arange(1, len(xs) + 1) * self.bucket_size, self.count
-            ) - 1  # the last point of each bucket
+            ends = (
+                np.minimum(np.arange(1, len(xs) + 1) * self.bucket_size, self.count) - 1
+            )  # the last point of each bucket
             ys = np.asarray(smooth(self._early_y, auto_smoothing(self.count)))[ends]
         keep = np.isfinite(ys)
         return xs[keep], ys[keep]
@@ -370,10 +370,17 @@ class PreparedFigure(go.Figure):
 
 
 class _Cached:
-    """A built figure, the structure it was built for, and the data version it shows."""
+    """A built figure, the structure it was built for, the data version it shows, and which
+    curve each of its traces draws: (trace index, run, metric, "raw" or "smooth"), read from
+    the trace uids when built (Plotly's `to_json` then removes the uids from the dict)."""
 
     def __init__(self, figure: PreparedFigure, structure: tuple, version: int):
         self.figure, self.structure, self.version = figure, structure, version
+        self.curves = [
+            (index, *parse_curve_uid(trace["uid"]))
+            for index, trace in enumerate(figure.traces)
+            if trace.get("uid")
+        ]
 
 
 class LiveView:
@@ -422,19 +429,16 @@ class LiveView:
             cached = _Cached(PreparedFigure(build()), structure, self.version)
             self._cached[name] = cached
         elif cached.version != self.version:
-            self._refresh(cached.figure)
+            self._refresh(cached)
             cached.version = self.version
         return cached.figure
 
-    def _refresh(self, figure: PreparedFigure) -> None:
-        for trace in figure.traces:
-            uid = trace.get("uid")
-            if not uid:
-                continue
-            run, metric, kind = parse_curve_uid(uid)
+    def _refresh(self, cached: _Cached) -> None:
+        traces = cached.figure.traces
+        for index, run, metric, kind in cached.curves:
             source = self.runs[run]
             xs, ys = (source.raw if kind == "raw" else source.smoothed)(metric)
-            trace["x"], trace["y"] = typed_array(xs), typed_array(ys)
+            traces[index]["x"], traces[index]["y"] = typed_array(xs), typed_array(ys)
 
     def _started(self) -> tuple[bool, ...]:
         return tuple(run.count > 0 for run in self.runs)

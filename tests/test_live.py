@@ -216,10 +216,13 @@ def test_a_figure_whose_data_did_not_change_is_left_alone():
     view.poll(trainer)  # a paused run: no new record
     assert view.overlay_figure() is overlay
     assert all(a is trace["y"] for a, trace in zip(arrays, overlay.traces, strict=True))
-    record(trainer, 5, seed=2)
-    view.poll(trainer)
-    assert view.overlay_figure() is overlay  # refreshed in place, not built again
-    assert len(array_of(overlay.traces[0]["x"])) == 55
+    streamlit_spec(overlay)  # what st.plotly_chart does with it (Plotly drops the uids)
+    for poll in range(2):
+        record(trainer, 5, seed=2 + poll)
+        view.poll(trainer)
+        assert view.overlay_figure() is overlay  # refreshed in place, not built again
+        sent = streamlit_spec(overlay)
+        assert [len(array_of(t["x"])) for t in sent["data"]] == [55 + 5 * poll] * 8
 
 
 # ------------------------------------------------------------------ the same figures
@@ -263,17 +266,17 @@ def test_live_figures_follow_a_long_run_with_bounded_points():
     for poll in range(40):
         record(trainer, 250, seed=poll)
         view.poll(trainer)
-        figure = view.iteration_figure()
+        sent = streamlit_spec(view.iteration_figure())
     history = trainer.runs[0].history
-    assert [t["uid"] for t in figure.traces[:2]] == ["0:loss:raw", "0:loss:smooth"]
+    assert [t["name"] for t in sent["data"][:2]] == ["smoothed loss (each batch)", "smoothed loss"]
     raw_x, raw_y, smooth_x, smooth_y = (
-        array_of(trace[axis]) for trace in figure.traces[:2] for axis in "xy"
+        array_of(trace[axis]) for trace in sent["data"][:2] for axis in "xy"
     )
     assert len(raw_x) <= 130 and raw_x[-1] == 10_000
     assert max(raw_y) == max(history.loss) and min(raw_y) == min(history.loss)
     expected = np.asarray(smooth(history.loss, auto_smoothing(10_000)))
     np.testing.assert_allclose(smooth_y, expected[bucket_ends(smooth_x)])
-    accuracy = array_of(figure.traces[2]["y"])
+    accuracy = array_of(sent["data"][2]["y"])
     assert max(accuracy) == pytest.approx(100 * max(history.accuracy))  # in percent
 
 

@@ -157,11 +157,19 @@ def train_in_page(page, start_button, server_pid: int, timeout_s: float) -> dict
     }
 
 
+def open_page(browser, url: str, heading: str, height: int):
+    """A new tab on `url`, once its script has drawn `heading` and finished."""
+    page = browser.new_page(viewport={"width": 1400, "height": height})
+    page.set_default_timeout(START_SECONDS * 1000)  # a busy shared machine
+    page.goto(url)
+    page.get_by_role("heading", name=heading).wait_for()
+    wait_idle(page)
+    return page
+
+
 def compare_in_app(browser, url: str, size: str, server_pid: int, timeout_s: float) -> dict:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = open_page(browser, f"{url}/compare", "Compare runs side by side", 1000)
     try:
-        page.goto(f"{url}/compare")
-        wait_idle(page)
         choose(page, "Run size", SIZE_LABELS[size])
         button = page.get_by_role("button", name="The notebook's experiment")
         return train_in_page(page, button, server_pid, timeout_s)
@@ -170,10 +178,8 @@ def compare_in_app(browser, url: str, size: str, server_pid: int, timeout_s: flo
 
 
 def train_in_app(browser, url: str, server_pid: int, timeout_s: float) -> dict:
-    page = browser.new_page(viewport={"width": 1400, "height": 1300})
+    page = open_page(browser, f"{url}/train", "Train LeNet-5", 1300)
     try:
-        page.goto(f"{url}/train")
-        wait_idle(page)
         choose(page, "Run size", SIZE_LABELS[TRAIN_SIZE])
         set_number(page, "Epochs", TRAIN_EPOCHS)
         button = page.get_by_role("button", name="Start", exact=True)
@@ -258,10 +264,7 @@ def measure_in_app(
                 executable_path=str(pinned_chromium(folder)), args=CHROMIUM_ARGS
             )
             try:
-                warm = browser.new_page()
-                warm.goto(url)
-                wait_idle(warm)
-                warm.close()
+                open_page(browser, url, "LeNet-5 Explorer", 1000).close()  # loads the libraries
                 plan = [("compare", size, 1) for size in compare_sizes]
                 if train_epochs:
                     plan.append(("train", TRAIN_SIZE, train_epochs))

@@ -101,9 +101,8 @@ class LiveCurve:
         self.first: tuple[float, float] | None = None
         self.last: tuple[float, float] | None = None
         self._average, self._decay = 0.0, 1.0  # EMA state: the average and weight ** steps
-        self._early_x: list[float] = []  # the first AUTO_SETTLED points, with smoothing=AUTO
-        self._early_y: list[float] = []
-        self._display: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._early_y: list[float] = []  # the first AUTO_SETTLED values, with smoothing=AUTO
+        self._display: dict = {}  # what was drawn since the last change: raw, smooth, early
 
     @staticmethod
     def _empty_bucket() -> list:
@@ -121,9 +120,7 @@ class LiveCurve:
             self.first = (xs[0], float(ys[0]))
         self.last = (xs[-1], float(ys[-1]))
         if self.smoothing is None and self.count < AUTO_SETTLED:
-            room = AUTO_SETTLED - self.count
-            self._early_x.extend(xs[:room])
-            self._early_y.extend(float(y) for y in ys[:room])
+            self._early_y.extend(float(y) for y in ys[: AUTO_SETTLED - self.count])
         weight, rest = self.weight, 1.0 - self.weight
         average, decay = self._average, self._decay
         bucket, size = self._open, self.bucket_size
@@ -145,7 +142,7 @@ class LiveCurve:
         self._average, self._decay = average, decay
         self.count += len(xs)
         if self.count >= AUTO_SETTLED:
-            self._early_x, self._early_y = [], []
+            self._early_y = []
 
     def _close(self, bucket: list) -> None:
         self._low_x.append(bucket[1])
@@ -221,12 +218,17 @@ class LiveCurve:
         _, _, _, _, end_x, end_smooth = self._buckets()
         xs, ys = np.asarray(end_x), np.asarray(end_smooth, dtype=float)
         if self._early_y:  # AUTO before its weight settled: smooth again with today's weight
-            ends = (
-                np.minimum(np.arange(1, len(xs) + 1) * self.bucket_size, self.count) - 1
-            )  # the last point of each bucket
-            ys = np.asarray(smooth(self._early_y, auto_smoothing(self.count)))[ends]
+            ends = np.minimum(np.arange(1, len(xs) + 1) * self.bucket_size, self.count) - 1
+            ys = self._early_smoothed()[ends]  # at the last point of each bucket
         keep = np.isfinite(ys)
         return xs[keep], ys[keep]
+
+    def _early_smoothed(self) -> np.ndarray:
+        """Every early value smoothed with the AUTO weight of today's count (once a change)."""
+        if "early" not in self._display:
+            smoothed = smooth(self._early_y, auto_smoothing(self.count))
+            self._display["early"] = np.asarray(smoothed, dtype=float)
+        return self._display["early"]
 
     @property
     def last_smoothed(self) -> float | None:
@@ -234,7 +236,7 @@ class LiveCurve:
         if not self.count:
             return None
         if self._early_y:
-            value = smooth(self._early_y, auto_smoothing(self.count))[-1]
+            value = float(self._early_smoothed()[-1])
         else:
             value = self._average / (1.0 - self._decay) if self._decay < 1.0 else math.nan
         return value if math.isfinite(value) else None

@@ -243,6 +243,15 @@ def library_run(case: str, size: str, epochs: int = 1) -> dict:
 # ----------------------------------------------------------------------------- the table
 
 
+def overhead_per_poll(app: dict, library: dict) -> float:
+    """The server's CPU milliseconds beyond the library's, per poll of the page (one every
+    POLL_SECONDS of the run's wall time): what a poll costs the training."""
+    from pages.common import POLL_SECONDS
+
+    polls = max(1.0, app["wall_seconds"] / POLL_SECONDS)
+    return round(1000 * (app["cpu_seconds"] - library["cpu_seconds"]) / polls, 1)
+
+
 def measure_in_app(
     compare_sizes=("Medium", "Full"), train_epochs: int | None = TRAIN_EPOCHS, log=print
 ) -> dict:
@@ -284,6 +293,7 @@ def measure_in_app(
                         "library": library,
                         "ratio": round(ratio, 3),
                         "cpu_ratio": round(cpu_ratio, 3),
+                        "overhead_cpu_ms_per_poll": overhead_per_poll(app, library),
                     }
                     log(f"  {name}: {cases[name]}")
             finally:

@@ -7,12 +7,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 MNIST := data/MNIST/raw/train-images-idx3-ubyte
 CHROMIUM := /usr/bin/chromium
+# Debian's Fashion-MNIST files, which `lenet_viz fetch-data --dataset fashion-mnist` copies.
+FASHION_DEB := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 PORT ?= 8501
 # glibc keeps freed memory in one arena per thread; the server's many short-lived script and
 # training threads made its RSS creep up by ~7 MB per session. Two arenas keep it flat.
 export MALLOC_ARENA_MAX ?= 2
 
-.PHONY: run test setup data browser lint format bench loadtest screenshots clean-venv
+.PHONY: run test setup data fashion-data debian-fashion browser lint format bench loadtest screenshots clean-venv
 
 run: setup data
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
@@ -22,6 +24,10 @@ test: setup data browser
 	$(PY) -m pytest -q
 
 setup: $(STAMP)
+	@if [ "$$(id -u)" = 0 ] && [ ! -f $(FASHION_DEB) ]; then \
+		$(MAKE) --no-print-directory debian-fashion \
+		|| echo "warning: Debian's dataset-fashion-mnist did not install; Fashion-MNIST is off"; \
+	fi
 
 # The venv, the pinned requirements, and the package itself (for the `lenet-viz` command).
 $(STAMP): requirements.txt pyproject.toml
@@ -34,6 +40,21 @@ $(STAMP): requirements.txt pyproject.toml
 data: $(MNIST)
 $(MNIST): | $(STAMP)
 	$(PY) -m lenet_viz fetch-data --dataset mnist
+
+# Fashion-MNIST: Debian's package (installed here, never from Python), then into data/.
+fashion-data: debian-fashion | $(STAMP)
+	$(PY) -m lenet_viz fetch-data --dataset fashion-mnist
+
+debian-fashion: $(FASHION_DEB)
+$(FASHION_DEB):
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y -q dataset-fashion-mnist \
+		|| (apt-get update -q && apt-get install -y -q dataset-fashion-mnist); \
+	else \
+		echo "error: Fashion-MNIST comes from Debian's dataset-fashion-mnist; run:"; \
+		echo "  sudo apt-get install -y dataset-fashion-mnist && make fashion-data"; \
+		exit 2; \
+	fi
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own browser here).
 browser: $(CHROMIUM)

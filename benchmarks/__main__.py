@@ -21,6 +21,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DEFAULT_JSON = HERE / "results" / "latest.json"
 DEFAULT_MARKDOWN = HERE / "RESULTS.md"
+# RESULTS.md below this line is written by hand (design measurements); a run keeps it.
+KEPT_MARKER = "<!-- measured by hand: `make bench` keeps everything below this line -->"
 SECTIONS = (
     "throughput",
     "fast",
@@ -353,7 +355,7 @@ def _percent(share: float | None) -> str:
 
 
 def _fast_preset_text() -> str:
-    from lenet_viz.train import PRESETS
+    from lenet_viz.config import PRESETS
 
     return ", ".join(f"{key}={value}" for key, value in PRESETS["fast"].items())
 
@@ -373,7 +375,7 @@ def format_markdown(report: dict) -> str:
         "Pipelines: each trains on N digits then tests on N/6 (an MNIST epoch's proportion). "
         "notebook = torchvision MNIST + per-sample Resize/ToTensor/Normalize + DataLoader; "
         "bare = preloaded tensors, the Trainer's optimizer and memory format, no records; "
-        "Trainer = `lenet_viz.train.Trainer` with every record on. Ratios are medians of "
+        "Trainer = `lenet_viz.runner.Trainer` with every record on. Ratios are medians of "
         "interleaved pairs; the CPU-time ratio is the cross-check on a busy machine.",
         f"`train --preset fast` = {_fast_preset_text()}; wall seconds from the command's start "
         "to its last line (Python start, imports, data, training, every evaluation).",
@@ -392,6 +394,14 @@ def format_markdown(report: dict) -> str:
             "",
         ]
     )
+
+
+def with_kept_notes(table: str, path: Path) -> str:
+    """The new table, followed by the hand-written part of the file at `path` (if any)."""
+    old = path.read_text() if path.is_file() else ""
+    if KEPT_MARKER not in old:
+        return table
+    return table.rstrip("\n") + "\n\n" + KEPT_MARKER + old.split(KEPT_MARKER, 1)[1]
 
 
 # ---------------------------------------------------------------------------- main
@@ -483,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     markdown = args.markdown or (DEFAULT_MARKDOWN if complete else None)
     if markdown is not None:
         markdown.parent.mkdir(parents=True, exist_ok=True)
-        markdown.write_text(format_markdown(report))
+        markdown.write_text(with_kept_notes(format_markdown(report), markdown))
     _log(f"wrote {args.json}" + (f" and {markdown}" if markdown else ""))
     return 0
 

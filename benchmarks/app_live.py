@@ -1,7 +1,7 @@
 """Training in the app against the library alone: the pages' "Images / s" and `run_here()`.
 
 As a real user's setup, where the browser runs on their own computer: the Streamlit server is
-pinned to core 0 (`taskset -c 0`) with one torch thread, and headless Chromium to core 1.
+pinned to core 0 (CPU affinity) with one torch thread, and headless Chromium to core 1.
 Each case trains in the app (the browser presses the page's button, waits for "Finished" and
 reads the page's "Images / s"), then the same runs by `Trainer.run_here()` in a process pinned
 to the same core with one thread, with the server idle:
@@ -21,17 +21,27 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.app_timing import CHROMIUM, CHROMIUM_ARGS, REPO, free_port
+from devtools.app_server import (
+    CHROMIUM,
+    REPO,
+    SERVER_START_SECONDS,
+    chromium_options,
+    chromium_problem,
+    free_port,
+    launch_app,
+    stop_app,
+    url_of,
+)
 
 SERVER_CORE, BROWSER_CORE = 0, 1
-START_SECONDS = 180
+START_SECONDS = SERVER_START_SECONDS
+SERVER_LOG = REPO / "test-output" / "bench-app-live-server.log"
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 SIZE_LABELS = {
     "Tiny": "Tiny: 500 images",  # `make bench --quick`: checks that it works
@@ -66,45 +76,17 @@ def _number(text: str) -> float:
 # ----------------------------------------------------------------------------- the app
 
 
-def start_server(port: int, log: Path) -> subprocess.Popen:
-    command = [
-        *("taskset", "-c", str(SERVER_CORE)),
-        *(sys.executable, "-m", "streamlit", "run", "app.py"),
-        *("--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1"),
-        *("--server.fileWatcherType=none", "--browser.gatherUsageStats=false"),
-    ]
-    with open(log, "w") as log_file:
-        server = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env={**os.environ, **ONE_THREAD, "PYTHONUNBUFFERED": "1"},
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + START_SECONDS
-    import urllib.request
-
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the app server exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                return server
-        except OSError:
-            time.sleep(0.3)
-    stop(server)
-    raise RuntimeError(f"the app did not answer within {START_SECONDS} s")
+def pin_process(pid: int, core: int) -> None:
+    """Every thread of process `pid` on `core` only (threads it starts later inherit it)."""
+    for thread in os.listdir(f"/proc/{pid}/task"):
+        os.sched_setaffinity(int(thread), {core})
 
 
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+def start_server(port: int, log: Path):
+    """The app (`devtools.app_server.launch_app`) with one torch thread, pinned to SERVER_CORE."""
+    server = launch_app(port, log, env=ONE_THREAD)
+    pin_process(server.pid, SERVER_CORE)
+    return server
 
 
 def pinned_chromium(folder: Path) -> Path:
@@ -193,29 +175,23 @@ def train_in_app(browser, url: str, server_pid: int, timeout_s: float) -> dict:
 LIBRARY_RUN = """
 import json, sys, time
 import torch
-from lenet_viz.data import load_split
-from lenet_viz.model import ModelConfig
-from lenet_viz.train import PRESETS, RunSlots, TrainConfig, Trainer
+from lenet_viz.config import PRESETS, TrainConfig
+from lenet_viz.run_slots import RunSlots
+from lenet_viz.runner import Trainer
 case, epochs = sys.argv[1], int(sys.argv[2])
-limits = [None if v == "all" else int(v) for v in sys.argv[3:5]]
+limits = dict(zip(("train_limit", "test_limit"),
+                  [None if v == "all" else int(v) for v in sys.argv[3:5]]))
 torch.set_num_threads(1)
 if case == "compare":  # pages/compare.py's notebook experiment
-    recipe = {k: v for k, v in PRESETS["seed"].items()}
-    configs = [
-        TrainConfig(arch="modern", activation=a, c3=ModelConfig(arch="modern").c3, seed=0,
-                    train_limit=limits[0], test_limit=limits[1], **recipe)
-        for a in ("sigmoid", "relu")
-    ]
-else:  # pages/train.py's defaults, 10 epochs
-    configs = [TrainConfig(arch="modern", activation="relu", optimizer="sgd", lr=0.01,
-                           momentum=0.9, batch_size=64, epochs=epochs, seed=0,
-                           train_limit=limits[0], test_limit=limits[1])]
-train = test = None
-if limits[0] is not None:
-    train = load_split("mnist", train=True).subset(limits[0])
-    test = load_split("mnist", train=False).subset(limits[1])
+    configs = [TrainConfig.from_dict({**PRESETS["seed"], "arch": "modern", "activation": a,
+                                      "seed": 0, **limits})
+               for a in ("sigmoid", "relu")]
+else:  # pages/train.py's defaults, `epochs` epochs
+    configs = [TrainConfig.from_dict(dict(arch="modern", activation="relu", optimizer="sgd",
+                                          lr=0.01, momentum=0.9, batch_size=64, epochs=epochs,
+                                          schedule="constant", seed=0, **limits))]
 cpu = time.process_time()
-trainer = Trainer(configs, train=train, test=test, slots=RunSlots(1)).run_here()
+trainer = Trainer(configs, slots=RunSlots(1)).run_here()
 cpu = time.process_time() - cpu
 print(json.dumps({"images_per_second": trainer.images_per_second, "cpu_seconds": round(cpu, 2),
                   "iterations": trainer.runs[0].iteration, "status": trainer.status}))
@@ -258,20 +234,19 @@ def measure_in_app(
     """In-app and library images/s, and their ratio, for each case."""
     if not taskset_available():
         return {"skipped": "needs taskset and 2 cores"}
-    if not CHROMIUM.exists():
-        return {"skipped": f"needs Debian's chromium at {CHROMIUM}"}
+    if chromium_problem():
+        return {"skipped": chromium_problem()}
     from playwright.sync_api import sync_playwright
 
     cases: dict = {}
     folder = Path(tempfile.mkdtemp(prefix="lenet-app-live-"))
     port = free_port()
-    server = start_server(port, folder / "server.log")
-    url = f"http://127.0.0.1:{port}"
+    server = start_server(port, SERVER_LOG)
+    url = url_of(port)
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(pinned_chromium(folder)), args=CHROMIUM_ARGS
-            )
+            options = {**chromium_options(), "executable_path": str(pinned_chromium(folder))}
+            browser = playwright.chromium.launch(**options)
             try:
                 open_page(browser, url, "LeNet-5 Explorer", 1000).close()  # loads the libraries
                 plan = [("compare", size, 1) for size in compare_sizes]
@@ -299,7 +274,7 @@ def measure_in_app(
             finally:
                 browser.close()
     finally:
-        stop(server)
+        stop_app(server)
         shutil.rmtree(folder, ignore_errors=True)
     return {"cases": cases, "server_core": SERVER_CORE, "browser_core": BROWSER_CORE}
 

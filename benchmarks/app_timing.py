@@ -4,53 +4,31 @@ from __future__ import annotations
 
 import base64
 import io
-import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from benchmarks.inference import drawings
+from devtools.app_server import (
+    chromium_options,
+    chromium_problem,
+    free_port,
+    health_ok,
+    page_answers,
+    start_app,
+    stop_app,
+    url_of,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 APP = REPO / "app.py"
 DRAW_PAGE = REPO / "pages" / "draw.py"
 CANVAS_KEY = "draw_canvas_0"  # the Draw page's canvas key before any Clear
 START_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1.0) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+SERVER_LOG = REPO / "test-output" / "bench-app-server.log"
 
 
 def measure_cold_start(with_browser: bool = True) -> dict:
@@ -62,31 +40,19 @@ def measure_cold_start(with_browser: bool = True) -> dict:
     """
     browser_session = _open_browser() if with_browser else None
     port = free_port()
-    command = [
-        sys.executable,
-        *("-m", "streamlit", "run", str(APP)),
-        *("--server.headless", "true", "--server.port", str(port)),
-        *("--browser.gatherUsageStats", "false"),
-    ]
-    base = f"http://127.0.0.1:{port}"
+    base = url_of(port)
     started = time.perf_counter()
-    process = subprocess.Popen(
-        command,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,  # its own process group, so that it and its children end with it
-    )
+    process = start_app(port, SERVER_LOG)
     try:
         health_at = page_at = None
         while time.perf_counter() - started < START_TIMEOUT:
             if process.poll() is not None:
-                error = process.stderr.read().decode(errors="replace").strip()[-500:]
+                error = SERVER_LOG.read_text(errors="replace").strip()[-500:]
                 raise RuntimeError(f"streamlit exited with code {process.returncode}: {error}")
             now = time.perf_counter() - started
-            if health_at is None and _answers(f"{base}/_stcore/health"):
+            if health_at is None and health_ok(base, timeout=1.0):
                 health_at = now
-            if page_at is None and _answers(f"{base}/"):
+            if page_at is None and page_answers(f"{base}/"):
                 page_at = now
             if health_at is not None and page_at is not None:
                 break
@@ -108,9 +74,9 @@ def measure_cold_start(with_browser: bool = True) -> dict:
                 result["first_render_note"] = f"{type(error).__name__}: {error}"[:300]
         elif with_browser:
             result["first_render_seconds"] = None
-            result["first_render_note"] = f"no browser: needs playwright and {CHROMIUM}"
+            result["first_render_note"] = f"no browser: {chromium_problem()}"
     finally:
-        _stop(process)
+        stop_app(process)
         if browser_session is not None:
             _close_browser(browser_session)
     return result
@@ -118,15 +84,13 @@ def measure_cold_start(with_browser: bool = True) -> dict:
 
 def _open_browser():
     """(playwright, browser) with Debian's Chromium, or None when either is missing."""
-    if not CHROMIUM.exists():
+    if chromium_problem():
         return None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return None
+    from playwright.sync_api import sync_playwright
+
     playwright = sync_playwright().start()
     try:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(**chromium_options())
     except Exception:
         playwright.stop()
         return None
@@ -155,16 +119,6 @@ def _close_browser(session) -> None:
     playwright, browser = session
     browser.close()
     playwright.stop()
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def canvas_state(rgba: np.ndarray, strokes: int = 1) -> dict:

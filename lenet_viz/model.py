@@ -14,70 +14,18 @@ the modules, never typed in.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lenet_viz.activations import ACTIVATIONS, make_activation
+from lenet_viz.activations import make_activation
+from lenet_viz.config import ModelConfig  # defined with TrainConfig; imported from here too
 from lenet_viz.paper import table_i
 
 LAYER_NAMES = ("C1", "S2", "C3", "S4", "C5", "F6", "output")
 INPUT_SHAPE = (1, 32, 32)  # channels, height, width: the paper's 32x32 input plane (p.7)
-ARCHS = ("modern", "faithful")
-POOLINGS = ("max", "avg")
-C3_TABLES = ("full", "paper")
-RESIZES = ("pad", "scale")
-
-
-@dataclass
-class ModelConfig:
-    """What defines a LeNet-5 here. `None` fields take the architecture's default."""
-
-    arch: str = "modern"
-    activation: str | None = None  # modern: relu; faithful: lecun_tanh (the paper's squashing)
-    pooling: str | None = None  # modern: max or avg; faithful: always the paper's trainable "sub"
-    c3: str | None = None  # "full" (6->16) or "paper" (Table I); modern: full, faithful: paper
-    resize: str = "pad"  # 28x28 -> 32x32: "pad" 2 px (the paper) or "scale" (bilinear resize)
-    rbf_j: float = 1.0  # the constant j of the faithful net's MAP loss (eq. 9, p.10)
-
-    def __post_init__(self) -> None:
-        if self.arch not in ARCHS:
-            raise ValueError(f"unknown arch {self.arch!r}; choose one of: {', '.join(ARCHS)}")
-        faithful = self.arch == "faithful"
-        if self.activation is None:
-            self.activation = "lecun_tanh" if faithful else "relu"
-        if self.pooling is None:
-            self.pooling = "sub" if faithful else "max"
-        if self.c3 is None:
-            self.c3 = "paper" if faithful else "full"
-        if self.activation not in ACTIVATIONS:
-            choices = ", ".join(ACTIVATIONS)
-            raise ValueError(f"unknown activation {self.activation!r}; choose one of: {choices}")
-        allowed_pooling = ("sub",) if faithful else POOLINGS
-        if self.pooling not in allowed_pooling:
-            raise ValueError(
-                f"pooling {self.pooling!r} does not fit arch {self.arch!r}; "
-                f"choose one of: {', '.join(allowed_pooling)}"
-            )
-        if self.c3 not in C3_TABLES:
-            raise ValueError(f"unknown c3 {self.c3!r}; choose one of: {', '.join(C3_TABLES)}")
-        if self.resize not in RESIZES:
-            raise ValueError(f"unknown resize {self.resize!r}; choose one of: {', '.join(RESIZES)}")
-
-    @property
-    def input_scaling(self) -> str:
-        """How pixels become inputs: "mnist" (mean/std) or "paper" (background -0.1, ink 1.175)."""
-        return "paper" if self.arch == "faithful" else "mnist"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> ModelConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 @dataclass(frozen=True)

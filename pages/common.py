@@ -6,8 +6,10 @@ Everything here is UI glue; the logic lives in `lenet_viz`.
 
 from __future__ import annotations
 
+import collections
 import csv
 import io
+import itertools
 import math
 import time
 import weakref
@@ -15,10 +17,13 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from lenet_viz.data import DATASETS, DataError, Split, data_available, load_split
+from lenet_viz.config import ModelConfig, TrainConfig
+from lenet_viz.data import Split, data_available, load_split
+from lenet_viz.history import History
 from lenet_viz.live import LiveView
-from lenet_viz.model import ModelConfig, build_model
-from lenet_viz.train import RUN_SLOTS, TrainConfig, Trainer, TrainerSnapshot
+from lenet_viz.model import build_model
+from lenet_viz.run_slots import RUN_SLOTS
+from lenet_viz.runner import Trainer, TrainerSnapshot
 
 # Session-state keys of the app contract (see notes/CONTEXT.md).
 TRAIN_TRAINER = "train_trainer"
@@ -129,42 +134,46 @@ def test_split(dataset: str) -> Split:
     return load_split(dataset, train=False)
 
 
-def data_splits(train_limit: int | None, test_limit: int | None, dataset: str):
-    """(train, test) Splits for a limited run, or (None, None) to use the shared full tensors.
-
-    A limited run converts only its own images, instead of the whole 60,000 once per process.
-    """
-    if train_limit is None and test_limit is None:
-        return None, None
-    train = load_split(dataset, train=True).subset(train_limit)
-    test = load_split(dataset, train=False).subset(test_limit)
-    return train, test
+# Every trainer a page made in this process: by id (a reloaded page finds its run through the
+# `?runs=` ids in its URL), and the session-state key and owner token it lives under.
+_TRAINERS_BY_ID: weakref.WeakValueDictionary[str, Trainer] = weakref.WeakValueDictionary()
+_OWNERS: weakref.WeakKeyDictionary[Trainer, tuple[str, int]] = weakref.WeakKeyDictionary()
+_OWNER_TOKENS = itertools.count(1)
+# Ids of runs stopped because their session ended (bounded), so a late reload can say so.
+ENDED_WITH_SESSION: collections.deque[str] = collections.deque(maxlen=1000)
 
 
-def new_trainer(configs: list[TrainConfig], names: list[str] | None = None) -> Trainer:
-    """A Trainer for `configs` (validated; not started). Raises ConfigError or DataError.
-
-    All configs share the first one's dataset and run size (the Compare page's runs do).
-    """
-    for config in configs:
-        config.validate()
-    first = configs[0]
-    if not data_available(first.dataset):
-        raise DataError(fetch_hint(first.dataset))
-    train, test = data_splits(first.train_limit, first.test_limit, first.dataset)
-    return Trainer(configs, train=train, test=test, names=names)
+def _stop_unless_adopted(trainer: Trainer, token: int) -> None:
+    """Stop `trainer` if the session that owned it with `token` still does (not adopted)."""
+    owner = _OWNERS.get(trainer)
+    if owner is not None and owner[1] == token and not trainer.done:
+        ENDED_WITH_SESSION.append(trainer.id)
+        trainer.stop()
 
 
 class StopWhenSessionEnds:
     """Kept in session_state next to a trainer; stops the trainer when the session is dropped.
 
-    When a tab is closed or reloaded, Streamlit forgets the session and its state, and nobody
-    can reach that run any more; a paused run would even keep its training slot for good,
-    making everyone else's runs wait. Freeing this object (with the state) stops the run.
+    When a tab is closed or reloaded, Streamlit keeps the old session for its reconnect window
+    (`server.disconnectedSessionTTL`, 2 minutes), then forgets it; this object goes with the
+    state, and its finalizer stops the run. That can be minutes later (the session store drops
+    expired sessions only when it is next used), so the slot itself is guarded by the Trainer:
+    a paused run holds none, and a run no page touches gives way to a waiting one. A page
+    reloaded in time adopts the run instead (`adopt_trainer`): then this stopper does nothing.
     """
 
-    def __init__(self, trainer) -> None:
-        self._finalizer = weakref.finalize(self, trainer.stop)
+    def __init__(self, trainer: Trainer, state_key: str) -> None:
+        token = next(_OWNER_TOKENS)
+        _TRAINERS_BY_ID[trainer.id] = trainer
+        _OWNERS[trainer] = (state_key, token)
+        self._finalizer = weakref.finalize(self, _stop_unless_adopted, trainer, token)
+
+
+def trainer_by_id(trainer_id: str) -> tuple[Trainer, str] | None:
+    """The live trainer a page made with this id, and the session-state key it lives under."""
+    trainer = _TRAINERS_BY_ID.get(trainer_id)
+    owner = _OWNERS.get(trainer) if trainer is not None else None
+    return (trainer, owner[0]) if owner is not None else None
 
 
 def replace_trainer(state_key: str, trainer: Trainer) -> None:
@@ -173,7 +182,16 @@ def replace_trainer(state_key: str, trainer: Trainer) -> None:
     if previous is not None and previous is not trainer and not previous.done:
         previous.stop()
     st.session_state[state_key] = trainer
-    st.session_state[f"{state_key}_stopper"] = StopWhenSessionEnds(trainer)
+    st.session_state[f"{state_key}_stopper"] = StopWhenSessionEnds(trainer, state_key)
+    trainer.touch()
+
+
+def adopt_trainer(state_key: str, trainer: Trainer) -> None:
+    """Take over a run of a session that is gone (a reloaded page): this session owns it now,
+    and the old session's stopper leaves it alone."""
+    st.session_state[state_key] = trainer
+    st.session_state[f"{state_key}_stopper"] = StopWhenSessionEnds(trainer, state_key)
+    trainer.touch()
 
 
 def is_active(trainer: Trainer | None) -> bool:
@@ -220,6 +238,17 @@ def nearest_lr_choice(value: float) -> float:
     if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
         return LR_CHOICES[0]
     return min(LR_CHOICES, key=lambda choice: abs(math.log10(choice) - math.log10(value)))
+
+
+def set_learning_rate(key: str, value: float) -> None:
+    """Set the learning rate of `learning_rate_input(key, ...)` (its exact entry and slider)."""
+    st.session_state[f"{key}_exact"] = float(value)
+    st.session_state[f"{key}_slider"] = nearest_lr_choice(value)
+
+
+def run_size_label(train_limit: int | None, test_limit: int | None) -> str | None:
+    """The RUN_SIZES label of these limits (None if no size matches)."""
+    return next((k for k, v in RUN_SIZES.items() if v == (train_limit, test_limit)), None)
 
 
 def learning_rate_input(key: str, initial: float, disabled: bool = False) -> float:
@@ -295,7 +324,7 @@ OTHER_PAGE = {
 }
 
 
-def progress_panel(snapshot: TrainerSnapshot, state_key: str) -> None:
+def progress_panel(snapshot: TrainerSnapshot, state_key: str, notice: str = "") -> None:
     """Progress bar, status, queue position, ETA and images/s of the trainer at `state_key`."""
     fraction = snapshot.iteration / snapshot.total_iterations if snapshot.total_iterations else 0
     status = STATUS_TEXT.get(snapshot.status, snapshot.status)
@@ -308,6 +337,9 @@ def progress_panel(snapshot: TrainerSnapshot, state_key: str) -> None:
     if snapshot.status == "queued":
         running, waiting = RUN_SLOTS.counts()
         place = snapshot.queue_position or 1
+        waiting = max(waiting, place)  # the two reads are not atomic: never "1 of 0"
+        if notice:
+            st.info(notice, icon=":material/tab_close:")
         st.info(
             f"Queued: position {place} of {waiting} waiting. The server trains "
             f"{RUN_SLOTS.capacity} run(s) at a time ({running} busy now); yours starts "
@@ -315,15 +347,19 @@ def progress_panel(snapshot: TrainerSnapshot, state_key: str) -> None:
             icon=":material/hourglass_top:",
         )
         page, other_key = OTHER_PAGE[state_key]
-        if is_active(st.session_state.get(other_key)):
+        other = st.session_state.get(other_key)
+        if other is not None and other.status in ("queued", "running"):
             st.warning(
-                f"Your own run on the {page} page is still going or paused, and holds a "
-                f"training slot. Stop it there if you want this one to start now."
+                f"Your own run on the {page} page is still going, and holds a training slot. "
+                "Pause or stop it there if you want this one to start now."
             )
+    elif snapshot.status == "paused":
+        st.caption("Paused runs hold no training slot: Resume queues this one again.")
     columns = st.columns(3)
     columns[0].metric("Iteration", f"{snapshot.iteration:,}")
     columns[1].metric("Images / s", f"{snapshot.images_per_second:,.0f}")
-    columns[2].metric("Time left (ETA)", format_duration(snapshot.eta_seconds))
+    eta = snapshot.eta_seconds if snapshot.status == "running" else None
+    columns[2].metric("Time left (ETA)", format_duration(eta))
     if snapshot.status not in FINISHED_STATUSES:
         # Changes at every poll: the page is alive even while the run sits on one iteration
         # (an end-of-epoch test, or a busy server).
@@ -362,11 +398,32 @@ def pause_resume_stop_buttons(row, state_key: str, status: str | None) -> None:
     )
 
 
+# The settings written beside every metrics row (a CSV of several runs says what each one was).
+CSV_SETTINGS = (
+    "arch", "activation", "pooling", "c3", "resize", "dataset", "optimizer", "lr", "momentum",
+    "weight_decay", "batch_size", "epochs", "schedule", "seed", "train_limit", "test_limit",
+)  # fmt: skip
+
+
+def metrics_rows(runs: list[tuple[str, TrainConfig, History]]) -> list[list]:
+    """One table for any number of runs: a row per iteration (the per-epoch numbers on an
+    epoch's last iteration), each starting with its run's name and every setting of the run."""
+    table: list[list] = []
+    for name, config, history in runs:
+        model = config.model
+        values = {
+            **config.to_dict(),
+            **{k: getattr(model, k) for k in ("activation", "pooling", "c3")},
+        }
+        settings = [values.get(key) for key in CSV_SETTINGS]
+        header, *rows = history.to_csv_rows()
+        if not table:
+            table.append(["run", *CSV_SETTINGS, *header])
+        table.extend([name, *settings, *row] for row in rows)
+    return table
+
+
 def csv_text(rows: list[list]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
     return buffer.getvalue()
-
-
-def dataset_options() -> list[str]:
-    return list(DATASETS)

@@ -7,41 +7,53 @@ data, so they differ only in the per-run settings (activation, optimizer, lr, ..
 
 from __future__ import annotations
 
+import base64
+import json
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
 from lenet_viz.activations import ACTIVATIONS
+from lenet_viz.config import C3_TABLES, MAX_EPOCHS, PRESETS, ConfigError, ModelConfig, TrainConfig
 from lenet_viz.data import DataError
-from lenet_viz.figures.training import RUN_COLORS, short_run_names
-from lenet_viz.model import C3_TABLES
-from lenet_viz.train import MAX_EPOCHS, PRESETS, ConfigError, TrainConfig, Trainer
+from lenet_viz.diagnose import diagnose
+from lenet_viz.figures.comparison import short_run_names
+from lenet_viz.figures.style import RUN_COLORS
+from lenet_viz.runner import Trainer, start_run
 from pages.common import (
     ACTIVE_STATUSES,
     ARCH_DEFAULT_C3,
     BATCH_SIZES,
     COMPARE_TRAINER,
+    CSV_SETTINGS,
     DATASET_LABELS,
     PERSIST,
     RUN_SIZES,
     c3_label,
+    csv_text,
     dataset_ready,
     default,
     fetch_hint,
     learning_rate_input,
     live_fragment,
     live_view,
-    new_trainer,
+    metrics_rows,
     pause_resume_stop_buttons,
     progress_panel,
     replace_trainer,
+    run_size_label,
+    set_learning_rate,
     status_of,
 )
 from pages.models_ui import ensure_app_navigation
+from pages.session_guard import ADOPTED
 
 KEY = "compare_opt_"
 NOTICE = "compare_notice"
 SEEN_STATUS = "compare_seen_status"
 FIGURES = "compare_figures"  # the LiveView of the trainer: its figures, updated at each poll
+DIAGNOSES = "compare_diagnoses"  # {(trainer id, run index, status): diagnose(...)} of ended runs
 MAX_RUNS = 4
 NOTEBOOK_ACTIVATIONS = ("sigmoid", "relu")
 RESIZE_LABELS = {"pad": "pad to 32x32 (the paper)", "scale": "scale to 32x32 (the notebook)"}
@@ -56,6 +68,40 @@ SHARED_DEFAULTS = {
 }
 RUN_DEFAULTS = {"optimizer": "sgd", "momentum": 0.9, "batch_size": 64}
 DEFAULT_ACTIVATIONS = ("sigmoid", "relu", "tanh", "gelu")
+RUN_FIELDS = ("activation", "optimizer", "lr", "momentum", "batch_size", "c3")  # per run
+RUNS_SHOWN = "compare_runs_shown"  # how many runs the settings had at the last page run
+SETTINGS_ARCH = "compare_settings_arch"  # the architecture the per-run settings belong to
+ARCH_MEMORY = "compare_arch_memory"  # {arch: every run's settings}, kept across switches
+SETUP_PARAM = "setup"  # a shared setup in the URL (see setup_link)
+PRESET_PARAM = "preset"
+# Named experiments: runs (activation, lr), the recipe they share, and what to notice.
+SEED = PRESETS["seed"]
+EXPERIMENTS = {
+    "notebook": dict(
+        label="The notebook's experiment: sigmoid vs ReLU",
+        runs=[("sigmoid", SEED["lr"]), ("relu", SEED["lr"])],
+        recipe=SEED,
+        notice="SGD, learning rate 0.01, momentum 0.5, batch 32, one epoch, as in the notebook "
+        "this project grew from. Notice sigmoid stuck near 10 % (a guess) while ReLU climbs; "
+        "the gradient-norm chart shows why: sigmoid's first layers get gradients hundreds of "
+        "times smaller. Medium or Full size shows it best.",
+    ),
+    "activations": dict(
+        label="Four activations, one recipe",
+        runs=[(a, SEED["lr"]) for a in DEFAULT_ACTIVATIONS],
+        recipe=SEED,
+        notice="sigmoid, ReLU, tanh and GELU with the notebook's recipe. Notice that tanh (centred "
+        "on 0) learns where sigmoid does not, and that ReLU and GELU are close.",
+    ),
+    "learning-rates": dict(
+        label="ReLU at three learning rates",
+        runs=[("relu", 0.01), ("relu", 0.1), ("relu", 1.0)],
+        recipe=dict(optimizer="sgd", momentum=0.9, batch_size=64, epochs=1, resize="pad"),
+        notice="The same ReLU net at lr 0.01, 0.1 and 1. Notice lr 1: the first steps are so "
+        "big that the ReLUs die (they output 0 for every image) and the loss sits at 2.30, "
+        "chance, for good. Too high is worse than too low.",
+    ),
+}
 
 
 def run_key(index: int, name: str) -> str:
@@ -65,6 +111,8 @@ def run_key(index: int, name: str) -> str:
 def set_defaults() -> None:
     for name, value in SHARED_DEFAULTS.items():
         default(KEY + name, value)
+    default(SETTINGS_ARCH, st.session_state[KEY + "arch"])
+    default(RUNS_SHOWN, int(st.session_state[KEY + "runs"]))
     for index in range(MAX_RUNS):
         default(run_key(index, "activation"), DEFAULT_ACTIVATIONS[index])
         default(run_key(index, "lr_exact"), 0.01)
@@ -73,10 +121,61 @@ def set_defaults() -> None:
             default(run_key(index, name), value)
 
 
+def run_values(index: int) -> dict:
+    state = st.session_state
+    return {
+        name: float(state[run_key(index, "lr_exact")])
+        if name == "lr"
+        else state[run_key(index, name)]
+        for name in RUN_FIELDS
+    }
+
+
+def set_run_values(index: int, values: dict) -> None:
+    for name, value in values.items():
+        if name == "lr":
+            set_learning_rate(run_key(index, "lr"), value)
+        else:
+            st.session_state[run_key(index, name)] = value
+
+
+def arch_run_defaults(arch: str, index: int) -> dict:
+    """Per-run settings that learn on this net: SGD lr 0.01 momentum 0.9 on the modern net;
+    the faithful net's fast recipe (Adam, lr 0.002, batch 64) on the faithful one, whose RBF
+    loss climbs under SGD at lr 0.01 with momentum 0.9."""
+    model = ModelConfig(arch=arch)
+    values = {**RUN_DEFAULTS, "lr": 0.01, "c3": model.c3, "activation": DEFAULT_ACTIVATIONS[index]}
+    if arch == "faithful":
+        recipe = PRESETS["faithful-fast"]
+        values.update({k: recipe[k] for k in ("optimizer", "lr", "batch_size")})
+        values["activation"] = (model.activation, "tanh", "relu", "sigmoid")[index]
+    return values
+
+
 def on_arch_change() -> None:
-    """Every run starts from the new architecture's own C3 table."""
+    """Each net keeps its own per-run settings: the ones left are remembered, and the net
+    chosen gets back the user's earlier choices for it, or its own defaults that learn."""
+    state = st.session_state
+    arch = state[KEY + "arch"]
+    left = state.get(SETTINGS_ARCH) or ("faithful" if arch == "modern" else "modern")
+    memory = state.setdefault(ARCH_MEMORY, {})
+    if left != arch:
+        memory[left] = [run_values(i) for i in range(MAX_RUNS)]
     for index in range(MAX_RUNS):
-        st.session_state[run_key(index, "c3")] = ARCH_DEFAULT_C3[st.session_state[KEY + "arch"]]
+        remembered = memory.get(arch)
+        set_run_values(index, remembered[index] if remembered else arch_run_defaults(arch, index))
+    state[SETTINGS_ARCH] = arch
+
+
+def on_runs_change() -> None:
+    """A run added starts as a copy of run 1 (all but its activation): a fair comparison
+    changes one thing. (Runs 3 and 4 used to keep their own momentum and batch size.)"""
+    state = st.session_state
+    before, now = state.get(RUNS_SHOWN, SHARED_DEFAULTS["runs"]), int(state[KEY + "runs"])
+    first = run_values(0)
+    for index in range(before, now):
+        set_run_values(index, {k: v for k, v in first.items() if k != "activation"})
+    state[RUNS_SHOWN] = now
 
 
 def shared_settings(disabled: bool) -> None:
@@ -121,6 +220,7 @@ def shared_settings(disabled: bool) -> None:
         "Number of runs",
         list(range(2, MAX_RUNS + 1)),
         key=KEY + "runs",
+        on_change=on_runs_change,
         horizontal=True,
         disabled=disabled,
         persist_state=PERSIST,
@@ -196,23 +296,25 @@ def current_configs() -> list[TrainConfig]:
     state = st.session_state
     train_limit, test_limit = RUN_SIZES[state[KEY + "size"]]
     shared = dict(
-        arch=state[KEY + "arch"],
         dataset=state[KEY + "dataset"],
         epochs=int(state[KEY + "epochs"]),
         seed=int(state[KEY + "seed"]),
-        resize=state[KEY + "resize"],
         train_limit=train_limit,
         test_limit=test_limit,
     )
     return [
         TrainConfig(
             **shared,
-            activation=state[run_key(i, "activation")],
+            model=ModelConfig(
+                arch=state[KEY + "arch"],
+                activation=state[run_key(i, "activation")],
+                c3=state[run_key(i, "c3")],
+                resize=state[KEY + "resize"],
+            ),
             optimizer=state[run_key(i, "optimizer")],
             lr=float(state[run_key(i, "lr_exact")]),
             momentum=float(state[run_key(i, "momentum")]),
             batch_size=int(state[run_key(i, "batch_size")]),
-            c3=state[run_key(i, "c3")],
         )
         for i in range(int(state[KEY + "runs"]))
     ]
@@ -226,33 +328,122 @@ def trainer_now() -> Trainer | None:
 
 
 def on_start() -> None:
-    configs = current_configs()
     try:
-        trainer = new_trainer(configs, names=short_run_names([c.to_dict() for c in configs]))
+        configs = current_configs()
+        names = short_run_names([c.to_dict() for c in configs])
+        trainer = start_run(configs, names=names)
     except (ConfigError, DataError) as error:
         st.session_state[NOTICE] = ("error", f"Cannot start: {error}")
         return
     replace_trainer(COMPARE_TRAINER, trainer)
-    trainer.start()
 
 
-def on_notebook_preset() -> None:
-    """The notebook's experiment: sigmoid against ReLU with its recipe (PRESETS["seed"])."""
-    recipe = PRESETS["seed"]
+def apply_experiment(name: str) -> None:
+    """The named experiment's settings: every run (also those not shown) gets its recipe."""
+    experiment = EXPERIMENTS[name]
+    recipe, runs = experiment["recipe"], experiment["runs"]
     state = st.session_state
-    state[KEY + "runs"] = len(NOTEBOOK_ACTIVATIONS)
-    state[KEY + "arch"] = "modern"
+    state[KEY + "runs"] = state[RUNS_SHOWN] = len(runs)
+    state[KEY + "arch"] = state[SETTINGS_ARCH] = "modern"
     state[KEY + "epochs"] = recipe["epochs"]
     state[KEY + "resize"] = recipe["resize"]
-    for index, activation in enumerate(NOTEBOOK_ACTIVATIONS):
-        state[run_key(index, "activation")] = activation
-        state[run_key(index, "optimizer")] = recipe["optimizer"]
-        state[run_key(index, "lr_exact")] = recipe["lr"]
-        state[run_key(index, "lr_slider")] = recipe["lr"]
-        state[run_key(index, "momentum")] = recipe["momentum"]
-        state[run_key(index, "batch_size")] = recipe["batch_size"]
-        state[run_key(index, "c3")] = ARCH_DEFAULT_C3["modern"]
+    for index in range(MAX_RUNS):
+        activation, lr = runs[min(index, len(runs) - 1)]
+        set_run_values(
+            index,
+            {
+                "activation": activation if index < len(runs) else DEFAULT_ACTIVATIONS[index],
+                "optimizer": recipe["optimizer"],
+                "lr": lr,
+                "momentum": recipe["momentum"],
+                "batch_size": recipe["batch_size"],
+                "c3": ARCH_DEFAULT_C3["modern"],
+            },
+        )
+
+
+def on_experiment(name: str) -> None:
+    """A preset button: its settings, then Start."""
+    apply_experiment(name)
+    st.session_state["compare_experiment"] = name
     on_start()
+
+
+def restore_settings(configs: list[TrainConfig]) -> None:
+    """Show these runs' settings (a reattached run, a shared link)."""
+    state = st.session_state
+    first = configs[0]
+    state[KEY + "runs"] = state[RUNS_SHOWN] = len(configs)
+    state[KEY + "arch"] = state[SETTINGS_ARCH] = first.model.arch
+    state[KEY + "dataset"] = first.dataset
+    state[KEY + "epochs"] = first.epochs
+    state[KEY + "seed"] = first.seed
+    state[KEY + "resize"] = first.model.resize
+    size = run_size_label(first.train_limit, first.test_limit)
+    if size:
+        state[KEY + "size"] = size
+    for index, config in enumerate(configs):
+        model = config.model
+        set_run_values(
+            index,
+            {
+                "activation": model.activation,
+                "optimizer": config.optimizer,
+                "lr": config.lr,
+                "momentum": config.momentum,
+                "batch_size": config.batch_size,
+                "c3": model.c3,
+            },
+        )
+
+
+def setup_link() -> str:
+    """The current setup as URL query parameters: `?setup=...` opens it for a whole class."""
+    configs = [c.to_dict() for c in current_configs()]
+    text = json.dumps(configs, separators=(",", ":"))
+    token = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    return f"{SETUP_PARAM}={token}"
+
+
+def apply_link_setup() -> None:
+    """Open the setup or the named experiment a link gives (once; the URL then drops it)."""
+    params = st.query_params
+    if PRESET_PARAM in params:
+        name = params[PRESET_PARAM]
+        del params[PRESET_PARAM]
+        if name in EXPERIMENTS:
+            apply_experiment(name)
+            st.session_state["compare_experiment"] = name
+            st.session_state[NOTICE] = (
+                "info",
+                f"Set up from the link: **{EXPERIMENTS[name]['label']}**. "
+                "Press **Start all runs**.",
+            )
+        else:
+            st.session_state[NOTICE] = (
+                "warning",
+                f"The link names an unknown experiment {name!r}; choose one of: "
+                f"{', '.join(EXPERIMENTS)}.",
+            )
+    if SETUP_PARAM in params:
+        token = params[SETUP_PARAM]
+        del params[SETUP_PARAM]
+        try:
+            text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            configs = [TrainConfig.from_dict(values).validate() for values in json.loads(text)]
+            if not 2 <= len(configs) <= MAX_RUNS:
+                raise ValueError(f"{len(configs)} runs")
+            restore_settings(configs)
+        except (ValueError, TypeError, KeyError, AttributeError, ConfigError) as error:
+            st.session_state[NOTICE] = (
+                "warning",
+                f"The link's setup could not be read ({error}); the settings are unchanged.",
+            )
+            return
+        st.session_state[NOTICE] = (
+            "info",
+            "Set up from the link. Press **Start all runs**.",
+        )
 
 
 def control_buttons(status: str | None, data_ok: bool) -> None:
@@ -273,6 +464,7 @@ def control_buttons(status: str | None, data_ok: bool) -> None:
 
 SUMMARY_FORMATS = {
     "lr": "{:g}",
+    "momentum": "{:g}",
     "train loss (smoothed)": "{:.3f}",
     "train accuracy % (smoothed)": "{:.1f}",
     "test accuracy %": "{:.2f}",
@@ -300,6 +492,46 @@ def x_axis(trainer: Trainer) -> str:
     return "iteration" if same_batches else "epoch"
 
 
+def with_differing_settings(rows: list[dict], configs: list[TrainConfig]) -> list[dict]:
+    """Add every setting that differs between the runs (momentum included) to the summary."""
+    values = []
+    for config in configs:
+        model = config.model
+        values.append({**config.to_dict(), "activation": model.activation, "c3": model.c3})
+    differing = [key for key in CSV_SETTINGS if len({str(v.get(key)) for v in values}) > 1]
+    return [
+        {**row, **{key: v.get(key) for key in differing if key not in row}}
+        for row, v in zip(rows, values, strict=True)
+    ]
+
+
+def chart_config(name: str) -> dict:
+    """Plotly's own toolbar, whose camera button downloads the chart as a PNG named after it."""
+    return {"toImageButtonOptions": {"format": "png", "filename": f"lenet5_{name}", "scale": 2}}
+
+
+def diagnosis_of(trainer: Trainer, index: int):
+    """`diagnose` of a finished run, computed once per run and status (it reads the run's
+    whole history, which a poll must not copy)."""
+    run = trainer.runs[index]
+    key = (trainer.id, index, run.status)
+    cached = st.session_state.get(DIAGNOSES)
+    if cached is None or key not in cached:
+        cached = {k: v for k, v in (cached or {}).items() if k[0] == trainer.id}
+        cached[key] = diagnose(run.config, run.history_snapshot(), run.final.get("test_acc"))
+        st.session_state[DIAGNOSES] = cached
+    return cached[key]
+
+
+def metrics_csv(trainer: Trainer) -> Callable[[], str]:
+    """Every run's metrics and settings as CSV text, made when the button is clicked (a poll
+    does not copy the runs' whole histories)."""
+    runs = [(run.name, run.config, run) for run in trainer.runs]
+    return lambda: csv_text(
+        metrics_rows([(name, config, run.history_snapshot()) for name, config, run in runs])
+    )
+
+
 def live_panel() -> None:
     trainer = trainer_now()
     if trainer is None:
@@ -308,14 +540,25 @@ def live_panel() -> None:
             "runs above and press **Start all runs**. The curves of all runs grow together."
         )
         return
+    trainer.touch()  # this page is open: the runs keep their training slot
     view = live_view(FIGURES, trainer, x_axis(trainer))
     snapshot = view.poll(trainer)
-    progress_panel(snapshot, COMPARE_TRAINER)
-    for run in snapshot.runs:
+    progress_panel(snapshot, COMPARE_TRAINER, notice=trainer.notice)
+    for index, run in enumerate(snapshot.runs):
         if run["status"] in ("diverged", "error"):
             st.error(f"**{run['name']}**: {run['message']}")
+        if run["status"] in ("completed", "stopped", "diverged"):
+            failed = diagnosis_of(trainer, index)
+            if failed is not None:
+                st.warning(
+                    f"**{run['name']}**: {failed.headline} {failed.cause} "
+                    f"({failed.change_label.replace('Try', 'try')} for this run.)",
+                    icon=":material/error:",
+                )
     st.subheader("Loss and accuracy, all runs")
-    st.plotly_chart(view.overlay_figure(), key="compare_overlay_chart")
+    st.plotly_chart(
+        view.overlay_figure(), key="compare_overlay_chart", config=chart_config("compare_curves")
+    )
     st.subheader("Why sigmoid stalls: each layer's gradient norm")
     st.caption(
         "How strongly each layer is told to change, on a log scale. The error signal goes "
@@ -323,12 +566,31 @@ def live_panel() -> None:
         "sigmoid the first layers (C1, C3) get gradients hundreds of times smaller than with "
         "ReLU, and barely learn."
     )
-    st.plotly_chart(view.gradient_norm_figure(), key="compare_gradient_chart")
+    st.plotly_chart(
+        view.gradient_norm_figure(),
+        key="compare_gradient_chart",
+        config=chart_config("compare_gradient_norms"),
+    )
     st.subheader("Each run on its own")
-    st.plotly_chart(view.small_multiples_figure(), key="compare_multiples_chart")
+    st.plotly_chart(
+        view.small_multiples_figure(),
+        key="compare_multiples_chart",
+        config=chart_config("compare_each_run"),
+    )
     st.subheader("Summary")
-    rows = view.summary_rows(snapshot, [r.config.to_dict() for r in trainer.runs])
-    st.table(summary_table(rows))
+    configs = [r.config for r in trainer.runs]
+    rows = view.summary_rows(snapshot, [c.to_dict() for c in configs])
+    st.table(summary_table(with_differing_settings(rows, configs)))
+    st.download_button(
+        "Download every run's metrics and settings (.csv)",
+        icon=":material/download:",
+        data=metrics_csv(trainer),
+        file_name="lenet5_compare_runs.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="compare_csv_download",
+        help="One row per iteration of each run, with the run's name and all its settings.",
+    )
     if snapshot.status != st.session_state.get(SEEN_STATUS):
         st.rerun()
 
@@ -343,27 +605,30 @@ st.markdown(
     "each in turn, so their curves grow together."
 )
 trainer = trainer_now()
+if trainer is not None and st.session_state.get(ADOPTED, {}).pop(COMPARE_TRAINER, None):
+    restore_settings([run.config for run in trainer.runs])  # a reloaded page: its runs
 seen_status = status_of(trainer)  # read once: the page, and how the panel polls
 active = seen_status in ACTIVE_STATUSES
 st.session_state[SEEN_STATUS] = seen_status
+if not active:
+    apply_link_setup()
 set_defaults()
 
-preset_column, text_column = st.columns([1.2, 2])
 data_ok = dataset_ready(st.session_state[KEY + "dataset"])
-preset_column.button(
-    "The notebook's experiment: sigmoid vs ReLU",
-    icon=":material/science:",
-    on_click=on_notebook_preset,
-    disabled=active or not data_ok,
-    type="primary",
-    width="stretch",
-)
-text_column.caption(
-    "SGD, learning rate 0.01, momentum 0.5, batch 32, one epoch, as in the notebook this "
-    "project grew from. Watch sigmoid stay stuck near 10 % (a guess) while ReLU climbs. "
-    "It uses the run size chosen in the settings: Medium or Full shows it best (with fewer "
-    "images, ReLU has no time to climb either)."
-)
+st.markdown("**Experiments** (each sets up the runs and starts them):")
+for name, experiment in EXPERIMENTS.items():
+    preset_column, text_column = st.columns([1.2, 2])
+    preset_column.button(
+        experiment["label"],
+        key=f"compare_experiment_{name}",
+        icon=":material/science:",
+        on_click=on_experiment,
+        args=(name,),
+        disabled=active or not data_ok,
+        type="primary" if name == "notebook" else "secondary",
+        width="stretch",
+    )
+    text_column.caption(experiment["notice"])
 
 with st.expander("Settings", expanded=trainer is None):
     if active:
@@ -373,6 +638,15 @@ with st.expander("Settings", expanded=trainer is None):
     for index in range(int(st.session_state[KEY + "runs"])):
         with run_columns[index], st.container(border=True):
             run_settings(index, disabled=active)
+    st.caption(
+        "A link that opens these settings for anyone (a class starts from the same place): "
+        "add this to the page's address, after `/compare?`"
+    )
+    st.code(setup_link(), language=None, wrap_lines=True)
+    st.caption(
+        "Or name an experiment: `/compare?preset=notebook`, `?preset=activations`, "
+        "`?preset=learning-rates`."
+    )
 
 if not data_ok:
     st.warning(fetch_hint(st.session_state[KEY + "dataset"]))

@@ -18,7 +18,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from lenet_viz.figures.inside import pixel_image, probabilities_figure
 from lenet_viz.images import ImageError, load_image
-from lenet_viz.inspect import inspect_digit
+from lenet_viz.inside import inspect_digit
 from lenet_viz.preprocess import DigitPreprocessing, prepare_for_model
 from pages.models_ui import ensure_app_navigation, model_picker
 
@@ -171,14 +171,16 @@ def _how_sure(result) -> str:
     )
 
 
-def show_steps(digit: DigitPreprocessing, resize: str) -> None:
-    st.subheader("How your drawing becomes the network's input")
+def show_steps(digit: DigitPreprocessing, resize: str, uploaded: bool = False) -> None:
+    what = "picture" if uploaded else "drawing"
+    st.subheader(f"How your {what} becomes the network's input")
+    captions = {**STEP_CAPTIONS, "raw": "1. Your picture"} if uploaded else STEP_CAPTIONS
     columns = st.columns(4)
     for column, (name, image) in zip(columns, digit.steps().items(), strict=True):
         height, width = image.shape
         shown_width = max(8, round(STEP_PX * min(1.0, width / height)))  # at most STEP_PX high
         column.image(
-            pixel_image(image, STEP_PX), caption=STEP_CAPTIONS.get(name, name), width=shown_width
+            pixel_image(image, STEP_PX), caption=captions.get(name, name), width=shown_width
         )
     padding = (
         "adds a 2-pixel border, as the paper did (LeCun et al. 1998, p.7)"
@@ -187,7 +189,7 @@ def show_steps(digit: DigitPreprocessing, resize: str) -> None:
     )
     st.caption(
         "MNIST digits were made this way: each was scaled to fit a 20x20 box keeping its shape, "
-        "then placed in a 28x28 field with its centre of mass in the middle. A drawing treated "
+        f"then placed in a 28x28 field with its centre of mass in the middle. A {what} treated "
         f"the same way looks like the digits the net learned from. The last step {padding}."
     )
 
@@ -236,7 +238,7 @@ with right:
         show_prediction(digit, picked.model)
 
 if digit is not None and not digit.blank:
-    show_steps(digit, picked.model.config.resize)
+    show_steps(digit, picked.model.config.resize, uploaded=mode == UPLOAD)
     st.page_link(
         "pages/inside.py",
         label="See what every layer of LeNet-5 sees in this digit",

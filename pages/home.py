@@ -6,7 +6,7 @@ Loads no data, so it works before MNIST is fetched.
 import pandas as pd
 import streamlit as st
 
-from lenet_viz.figures.training import architecture_figure
+from lenet_viz.figures.architecture import architecture_figure
 from pages.common import DATASET_LABELS, dataset_ready, fetch_hint, model_info, page_links
 from pages.models_ui import ensure_app_navigation
 

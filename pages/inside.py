@@ -3,7 +3,7 @@ table (interactive) with its parameter arithmetic, and the faithful net's RBF co
 
 The digit is the one drawn on the Draw page (session_state["digit"]) or any MNIST test digit
 (the 200 shipped sample digits when MNIST is not downloaded). Everything shown comes from one
-`forward_layers` pass (lenet_viz.inspect).
+`forward_layers` pass (lenet_viz.inside).
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import random
 import numpy as np
 import streamlit as st
 
-from lenet_viz import inspect
+from lenet_viz import inside
 from lenet_viz.data import DataError, Split, data_available, load_split, sample_digits
 from lenet_viz.figures import inside as figures
+from lenet_viz.figures.c3_table import connection_table_figure, table_comparison_figure
 from lenet_viz.model import LeNetBase
 from lenet_viz.paper import table_i
 from pages.models_ui import ensure_app_navigation, model_picker
@@ -102,7 +103,7 @@ def layer_caption(summaries: dict, name: str) -> str:
     )
 
 
-def show_layers(model: LeNetBase, result: inspect.DigitInspection) -> None:
+def show_layers(model: LeNetBase, result: inside.DigitInspection) -> None:
     st.header("What every layer sees")
     st.caption(
         "Bright (or red) = strong activation; black (or white) = none; blue = negative. "
@@ -155,7 +156,7 @@ def show_kernels(model: LeNetBase) -> None:
         "them, blue ones subtract it: a kernel with a red band next to a blue band finds edges."
     )
     st.plotly_chart(
-        figures.kernels_figure(inspect.c1_kernels(model)), key="inside_kernels", config=PLAIN
+        figures.kernels_figure(inside.c1_kernels(model)), key="inside_kernels", config=PLAIN
     )
 
 
@@ -167,11 +168,11 @@ def _select_from_table() -> None:
         st.session_state[C3_MAP] = int(points[0]["x"])
 
 
-def show_connection_table(model: LeNetBase, result: inspect.DigitInspection) -> None:
+def show_connection_table(model: LeNetBase, result: inside.DigitInspection) -> None:
     st.header("S2 → C3: which maps feed which")
     table = model.connection_table()
-    arithmetic = inspect.c3_arithmetic(table)
-    full = arithmetic.total == inspect.c3_arithmetic([[1] * 16] * 6).total
+    arithmetic = inside.c3_arithmetic(table)
+    full = arithmetic.total == inside.c3_arithmetic([[1] * 16] * 6).total
     st.markdown(
         "Each C3 map looks at some of the six S2 maps, through one 5x5 kernel per map it sees. "
         + (
@@ -189,13 +190,13 @@ def show_connection_table(model: LeNetBase, result: inspect.DigitInspection) -> 
     c3_map = chooser.selectbox("C3 map", list(range(16)), key=C3_MAP)
     note.caption("Pick a C3 map here, or click a column of the table.")
     st.plotly_chart(
-        figures.connection_table_figure(table, selected=c3_map),
+        connection_table_figure(table, selected=c3_map),
         key=TABLE_CHART,
         on_select=_select_from_table,
         selection_mode="points",
         config=PLAIN,
     )
-    opened = inspect.c3_map_inputs(model, result, c3_map)
+    opened = inside.c3_map_inputs(model, result, c3_map)
     inputs = ", ".join(str(i) for i in opened.inputs)
     st.markdown(
         f"**C3 map {c3_map}** sees S2 maps **{inputs}**: it is the sum of each of them "
@@ -224,30 +225,30 @@ def show_table_against_paper(model: LeNetBase) -> None:
     table = model.connection_table()
     full = [[1] * 16 for _ in range(6)]
     left, right = st.columns(2)
-    mine = inspect.compare_tables(table)
+    mine = inside.compare_tables(table)
     left.plotly_chart(
-        figures.table_comparison_figure(
-            inspect.compare_tables(full).cells, "Full table: every S2 map feeds every C3 map"
+        table_comparison_figure(
+            inside.compare_tables(full).cells, "Full table: every S2 map feeds every C3 map"
         ),
         key="inside_full_table",
         config=PLAIN,
     )
     right.plotly_chart(
-        figures.table_comparison_figure(
-            inspect.compare_tables(table_i()).cells, "Table I (LeCun et al. 1998, p.8)"
+        table_comparison_figure(
+            inside.compare_tables(table_i()).cells, "Table I (LeCun et al. 1998, p.8)"
         ),
         key="inside_paper_table",
         config=PLAIN,
     )
     st.code(
-        f"Full table: C3 = {inspect.c3_arithmetic(full).formula()}\n"
-        f"Table I:    C3 = {inspect.c3_arithmetic(table_i()).formula()}",
+        f"Full table: C3 = {inside.c3_arithmetic(full).formula()}\n"
+        f"Table I:    C3 = {inside.c3_arithmetic(table_i()).formula()}",
         language=None,
         wrap_lines=True,
     )
     st.caption("Columns are the 16 C3 maps, rows the 6 S2 maps.")
-    extra = inspect.compare_tables(full).count("extra")
-    saved = inspect.c3_arithmetic(full).total - inspect.c3_arithmetic(table_i()).total
+    extra = inside.compare_tables(full).count("extra")
+    saved = inside.c3_arithmetic(full).total - inside.c3_arithmetic(table_i()).total
     which = "the paper's Table I" if mine.identical else "a full table"
     st.markdown(
         f"Red **+** marks the {extra} connections a full table has and Table I does not: "
@@ -256,7 +257,7 @@ def show_table_against_paper(model: LeNetBase) -> None:
     )
 
 
-def show_rbf(model: LeNetBase, result: inspect.DigitInspection) -> None:
+def show_rbf(model: LeNetBase, result: inside.DigitInspection) -> None:
     st.header("The RBF output codes")
     if not result.output_is_penalty:
         st.info(
@@ -266,7 +267,7 @@ def show_rbf(model: LeNetBase, result: inspect.DigitInspection) -> None:
             icon=":material/info:",
         )
         return
-    bitmaps = inspect.rbf_code_bitmaps()
+    bitmaps = inside.rbf_code_bitmaps()
     st.markdown(
         "Each output unit holds a fixed 7x12 picture of its digit (+1 black, −1 white) and "
         "outputs the squared distance between it and F6's 84 outputs (eq. 7, p.9). The "
@@ -282,7 +283,7 @@ def show_rbf(model: LeNetBase, result: inspect.DigitInspection) -> None:
     _, middle, _ = st.columns([1, 2, 1])
     middle.plotly_chart(
         figures.f6_against_code_figure(
-            inspect.f6_bitmap(result.layers["F6"]), bitmaps[digit], digit
+            inside.f6_bitmap(result.layers["F6"]), bitmaps[digit], digit
         ),
         key="inside_f6_code",
         config=PLAIN,
@@ -302,7 +303,7 @@ model = picked.model
 chooser, picture, summary = st.columns([2, 1, 2], vertical_alignment="top")
 with chooser:
     image28, what = choose_digit()
-result = inspect.inspect_digit(model, inspect.network_input(image28, model.config))
+result = inside.inspect_digit(model, inside.network_input(image28, model.config))
 picture.image(figures.pixel_image(as_unit_image(image28), 168), caption="The digit (28x28)")
 with summary:
     st.metric("Prediction", str(result.prediction))

@@ -148,9 +148,48 @@ def model_picker() -> PickedModel | None:
     elif note := _missing_some_shipped_note():
         st.caption(note)
     picked = _resolve(choice, labels[choice])
-    if picked is not None:
+    if picked is not None and choice == TRAINING:
+        with info:
+            _training_status(st.session_state[TRAIN_TRAINER])
+    elif picked is not None:
         info.caption(picked.description)
     return picked
+
+
+LIVE_STATUSES = ("queued", "running", "paused")
+STATUS_POLL_SECONDS = 1.0
+
+
+def _training_status(trainer) -> None:
+    """The Train page's run as it is now, updated every second while it goes on; when its
+    status changes (the run ends), the page reruns so the prediction uses the final weights.
+    (It used to say "running" until the next stroke, long after the run had ended.)"""
+    drawn_with = trainer.status
+    drawn_iteration = trainer.runs[0].iteration
+
+    def status_line() -> None:
+        status, run = trainer.status, trainer.runs[0]
+        if status != drawn_with:
+            st.rerun(scope="app")
+        progress = (
+            f"iteration {run.iteration:,} of {run.total_iterations:,}"
+            if run.total_iterations
+            else "not trained yet"
+        )
+        weights = (
+            f"the prediction uses the weights of iteration {drawn_iteration:,} (draw again to "
+            "use newer ones)"
+            if status in LIVE_STATUSES and run.iteration != drawn_iteration
+            else "the prediction uses these weights"
+        )
+        config = run.config.model
+        st.caption(
+            f"Train page, {status} · {progress} · {config.arch} net · activation "
+            f"{config.activation} · {weights}"
+        )
+
+    every = STATUS_POLL_SECONDS if drawn_with in LIVE_STATUSES else None
+    st.fragment(status_line, run_every=every)()
 
 
 def _resolve(choice: str, label: str) -> PickedModel | None:

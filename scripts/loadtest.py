@@ -8,7 +8,11 @@ once (one Chromium, one context each, driven concurrently with Playwright's asyn
 - "train" sessions choose the Tiny run size and 1 epoch, press Start together, watch the queue,
   and save the model under a name of their own;
 - "draw" sessions draw a 7 and a 1 with mouse strokes, read the prediction, visit Inside;
-- "switch" sessions go round every page.
+- "switch" sessions go round every page;
+- with 5 sessions or more, the last two are a "reload" session (a train session that presses F5
+  while its run waits or trains, and must see the same run again) and a "closetab" session
+  (starts a run with the trainers, pauses it and closes its tab: the other runs must not wait
+  for it).
 
 What must hold, and is checked (the script exits 1 if anything fails):
 - isolation: a session sees its own runs and saved models, never another's (Train page, the
@@ -45,31 +49,29 @@ import re
 import secrets
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # devtools and lenet_viz, when run as `python scripts/loadtest.py`
+
+from devtools.app_server import (  # noqa: E402
+    chromium_options,
+    chromium_problem,
+    free_port,
+    health_ok,
+    start_app,
+    stop_app,
+    url_of,
+    wait_until_serving,
+)
+
 OUTPUT = REPO / "test-output"
-HOST = "127.0.0.1"  # the app and every request stay on this machine
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1400, "height": 1300}  # room for the Run size list below the settings
-SERVER_START_SECONDS = 180  # importing torch on a busy shared machine can take a while
 ACTION_MS = 150_000  # any single wait in a page (a script run under load)
 RUN_SECONDS = 240  # one Tiny run, queue included, on a loaded machine
 SETTLE_SECONDS = 5  # after a round, before reading its "end" memory
@@ -98,7 +100,17 @@ PAGE_TITLES = {
 }
 TOUR = ("Train", "Compare", "Draw", "Inside LeNet-5", "Home")  # a switching session's round
 ROLES = ("train", "draw", "switch")
+# Two more sessions when there are at least this many (issue #16): "reload" trains like "train"
+# but presses F5 mid-run and must get its run back; "closetab" starts a run, pauses it and
+# closes its tab, which must not keep anyone else waiting.
+CLASSROOM_ROLES = ("reload", "closetab")
+CLASSROOM_FROM = 5
+TRAINING_ROLES = ("train", "reload")  # sessions that train, save and must see their own run
+ALL_ROLES = ROLES + CLASSROOM_ROLES
 TINY = "Tiny: 500 images"  # the smallest "quick run" size of the Train page
+# The reload and closetab sessions' runs last longer, so that F5 and Pause find them going on.
+RELOAD_RUN = ("Quick: 2,000 images", "2")  # (run size, epochs)
+CLOSETAB_RUN = ("Medium: 10,000 images", "1")  # paused soon after it starts, never finished
 CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
 # Mouse strokes in canvas pixels (280x280), from the browser tests: they read as these digits.
 STROKES = {
@@ -160,8 +172,13 @@ def say(text: str) -> None:
 
 
 def assign_roles(sessions: int) -> list[str]:
-    """train, draw, switch, train, draw, ...: 8 sessions give 3 train, 3 draw, 2 switch."""
-    return [ROLES[index % len(ROLES)] for index in range(sessions)]
+    """train, draw, switch, train, draw, ..., then from CLASSROOM_FROM sessions on the last two
+    are "reload" and "closetab": 8 sessions give 2 train, 2 draw, 2 switch, 1 reload, 1
+    closetab (three runs trained to the end, one paused and left behind)."""
+    cycled = sessions - len(CLASSROOM_ROLES) if sessions >= CLASSROOM_FROM else sessions
+    return [ROLES[index % len(ROLES)] for index in range(cycled)] + (
+        list(CLASSROOM_ROLES) if sessions >= CLASSROOM_FROM else []
+    )
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
@@ -283,23 +300,8 @@ def format_table(rows: list[tuple[str, object]]) -> str:
 # ----------------------------------------------------------------------------- the server
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def health_ok(url: str, timeout: float = 10.0) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=timeout) as response:
-            return response.status == 200 and response.read().strip() == b"ok"
-    except OSError:
-        return False
-
-
 def copy_shipped_checkpoints(folder: Path) -> list[str]:
     """Copy the shipped checkpoints that exist into `folder`; returns their names."""
-    sys.path.insert(0, str(REPO))
     from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR
 
     copied = []
@@ -308,52 +310,6 @@ def copy_shipped_checkpoints(folder: Path) -> list[str]:
             shutil.copy(REPO_CHECKPOINT_DIR / name, folder / name)
             copied.append(name)
     return copied
-
-
-def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        HOST,
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    with open(log, "w") as log_file:
-        return subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT
-        )
-
-
-def wait_until_serving(url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(
-                f"the app server exited with code {server.returncode}:\n{log.read_text()[-2000:]}"
-            )
-        if health_ok(url, timeout=2):
-            return
-        time.sleep(0.5)
-    raise RuntimeError(f"the app did not answer at {url} within {SERVER_START_SECONDS} s")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
 
 
 class Monitor:
@@ -423,6 +379,8 @@ class Session:
     status_reads: list[tuple[float, str | None]] = field(default_factory=list)
     queued_reads: list[tuple[int, int, int]] = field(default_factory=list)
     still_seconds: list[float] = field(default_factory=list)  # a running status unchanged
+    closed: bool = False  # its tab was closed on purpose ("closetab")
+    reattached: bool = False  # its page got its run back after F5 ("reload")
 
     def fail(self, text: str) -> None:
         self.errors.append(f"{self.label}: {text}")
@@ -590,20 +548,84 @@ async def watch_run(session: Session) -> bool:
     return True
 
 
-async def train(session: Session, start_together: asyncio.Barrier, run_name: str) -> None:
-    """Tiny run, 1 epoch, Start with the other trainers; watch the status until the results;
-    save the model under this session's own name."""
+async def start_tiny_run(
+    session: Session, start_together: asyncio.Barrier, size: str = TINY, epochs_text: str = "1"
+) -> None:
+    """A run (Tiny, 1 epoch unless told), Start pressed with the other trainers."""
     page = session.page
     await open_page(session, "Train")
-    await choose(page, "Run size", TINY)
+    await choose(page, "Run size", size)
     epochs = page.locator("[data-testid=stNumberInput]").filter(has_text="Epochs").locator("input")
-    await epochs.fill("1")
+    await epochs.fill(epochs_text)
     await epochs.press("Enter")
     await wait_idle(page)
     # All trainers press Start at about the same moment, so some must queue.
     with contextlib.suppress(TimeoutError, asyncio.BrokenBarrierError):
         await asyncio.wait_for(start_together.wait(), timeout=ACTION_MS / 1000)
     await page.get_by_role("button", name="Start", exact=True).click()
+
+
+async def wait_for_status(session: Session, statuses: tuple[str, ...]) -> str | None:
+    """Until the Train page's status is one of `statuses` (or the run is over); the status."""
+    deadline = time.monotonic() + RUN_SECONDS
+    while time.monotonic() < deadline:
+        status = await session.page.evaluate(TRAIN_STATUS_JS)
+        seen = status_of(status["progress"])
+        if seen in statuses or seen in ("finished", "stopped"):
+            return seen
+        await asyncio.sleep(0.2)
+    return None
+
+
+async def reload_mid_run(session: Session) -> None:
+    """F5 while the run waits or trains: the page must get the same run back (the URL names
+    it), not a fresh Train page."""
+    page = session.page
+    seen = await wait_for_status(session, ("queued", "running"))
+    if seen not in ("queued", "running"):
+        session.fail(f"its run was {seen} before F5 could find it going on")
+        return
+    await page.reload(timeout=ACTION_MS)
+    await page.locator("h1").filter(has_text=PAGE_TITLES["Train"]).first.wait_for()
+    deadline = time.monotonic() + ACTION_MS / 1000
+    while time.monotonic() < deadline:
+        runs, idle = await page.evaluate(TRAIN_RUNS_JS, IDLE_TRAIN_TEXT)
+        if runs == 1:
+            session.reattached = True
+            say(f"{session.label}: reloaded while {seen}; the page got its run back")
+            return
+        if idle and not await page.get_by_text("Reconnecting to your training run").count():
+            break
+        await asyncio.sleep(0.3)
+    session.fail(f"after F5 (the run was {seen}) the Train page did not show its run again")
+
+
+async def close_tab_while_paused(session: Session, start_together: asyncio.Barrier) -> None:
+    """Start a run with the trainers, pause it once it waits or trains, close the tab."""
+    await start_tiny_run(session, start_together, *CLOSETAB_RUN)
+    page = session.page
+    await wait_for_status(session, ("queued", "running"))
+    await page.get_by_role("button", name="Pause", exact=True).click()
+    if await wait_for_status(session, ("paused",)) != "paused":
+        session.fail("the run did not show as paused")
+        return
+    await check_page(session, "Train, paused")
+    say(f"{session.label}: paused its run and closes the tab")
+    session.closed = True
+    await page.context.close()
+
+
+async def train(
+    session: Session, start_together: asyncio.Barrier, run_name: str, reload: bool = False
+) -> None:
+    """Tiny run, 1 epoch, Start with the other trainers (and F5 mid-run if `reload`); watch
+    the status until the results; save the model under this session's own name."""
+    page = session.page
+    await start_tiny_run(session, start_together, *(RELOAD_RUN if reload else (TINY, "1")))
+    if reload:
+        await reload_mid_run(session)
+        if session.errors:
+            return
 
     if not await watch_run(session):
         return
@@ -661,9 +683,10 @@ async def check_isolation(session: Session, everyone: list[Session]) -> None:
 
     await open_page(session, "Train")
     runs, idle = await page.evaluate(TRAIN_RUNS_JS, IDLE_TRAIN_TEXT)
-    if session.role == "train" and (runs != 1 or idle):
+    trains = session.role in TRAINING_ROLES
+    if trains and (runs != 1 or idle):
         session.leaks.append(f"{session.label}: its own run is not on its Train page")
-    if session.role != "train" and (runs or not idle):
+    if not trains and (runs or not idle):
         session.leaks.append(f"{session.label}: sees a training run it never started")
 
     await open_page(session, "Draw")
@@ -679,7 +702,7 @@ async def check_isolation(session: Session, everyone: list[Session]) -> None:
             f"{session.label}: its picker offers {sorted(saved)}, not {sorted(mine)}"
         )
     has_training = any(option.startswith(TRAINING_OPTION) for option in options)
-    if has_training != (session.role == "train"):
+    if has_training != trains:
         session.leaks.append(
             f"{session.label}: the Train page's model is "
             f"{'offered' if has_training else 'missing'} in its picker"
@@ -756,13 +779,17 @@ async def one_round(browser, url: str, settings: Settings, this_round: Round) ->
     roles = assign_roles(settings.sessions)
     for index, role in enumerate(roles):
         sessions.append(await new_session(browser, index, role, number))
-    start_together = asyncio.Barrier(max(1, roles.count("train")))
+    start_together = asyncio.Barrier(
+        max(1, sum(role in (*TRAINING_ROLES, "closetab") for role in roles))
+    )
     token = secrets.token_hex(3)
 
     def part(session: Session):
-        if session.role == "train":
+        if session.role in TRAINING_ROLES:
             name = f"loadtest_r{number}_s{session.index}_{token}"
-            return train(session, start_together, name)
+            return train(session, start_together, name, reload=session.role == "reload")
+        if session.role == "closetab":
+            return close_tab_while_paused(session, start_together)
         if session.role == "draw":
             return draw(session, settings.draw_repeats)
         return switch(session, settings.switch_tours)
@@ -771,14 +798,14 @@ async def one_round(browser, url: str, settings: Settings, this_round: Round) ->
         await play(session, open_home(session, url))
         if not session.errors:
             await play(session, part(session))
-        if session.role == "train" and session.errors:
+        if session.role in (*TRAINING_ROLES, "closetab") and session.errors:
             await start_together.abort()  # do not keep the other trainers waiting
 
     try:
         say(f"round {number}: {len(sessions)} sessions start ({', '.join(roles)})")
         await asyncio.gather(*(whole(session) for session in sessions))
         say(f"round {number}: checking what each session sees")
-        healthy = [session for session in sessions if not session.errors]
+        healthy = [session for session in sessions if not session.errors and not session.closed]
         await asyncio.gather(*(play(s, check_isolation(s, sessions)) for s in healthy))
 
         # A fresh session, opened after all that, sees none of it.
@@ -789,7 +816,8 @@ async def one_round(browser, url: str, settings: Settings, this_round: Round) ->
             await play(fresh, check_isolation(fresh, sessions))
     finally:
         for session in sessions:
-            await session.page.context.close()
+            if not session.closed:
+                await session.page.context.close()
 
 
 async def run_rounds(url: str, settings: Settings, monitor: Monitor, rounds: list[Round]) -> None:
@@ -797,9 +825,7 @@ async def run_rounds(url: str, settings: Settings, monitor: Monitor, rounds: lis
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
+        browser = await playwright.chromium.launch(**chromium_options())
         try:
             # One visit first: it loads the libraries and the models, so the rounds compare
             # the same load on a warm server.
@@ -825,7 +851,7 @@ async def run_rounds(url: str, settings: Settings, monitor: Monitor, rounds: lis
 
 def queue_figures(sessions: list[Session], capacity: int) -> tuple[dict, list[str]]:
     """What the trainers' pages showed of the queue, and whether it held."""
-    trainers = [session for session in sessions if session.role == "train"]
+    trainers = [session for session in sessions if session.role in TRAINING_ROLES]
     reads = [read for session in trainers for read in session.queued_reads]
     intervals = [
         interval
@@ -891,11 +917,17 @@ def summarize(rounds: list[Round], settings: Settings, monitor: Monitor, log_tex
     return {
         "sessions": settings.sessions,
         "rounds": sum(this_round.finished for this_round in rounds),
-        "roles": {role: assign_roles(settings.sessions).count(role) for role in ROLES},
+        "roles": {
+            role: count
+            for role in ALL_ROLES
+            if (count := assign_roles(settings.sessions).count(role))
+        },
         "max_runs": settings.max_runs,
         "pages_visited": sum(session.pages_visited for session in everyone),
         "predictions": sum(session.predictions for session in everyone),
         "runs_trained": sum(session.runs_trained for session in everyone),
+        "reloads_reattached": sum(session.reattached for session in everyone),
+        "tabs_closed_while_paused": sum(session.closed for session in everyone),
         **queue,
         "errors": len(errors),
         "isolation_leaks": len(leaks),
@@ -920,6 +952,11 @@ def table_rows(figures: dict) -> list[tuple[str, object]]:
     rounds = figures.get("per_round", [])
     return [
         ("sessions at once", f"{figures['sessions']} {figures.get('roles', '')}"),
+        (
+            "reloaded mid-run and got the run back · tabs closed while paused",
+            f"{figures.get('reloads_reattached', 0)} · "
+            f"{figures.get('tabs_closed_while_paused', 0)}",
+        ),
         ("rounds", figures["rounds"]),
         ("pages visited", figures["pages_visited"]),
         ("predictions made", figures["predictions"]),
@@ -971,13 +1008,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def missing_requirements() -> str | None:
-    if not CHROMIUM.exists():
-        return f"Debian's chromium is missing at {CHROMIUM}: run `make browser`"
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        return "Playwright for Python is missing: run `make setup`"
-    sys.path.insert(0, str(REPO))
+    if problem := chromium_problem():
+        return problem
     from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR
     from lenet_viz.data import data_available
 
@@ -1002,7 +1034,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     log = args.output.with_name(args.output.stem + "-server.log")  # its own, next to the JSON
-    url = f"http://{HOST}:{free_port()}"
+    port = free_port()
+    url = url_of(port)
     load_before = os.getloadavg()[0]
     started = time.monotonic()
     rounds, problems = [], []
@@ -1021,12 +1054,12 @@ def main(argv: list[str] | None = None) -> int:
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])),
         }
-        server = start_server(int(url.rsplit(":", 1)[1]), env, log)
+        server = start_app(port, log, env)
         os.environ["LOADTEST_SERVER_PID"] = str(server.pid)
         monitor = Monitor(server.pid, url)
         try:
             say(f"starting the app at {url} (LENET_VIZ_MAX_RUNS={args.max_runs})")
-            wait_until_serving(url, server, log)
+            wait_until_serving(server, port, log)
             say("the app answers; opening the browser")
             monitor.start()
             asyncio.run(
@@ -1040,7 +1073,7 @@ def main(argv: list[str] | None = None) -> int:
             problems.append(f"{type(error).__name__}: {error}")
         finally:
             monitor.stop()
-            stop_server(server)
+            stop_app(server)
     figures = summarize(rounds, settings, monitor, log.read_text(errors="replace"))
     figures["failures"] = problems + figures["failures"]
     if figures["rounds"] < settings.rounds and not problems:

@@ -33,16 +33,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.browser.conftest import (  # noqa: E402  (needs the repo root on sys.path)
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    OUTPUT,
-    TEST_ACCURACIES,
-    _free_port,
+from devtools.app_server import (  # noqa: E402  (needs the repo root on sys.path)
+    chromium_options,
+    chromium_problem,
+    free_port,
     launch_app,
     stop_app,
-    wait_for_app,
+    url_of,
 )
+from tests.browser.conftest import OUTPUT, TEST_ACCURACIES, wait_for_app  # noqa: E402
 
 SCREENSHOTS = REPO / "docs" / "screenshots"
 SERVER_LOG = OUTPUT / "screenshots-server.log"
@@ -319,8 +318,8 @@ def check_ready() -> None:
     from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR
     from lenet_viz.data import data_available
 
-    if not CHROMIUM.exists():
-        raise ScreenshotError(f"Debian's chromium is missing at {CHROMIUM}: run `make browser`")
+    if problem := chromium_problem():
+        raise ScreenshotError(problem)
     if not data_available("mnist"):
         raise ScreenshotError("MNIST is not fetched: run `make data`")
     missing = [
@@ -335,7 +334,7 @@ def take_all(url: str) -> list[Path]:
 
     saved = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(**chromium_options())
         try:
             shots = [
                 ("home", lambda: shoot_home(browser.new_context(viewport=VIEWPORT), url)),
@@ -374,14 +373,14 @@ def announce(name: str, shoot: Callable[[], Path]) -> Path:
 def main() -> int:
     try:
         check_ready()
-        port = _free_port()
-        print(f"starting the app on http://127.0.0.1:{port} (log: {SERVER_LOG})", flush=True)
-        server = launch_app(port, SERVER_ENV, SERVER_LOG)
+        port = free_port()
+        print(f"starting the app on {url_of(port)} (log: {SERVER_LOG})", flush=True)
+        server = launch_app(port, SERVER_LOG, SERVER_ENV)
     except (ScreenshotError, RuntimeError) as error:
         print(f"error: cannot take the screenshots: {error}", file=sys.stderr)
         return 1
     try:
-        take_all(f"http://127.0.0.1:{port}")
+        take_all(url_of(port))
     except ScreenshotError as error:
         log = SERVER_LOG.read_text(errors="replace")[-2000:] if SERVER_LOG.exists() else ""
         print(

@@ -25,10 +25,12 @@ from lenet_viz.checkpoints import (
     checkpoint_metadata,
     save_checkpoint,
 )
+from lenet_viz.config import TrainConfig
 from lenet_viz.data import Split, data_available, load_split, sample_digits
 from lenet_viz.model import ModelConfig, build_model
 from lenet_viz.preprocess import prepare_for_model
-from lenet_viz.train import RunSlots, TrainConfig, Trainer
+from lenet_viz.run_slots import RunSlots
+from lenet_viz.runner import Trainer
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 DRAW, INSIDE = "pages/draw.py", "pages/inside.py"
@@ -42,7 +44,7 @@ TIMEOUT = 60
 def _train_quick_modern(digits: Split):
     """A modern net trained for a few seconds (used only when the shipped one is missing)."""
     config = TrainConfig(
-        arch="modern",
+        model=ModelConfig(arch="modern"),
         optimizer="adam",
         lr=3e-3,
         batch_size=64,
@@ -273,7 +275,7 @@ def test_an_uploaded_checkpoint_is_used_and_a_bad_one_refused(monkeypatch, tmp_p
 def test_the_model_training_right_now_can_be_picked(app):
     digits = sample_digits()
     trainer = Trainer(
-        TrainConfig(arch="modern", batch_size=50, epochs=1, seed=3),
+        TrainConfig(model=ModelConfig(arch="modern"), batch_size=50, epochs=1, seed=3),
         train=digits,
         test=digits,
         slots=RunSlots(1),

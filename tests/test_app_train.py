@@ -18,28 +18,30 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from lenet_viz.checkpoints import load_checkpoint
+from lenet_viz.config import PRESETS, ModelConfig, TrainConfig, setting
 from lenet_viz.data import data_available, load_split
-from lenet_viz.figures.training import (
-    RUN_COLORS,
-    architecture_figure,
-    auto_smoothing,
-    confusion_figure,
-    decimate,
-    decimation_indices,
-    epoch_figure,
+from lenet_viz.figures.architecture import architecture_figure
+from lenet_viz.figures.comparison import (
     gradient_norm_figure,
-    iteration_figure,
-    misclassified_figure,
     overlay_figure,
     short_run_names,
     small_multiples_figure,
-    smooth,
     summary_rows,
     trained_layers,
 )
-from lenet_viz.model import LAYER_NAMES, ModelConfig, build_model
+from lenet_viz.figures.smoothing import auto_smoothing, decimate, decimation_indices, smooth
+from lenet_viz.figures.style import RUN_COLORS
+from lenet_viz.figures.training import (
+    confusion_figure,
+    epoch_figure,
+    iteration_figure,
+    misclassified_figure,
+)
+from lenet_viz.history import History
+from lenet_viz.model import LAYER_NAMES, build_model
 from lenet_viz.paper import table_i
-from lenet_viz.train import PRESETS, RUN_SLOTS, History, TrainConfig, Trainer
+from lenet_viz.run_slots import RUN_SLOTS
+from lenet_viz.runner import Trainer
 from pages.common import POLL_SECONDS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -473,13 +475,13 @@ def test_compare_runs_the_notebook_preset_in_lockstep(stop_trainers_afterwards):
     assert not at.exception, at.exception
     trainer = at.session_state["compare_trainer"]
     configs = [run.config for run in trainer.runs]
-    assert [c.activation for c in configs] == ["sigmoid", "relu"]
+    assert [c.model.activation for c in configs] == ["sigmoid", "relu"]
     for config in configs:
         for key, value in PRESETS["seed"].items():
-            assert getattr(config, key) == value, key
+            assert setting(config.to_dict(), key) == value, key
         assert config.train_limit == 500 and config.seed == configs[0].seed
     # same seed and shapes: both runs start from the same weights (as the Trainer builds them)
-    first, second = (build_model(c.model_config(), c.seed).state_dict() for c in configs)
+    first, second = (build_model(c.model, c.seed).state_dict() for c in configs)
     assert all(torch.equal(first[key], second[key]) for key in first)
 
     trainer = finish_run(at, "compare_trainer")
@@ -553,7 +555,7 @@ def test_compare_starts_as_many_runs_as_chosen(stop_trainers_afterwards):
     button(at, "Start all runs").click()
     at.run()
     trainer = at.session_state["compare_trainer"]
-    assert [run.config.activation for run in trainer.runs] == ["sigmoid", "relu", "elu"]
+    assert [run.config.model.activation for run in trainer.runs] == ["sigmoid", "relu", "elu"]
     assert [run.name for run in trainer.runs] == ["sigmoid", "relu", "elu"]
     button(at, "Stop").click()
     at.run()
@@ -567,16 +569,16 @@ def test_a_run_waiting_for_a_slot_shows_its_place_and_can_be_stopped(
     monkeypatch.setattr(RUN_SLOTS, "capacity", 1)  # one run at a time on this "server"
     at = app_on(TRAIN)
     stop_trainers_afterwards.append(at)
-    at.selectbox(key="train_opt_size").set_value(TINY)
+    at.selectbox(key="train_opt_size").set_value("Medium: 10,000 images")
     at.run()
-    button(at, "Step one batch").click()  # a paused run keeps its slot
+    button(at, "Start").click()  # a running run holds the only slot (a paused one would not)
     at.run()
     train_trainer = at.session_state["train_trainer"]
     for _ in range(600):
-        if train_trainer.status == "paused":
+        if train_trainer.status == "running":
             break
         train_trainer.wait(0.1)
-    assert train_trainer.status == "paused"
+    assert train_trainer.status == "running"
 
     at.switch_page(COMPARE)
     at.run()
@@ -600,13 +602,17 @@ def test_a_dropped_session_stops_its_trainer():
     from pages.common import StopWhenSessionEnds
 
     class FakeTrainer:
-        stopped = False
+        id = "fake0trainer"
+        done = stopped = False
 
         def stop(self) -> None:
             self.stopped = True
 
     trainer = FakeTrainer()
-    session_state = {"train_trainer": trainer, "stopper": StopWhenSessionEnds(trainer)}
+    session_state = {
+        "train_trainer": trainer,
+        "stopper": StopWhenSessionEnds(trainer, "train_trainer"),
+    }
     assert not trainer.stopped
     session_state.clear()  # Streamlit forgets the session
     gc.collect()
@@ -640,14 +646,19 @@ def tiny_splits():
 
 @pytest.fixture
 def poll_timers(monkeypatch) -> list[float]:
-    """The poll periods (run_every auto-rerun timers) that the page's last script run set."""
+    """The poll periods (run_every auto-rerun timers) that the page's last script run set,
+    but for the session's heartbeat (pages/session_guard.py, tested in test_app_classroom)."""
     from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
+
+    from pages.session_guard import HEARTBEAT_SECONDS
 
     timers: list[float] = []
     enqueue, reset = ScriptRunContext.enqueue, ScriptRunContext.reset
 
     def recording_enqueue(self, msg):
-        if msg.WhichOneof("type") == "auto_rerun":
+        if msg.WhichOneof("type") == "auto_rerun" and not math.isclose(
+            msg.auto_rerun.interval, HEARTBEAT_SECONDS
+        ):
             timers.append(msg.auto_rerun.interval)
         return enqueue(self, msg)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.__main__ import Row, _section_list, format_table
+from benchmarks.__main__ import KEPT_MARKER, Row, _section_list, format_table, with_kept_notes
 from benchmarks.machine import fp32_flops_per_cycle
 
 REPO = Path(__file__).resolve().parent.parent
@@ -117,10 +117,10 @@ def test_live_poll_section_measures_both_pages_at_each_size(quick_report):
 
 def test_app_live_section_trains_in_the_app_and_alone(tmp_path):
     from benchmarks.app_live import taskset_available
-    from benchmarks.app_timing import CHROMIUM
+    from devtools.app_server import chromium_problem
 
-    if not (taskset_available() and CHROMIUM.exists()):
-        pytest.skip("needs taskset, 2 cores and Debian's chromium")
+    if not taskset_available() or chromium_problem():
+        pytest.skip(f"needs taskset, 2 cores and Chromium: {chromium_problem() or 'no taskset'}")
     _, report, _ = run_suite(tmp_path, "--only", "applive")
     assert report["errors"] == {}
     (case,) = report["results"]["applive"]["cases"].values()
@@ -134,6 +134,15 @@ def test_peak_estimate_follows_the_simd_flags():
     assert fp32_flops_per_cycle("GenuineIntel", 6, {"avx2", "fma", "avx512f"})[0] == 64
     assert fp32_flops_per_cycle("GenuineIntel", 6, {"avx2", "fma"})[0] == 32
     assert fp32_flops_per_cycle("", None, set())[0] == 8
+
+
+def test_a_new_table_keeps_the_hand_written_notes_below_the_marker(tmp_path):
+    results = tmp_path / "RESULTS.md"
+    assert with_kept_notes("# new\n", results) == "# new\n"  # no file yet
+    results.write_text(f"# old table\n\n{KEPT_MARKER}\n\n## Design measurements\n- x\n")
+    kept = with_kept_notes("# new table\n", results)
+    assert kept == f"# new table\n\n{KEPT_MARKER}\n\n## Design measurements\n- x\n"
+    assert KEPT_MARKER in (Path(__file__).parent.parent / "benchmarks" / "RESULTS.md").read_text()
 
 
 def test_table_marks_missed_targets_and_unknown_sections_are_refused():

@@ -16,8 +16,8 @@ import torch
 
 import lenet_viz
 from lenet_viz import checkpoints
+from lenet_viz.checkpoint_format import FORMAT
 from lenet_viz.checkpoints import (
-    FORMAT,
     CheckpointError,
     checkpoint_bytes,
     checkpoint_metadata,

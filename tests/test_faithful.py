@@ -444,10 +444,11 @@ def test_paper_learning_rate_per_pass():
 
 
 def test_the_paper_preset_is_the_1998_recipe_at_one_tenth_of_its_rates():
-    from lenet_viz.train import learning_rate, preset_config
+    from lenet_viz.config import preset_config
+    from lenet_viz.train import learning_rate
 
     paper = preset_config("paper")
-    assert (paper.arch, paper.optimizer, paper.batch_size, paper.epochs) == (
+    assert (paper.model.arch, paper.optimizer, paper.batch_size, paper.epochs) == (
         "faithful",
         "sdlm",
         1,

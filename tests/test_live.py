@@ -10,26 +10,17 @@ import plotly.io
 import plotly.tools
 import pytest
 
-from lenet_viz.figures.training import (
-    RUN_COLORS,
-    auto_smoothing,
-    gradient_norm_figure,
-    iteration_figure,
-    overlay_figure,
-    smooth,
-    summary_rows,
-)
-from lenet_viz.live import (
-    AUTO_SETTLED,
-    LiveCurve,
-    LiveRun,
-    LiveView,
-    PreparedFigure,
-    array_of,
-    typed_array,
-)
+from lenet_viz.config import ModelConfig, TrainConfig
+from lenet_viz.figures.comparison import gradient_norm_figure, overlay_figure, summary_rows
+from lenet_viz.figures.smoothing import auto_smoothing, smooth
+from lenet_viz.figures.style import RUN_COLORS
+from lenet_viz.figures.training import iteration_figure
+from lenet_viz.history import History
+from lenet_viz.live import LiveRun, LiveView, PreparedFigure, array_of, typed_array
+from lenet_viz.live_curve import AUTO_SETTLED, LiveCurve
 from lenet_viz.model import LAYER_NAMES
-from lenet_viz.train import History, RunSlots, TrainConfig, Trainer
+from lenet_viz.run_slots import RunSlots
+from lenet_viz.runner import Trainer
 
 
 def noisy(count: int, seed: int = 0) -> list[float]:
@@ -130,7 +121,8 @@ def test_a_curve_refuses_bad_settings_and_mismatched_points():
 
 
 def made_up_trainer(runs: int = 2, configs: list[TrainConfig] | None = None) -> Trainer:
-    configs = configs or [TrainConfig(activation=a) for a in ("sigmoid", "relu", "tanh")[:runs]]
+    activations = ("sigmoid", "relu", "tanh")[:runs]
+    configs = configs or [TrainConfig(model=ModelConfig(activation=a)) for a in activations]
     return Trainer(configs, names=[f"run{i}" for i in range(len(configs))], slots=RunSlots(1))
 
 

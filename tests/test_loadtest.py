@@ -39,10 +39,13 @@ QUEUED_MESSAGE = (
 )
 
 
-def test_eight_sessions_are_three_trainers_three_drawers_and_two_switchers():
+def test_eight_sessions_include_a_reload_and_a_closed_tab():
     roles = loadtest.assign_roles(8)
-    assert (roles.count("train"), roles.count("draw"), roles.count("switch")) == (3, 3, 2)
+    assert (roles.count("train"), roles.count("draw"), roles.count("switch")) == (2, 2, 2)
+    assert roles[-2:] == ["reload", "closetab"]
+    assert sum(role in loadtest.TRAINING_ROLES for role in roles) == 3  # 3 runs to the end
     assert loadtest.assign_roles(2) == ["train", "draw"]
+    assert "reload" not in loadtest.assign_roles(4)
 
 
 def test_percentile_is_nearest_rank():
@@ -165,8 +168,6 @@ def test_arguments_and_table():
 
 @pytest.mark.browser
 def test_two_sessions_quick_run_passes_and_writes_its_figures(tmp_path):
-    if not loadtest.CHROMIUM.exists():
-        pytest.skip(f"Debian's chromium is missing at {loadtest.CHROMIUM} (make browser)")
     problem = loadtest.missing_requirements()
     if problem:
         pytest.skip(problem)

@@ -32,11 +32,13 @@ from lenet_viz.checkpoints import (
     save_checkpoint,
 )
 from lenet_viz.cli import main as cli_main
+from lenet_viz.config import MAX_EPOCHS, TrainConfig
 from lenet_viz.data import RAW_FILES, clear_split_cache, data_available, raw_dir, sample_digits
 from lenet_viz.images import DEFAULT_MAX_BYTES
 from lenet_viz.model import ModelConfig, build_model
 from lenet_viz.preprocess import prepare_for_model
-from lenet_viz.train import MAX_EPOCHS, RunSlots, TrainConfig, Trainer
+from lenet_viz.run_slots import RunSlots
+from lenet_viz.runner import Trainer
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 HOME, TRAIN, COMPARE = "pages/home.py", "pages/train.py", "pages/compare.py"

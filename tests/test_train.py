@@ -1,5 +1,6 @@
 """The Trainer: determinism, controls, divergence, snapshots, lockstep runs and the run queue."""
 
+import dataclasses
 import math
 import threading
 import time
@@ -7,16 +8,12 @@ import time
 import pytest
 import torch
 
-from lenet_viz.data import load_split
+from lenet_viz.config import ConfigError, ModelConfig, TrainConfig, preset_config
+from lenet_viz.data import load_split, to_network_input
 from lenet_viz.model import LAYER_NAMES
-from lenet_viz.train import (
-    ConfigError,
-    RunSlots,
-    TrainConfig,
-    Trainer,
-    learning_rate,
-    preset_config,
-)
+from lenet_viz.run_slots import RunSlots
+from lenet_viz.runner import Trainer
+from lenet_viz.train import learning_rate
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +25,7 @@ def small():
 
 def make_trainer(small, slots=None, **changes):
     train, test = small
-    config = TrainConfig(**{"batch_size": 64, "lr": 0.05, **changes})
+    config = TrainConfig.from_dict({"batch_size": 64, "lr": 0.05, **changes})
     return Trainer(config, train=train, test=test, slots=slots or RunSlots(4))
 
 
@@ -102,7 +99,7 @@ def test_stop_is_honoured_within_a_batch_and_leaves_a_usable_model(small, tmp_pa
     assert torch.allclose(restored(x), run.model_snapshot()(x))
     # ... and training it further picks up from those weights.
     more = Trainer(
-        run.config.__class__(**{**run.config.to_dict(), "epochs": 1}),
+        dataclasses.replace(run.config, epochs=1),
         train=small[0],
         test=small[1],
         models=[restored],
@@ -140,17 +137,17 @@ def test_early_spikes_of_a_healthy_run_are_not_a_divergence(small):
 
 
 def test_a_snapshot_says_when_a_run_is_testing_at_the_end_of_an_epoch(small, monkeypatch):
-    import lenet_viz.train as train_module
+    import lenet_viz.run as run_module
 
     trainer = make_trainer(small, epochs=2)
     seen_while_testing = []
-    real_evaluate = train_module.evaluate
+    real_evaluate = run_module.evaluate
 
     def observed_evaluate(*args, **kwargs):
         seen_while_testing.append(trainer.runs[0].testing)
         return real_evaluate(*args, **kwargs)
 
-    monkeypatch.setattr(train_module, "evaluate", observed_evaluate)
+    monkeypatch.setattr(run_module, "evaluate", observed_evaluate)
     trainer.run_here()
     assert seen_while_testing == [True, True]  # one end-of-epoch test per epoch
     assert trainer.snapshot().testing is False
@@ -175,8 +172,8 @@ def test_snapshots_are_safe_while_the_run_goes_on(small):
 def test_runs_in_lockstep_share_initial_weights_and_batch_order(small):
     train, test = small
     configs = [
-        TrainConfig(activation="sigmoid", batch_size=64, seed=5),
-        TrainConfig(activation="relu", batch_size=64, seed=5),
+        TrainConfig(model=ModelConfig(activation="sigmoid"), batch_size=64, seed=5),
+        TrainConfig(model=ModelConfig(activation="relu"), batch_size=64, seed=5),
     ]
     trainer = Trainer(configs, train=train, test=test, slots=RunSlots(1))
     a, b = trainer.runs
@@ -232,21 +229,22 @@ def test_the_queue_bounds_concurrent_runs(small):
 )
 def test_bad_settings_are_refused_with_a_message(changes, message):
     with pytest.raises(ConfigError, match=message):
-        TrainConfig(**changes).validate()
-    with pytest.raises(ConfigError, match=message):
-        Trainer(TrainConfig(**changes))
+        TrainConfig.from_dict(changes).validate()
+    if "activation" not in changes:  # a model setting is refused as its ModelConfig is made
+        with pytest.raises(ConfigError, match=message):
+            Trainer(TrainConfig.from_dict(changes))
 
 
 def test_presets_and_schedules():
     seed = preset_config("seed", activation="sigmoid")
-    assert (seed.batch_size, seed.lr, seed.momentum, seed.epochs, seed.resize) == (
+    assert (seed.batch_size, seed.lr, seed.momentum, seed.epochs, seed.model.resize) == (
         32,
         0.01,
         0.5,
         1,
         "scale",
     )
-    assert seed.activation == "sigmoid" and seed.optimizer == "sgd"
+    assert seed.model.activation == "sigmoid" and seed.optimizer == "sgd"
     with pytest.raises(ConfigError, match="unknown preset"):
         preset_config("nope")
     onecycle = TrainConfig(lr=0.1, epochs=2, schedule="onecycle")
@@ -266,3 +264,85 @@ def test_a_thread_never_blocks_the_caller(small):
     assert trainer.status in ("running", "queued")
     trainer.stop()
     assert trainer.wait(10)
+
+
+# ------------------------------------------------------------------ the plain loop, start_run
+
+
+def test_the_plain_loop_reads_top_to_bottom_and_learns(small):
+    """train.py's functions without the runner, as pytorch/examples' mnist/main.py."""
+    from lenet_viz.model import build_model
+    from lenet_viz.train import evaluate, make_optimizer, train_one_epoch
+
+    train, test = small
+    config = TrainConfig(optimizer="adam", lr=3e-3, batch_size=64, epochs=2, schedule="onecycle")
+    inputs, labels = to_network_input(train.images), train.labels
+    model = build_model(config.model, seed=0)
+    optimizer = make_optimizer(config, model)
+    generators = (torch.Generator().manual_seed(0), torch.Generator().manual_seed(1))
+    results = []
+    for epoch in range(config.epochs):
+        results += list(
+            train_one_epoch(model, optimizer, inputs, labels, config, epoch, generators=generators)
+        )
+        test_loss, test_acc, predicted = evaluate(model, to_network_input(test.images), test.labels)
+    assert [r.iteration for r in results] == list(range(1, 33))
+    assert results[16].epoch == 1.0 and results[-1].lr < results[8].lr  # one-cycle annealing
+    assert sum(r.size for r in results) == 2 * len(labels)
+    assert test_acc > 0.5 and len(predicted) == len(test.labels)  # chance is 0.1
+
+
+def test_optimizers_are_torch_optims_own_fused_ones():
+    from lenet_viz.model import build_model
+    from lenet_viz.train import make_optimizer
+
+    model = build_model(ModelConfig(), seed=0)
+    adam = make_optimizer(TrainConfig(optimizer="adam", lr=0.01), model)
+    sgd = make_optimizer(TrainConfig(optimizer="sgd", momentum=0.5), model)
+    assert type(adam) is torch.optim.Adam and adam.defaults["fused"]
+    assert type(sgd) is torch.optim.SGD and sgd.defaults["fused"]
+    assert sgd.param_groups[0]["momentum"] == 0.5
+
+
+def test_a_diverging_loss_raises_before_its_step():
+    from lenet_viz.model import build_model
+    from lenet_viz.train import Diverged, DivergenceGuard
+
+    guard = DivergenceGuard(build_model(ModelConfig(), seed=0))
+    guard.check(2.3)
+    guard.check(2.3e3)  # a spike, not yet a divergence
+    with pytest.raises(Diverged, match="over 10,000 times its first value"):
+        guard.check(2.3e5)
+    with pytest.raises(Diverged, match="the loss became nan"):
+        guard.check(float("nan"))
+
+
+def test_network_inputs_of_a_limited_run_are_the_first_digits_of_the_shared_ones():
+    from lenet_viz.train import network_inputs
+
+    whole, all_labels = network_inputs("mnist", ModelConfig(), train=False)
+    first, labels = network_inputs("mnist", ModelConfig(), train=False, limit=100)
+    assert len(whole) == 10_000 and first.shape == (100, 1, 32, 32)
+    assert torch.equal(first, whole[:100]) and torch.equal(labels, all_labels[:100])
+
+
+def test_start_run_is_one_call_that_checks_then_starts(monkeypatch, tmp_path):
+    from lenet_viz.data import DataError
+    from lenet_viz.runner import start_run
+
+    with pytest.raises(ConfigError, match="learning rate"):
+        start_run(TrainConfig(lr=0))
+    with pytest.raises(DataError, match="fetch-data --dataset fashion-mnist"):
+        monkeypatch.setenv("LENET_VIZ_DATA", str(tmp_path))
+        start_run(TrainConfig(dataset="fashion-mnist"))
+    monkeypatch.delenv("LENET_VIZ_DATA")
+    config = TrainConfig(batch_size=50, train_limit=200, test_limit=100)
+    trainer = start_run([config, config], names=["a", "b"], paused=True, slots=RunSlots(1))
+    try:
+        trainer.step()
+        assert wait_until(lambda: trainer.runs[0].iteration == 1 and trainer.status == "paused")
+        assert [run.name for run in trainer.runs] == ["a", "b"]
+        assert len(trainer.runs[0].train_labels) == 200 and len(trainer.runs[1].test_labels) == 100
+    finally:
+        trainer.stop()
+        assert trainer.wait(10)

@@ -14,33 +14,19 @@ Every test in this folder gets the `browser` marker.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from devtools import app_server as devserver
+from devtools.app_server import free_port, stop_app
+
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 OUTPUT = REPO / "test-output"
 SCREENSHOTS = OUTPUT / "screenshots"
 VIEWPORT = {"width": 1400, "height": 1000}
-SERVER_START_SECONDS = 180  # importing torch on a busy shared machine can take a while
 RUN_SECONDS = 90  # one script run (the first one loads the models)
 MAX_SCREENSHOT_HEIGHT = 12_000
 
@@ -65,12 +51,6 @@ def pytest_collection_modifyitems(config, items):
 # ------------------------------------------------------------------ the app server
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _quick_checkpoints(folder: Path) -> None:
     """Stand-ins for the shipped checkpoints that are missing: a modern net trained for a
     short while on 12,000 MNIST digits, and an untrained faithful net."""
@@ -80,9 +60,11 @@ def _quick_checkpoints(folder: Path) -> None:
         checkpoint_metadata,
         save_checkpoint,
     )
+    from lenet_viz.config import preset_config
     from lenet_viz.data import load_split
     from lenet_viz.model import ModelConfig, build_model
-    from lenet_viz.train import RunSlots, Trainer, preset_config
+    from lenet_viz.run_slots import RunSlots
+    from lenet_viz.runner import Trainer
 
     for arch, name in DEFAULT_CHECKPOINT_NAMES.items():
         shipped = REPO_CHECKPOINT_DIR / name
@@ -115,81 +97,26 @@ def checkpoint_env(tmp_path_factory) -> dict[str, str]:
     return {"LENET_VIZ_CHECKPOINTS": str(folder)}
 
 
-def _wait_until_serving(url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(
-                f"the app server exited with code {server.returncode}:\n{log.read_text()[-3000:]}"
-            )
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"the app did not answer at {url} within {SERVER_START_SECONDS} s")
-
-
 @pytest.fixture(scope="session")
 def chromium_path() -> Path:
     pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"Debian's chromium is missing at {CHROMIUM}: install it with `make browser` "
-            "(apt-get install chromium) to run the browser tests"
-        )
-    return CHROMIUM
+    if problem := devserver.chromium_problem():
+        pytest.skip(f"{problem}, to run the browser tests")
+    return devserver.CHROMIUM
 
 
-def launch_app(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
-    """Start `streamlit run app.py` on 127.0.0.1:port and wait until it serves."""
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless=true",
-        f"--server.port={port}",
-        "--server.address=127.0.0.1",
-        "--server.fileWatcherType=none",
-        "--browser.gatherUsageStats=false",
-    ]
-    OUTPUT.mkdir(exist_ok=True)
-    with open(log, "w") as log_file:
-        server = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_serving(f"http://127.0.0.1:{port}", server, log)
-    except BaseException:
-        stop_app(server)
-        raise
-    return server
-
-
-def stop_app(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+def launch_app(port: int, env: dict[str, str], log: Path):
+    """`streamlit run app.py` on 127.0.0.1:port, serving (devtools.app_server)."""
+    return devserver.launch_app(port, log, env)
 
 
 @pytest.fixture(scope="session")
 def app_server(chromium_path, checkpoint_env) -> Iterator[str]:
     """`streamlit run app.py` on a free port, for the whole session; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     server = launch_app(port, checkpoint_env, OUTPUT / "browser-app-server.log")
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield devserver.url_of(port)
     finally:
         stop_app(server)
 
@@ -198,8 +125,8 @@ class RestartableApp:
     """An app server of one test's own, which the test can restart on the same port."""
 
     def __init__(self, env: dict[str, str]):
-        self.port, self.env = _free_port(), env
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.port, self.env = free_port(), env
+        self.url = devserver.url_of(self.port)
         self.log = OUTPUT / "browser-restartable-server.log"
         self.server = launch_app(self.port, env, self.log)
 
@@ -225,9 +152,7 @@ def browser(chromium_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(chromium_path), args=CHROMIUM_ARGS
-        )
+        chromium = playwright.chromium.launch(**devserver.chromium_options())
         yield chromium
         chromium.close()
 

@@ -1,10 +1,10 @@
-"""lenet_viz.inspect: the C3 table arithmetic, table comparison, and per-layer activations."""
+"""lenet_viz.inside: the C3 table arithmetic, table comparison, and per-layer activations."""
 
 import numpy as np
 import pytest
 import torch
 
-from lenet_viz import inspect
+from lenet_viz import inside
 from lenet_viz.data import sample_digits
 from lenet_viz.model import ModelConfig, build_model
 from lenet_viz.paper import table_i
@@ -13,7 +13,7 @@ FULL = [[1] * 16 for _ in range(6)]
 
 
 def test_table_i_arithmetic_is_the_papers_1516():
-    arithmetic = inspect.c3_arithmetic(table_i())
+    arithmetic = inside.c3_arithmetic(table_i())
     assert arithmetic.total == 1516
     assert [(g.inputs, g.maps) for g in arithmetic.groups] == [(3, 6), (4, 9), (6, 1)]
     assert arithmetic.formula() == (
@@ -22,7 +22,7 @@ def test_table_i_arithmetic_is_the_papers_1516():
 
 
 def test_full_table_arithmetic_is_2416():
-    arithmetic = inspect.c3_arithmetic(FULL)
+    arithmetic = inside.c3_arithmetic(FULL)
     assert arithmetic.total == 2416
     assert arithmetic.formula() == "16 × (6·25+1) = 2,416"
 
@@ -31,44 +31,44 @@ def test_arithmetic_matches_the_models_own_parameter_count():
     for c3 in ("paper", "full"):
         model = build_model(ModelConfig(arch="modern", c3=c3), seed=0)
         c3_params = next(s.params for s in model.layer_summary() if s.name == "C3")
-        assert inspect.c3_arithmetic(model.connection_table()).total == c3_params
+        assert inside.c3_arithmetic(model.connection_table()).total == c3_params
 
 
 def test_c3_inputs_follow_table_i():
-    assert inspect.c3_inputs(table_i(), 0) == [0, 1, 2]
-    assert inspect.c3_inputs(table_i(), 4) == [0, 4, 5]  # contiguous, wrapping around
-    assert inspect.c3_inputs(table_i(), 6) == [0, 1, 2, 3]
-    assert inspect.c3_inputs(table_i(), 12) == [0, 1, 3, 4]  # non-contiguous
-    assert inspect.c3_inputs(table_i(), 15) == [0, 1, 2, 3, 4, 5]
-    assert inspect.c3_inputs(FULL, 3) == [0, 1, 2, 3, 4, 5]
+    assert inside.c3_inputs(table_i(), 0) == [0, 1, 2]
+    assert inside.c3_inputs(table_i(), 4) == [0, 4, 5]  # contiguous, wrapping around
+    assert inside.c3_inputs(table_i(), 6) == [0, 1, 2, 3]
+    assert inside.c3_inputs(table_i(), 12) == [0, 1, 3, 4]  # non-contiguous
+    assert inside.c3_inputs(table_i(), 15) == [0, 1, 2, 3, 4, 5]
+    assert inside.c3_inputs(FULL, 3) == [0, 1, 2, 3, 4, 5]
 
 
 @pytest.mark.parametrize("c3_map", [-1, 16])
 def test_c3_inputs_rejects_a_map_that_does_not_exist(c3_map):
     with pytest.raises(ValueError, match="numbered 0 to 15"):
-        inspect.c3_inputs(table_i(), c3_map)
+        inside.c3_inputs(table_i(), c3_map)
 
 
 def test_check_table_rejects_bad_tables():
     with pytest.raises(ValueError, match="6 rows"):
-        inspect.check_table([[1] * 16] * 5)
+        inside.check_table([[1] * 16] * 5)
     with pytest.raises(ValueError, match="only 0"):
-        inspect.check_table([[2] * 16] * 6)
+        inside.check_table([[2] * 16] * 6)
     no_input = [row[:] for row in FULL]
     for row in no_input:
         row[7] = 0
     with pytest.raises(ValueError, match=r"C3 maps \[7\] see no S2 map"):
-        inspect.check_table(no_input)
+        inside.check_table(no_input)
 
 
 def test_full_table_against_the_paper_has_36_extra_connections():
-    comparison = inspect.compare_tables(FULL)
+    comparison = inside.compare_tables(FULL)
     assert comparison.count("both") == 60  # 6*3 + 9*4 + 6: Table I's ones
     assert comparison.count("extra") == 36
     assert comparison.count("missing") == 0
     assert not comparison.identical
     assert comparison.cells[0][1] == "extra"  # S2 map 0 does not feed C3 map 1 in Table I
-    assert inspect.compare_tables(table_i()).identical
+    assert inside.compare_tables(table_i()).identical
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +81,8 @@ def digit_seven():
 @pytest.mark.parametrize("arch", ["modern", "faithful"])
 def test_inspect_digit_keeps_every_layer(arch, digit_seven):
     model = build_model(ModelConfig(arch=arch), seed=0)
-    x = inspect.network_input(digit_seven, model.config)
-    result = inspect.inspect_digit(model, x)
+    x = inside.network_input(digit_seven, model.config)
+    result = inside.inspect_digit(model, x)
     shapes = {name: values.shape for name, values in result.layers.items()}
     assert shapes == {
         "C1": (6, 28, 28),
@@ -102,19 +102,19 @@ def test_inspect_digit_keeps_every_layer(arch, digit_seven):
 
 
 def test_network_input_uses_the_models_scaling(digit_seven):
-    paper = inspect.network_input(digit_seven, ModelConfig(arch="faithful"))
+    paper = inside.network_input(digit_seven, ModelConfig(arch="faithful"))
     assert paper.shape == (1, 1, 32, 32)
     assert paper.min().item() == pytest.approx(-0.1)  # background (p.7), padding included
     assert paper.max().item() == pytest.approx(1.175)
     with pytest.raises(ValueError, match="28x28"):
-        inspect.network_input(np.zeros((32, 32)), ModelConfig())
+        inside.network_input(np.zeros((32, 32)), ModelConfig())
 
 
 @pytest.mark.parametrize("c3", ["paper", "full"])
 def test_c3_map_is_the_sum_of_its_inputs_contributions(c3, digit_seven):
     model = build_model(ModelConfig(arch="faithful", c3=c3), seed=1)
-    result = inspect.inspect_digit(model, inspect.network_input(digit_seven, model.config))
-    opened = inspect.c3_map_inputs(model, result, 4)
+    result = inside.inspect_digit(model, inside.network_input(digit_seven, model.config))
+    opened = inside.c3_map_inputs(model, result, 4)
     expected_inputs = [0, 4, 5] if c3 == "paper" else [0, 1, 2, 3, 4, 5]
     assert opened.inputs == expected_inputs
     assert opened.s2_maps.shape == (len(expected_inputs), 14, 14)
@@ -130,21 +130,21 @@ def test_c3_map_is_the_sum_of_its_inputs_contributions(c3, digit_seven):
 
 def test_c1_kernels_are_the_conv_weights():
     model = build_model(ModelConfig(), seed=0)
-    kernels = inspect.c1_kernels(model)
+    kernels = inside.c1_kernels(model)
     assert kernels.shape == (6, 5, 5)
     np.testing.assert_array_equal(kernels, model.layers["C1"][0].weight.detach()[:, 0].numpy())
 
 
 def test_rbf_codes_as_bitmaps():
-    bitmaps = inspect.rbf_code_bitmaps()
+    bitmaps = inside.rbf_code_bitmaps()
     assert bitmaps.shape == (10, 12, 7)
     assert set(np.unique(bitmaps)) == {-1.0, 1.0}
     f6 = np.arange(84, dtype=np.float32)
-    laid_out = inspect.f6_bitmap(f6)
+    laid_out = inside.f6_bitmap(f6)
     assert laid_out.shape == (12, 7)
     assert laid_out[1, 0] == 7  # row-major, 7 wide
     with pytest.raises(ValueError, match="84"):
-        inspect.f6_bitmap(np.zeros(10))
+        inside.f6_bitmap(np.zeros(10))
 
 
 # ------------------------------------------------------------------ the Inside figures
@@ -161,7 +161,7 @@ def test_pixel_image_enlarges_by_whole_pixels():
 
 
 def test_connection_table_figure_can_be_clicked_on_every_cell():
-    from lenet_viz.figures.inside import connection_table_figure
+    from lenet_viz.figures.c3_table import connection_table_figure
 
     figure = connection_table_figure(table_i(), selected=12)
     heatmap, markers = figure.data
@@ -178,8 +178,8 @@ def test_c3_breakdown_figure_has_a_column_per_input_and_the_result():
     from lenet_viz.figures.inside import c3_breakdown_figure
 
     model = build_model(ModelConfig(arch="faithful"), seed=0)
-    x = inspect.network_input(sample_digits().images[0], model.config)
-    opened = inspect.c3_map_inputs(model, inspect.inspect_digit(model, x), 15)
+    x = inside.network_input(sample_digits().images[0], model.config)
+    opened = inside.c3_map_inputs(model, inside.inspect_digit(model, x), 15)
     figure = c3_breakdown_figure(
         opened.s2_maps,
         opened.kernels,

@@ -1,0 +1,229 @@
+"""What defines a net and a training run: `ModelConfig`, `TrainConfig` (which holds one), the
+named recipes (`PRESETS`), and `check_choice`, the one check of a setting picked from a list.
+
+A `ModelConfig` is checked when it is made; a `TrainConfig` by `validate()`, which the runner
+calls before it trains. Both say what to change in a `ConfigError` a learner can act on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, field, fields
+
+from lenet_viz.activations import ACTIVATIONS
+from lenet_viz.cpu import native_bfloat16
+from lenet_viz.data import DATASETS
+
+ARCHS = ("modern", "faithful")
+POOLINGS = ("max", "avg")
+C3_TABLES = ("full", "paper")
+RESIZES = ("pad", "scale")
+
+OPTIMIZERS = ("sgd", "adam", "sdlm")
+SCHEDULES = ("constant", "onecycle", "paper")
+AUGMENTS = ("none", "shift")
+PRECISIONS = ("float32", "bfloat16")
+MAX_EPOCHS = 50
+MAX_BATCH_SIZE = 4096
+
+
+class ConfigError(ValueError):
+    """A setting a learner chose that cannot work; the message says what to change."""
+
+
+def check_choice(what: str, value: object, choices: Collection[str]) -> None:
+    """Raise ConfigError unless `value` is one of `choices`, listing them."""
+    if value not in choices:
+        raise ConfigError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
+
+
+@dataclass
+class ModelConfig:
+    """What defines a LeNet-5 here. `None` fields take the architecture's default."""
+
+    arch: str = "modern"
+    activation: str | None = None  # modern: relu; faithful: lecun_tanh (the paper's squashing)
+    pooling: str | None = None  # modern: max or avg; faithful: always the paper's trainable "sub"
+    c3: str | None = None  # "full" (6->16) or "paper" (Table I); modern: full, faithful: paper
+    resize: str = "pad"  # 28x28 -> 32x32: "pad" 2 px (the paper) or "scale" (bilinear resize)
+    rbf_j: float = 1.0  # the constant j of the faithful net's MAP loss (eq. 9, p.10)
+
+    def __post_init__(self) -> None:
+        check_choice("arch", self.arch, ARCHS)
+        faithful = self.arch == "faithful"
+        if self.activation is None:
+            self.activation = "lecun_tanh" if faithful else "relu"
+        if self.pooling is None:
+            self.pooling = "sub" if faithful else "max"
+        if self.c3 is None:
+            self.c3 = "paper" if faithful else "full"
+        check_choice("activation", self.activation, ACTIVATIONS)
+        allowed_pooling = ("sub",) if faithful else POOLINGS
+        if self.pooling not in allowed_pooling:
+            raise ConfigError(
+                f"pooling {self.pooling!r} does not fit arch {self.arch!r}; "
+                f"choose one of: {', '.join(allowed_pooling)}"
+            )
+        check_choice("c3", self.c3, C3_TABLES)
+        check_choice("resize", self.resize, RESIZES)
+
+    @property
+    def input_scaling(self) -> str:
+        """How pixels become inputs: "mnist" (mean/std) or "paper" (background -0.1, ink 1.175)."""
+        return "paper" if self.arch == "faithful" else "mnist"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+MODEL_FIELDS = tuple(f.name for f in fields(ModelConfig))
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run: the net (`model`) and how it is trained."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    dataset: str = "mnist"
+    optimizer: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    batch_size: int = 64
+    epochs: int = 1
+    schedule: str = "constant"
+    augment: str = "none"  # "shift": move each training digit by up to train.MAX_SHIFT px
+    # "bfloat16": the training forward pass under bfloat16 autocast (weights, gradients, the
+    # optimizer and every evaluation stay float32); fast on CPUs with AVX512-BF16 or AMX.
+    precision: str = "float32"
+    seed: int = 0
+    train_limit: int | None = None  # train on the first N digits only (quick demos, tests)
+    test_limit: int | None = None
+
+    def validate(self) -> TrainConfig:
+        """Raise ConfigError with an actionable message for any setting that cannot work.
+        (The model's settings were checked when its ModelConfig was made.)"""
+        lr = self.lr
+        if not isinstance(lr, int | float) or not math.isfinite(lr) or lr <= 0:
+            raise ConfigError(f"learning rate must be a positive finite number, got {lr!r}")
+        if not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= MAX_BATCH_SIZE:
+            raise ConfigError(
+                f"batch size must be a whole number from 1 to {MAX_BATCH_SIZE}, "
+                f"got {self.batch_size!r}"
+            )
+        if not isinstance(self.epochs, int) or not 1 <= self.epochs <= MAX_EPOCHS:
+            raise ConfigError(
+                f"epochs must be a whole number from 1 to {MAX_EPOCHS}, got {self.epochs!r}"
+            )
+        if not math.isfinite(self.momentum) or not 0 <= self.momentum < 1:
+            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if not math.isfinite(self.weight_decay) or self.weight_decay < 0:
+            raise ConfigError(f"weight decay must be >= 0, got {self.weight_decay!r}")
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("augment", self.augment, AUGMENTS)
+        check_choice("precision", self.precision, PRECISIONS)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("dataset", self.dataset, DATASETS)
+        for name in ("train_limit", "test_limit"):
+            limit = getattr(self, name)
+            if limit is not None and (not isinstance(limit, int) or limit < 1):
+                raise ConfigError(f"{name} must be a positive whole number, got {limit!r}")
+        return self
+
+    def to_dict(self) -> dict:
+        """Nested: {"model": {...}, "dataset": ..., ...} (what checkpoints keep)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        """A TrainConfig from `to_dict()`'s nested form, or from flat settings where the model's
+        fields sit beside the others ({"arch": ..., "lr": ...}): the form of the presets, the
+        CLI's flags, and of the checkpoints saved before the model was nested. Unknown keys
+        are ignored (a newer file); model fields given at the top win over a nested "model"."""
+        model = {**(values.get("model") or {})}
+        model.update({k: v for k, v in values.items() if k in MODEL_FIELDS})
+        known = {f.name for f in fields(cls)} - {"model"}
+        rest = {k: v for k, v in values.items() if k in known}
+        return cls(model=ModelConfig.from_dict(model), **rest)
+
+
+def setting(config: dict, name: str):
+    """One setting of a `TrainConfig.to_dict()` (nested) or of flat settings; None if absent."""
+    if name in config:
+        return config[name]
+    return (config.get("model") or {}).get(name)
+
+
+# Named recipes, as flat settings (model and training side by side; see benchmarks/RESULTS.md
+# for what each measured). `seed` is the notebook this project grew from: batch 32, SGD lr
+# 0.01, momentum 0.5, one epoch, 28x28 resized to 32x32 and normalized with the MNIST mean/std.
+PRESETS: dict[str, dict] = {
+    "seed": dict(
+        optimizer="sgd",
+        lr=0.01,
+        momentum=0.5,
+        batch_size=32,
+        epochs=1,
+        resize="scale",
+        schedule="constant",
+    ),
+    # The quickest route to 99% test accuracy on a CPU (benchmarks/RESULTS.md).
+    "fast": dict(
+        arch="modern",
+        activation="relu",
+        optimizer="adam",
+        lr=1.6e-2,
+        batch_size=256,
+        epochs=3,
+        schedule="onecycle",
+        precision="bfloat16" if native_bfloat16() else "float32",
+    ),
+    "faithful-fast": dict(
+        arch="faithful",
+        optimizer="adam",
+        lr=2e-3,
+        batch_size=64,
+        epochs=4,
+        schedule="onecycle",
+    ),
+    # The 1998 recipe (p.10): SDLM, one pattern per step, 20 passes, the paper's per-pass
+    # schedule scaled by lr / 0.0005. The one difference: lr is one tenth of the paper's 0.0005,
+    # because the paper's rates diverge within a few patterns here (see lenet_viz/sdlm.py).
+    "paper": dict(
+        arch="faithful",
+        optimizer="sdlm",
+        lr=0.00005,
+        batch_size=1,
+        epochs=20,
+        schedule="paper",
+    ),
+}
+
+
+def preset_config(name: str, **overrides) -> TrainConfig:
+    """The preset's config, with any explicitly given overrides (None means "not given")."""
+    check_choice("preset", name, PRESETS)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return TrainConfig.from_dict({**PRESETS[name], **given})
+
+
+def describe(config: TrainConfig) -> str:
+    """A short label for a run, e.g. "modern relu sgd lr=0.01 bs=32"; a C3 table or pooling
+    other than the architecture's own is named too ("modern relu C3=paper ...")."""
+    model = config.model
+    usual = ModelConfig(arch=model.arch)
+    changed = "".join(
+        f" {name}={getattr(model, key)}"
+        for name, key in (("C3", "c3"), ("pool", "pooling"))
+        if getattr(model, key) != getattr(usual, key)
+    )
+    return (
+        f"{model.arch} {model.activation}{changed} {config.optimizer} lr={config.lr:g} "
+        f"bs={config.batch_size}"
+    )

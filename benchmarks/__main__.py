@@ -317,12 +317,20 @@ def applive_rows(measured: dict, quick: bool) -> list[Row]:
                 f"in the app / library alone, {name}: images/s (ratio); by CPU time; "
                 "server CPU per poll",
                 f"{app:,.0f} / {library:,.0f} ({case['ratio']:.2f}x); "
-                f"{case['cpu_ratio']:.2f}x; {_poll_overhead(case['overhead_cpu_ms_per_poll'])}",
+                f"{case['cpu_ratio']:.2f}x; {_poll_overhead(case['overhead_cpu_ms_per_poll'])}"
+                + _page_threads(case["app"]),
                 f">= {MIN_APP_OVER_LIBRARY}x by CPU time" if has_target else "",
                 None if quick or not has_target else case["cpu_ratio"] >= MIN_APP_OVER_LIBRARY,
             )
         )
     return rows
+
+
+def _page_threads(app: dict) -> str:
+    """The server's CPU per poll outside the training thread, measured directly."""
+    if "page_cpu_ms_per_poll" not in app:  # measured before it was
+        return ""
+    return f" ({app['page_cpu_ms_per_poll']:.1f} ms outside the training thread)"
 
 
 def _poll_overhead(ms: float) -> str:

@@ -121,22 +121,57 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """{thread id: user + system CPU seconds} of every thread of a process (Linux /proc)."""
+    found = {}
+    for thread in os.listdir(f"/proc/{pid}/task"):
+        try:
+            stat = Path(f"/proc/{pid}/task/{thread}/stat").read_text()
+        except OSError:  # the thread has just ended
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        found[thread] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
 def train_in_page(page, start_button, server_pid: int, timeout_s: float) -> dict:
     """Press the page's button, wait for the run to finish; the page's metrics (Images / s),
-    the wall seconds and the server's CPU seconds in between."""
+    the wall seconds and the server's CPU seconds in between.
+
+    Also the CPU of the training thread (the busiest thread started after the click, sampled
+    every half second: its last half second may be missed) and so the rest of the server's:
+    what the page's polls, Streamlit and the browser's connection cost, measured directly."""
+    before = thread_cpu_seconds(server_pid)
     cpu_before, started = cpu_seconds(server_pid), time.perf_counter()
     start_button.click()
-    page.wait_for_function(FINISHED, timeout=timeout_s * 1000, polling=500)
+    new_threads: dict[str, float] = {}
+    while not page.evaluate(FINISHED):
+        if time.perf_counter() - started > timeout_s:
+            raise TimeoutError(f"the run did not finish within {timeout_s:.0f} s")
+        for thread, seconds in thread_cpu_seconds(server_pid).items():
+            if thread not in before:
+                new_threads[thread] = seconds
+        page.wait_for_timeout(500)
     wall = time.perf_counter() - started
     cpu = cpu_seconds(server_pid) - cpu_before
     wait_idle(page)
     metrics = page.evaluate(METRICS)
+    training = max(new_threads.values(), default=0.0)
     return {
         "images_per_second": _number(metrics["Images / s"]),
         "iterations": int(_number(metrics["Iteration"])),
         "wall_seconds": round(wall, 1),
         "cpu_seconds": round(cpu, 2),
+        "training_thread_cpu_seconds": round(training, 2),
+        "page_cpu_ms_per_poll": page_cost_per_poll(cpu - training, wall),
     }
+
+
+def page_cost_per_poll(cpu_seconds: float, wall_seconds: float) -> float:
+    """CPU milliseconds per poll (one every POLL_SECONDS of wall time)."""
+    from pages.common import POLL_SECONDS
+
+    return round(1000 * cpu_seconds / max(1.0, wall_seconds / POLL_SECONDS), 1)
 
 
 def open_page(browser, url: str, heading: str, height: int):

@@ -194,11 +194,11 @@ def compare_in_app(browser, url: str, size: str, server_pid: int, timeout_s: flo
         page.close()
 
 
-def train_in_app(browser, url: str, server_pid: int, timeout_s: float) -> dict:
+def train_in_app(browser, url: str, server_pid: int, epochs: int, timeout_s: float) -> dict:
     page = open_page(browser, f"{url}/train", "Train LeNet-5", 1300)
     try:
         choose(page, "Run size", SIZE_LABELS[TRAIN_SIZE])
-        set_number(page, "Epochs", TRAIN_EPOCHS)
+        set_number(page, "Epochs", epochs)
         button = page.get_by_role("button", name="Start", exact=True)
         return train_in_page(page, button, server_pid, timeout_s)
     finally:
@@ -293,7 +293,7 @@ def measure_in_app(
                     if case == "compare":
                         app = compare_in_app(browser, url, size, server.pid, timeout_s=3600)
                     else:
-                        app = train_in_app(browser, url, server.pid, timeout_s=3600)
+                        app = train_in_app(browser, url, server.pid, epochs, timeout_s=3600)
                     log(f"  {name}: the library alone…")
                     library = library_run(case, size, epochs)
                     ratio = app["images_per_second"] / library["images_per_second"]

@@ -30,6 +30,19 @@ class History:
             [dict(e) for e in self.epochs],
         )
 
+    def since(self, start: int) -> History:
+        """The per-iteration records from index `start` on, and every epoch: a reader that has
+        the first `start` records copies only the new ones (a live view's poll)."""
+        return History(
+            self.iteration[start:],
+            self.epoch_float[start:],
+            self.loss[start:],
+            self.accuracy[start:],
+            self.lr[start:],
+            {k: v[start:] for k, v in self.grad_norm.items()},
+            [dict(e) for e in self.epochs],
+        )
+
     def to_csv_rows(self) -> list[list]:
         """One row per iteration, with the epoch metrics on the epoch's last iteration."""
         layers = list(self.grad_norm)

@@ -210,6 +210,11 @@ class TrainingRun:
         with self.lock:
             return self.history.copy()
 
+    def history_since(self, start: int) -> History:
+        """`History.since(start)` under the lock: the records a live view has not read yet."""
+        with self.lock:
+            return self.history.since(start)
+
     def model_snapshot(self) -> LeNetBase:
         """A copy of the model with consistent weights (never mid-update), in eval mode."""
         with self.lock:

@@ -56,7 +56,7 @@ class TrainerSnapshot:
     epoch: float
     images_per_second: float
     eta_seconds: float | None
-    runs: list[dict]  # per run: name, status, message, iteration, history (History copy)
+    runs: list[dict]  # per run: name, status, message, iteration, history (a copy, or None)
     testing: bool = False  # a run is testing on the test set at the end of an epoch
 
 
@@ -293,7 +293,9 @@ class Trainer:
         images = sum(run.images_seen for run in self.runs)
         return images / self._train_seconds if self._train_seconds > 0 else 0.0
 
-    def snapshot(self) -> TrainerSnapshot:
+    def snapshot(self, histories: bool = True) -> TrainerSnapshot:
+        """Progress and, with `histories`, a copy of each run's whole history. A live view
+        passes histories=False and reads only the new records (`TrainingRun.history_since`)."""
         lead = max(self.runs, key=lambda r: r.total_iterations)
         iteration, total = lead.iteration, lead.total_iterations
         ips = self.images_per_second
@@ -310,7 +312,7 @@ class Trainer:
                 "message": run.message,
                 "iteration": run.iteration,
                 "total_iterations": run.total_iterations,
-                "history": run.history_snapshot(),
+                "history": run.history_snapshot() if histories else None,
                 "final": dict(run.final),
             }
             for run in self.runs

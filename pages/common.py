@@ -20,6 +20,7 @@ import streamlit as st
 from lenet_viz.config import ModelConfig, TrainConfig
 from lenet_viz.data import Split, data_available, load_split
 from lenet_viz.history import History
+from lenet_viz.live import LiveView
 from lenet_viz.model import build_model
 from lenet_viz.run_slots import RUN_SLOTS
 from lenet_viz.runner import Trainer, TrainerSnapshot
@@ -218,6 +219,16 @@ def poll_period(status: str | None) -> float | None:
     poll that sees another status reruns the page (which then decides again).
     """
     return POLL_SECONDS if status is not None and status not in FINISHED_STATUSES else None
+
+
+def live_view(state_key: str, trainer: Trainer, x: str = "iteration") -> LiveView:
+    """The session's LiveView of `trainer` (kept at `state_key`, replaced for a new trainer):
+    each poll reads only the iterations added since the last one."""
+    view = st.session_state.get(state_key)
+    if not isinstance(view, LiveView) or not view.follows(trainer, x):
+        view = LiveView(trainer, x=x)
+        st.session_state[state_key] = view
+    return view
 
 
 def live_fragment(body: Callable[[], None], status: str | None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
@@ -17,13 +18,7 @@ from lenet_viz.activations import ACTIVATIONS
 from lenet_viz.config import C3_TABLES, MAX_EPOCHS, PRESETS, ConfigError, ModelConfig, TrainConfig
 from lenet_viz.data import DataError
 from lenet_viz.diagnose import diagnose
-from lenet_viz.figures.comparison import (
-    gradient_norm_figure,
-    overlay_figure,
-    short_run_names,
-    small_multiples_figure,
-    summary_rows,
-)
+from lenet_viz.figures.comparison import short_run_names
 from lenet_viz.figures.style import RUN_COLORS
 from lenet_viz.runner import Trainer, start_run
 from pages.common import (
@@ -42,6 +37,7 @@ from pages.common import (
     fetch_hint,
     learning_rate_input,
     live_fragment,
+    live_view,
     metrics_rows,
     pause_resume_stop_buttons,
     progress_panel,
@@ -57,7 +53,8 @@ from ui.replay_panel import inside_panel
 KEY = "compare_opt_"
 NOTICE = "compare_notice"
 SEEN_STATUS = "compare_seen_status"
-FIGURES = "compare_figures"  # (version, figures) of the last poll
+FIGURES = "compare_figures"  # the LiveView of the trainer: its figures, updated at each poll
+DIAGNOSES = "compare_diagnoses"  # {(trainer id, run index, status): diagnose(...)} of ended runs
 MAX_RUNS = 4
 NOTEBOOK_ACTIVATIONS = ("sigmoid", "relu")
 RESIZE_LABELS = {"pad": "pad to 32x32 (the paper)", "scale": "scale to 32x32 (the notebook)"}
@@ -490,6 +487,12 @@ def summary_table(rows: list[dict]) -> pd.DataFrame:
     return table.set_index("run")
 
 
+def x_axis(trainer: Trainer) -> str:
+    """Iterations, or epochs when the runs' batch sizes differ (their iterations do not align)."""
+    same_batches = len({r.config.batch_size for r in trainer.runs}) == 1
+    return "iteration" if same_batches else "epoch"
+
+
 def with_differing_settings(rows: list[dict], configs: list[TrainConfig]) -> list[dict]:
     """Add every setting that differs between the runs (momentum included) to the summary."""
     values = []
@@ -508,22 +511,26 @@ def chart_config(name: str) -> dict:
     return {"toImageButtonOptions": {"format": "png", "filename": f"lenet5_{name}", "scale": 2}}
 
 
-def live_figures(trainer: Trainer, snapshot) -> tuple:
-    """Overlay, gradient norms and small multiples, rebuilt only when a run has moved."""
-    version = (id(trainer), tuple((r["iteration"], r["status"]) for r in snapshot.runs))
-    cached = st.session_state.get(FIGURES)
-    if cached is None or cached[0] != version:
-        curves = [(run["name"], run["history"]) for run in snapshot.runs]
-        same_batches = len({r.config.batch_size for r in trainer.runs}) == 1
-        x = "iteration" if same_batches else "epoch"  # runs of different batch sizes align by epoch
-        figures = (
-            overlay_figure(curves, x=x),
-            gradient_norm_figure(curves),
-            small_multiples_figure(curves, x=x),
-        )
-        cached = (version, figures)
-        st.session_state[FIGURES] = cached
-    return cached[1]
+def diagnosis_of(trainer: Trainer, index: int):
+    """`diagnose` of a finished run, computed once per run and status (it reads the run's
+    whole history, which a poll must not copy)."""
+    run = trainer.runs[index]
+    key = (trainer.id, index, run.status)
+    cached = st.session_state.get(DIAGNOSES)
+    if cached is None or key not in cached:
+        cached = {k: v for k, v in (cached or {}).items() if k[0] == trainer.id}
+        cached[key] = diagnose(run.config, run.history_snapshot(), run.final.get("test_acc"))
+        st.session_state[DIAGNOSES] = cached
+    return cached[key]
+
+
+def metrics_csv(trainer: Trainer) -> Callable[[], str]:
+    """Every run's metrics and settings as CSV text, made when the button is clicked (a poll
+    does not copy the runs' whole histories)."""
+    runs = [(run.name, run.config, run) for run in trainer.runs]
+    return lambda: csv_text(
+        metrics_rows([(name, config, run.history_snapshot()) for name, config, run in runs])
+    )
 
 
 def live_panel() -> None:
@@ -535,22 +542,24 @@ def live_panel() -> None:
         )
         return
     trainer.touch()  # this page is open: the runs keep their training slot
-    snapshot = trainer.snapshot()
+    view = live_view(FIGURES, trainer, x_axis(trainer))
+    snapshot = view.poll(trainer)
     progress_panel(snapshot, COMPARE_TRAINER, notice=trainer.notice)
-    for run, training in zip(snapshot.runs, trainer.runs, strict=True):
+    for index, run in enumerate(snapshot.runs):
         if run["status"] in ("diverged", "error"):
             st.error(f"**{run['name']}**: {run['message']}")
         if run["status"] in ("completed", "stopped", "diverged"):
-            failed = diagnose(training.config, run["history"], run["final"].get("test_acc"))
+            failed = diagnosis_of(trainer, index)
             if failed is not None:
                 st.warning(
                     f"**{run['name']}**: {failed.headline} {failed.cause} "
                     f"({failed.change_label.replace('Try', 'try')} for this run.)",
                     icon=":material/error:",
                 )
-    overlay, gradients, multiples = live_figures(trainer, snapshot)
     st.subheader("Loss and accuracy, all runs")
-    st.plotly_chart(overlay, key="compare_overlay_chart", config=chart_config("compare_curves"))
+    st.plotly_chart(
+        view.overlay_figure(), key="compare_overlay_chart", config=chart_config("compare_curves")
+    )
     st.subheader("Why sigmoid stalls: each layer's gradient norm")
     st.caption(
         "How strongly each layer is told to change, on a log scale. The error signal goes "
@@ -559,29 +568,24 @@ def live_panel() -> None:
         "ReLU, and barely learn."
     )
     st.plotly_chart(
-        gradients, key="compare_gradient_chart", config=chart_config("compare_gradient_norms")
+        view.gradient_norm_figure(),
+        key="compare_gradient_chart",
+        config=chart_config("compare_gradient_norms"),
     )
     st.subheader("Each run on its own")
     st.plotly_chart(
-        multiples, key="compare_multiples_chart", config=chart_config("compare_each_run")
+        view.small_multiples_figure(),
+        key="compare_multiples_chart",
+        config=chart_config("compare_each_run"),
     )
     st.subheader("Summary")
     configs = [r.config for r in trainer.runs]
-    rows = summary_rows(
-        [{**run, "config": c.to_dict()} for run, c in zip(snapshot.runs, configs, strict=True)]
-    )
+    rows = view.summary_rows(snapshot, [c.to_dict() for c in configs])
     st.table(summary_table(with_differing_settings(rows, configs)))
     st.download_button(
         "Download every run's metrics and settings (.csv)",
         icon=":material/download:",
-        data=csv_text(
-            metrics_rows(
-                [
-                    (run["name"], config, run["history"])
-                    for run, config in zip(snapshot.runs, configs, strict=True)
-                ]
-            )
-        ),
+        data=metrics_csv(trainer),
         file_name="lenet5_compare_runs.csv",
         mime="text/csv",
         on_click="ignore",

@@ -35,8 +35,6 @@ from lenet_viz.diagnose import diagnose
 from lenet_viz.figures.training import (
     class_names,
     confusion_figure,
-    epoch_figure,
-    iteration_figure,
     misclassified_figure,
 )
 from lenet_viz.replay import replay_payload
@@ -60,6 +58,7 @@ from pages.common import (
     is_active,
     learning_rate_input,
     live_fragment,
+    live_view,
     metrics_rows,
     pause_resume_stop_buttons,
     progress_panel,
@@ -80,7 +79,7 @@ SAVE_NOTICE = "train_save_notice"
 PENDING_OVERWRITE = "train_pending_overwrite"  # a file name waiting for "overwrite?" confirmation
 SEEN_STATUS = "train_seen_status"  # the trainer status the page was last drawn with
 RESULTS = "train_results"  # evaluate_full() results and checkpoint bytes of the finished run
-FIGURES = "train_figures"  # (version, figures) of the last poll
+FIGURES = "train_figures"  # the LiveView of the trainer: its figures, updated at each poll
 SETTINGS_ARCH = "train_settings_arch"  # the architecture the per-net settings belong to
 ARCH_MEMORY = "train_arch_memory"  # {arch: the user's per-net settings}, kept across switches
 HISTORY = "train_history"  # this session's earlier runs (Trainers), newest first
@@ -593,21 +592,6 @@ def control_buttons(status: str | None, data_ok: bool) -> None:
 # ----------------------------------------------------------------------------- live panel
 
 
-def live_figures(trainer: Trainer, run: dict):
-    """The two live figures, rebuilt only when the run has moved since the last poll."""
-    version = (id(trainer), run["iteration"], len(run["history"].epochs), run["status"])
-    cached = st.session_state.get(FIGURES)
-    if cached is None or cached[0] != version:
-        history = run["history"]
-        figures = (
-            iteration_figure(history),
-            epoch_figure(history, total_epochs=trainer.runs[0].config.epochs),
-        )
-        cached = (version, figures)
-        st.session_state[FIGURES] = cached
-    return cached[1]
-
-
 def chart_config(name: str) -> dict:
     """Plotly's own toolbar, whose camera button downloads the chart as a PNG named after it."""
     return {"toImageButtonOptions": {"format": "png", "filename": f"lenet5_{name}", "scale": 2}}
@@ -623,7 +607,8 @@ def live_panel() -> None:
         )
         return
     trainer.touch()  # this page is open: the run keeps its training slot
-    snapshot = trainer.snapshot()
+    view = live_view(FIGURES, trainer)
+    snapshot = view.poll(trainer)
     run = snapshot.runs[0]
     st.markdown(f"**Run:** {run['name']}")
     progress_panel(snapshot, TRAIN_TRAINER, notice=trainer.notice)
@@ -631,9 +616,15 @@ def live_panel() -> None:
         st.error(f"The run {run['message']}", icon=":material/warning:")
     elif run["status"] == "error":
         st.error(run["message"])
-    iteration_chart, epoch_chart = live_figures(trainer, run)
-    st.plotly_chart(iteration_chart, key="train_iteration_chart", config=chart_config("curves"))
-    st.plotly_chart(epoch_chart, key="train_epoch_chart", config=chart_config("per_epoch"))
+    st.plotly_chart(
+        view.iteration_figure(), key="train_iteration_chart", config=chart_config("curves")
+    )
+    epochs = trainer.runs[0].config.epochs
+    st.plotly_chart(
+        view.epoch_figure(total_epochs=epochs),
+        key="train_epoch_chart",
+        config=chart_config("per_epoch"),
+    )
     if trainer.runs[0].config.model.arch == "faithful":
         st.caption(FAITHFUL_LOSS_NOTE)
     sdlm_panel_for_run(trainer.runs[0].config, run["history"].epochs, key="train_sdlm")

@@ -38,8 +38,8 @@ def run_suite(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, 
 
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory):
-    """One quick run of every section but the two that start Streamlit (tested below)."""
-    return run_suite(tmp_path_factory.mktemp("bench"), "--skip", "coldstart,apptest")
+    """One quick run of every section but the three that start Streamlit (tested below)."""
+    return run_suite(tmp_path_factory.mktemp("bench"), "--skip", "coldstart,apptest,applive")
 
 
 def table_rows(text: str) -> list[list[str]]:
@@ -129,6 +129,36 @@ def test_app_sections_start_streamlit_and_rerun_the_draw_page(tmp_path):
     apptest = report["results"]["apptest"]
     if "skipped" not in apptest:
         assert apptest["first_run_seconds"] > 0 and apptest["rerun_seconds_median"] > 0
+
+
+def test_live_poll_section_measures_both_pages_at_each_size(quick_report):
+    _, report, _ = quick_report
+    pages = report["results"]["livepoll"]["pages"]
+    assert {page: entry["runs"] for page, entry in pages.items()} == {"train": 1, "compare": 4}
+    for entry in pages.values():
+        assert sorted(entry["by_size"], key=int) == ["200", "2000"]
+        for size in entry["by_size"].values():
+            assert 0 < size["live_ms_median"] <= size["live_ms_max"]
+            assert size["before_ms_median"] > 0 and size["json_bytes"] > 0
+    whats = [row["what"] for row in report["rows"] if row["section"] == "livepoll"]
+    assert len(whats) == 2 and all("server CPU per poll" in what for what in whats)
+
+
+def test_app_live_section_trains_in_the_app_and_alone(tmp_path):
+    from benchmarks.app_live import taskset_available
+    from devtools.app_server import chromium_problem
+
+    if not taskset_available() or chromium_problem():
+        pytest.skip(f"needs taskset, 2 cores and Chromium: {chromium_problem() or 'no taskset'}")
+    _, report, _ = run_suite(tmp_path, "--only", "applive")
+    assert report["errors"] == {}
+    (case,) = report["results"]["applive"]["cases"].values()
+    assert case["app"]["iterations"] == case["library"]["iterations"] == 16  # 500 / batch 32
+    assert case["app"]["images_per_second"] > 0 and case["library"]["images_per_second"] > 0
+    assert case["ratio"] > 0 and case["cpu_ratio"] > 0
+    # a Tiny run may end before the first sample of its thread: 0 is possible
+    assert 0 <= case["app"]["training_thread_cpu_seconds"] <= case["app"]["cpu_seconds"]
+    assert case["app"]["page_cpu_ms_per_poll"] >= 0
 
 
 def test_peak_estimate_follows_the_simd_flags():

@@ -1,6 +1,7 @@
 """Plotly figures and tables of several runs side by side (the Compare page).
 
-Each run is a `TrainerSnapshot.runs` entry (name, status, iteration, history, ...).
+Each run is a `TrainerSnapshot.runs` entry (name, status, iteration, history, ...). The curve
+figures take (name, History) pairs, or (name, live curves source) pairs (`figures.curves`).
 """
 
 from __future__ import annotations
@@ -13,27 +14,23 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from lenet_viz.config import setting
-from lenet_viz.figures.smoothing import AUTO, MAX_PLOT_POINTS, percent, smoothed_curve
+from lenet_viz.figures.curves import GRADIENT, curve_uid, curves_of
+from lenet_viz.figures.curves import trained_layers as trained_layers  # it lived here
+from lenet_viz.figures.smoothing import AUTO, MAX_PLOT_POINTS, smoothed_curve
 from lenet_viz.figures.style import GRADIENT_LAYER_STYLE, RUN_COLORS, style
-from lenet_viz.figures.training import add_placed, curve_traces, empty_note, x_title, x_values
+from lenet_viz.figures.training import add_placed, curve_traces, empty_note, x_title
 from lenet_viz.history import History
 
 
 def _run_traces(index, name, history, x, smoothing, max_points, legend):
     """(1, loss trace) and (2, accuracy trace) pairs of run number `index`, in its colour."""
     color = RUN_COLORS[index % len(RUN_COLORS)]
-    xs = np.asarray(x_values(history, x))
-    for metric, values in ((1, history.loss), (2, percent(history.accuracy))):
+    source = curves_of(history, x, smoothing, max_points)
+    for col, metric in ((1, "loss"), (2, "accuracy")):
         for trace in curve_traces(
-            xs,
-            values,
-            name=name,
-            color=color,
-            smoothing=smoothing,
-            max_points=max_points,
-            legend=legend and metric == 1,
+            source, metric, run=index, name=name, color=color, legend=legend and col == 1
         ):
-            yield metric, trace
+            yield col, trace
 
 
 def overlay_figure(
@@ -60,7 +57,7 @@ def overlay_figure(
     for col in (1, 2):
         fig.update_xaxes(title_text=x_title(x), row=1, col=col)
     fig.update_yaxes(range=[0, 100], row=1, col=2)
-    if not any(history.iteration for _, history in runs):
+    if not any(curves_of(history, x, smoothing, max_points).count for _, history in runs):
         empty_note(fig, "The curves appear with the first batch.")
     return style(fig, height)
 
@@ -97,15 +94,6 @@ def small_multiples_figure(
     return style(fig, height, legend=False)
 
 
-def trained_layers(history: History) -> list[str]:
-    """Layers with a non-zero gradient somewhere (the modern net's pooling layers have none)."""
-    return [
-        name
-        for name, norms in history.grad_norm.items()
-        if len(norms) and bool(np.any(np.nan_to_num(np.asarray(norms, dtype=float)) > 0))
-    ]
-
-
 def gradient_norm_figure(
     runs: Sequence[tuple[str, History]],
     *,
@@ -134,9 +122,9 @@ def gradient_norm_figure(
     placed = []
     for index, (_, history) in enumerate(runs):
         row, col = divmod(index, columns)
-        iterations = np.asarray(history.iteration)
-        for layer in trained_layers(history):
-            xs, ys = smoothed_curve(iterations, history.grad_norm[layer], smoothing, max_points)
+        source = curves_of(history, "iteration", smoothing, max_points)
+        for layer in source.layers():
+            xs, ys = source.smoothed(GRADIENT + layer)
             color, dash = GRADIENT_LAYER_STYLE.get(layer, ("#444444", "solid"))
             trace = go.Scatter(
                 x=xs,
@@ -147,6 +135,7 @@ def gradient_norm_figure(
                 legendgroup=layer,
                 showlegend=layer not in shown,
                 hovertemplate=f"{layer}: " + "%{y:.2e}<extra></extra>",
+                uid=curve_uid(index, GRADIENT + layer, "smooth"),
             )
             placed.append((trace, row + 1, col + 1))
             shown.add(layer)
@@ -169,28 +158,47 @@ def summary_rows(runs: Sequence[dict], smoothing: float | None = AUTO) -> list[d
     rows = []
     for run in runs:
         history: History = run["history"]
-        config = run.get("config") or {}
-        test_acc = (run.get("final") or {}).get("test_acc")
-        if test_acc is None and history.epochs:
-            test_acc = history.epochs[-1]["test_acc"]
-        row = {"run": run["name"]}
-        for key in ("activation", "optimizer", "lr", "batch_size", "c3"):
-            if setting(config, key) is not None:
-                row[key] = setting(config, key)
-        row.update(
-            {
-                "status": run["status"],
-                "iterations": run["iteration"],
-                "train loss (smoothed)": _last_smoothed(history.loss, smoothing),
-                "train accuracy % (smoothed)": _percent_or_none(
-                    _last_smoothed(history.accuracy, smoothing)
-                ),
-                "test accuracy %": None if test_acc is None else 100.0 * test_acc,
-                "C1 gradient norm (last 10%)": _tail_mean(history.grad_norm.get("C1", [])),
-            }
+        rows.append(
+            summary_row(
+                run,
+                history.epochs,
+                loss=_last_smoothed(history.loss, smoothing),
+                accuracy=_last_smoothed(history.accuracy, smoothing),
+                c1_gradient=_tail_mean(history.grad_norm.get("C1", [])),
+            )
         )
-        rows.append(row)
     return rows
+
+
+def summary_row(
+    run: dict,
+    epochs: Sequence[dict],
+    *,
+    loss: float | None,
+    accuracy: float | None,
+    c1_gradient: float | None,
+) -> dict:
+    """The summary row of one run (see `summary_rows`), from its smoothed last loss and batch
+    accuracy (0-1) and the mean C1 gradient norm over the last 10% of its iterations."""
+    config = run.get("config") or {}
+    test_acc = (run.get("final") or {}).get("test_acc")
+    if test_acc is None and epochs:
+        test_acc = epochs[-1]["test_acc"]
+    row = {"run": run["name"]}
+    for key in ("activation", "optimizer", "lr", "batch_size", "c3"):
+        if setting(config, key) is not None:
+            row[key] = setting(config, key)
+    row.update(
+        {
+            "status": run["status"],
+            "iterations": run["iteration"],
+            "train loss (smoothed)": loss,
+            "train accuracy % (smoothed)": _percent_or_none(accuracy),
+            "test accuracy %": None if test_acc is None else 100.0 * test_acc,
+            "C1 gradient norm (last 10%)": c1_gradient,
+        }
+    )
+    return row
 
 
 def _last_smoothed(values: Sequence[float], smoothing: float | None) -> float | None:
@@ -203,10 +211,17 @@ def _percent_or_none(value: float | None) -> float | None:
     return None if value is None else 100.0 * value
 
 
-def _tail_mean(values: Sequence[float], fraction: float = 0.1) -> float | None:
+TAIL_FRACTION = 0.1  # the summary's C1 gradient norm: the mean over the last 10% of iterations
+
+
+def tail_length(count: int, fraction: float = TAIL_FRACTION) -> int:
+    return max(1, int(count * fraction))
+
+
+def _tail_mean(values: Sequence[float], fraction: float = TAIL_FRACTION) -> float | None:
     if not values:
         return None
-    tail = values[-max(1, int(len(values) * fraction)) :]
+    tail = values[-tail_length(len(values), fraction) :]
     return float(np.mean(tail))
 
 

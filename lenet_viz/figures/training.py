@@ -3,6 +3,7 @@
 Every function is pure: it takes a `History` or plain data and returns a `go.Figure`, so it can
 be tested without Streamlit and used from a notebook. Curves are smoothed and decimated with
 `lenet_viz.figures.smoothing`; several runs side by side are `lenet_viz.figures.comparison`.
+The curve figures also draw from a live curves source (`lenet_viz.figures.curves`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lenet_viz.figures.smoothing import AUTO, MAX_PLOT_POINTS, decimate, percent, smoothed_curve
+from lenet_viz.figures.curves import curve_uid, curves_of
+from lenet_viz.figures.smoothing import AUTO, MAX_PLOT_POINTS
 from lenet_viz.figures.style import FONT_SIZE, RUN_COLORS, style
 from lenet_viz.history import History
 
@@ -38,33 +40,25 @@ def class_names(dataset: str) -> tuple[str, ...]:
     return FASHION_CLASSES if dataset == "fashion-mnist" else DIGIT_CLASSES
 
 
-def x_values(history: History, x: str) -> list:
-    if x == "iteration":
-        return history.iteration
-    if x == "epoch":
-        return history.epoch_float
-    raise ValueError(f"x must be 'iteration' or 'epoch', got {x!r}")
-
-
 def x_title(x: str) -> str:
     return "iteration (batches)" if x == "iteration" else "epoch"
 
 
 def curve_traces(
-    xs: Sequence,
-    values: Sequence[float],
+    source,
+    metric: str,
     *,
+    run: int,
     name: str,
     color: str,
-    smoothing: float | None,
-    max_points: int,
     show_raw: bool = True,
     legend: bool = True,
 ) -> list[go.Scatter]:
-    """A faint raw curve (every batch) under its bold smoothed curve, both decimated."""
+    """A faint raw curve (every batch) under its bold smoothed curve, both decimated, of
+    `metric` from a curves source (`lenet_viz.figures.curves`); `run` goes in the uids."""
     traces = []
     if show_raw:
-        raw_x, raw_y = decimate(xs, values, max_points)
+        raw_x, raw_y = source.raw(metric)
         traces.append(
             go.Scatter(
                 x=raw_x,
@@ -76,9 +70,10 @@ def curve_traces(
                 legendgroup=name,
                 showlegend=False,
                 hoverinfo="skip",
+                uid=curve_uid(run, metric, "raw"),
             )
         )
-    smooth_x, smooth_y = smoothed_curve(xs, values, smoothing, max_points)
+    smooth_x, smooth_y = source.smoothed(metric)
     traces.append(
         go.Scatter(
             x=smooth_x,
@@ -89,6 +84,7 @@ def curve_traces(
             legendgroup=name,
             showlegend=legend,
             hovertemplate="%{y:.3f}",
+            uid=curve_uid(run, metric, "smooth"),
         )
     )
     return traces
@@ -118,14 +114,16 @@ def empty_note(fig: go.Figure, text: str) -> go.Figure:
 
 
 def iteration_figure(
-    history: History,
+    history,
     *,
     smoothing: float | None = AUTO,
     max_points: int = MAX_PLOT_POINTS,
     color: str = RUN_COLORS[0],
     height: int = 360,
 ) -> go.Figure:
-    """Loss and batch accuracy per iteration: faint raw values under a smoothed curve."""
+    """Loss and batch accuracy per iteration: faint raw values under a smoothed curve.
+
+    `history`: a History, or a live curves source (`lenet_viz.live.LiveRun`)."""
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -133,25 +131,16 @@ def iteration_figure(
         horizontal_spacing=0.08,
     )
     placed = []
-    xs = np.asarray(history.iteration)
-    for col, values, title in (
-        (1, history.loss, "loss"),
-        (2, percent(history.accuracy), "accuracy"),
-    ):
+    source = curves_of(history, "iteration", smoothing, max_points)
+    for col, metric in ((1, "loss"), (2, "accuracy")):
         for trace in curve_traces(
-            xs,
-            values,
-            name=f"smoothed {title}",
-            color=color,
-            smoothing=smoothing,
-            max_points=max_points,
-            legend=False,
+            source, metric, run=0, name=f"smoothed {metric}", color=color, legend=False
         ):
             placed.append((trace, 1, col))
         fig.update_xaxes(title_text=x_title("iteration"), row=1, col=col)
     add_placed(fig, placed)
     fig.update_yaxes(range=[0, 100], row=1, col=2)
-    if not history.iteration:
+    if not source.count:
         empty_note(fig, "The curves appear with the first batch.")
     return style(fig, height, legend=False)
 

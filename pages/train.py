@@ -627,7 +627,7 @@ def live_panel() -> None:
     )
     if trainer.runs[0].config.model.arch == "faithful":
         st.caption(FAITHFUL_LOSS_NOTE)
-    sdlm_panel_for_run(trainer.runs[0].config, run["history"].epochs, key="train_sdlm")
+    sdlm_panel_for_run(trainer.runs[0].config, view.runs[0].epochs, key="train_sdlm")
     if snapshot.status != st.session_state.get(SEEN_STATUS):
         st.rerun()  # the whole page: the buttons and the results follow the new status
 

@@ -20,7 +20,7 @@ import streamlit as st
 
 from lenet_viz.data import DataError
 from lenet_viz.figures.replay import loss_marker_figure, png_bytes, view_images
-from lenet_viz.figures.training import RUN_COLORS
+from lenet_viz.figures.style import RUN_COLORS
 from lenet_viz.replay import (
     aligned_stops,
     digit_input,

@@ -19,7 +19,8 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 
-from lenet_viz.figures.training import RUN_COLORS, smoothed_curve
+from lenet_viz.figures.smoothing import smoothed_curve
+from lenet_viz.figures.style import RUN_COLORS
 from lenet_viz.replay import InsideView
 
 # Plotly's "RdBu_r" (the Inside page's SIGNED_SCALE), at -1, -0.5, 0, 0.5, 1.

@@ -38,10 +38,10 @@ def test_home_shows_the_architecture(app_url, page, wait_for_app, screenshot):
     page.get_by_text("The architecture").wait_for()
     page.locator(".js-plotly-plot").first.wait_for()  # the diagram (shapes, no traces)
     nav = sidebar_pages(page)
-    for title in ("Home", "Train", "Compare", "Draw", "Inside LeNet-5"):
+    for title in ("Home", "Train", "Compare", "Draw", "Inside LeNet-5", "Robustness"):
         assert title in nav
     assert "common" not in nav  # app.py's navigation, not the pages/ folder listing
-    assert page.locator("[data-testid=stPageLink]").count() == 5
+    assert page.locator("[data-testid=stPageLink]").count() == 6  # a link to every page
     screenshot(page, "home.png")
 
 

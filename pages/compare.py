@@ -21,34 +21,32 @@ from lenet_viz.diagnose import diagnose
 from lenet_viz.figures.comparison import short_run_names
 from lenet_viz.figures.style import RUN_COLORS
 from lenet_viz.runner import Trainer, start_run
-from pages.common import (
+from ui.data import DATASET_LABELS, dataset_ready, fetch_hint
+from ui.live_panel import progress_panel
+from ui.navigation import ensure_app_navigation
+from ui.replay_panel import inside_panel
+from ui.results import CSV_SETTINGS, csv_text, metrics_rows
+from ui.run_controls import pause_resume_stop_buttons
+from ui.session_guard import ADOPTED
+from ui.state import (
     ACTIVE_STATUSES,
-    ARCH_DEFAULT_C3,
-    BATCH_SIZES,
     COMPARE_TRAINER,
-    CSV_SETTINGS,
-    DATASET_LABELS,
     PERSIST,
-    RUN_SIZES,
-    c3_label,
-    csv_text,
-    dataset_ready,
     default,
-    fetch_hint,
-    learning_rate_input,
     live_fragment,
     live_view,
-    metrics_rows,
-    pause_resume_stop_buttons,
-    progress_panel,
     replace_trainer,
-    run_size_label,
-    set_learning_rate,
     status_of,
 )
-from pages.models_ui import ensure_app_navigation
-from pages.session_guard import ADOPTED
-from ui.replay_panel import inside_panel
+from ui.training_settings import (
+    ARCH_DEFAULT_C3,
+    BATCH_SIZES,
+    RUN_SIZES,
+    c3_label,
+    learning_rate_input,
+    run_size_label,
+    set_learning_rate,
+)
 
 KEY = "compare_opt_"
 NOTICE = "compare_notice"

@@ -21,7 +21,9 @@ from lenet_viz.figures.inside import pixel_image, probabilities_figure
 from lenet_viz.images import ImageError, load_image
 from lenet_viz.inside import inspect_digit
 from lenet_viz.preprocess import DigitPreprocessing, prepare_for_model
-from pages.models_ui import ensure_app_navigation, model_picker
+from ui.models import model_picker
+from ui.navigation import ensure_app_navigation
+from ui.state import DIGIT  # the app contract: the last digit the Draw page read, for Inside
 
 CANVAS_SIZE = 280  # 10x MNIST's 28 px
 STROKE_WIDTH = 20  # about 2 MNIST pixels, like a pen stroke in MNIST
@@ -31,7 +33,6 @@ CANVAS_VERSION = "draw_canvas_version"  # bumped by Clear: a new key gives an em
 LAST_DRAWING = "draw_last_drawing"
 CANVAS_STARTS = "draw_canvas_starts"  # {canvas key: the drawing it was mounted with}
 INPUT_MODE = "draw_input_mode"
-DIGIT = "digit"  # the app contract: the last digit read here, for the Inside page
 STEP_PX = 160  # the preprocessing steps are shown at most this many pixels wide and high
 DRAW, UPLOAD = "Draw with the mouse", "Upload a picture"
 STEP_CAPTIONS = {

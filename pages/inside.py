@@ -20,11 +20,12 @@ from lenet_viz.figures import inside as figures
 from lenet_viz.figures.c3_table import connection_table_figure, table_comparison_figure
 from lenet_viz.model import LeNetBase
 from lenet_viz.paper import table_i
-from pages.models_ui import ensure_app_navigation, model_picker
 from ui import inside_views
+from ui.models import model_picker
+from ui.navigation import ensure_app_navigation
+from ui.state import DIGIT  # the app contract: the last digit the Draw page read, for Inside
 from ui.top_digits import show_top_digits
 
-DIGIT = "digit"  # the app contract: the last digit the Draw page read
 SOURCE = "inside_source"
 TEST_INDEX = "inside_test_index"
 C3_MAP = "inside_c3_map"

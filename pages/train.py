@@ -39,39 +39,38 @@ from lenet_viz.figures.training import (
 )
 from lenet_viz.replay import replay_payload
 from lenet_viz.runner import Trainer, start_run
-from pages.common import (
+from ui.data import DATASET_LABELS, dataset_ready, fetch_hint, test_split
+from ui.live_panel import progress_panel
+from ui.navigation import ensure_app_navigation
+from ui.replay_panel import inside_panel
+from ui.results import csv_text, metrics_rows
+from ui.run_controls import pause_resume_stop_buttons
+from ui.sdlm_panel import PAPER_RUN_SIZE, paper_init, paper_recipe_button, sdlm_panel_for_run
+from ui.session_guard import ADOPTED
+from ui.state import (
     ACTIVE_STATUSES,
-    ARCH_DEFAULT_C3,
-    BATCH_SIZES,
-    DATASET_LABELS,
     FINISHED_STATUSES,
     PERSIST,
-    POOLING_LABELS,
-    RUN_SIZES,
     SAVED_MODELS,
+    SLOT_STATUSES,
     TRAIN_TRAINER,
-    c3_label,
-    csv_text,
-    dataset_ready,
     default,
-    fetch_hint,
     is_active,
-    learning_rate_input,
     live_fragment,
     live_view,
-    metrics_rows,
-    pause_resume_stop_buttons,
-    progress_panel,
     replace_trainer,
+    status_of,
+)
+from ui.training_settings import (
+    ARCH_DEFAULT_C3,
+    BATCH_SIZES,
+    POOLING_LABELS,
+    RUN_SIZES,
+    c3_label,
+    learning_rate_input,
     run_size_label,
     set_learning_rate,
-    status_of,
-    test_split,
 )
-from pages.models_ui import ensure_app_navigation
-from pages.session_guard import ADOPTED
-from ui.replay_panel import inside_panel
-from ui.sdlm_panel import PAPER_RUN_SIZE, paper_init, paper_recipe_button, sdlm_panel_for_run
 
 KEY = "train_opt_"  # the settings widgets' keys
 NOTICE = "train_notice"  # (kind, text) to show once, set by a callback
@@ -584,7 +583,7 @@ def control_buttons(status: str | None, data_ok: bool) -> None:
         "Step one batch",
         icon=":material/skip_next:",
         on_click=on_step,
-        disabled=not data_ok or status in ("running", "queued"),
+        disabled=not data_ok or status in SLOT_STATUSES,
         help="Train exactly one batch, then wait. Starts a new run if none is paused.",
     )
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import streamlit as st
 
+from lenet_viz.live import LiveView
 from lenet_viz.run_slots import RUN_SLOTS
-from lenet_viz.runner import TrainerSnapshot
-from ui.state import COMPARE_TRAINER, FINISHED_STATUSES, SLOT_STATUSES, TRAIN_TRAINER
+from lenet_viz.runner import Trainer, TrainerSnapshot
+from ui.state import COMPARE_TRAINER, FINISHED_STATUSES, SLOT_STATUSES, TRAIN_TRAINER, live_view
 
 UPDATED_PREFIX = "Last update: "  # the live panel's clock, read by the load test
 
@@ -85,3 +87,25 @@ def progress_panel(snapshot: TrainerSnapshot, state_key: str, notice: str = "") 
         # Changes at every poll: the page is alive even while the run sits on one iteration
         # (an end-of-epoch test, or a busy server).
         st.caption(f"{UPDATED_PREFIX}{time.strftime('%H:%M:%S')}")
+
+
+def chart_config(name: str) -> dict:
+    """Plotly's own toolbar, whose camera button downloads the chart as a PNG named after it."""
+    return {"toImageButtonOptions": {"format": "png", "filename": f"lenet5_{name}", "scale": 2}}
+
+
+def poll_trainer(
+    state_key: str,
+    figures_key: str,
+    hint: str,
+    x: Callable[[Trainer], str] = lambda trainer: "iteration",
+) -> tuple[Trainer, LiveView, TrainerSnapshot] | None:
+    """One poll of the trainer at `state_key`: the trainer, its LiveView (kept at `figures_key`,
+    its x axis `x(trainer)`) and a fresh snapshot. Without a trainer, `hint` says what to do."""
+    trainer = st.session_state.get(state_key)
+    if trainer is None:
+        st.info(hint)
+        return None
+    trainer.touch()  # this page is open: its runs keep their training slot
+    view = live_view(figures_key, trainer, x(trainer))
+    return trainer, view, view.poll(trainer)

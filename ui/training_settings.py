@@ -6,8 +6,10 @@ import math
 
 import streamlit as st
 
-from lenet_viz.config import ModelConfig
+from lenet_viz.activations import ACTIVATIONS
+from lenet_viz.config import C3_TABLES, MAX_EPOCHS, ModelConfig
 from lenet_viz.model import build_model
+from ui.data import DATASET_LABELS
 from ui.state import PERSIST, default
 
 # Learning rates on the log-scale slider; the exact entry accepts any other value.
@@ -95,3 +97,107 @@ def learning_rate_input(key: str, initial: float, disabled: bool = False) -> flo
         help="Type any value; the slider above follows. It must be positive.",
     )
     return float(st.session_state[exact_key])
+
+
+# ----------------------------------------------------------------------------- widgets
+# Each draws one setting into `where` (the page, or a column), keyed by the page's `key`: the
+# Train page draws one of each, the Compare page the shared ones once and the others per run.
+
+
+def dataset_radio(key: str, disabled: bool, horizontal: bool = False, where=st) -> None:
+    where.radio(
+        "Dataset",
+        list(DATASET_LABELS),
+        key=key,
+        format_func=DATASET_LABELS.get,
+        horizontal=horizontal,
+        disabled=disabled,
+        persist_state=PERSIST,
+    )
+
+
+def epochs_input(key: str, disabled: bool, help: str | None = None, where=st) -> None:
+    where.number_input(
+        f"Epochs (1-{MAX_EPOCHS})",
+        min_value=1,
+        max_value=MAX_EPOCHS,
+        step=1,
+        key=key,
+        disabled=disabled,
+        persist_state=PERSIST,
+        help=help,
+    )
+
+
+def seed_input(key: str, disabled: bool, help: str, where=st) -> None:
+    where.number_input(
+        "Seed",
+        min_value=0,
+        max_value=2**31 - 1,
+        step=1,
+        key=key,
+        disabled=disabled,
+        persist_state=PERSIST,
+        help=help,
+    )
+
+
+def run_size_select(key: str, disabled: bool, help: str | None = None, where=st) -> None:
+    where.selectbox(
+        "Run size", list(RUN_SIZES), key=key, disabled=disabled, persist_state=PERSIST, help=help
+    )
+
+
+def activation_select(key: str, disabled: bool, help: str | None = None) -> None:
+    st.selectbox(
+        "Activation",
+        list(ACTIVATIONS),
+        key=key,
+        disabled=disabled,
+        persist_state=PERSIST,
+        help=help,
+    )
+
+
+def optimizer_select(key: str, choices: list[str], disabled: bool, format_func=str) -> None:
+    st.selectbox(
+        "Optimizer",
+        choices,
+        key=key,
+        format_func=format_func,
+        disabled=disabled,
+        persist_state=PERSIST,
+    )
+
+
+def momentum_slider(key: str, optimizer: str, disabled: bool, help: str | None = None) -> None:
+    """SGD's momentum, off unless `optimizer` (the run's chosen optimizer) is SGD."""
+    st.slider(
+        "Momentum (SGD)",
+        0.0,
+        0.99,
+        step=0.01,
+        key=key,
+        disabled=disabled or optimizer != "sgd",
+        persist_state=PERSIST,
+        help=help,
+    )
+
+
+def batch_size_slider(key: str, disabled: bool, help: str | None = None) -> None:
+    st.select_slider(
+        "Batch size", BATCH_SIZES, key=key, disabled=disabled, persist_state=PERSIST, help=help
+    )
+
+
+def c3_select(key: str, arch: str, disabled: bool, help: str) -> None:
+    """The S2->C3 connection table, each labelled with C3's parameter count in this net."""
+    st.selectbox(
+        "C3 connections",
+        list(C3_TABLES),
+        key=key,
+        format_func=lambda table: c3_label(arch, table),
+        disabled=disabled,
+        persist_state=PERSIST,
+        help=help,
+    )

@@ -6,8 +6,8 @@ thin script in pages/ over the `lenet_viz` library.
 
 import streamlit as st
 
-from pages.session_guard import guard_runs_across_restarts
 from ui.navigation import run_app
+from ui.session_guard import guard_runs_across_restarts
 
 st.set_page_config(page_title="LeNet-5 Explorer", page_icon=":material/pin:", layout="wide")
 

@@ -169,7 +169,7 @@ def train_in_page(page, start_button, server_pid: int, timeout_s: float) -> dict
 
 def page_cost_per_poll(cpu_seconds: float, wall_seconds: float) -> float:
     """CPU milliseconds per poll (one every POLL_SECONDS of wall time)."""
-    from pages.common import POLL_SECONDS
+    from ui.state import POLL_SECONDS
 
     return round(1000 * cpu_seconds / max(1.0, wall_seconds / POLL_SECONDS), 1)
 
@@ -235,7 +235,7 @@ print(json.dumps({"images_per_second": trainer.images_per_second, "cpu_seconds":
 
 def library_run(case: str, size: str, epochs: int = 1) -> dict:
     """The same runs by `Trainer.run_here()`, on the server's core, one torch thread."""
-    from pages.common import RUN_SIZES  # the page's run sizes: (training, test) images
+    from ui.training_settings import RUN_SIZES  # the page's run sizes: (training, test) images
 
     limits = ["all" if v is None else str(v) for v in RUN_SIZES[SIZE_LABELS[size]]]
     command = ["taskset", "-c", str(SERVER_CORE), sys.executable, "-c", LIBRARY_RUN]
@@ -257,7 +257,7 @@ def library_run(case: str, size: str, epochs: int = 1) -> dict:
 def overhead_per_poll(app: dict, library: dict) -> float:
     """The server's CPU milliseconds beyond the library's, per poll of the page (one every
     POLL_SECONDS of the run's wall time): what a poll costs the training."""
-    from pages.common import POLL_SECONDS
+    from ui.state import POLL_SECONDS
 
     polls = max(1.0, app["wall_seconds"] / POLL_SECONDS)
     return round(1000 * (app["cpu_seconds"] - library["cpu_seconds"]) / polls, 1)

@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from lenet_viz.figures.architecture import architecture_figure
-from pages.common import DATASET_LABELS, dataset_ready, fetch_hint, model_info, page_links
-from pages.models_ui import ensure_app_navigation
+from ui.data import DATASET_LABELS, dataset_ready, fetch_hint, model_info
+from ui.navigation import ensure_app_navigation, page_links
 from ui.sdlm_panel import shipped_sdlm_section
 
 ensure_app_navigation()  # a deep link on a fresh server: rerun through app.py

@@ -12,12 +12,8 @@ import streamlit as st
 
 from lenet_viz.figures import explain as figures
 from lenet_viz.robustness import SWEEPS, cached_robustness_curves, robustness_digits, sweep_examples
-from pages.models_ui import (
-    ensure_app_navigation,
-    model_picker,
-    picked_option,
-    second_model_picker,
-)
+from ui.models import model_picker, picked_option, second_model_picker
+from ui.navigation import ensure_app_navigation
 
 SECOND_MODEL = "robustness_second_model"
 EXAMPLE_INDEX = "robustness_example"

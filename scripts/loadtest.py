@@ -117,7 +117,7 @@ STROKES = {
     "7": [[(45, 20), (236, 20)], [(236, 20), (170, 140), (118, 265)]],
     "1": [[(205, 3), (195, 140), (185, 272)]],
 }
-# The model picker's labels (pages/models_ui.py).
+# The model picker's labels (ui/models.py).
 SAVED_PREFIX = "Saved by you: "
 TRAINING_OPTION = "The model on the Train page"
 UPLOAD_OPTION = "Upload a checkpoint"

@@ -26,7 +26,8 @@ from lenet_viz.figures.training import epoch_figure, epoch_loss_range
 from lenet_viz.history import History
 from lenet_viz.run_slots import RUN_SLOTS
 from lenet_viz.runner import Trainer
-from pages.common import ENDED_WITH_SESSION, metrics_rows
+from ui.results import metrics_rows
+from ui.state import ENDED_WITH_SESSION
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TRAIN, COMPARE, DRAW = "pages/train.py", "pages/compare.py", "pages/draw.py"
@@ -166,7 +167,7 @@ def test_a_reload_after_the_run_is_gone_says_what_happened():
 
 
 def test_a_dropped_session_stops_its_run_unless_a_new_page_adopted_it(tiny_splits):
-    from pages.common import StopWhenSessionEnds, adopt_trainer  # noqa: F401
+    from ui.state import StopWhenSessionEnds, adopt_trainer  # noqa: F401
 
     dropped = Trainer(TrainConfig(epochs=1), train=tiny_splits[0], test=tiny_splits[1])
     dropped.start(paused=True)
@@ -508,7 +509,7 @@ def rerun_timers(monkeypatch) -> list[float]:
 def test_every_page_keeps_an_unfinished_run_touched(apps, rerun_timers):
     """A run's page is gone when nobody touches its trainer: so every page of the session
     touches it, on a timer, until the run is over (Home has no live panel of its own)."""
-    from pages.session_guard import HEARTBEAT_SECONDS
+    from ui.session_guard import HEARTBEAT_SECONDS
 
     at, trainer = paused_train_run(apps)
     at.switch_page("pages/home.py")

@@ -42,7 +42,7 @@ from lenet_viz.model import LAYER_NAMES, build_model
 from lenet_viz.paper import table_i
 from lenet_viz.run_slots import RUN_SLOTS
 from lenet_viz.runner import Trainer
-from pages.common import POLL_SECONDS
+from ui.state import POLL_SECONDS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 HOME, TRAIN, COMPARE = "pages/home.py", "pages/train.py", "pages/compare.py"
@@ -602,7 +602,7 @@ def test_a_run_waiting_for_a_slot_shows_its_place_and_can_be_stopped(
 
 def test_a_dropped_session_stops_its_trainer():
     """A closed tab's paused run must not keep its training slot for good."""
-    from pages.common import StopWhenSessionEnds
+    from ui.state import StopWhenSessionEnds
 
     class FakeTrainer:
         id = "fake0trainer"
@@ -650,10 +650,10 @@ def tiny_splits():
 @pytest.fixture
 def poll_timers(monkeypatch) -> list[float]:
     """The poll periods (run_every auto-rerun timers) that the page's last script run set,
-    but for the session's heartbeat (pages/session_guard.py, tested in test_app_classroom)."""
+    but for the session's heartbeat (ui/session_guard.py, tested in test_app_classroom)."""
     from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
 
-    from pages.session_guard import HEARTBEAT_SECONDS
+    from ui.session_guard import HEARTBEAT_SECONDS
 
     timers: list[float] = []
     enqueue, reset = ScriptRunContext.enqueue, ScriptRunContext.reset

@@ -18,27 +18,36 @@ import streamlit as st
 # Per script-runner thread: is the current script run going through app.py's navigation?
 run_state = threading.local()
 
+PAGE_FILES = {
+    "home": "pages/home.py",
+    "train": "pages/train.py",
+    "compare": "pages/compare.py",
+    "draw": "pages/draw.py",
+    "inside": "pages/inside.py",
+    "robustness": "pages/robustness.py",
+}
+
 
 def app_pages() -> list:
     """The six pages, in the sidebar's order."""
     return [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-        st.Page("pages/train.py", title="Train", icon=":material/monitoring:", url_path="train"),
+        st.Page(PAGE_FILES["home"], title="Home", icon=":material/home:", default=True),
+        st.Page(PAGE_FILES["train"], title="Train", icon=":material/monitoring:", url_path="train"),
         st.Page(
-            "pages/compare.py",
+            PAGE_FILES["compare"],
             title="Compare",
             icon=":material/compare_arrows:",
             url_path="compare",
         ),
-        st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
+        st.Page(PAGE_FILES["draw"], title="Draw", icon=":material/draw:", url_path="draw"),
         st.Page(
-            "pages/inside.py",
+            PAGE_FILES["inside"],
             title="Inside LeNet-5",
             icon=":material/biotech:",
             url_path="inside",
         ),
         st.Page(
-            "pages/robustness.py",
+            PAGE_FILES["robustness"],
             title="Robustness",
             icon=":material/shield:",
             url_path="robustness",
@@ -64,3 +73,29 @@ def ensure_app_navigation() -> None:
         return
     st.navigation(app_pages(), position="hidden")
     st.rerun()
+
+
+def page_links() -> None:
+    """A link to every page, with what it is for."""
+    st.page_link(PAGE_FILES["home"], label="Home: what LeNet-5 is", icon=":material/home:")
+    st.page_link(
+        PAGE_FILES["train"], label="Train: watch the net learn, live", icon=":material/monitoring:"
+    )
+    st.page_link(
+        PAGE_FILES["compare"],
+        label="Compare: runs side by side (sigmoid vs ReLU)",
+        icon=":material/compare_arrows:",
+    )
+    st.page_link(
+        PAGE_FILES["draw"], label="Draw: write a digit, see the prediction", icon=":material/draw:"
+    )
+    st.page_link(
+        PAGE_FILES["inside"],
+        label="Inside LeNet-5: what every layer sees",
+        icon=":material/biotech:",
+    )
+    st.page_link(
+        PAGE_FILES["robustness"],
+        label="Robustness: accuracy on rotated, shifted, noisy digits",
+        icon=":material/shield:",
+    )

@@ -28,7 +28,8 @@ from lenet_viz.replay import (
     live_snapshot,
     scratch_model,
 )
-from pages.common import DIGIT, poll_period, test_split
+from ui.data import test_split
+from ui.state import DIGIT, poll_period
 
 # Session-state keys, each followed by the page's prefix ("train", "compare").
 SOURCE = "{}_inside_source"  # which digit: a test image or the drawing

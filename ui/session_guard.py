@@ -18,10 +18,9 @@ import time
 import streamlit as st
 
 from lenet_viz.runner import trainer_is_live
-from pages.common import ENDED_WITH_SESSION, adopt_trainer, trainer_by_id
+from ui.state import ENDED_WITH_SESSION, SAVED_MODELS, TRAINER_KEYS, adopt_trainer, trainer_by_id
 
 RUN_PARAM = "runs"
-TRAINER_KEYS = ("train_trainer", "compare_trainer")
 LOST_NOTICE = "lost_runs_notice"
 ADOPTED = "adopted_trainers"  # {state key: trainer id}: pages restore their settings from it
 WAITING_SINCE = "adopt_waiting_since"  # when this page first saw its run still watched
@@ -132,7 +131,7 @@ def guard_runs_across_restarts() -> None:
 
 
 RESET_ASKED = "reset_asked"
-KEPT_BY_RESET = ("saved_models",)  # files on disk: the picker keeps offering them
+KEPT_BY_RESET = (SAVED_MODELS,)  # files on disk: the picker keeps offering them
 
 
 def ask_reset() -> None:

@@ -1,4 +1,4 @@
-"""The model picker shared by the Draw and Inside pages.
+"""The model picker shared by the Draw, Inside and Robustness pages.
 
 A session sees: the shipped checkpoints (loaded once per server, `st.cache_resource`), the
 models it saved itself (session_state["saved_models"]), a checkpoint it uploads, and the model
@@ -25,12 +25,10 @@ from lenet_viz.checkpoints import (
     load_checkpoint_bytes,
 )
 from lenet_viz.model import LeNetBase
-from ui.navigation import ensure_app_navigation  # noqa: F401  (the pages import it from here)
+from ui.state import ACTIVE_STATUSES, SAVED_MODELS, TRAIN_TRAINER
 
 PICKED = "picked_model"  # the widget key, kept across pages (persist_state)
 UPLOADED = "uploaded_checkpoint"  # {"file_id", "name", "loaded"}: the upload, decoded once
-SAVED_MODELS = "saved_models"
-TRAIN_TRAINER = "train_trainer"
 
 TRAINING = "training"
 UPLOAD = "upload"
@@ -143,7 +141,6 @@ def model_picker() -> PickedModel | None:
     return picked
 
 
-LIVE_STATUSES = ("queued", "running", "paused")
 STATUS_POLL_SECONDS = 1.0
 
 
@@ -166,7 +163,7 @@ def _training_status(trainer) -> None:
         weights = (
             f"the prediction uses the weights of iteration {drawn_iteration:,} (draw again to "
             "use newer ones)"
-            if status in LIVE_STATUSES and run.iteration != drawn_iteration
+            if status in ACTIVE_STATUSES and run.iteration != drawn_iteration
             else "the prediction uses these weights"
         )
         config = run.config.model
@@ -175,7 +172,7 @@ def _training_status(trainer) -> None:
             f"{config.activation} · {weights}"
         )
 
-    every = STATUS_POLL_SECONDS if drawn_with in LIVE_STATUSES else None
+    every = STATUS_POLL_SECONDS if drawn_with in ACTIVE_STATUSES else None
     st.fragment(status_line, run_every=every)()
 
 

@@ -1,0 +1,135 @@
+"""Session keys, run statuses and the session's trainers: the one place that names them.
+
+Pages and `ui` modules import them as `from ui.state import ...` (app.py's folder is on sys.path).
+Everything here is UI glue; the logic lives in `lenet_viz`.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import weakref
+from collections.abc import Callable
+
+import streamlit as st
+
+from lenet_viz.live import LiveView
+from lenet_viz.runner import Trainer
+
+# Session-state keys of the app contract (see notes/CONTEXT.md).
+TRAIN_TRAINER = "train_trainer"
+COMPARE_TRAINER = "compare_trainer"
+TRAINER_KEYS = (TRAIN_TRAINER, COMPARE_TRAINER)
+SAVED_MODELS = "saved_models"
+DIGIT = "digit"
+
+# Widgets created with persist_state=PERSIST keep their values when the user visits another page
+# and comes back (by default Streamlit forgets the state of widgets a page did not draw).
+PERSIST = "session"
+
+ACTIVE_STATUSES = ("queued", "running", "paused")
+SLOT_STATUSES = ("queued", "running")  # a run waiting for or holding a training slot
+FINISHED_STATUSES = ("completed", "stopped", "diverged", "error")  # Trainer.done
+POLL_SECONDS = 0.8  # the live panel's refresh period: "updated at least once a second"
+
+
+def default(key: str, value) -> None:
+    """Give a widget its initial value through session state (once), never through `value=`."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+# Every trainer a page made in this process: by id (a reloaded page finds its run through the
+# `?runs=` ids in its URL), and the session-state key and owner token it lives under.
+_TRAINERS_BY_ID: weakref.WeakValueDictionary[str, Trainer] = weakref.WeakValueDictionary()
+_OWNERS: weakref.WeakKeyDictionary[Trainer, tuple[str, int]] = weakref.WeakKeyDictionary()
+_OWNER_TOKENS = itertools.count(1)
+# Ids of runs stopped because their session ended (bounded), so a late reload can say so.
+ENDED_WITH_SESSION: collections.deque[str] = collections.deque(maxlen=1000)
+
+
+def _stop_unless_adopted(trainer: Trainer, token: int) -> None:
+    """Stop `trainer` if the session that owned it with `token` still does (not adopted)."""
+    owner = _OWNERS.get(trainer)
+    if owner is not None and owner[1] == token and not trainer.done:
+        ENDED_WITH_SESSION.append(trainer.id)
+        trainer.stop()
+
+
+class StopWhenSessionEnds:
+    """Kept in session_state next to a trainer; stops the trainer when the session is dropped.
+
+    When a tab is closed or reloaded, Streamlit keeps the old session for its reconnect window
+    (`server.disconnectedSessionTTL`, 2 minutes), then forgets it; this object goes with the
+    state, and its finalizer stops the run. That can be minutes later (the session store drops
+    expired sessions only when it is next used), so the slot itself is guarded by the Trainer:
+    a paused run holds none, and a run no page touches gives way to a waiting one. A page
+    reloaded in time adopts the run instead (`adopt_trainer`): then this stopper does nothing.
+    """
+
+    def __init__(self, trainer: Trainer, state_key: str) -> None:
+        token = next(_OWNER_TOKENS)
+        _TRAINERS_BY_ID[trainer.id] = trainer
+        _OWNERS[trainer] = (state_key, token)
+        self._finalizer = weakref.finalize(self, _stop_unless_adopted, trainer, token)
+
+
+def trainer_by_id(trainer_id: str) -> tuple[Trainer, str] | None:
+    """The live trainer a page made with this id, and the session-state key it lives under."""
+    trainer = _TRAINERS_BY_ID.get(trainer_id)
+    owner = _OWNERS.get(trainer) if trainer is not None else None
+    return (trainer, owner[0]) if owner is not None else None
+
+
+def replace_trainer(state_key: str, trainer: Trainer) -> None:
+    """Keep `trainer` in the session under `state_key`, stopping the one it replaces."""
+    previous = st.session_state.get(state_key)
+    if previous is not None and previous is not trainer and not previous.done:
+        previous.stop()
+    st.session_state[state_key] = trainer
+    st.session_state[f"{state_key}_stopper"] = StopWhenSessionEnds(trainer, state_key)
+    trainer.touch()
+
+
+def adopt_trainer(state_key: str, trainer: Trainer) -> None:
+    """Take over a run of a session that is gone (a reloaded page): this session owns it now,
+    and the old session's stopper leaves it alone."""
+    st.session_state[state_key] = trainer
+    st.session_state[f"{state_key}_stopper"] = StopWhenSessionEnds(trainer, state_key)
+    trainer.touch()
+
+
+def is_active(trainer: Trainer | None) -> bool:
+    """True while the trainer is queued, training or paused (not before start, not at the end)."""
+    return trainer is not None and trainer.status in ACTIVE_STATUSES
+
+
+def status_of(trainer: Trainer | None) -> str | None:
+    """The trainer's status, read once (None without a trainer): a page draws with one value."""
+    return trainer.status if trainer is not None else None
+
+
+def poll_period(status: str | None) -> float | None:
+    """How often the live panel polls a trainer last seen with `status`: every POLL_SECONDS
+    until the run is over (idle after "Step", queued, running, paused), else never.
+
+    The page reads the status once and uses it both for this and as the "seen" status the
+    panel compares with: a panel drawn for an unfinished run therefore always polls, and a
+    poll that sees another status reruns the page (which then decides again).
+    """
+    return POLL_SECONDS if status is not None and status not in FINISHED_STATUSES else None
+
+
+def live_view(state_key: str, trainer: Trainer, x: str = "iteration") -> LiveView:
+    """The session's LiveView of `trainer` (kept at `state_key`, replaced for a new trainer):
+    each poll reads only the iterations added since the last one."""
+    view = st.session_state.get(state_key)
+    if not isinstance(view, LiveView) or not view.follows(trainer, x):
+        view = LiveView(trainer, x=x)
+        st.session_state[state_key] = view
+    return view
+
+
+def live_fragment(body: Callable[[], None], status: str | None) -> None:
+    """Draw `body` as a fragment that reruns every poll_period(status) seconds."""
+    st.fragment(body, run_every=poll_period(status))()

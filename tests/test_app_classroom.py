@@ -26,6 +26,7 @@ from lenet_viz.figures.training import epoch_figure, epoch_loss_range
 from lenet_viz.history import History
 from lenet_viz.run_slots import RUN_SLOTS
 from lenet_viz.runner import Trainer
+from tests.apptest_helpers import button, texts
 from ui.results import metrics_rows
 from ui.state import ENDED_WITH_SESSION
 
@@ -57,16 +58,6 @@ def rerun(at: AppTest) -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
-
-
-def button(at: AppTest, label: str):
-    matches = [b for b in at.button if b.label == label]
-    assert matches, f"no button {label!r} in {[b.label for b in at.button]}"
-    return matches[0]
-
-
-def texts(elements) -> str:
-    return "\n".join(str(element.value) for element in elements)
 
 
 def wait_for(trainer: Trainer, predicate, seconds: float = 120) -> None:

@@ -13,6 +13,7 @@ from lenet_viz.data import data_available, load_split
 from lenet_viz.preprocess import prepare_for_model
 from lenet_viz.run_slots import RunSlots
 from lenet_viz.runner import Trainer
+from tests.apptest_helpers import button
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TRAIN, COMPARE = "pages/train.py", "pages/compare.py"
@@ -49,12 +50,6 @@ def app_on(page: str, apps: list) -> AppTest:
 def rerun(at: AppTest) -> None:
     at.run()
     assert not at.exception, at.exception
-
-
-def button(at: AppTest, label: str):
-    matches = [b for b in at.button if b.label == label]
-    assert matches, f"no button {label!r} in {[b.label for b in at.button]}"
-    return matches[0]
 
 
 def markdown(at: AppTest) -> str:

@@ -42,6 +42,7 @@ from lenet_viz.model import LAYER_NAMES, build_model
 from lenet_viz.paper import table_i
 from lenet_viz.run_slots import RUN_SLOTS
 from lenet_viz.runner import Trainer
+from tests.apptest_helpers import button, texts
 from ui.state import POLL_SECONDS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -99,16 +100,6 @@ def finish_run(at: AppTest, key: str):
     at.run()
     assert not at.exception, at.exception
     return trainer
-
-
-def button(at: AppTest, label: str):
-    matches = [b for b in at.button if b.label == label]
-    assert matches, f"no button {label!r} in {[b.label for b in at.button]}"
-    return matches[0]
-
-
-def texts(elements) -> str:
-    return "\n".join(str(element.value) for element in elements)
 
 
 def chart_count(at: AppTest) -> int:

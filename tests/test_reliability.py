@@ -39,6 +39,7 @@ from lenet_viz.model import ModelConfig, build_model
 from lenet_viz.preprocess import prepare_for_model
 from lenet_viz.run_slots import RunSlots
 from lenet_viz.runner import Trainer
+from tests.apptest_helpers import button, texts
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 HOME, TRAIN, COMPARE = "pages/home.py", "pages/train.py", "pages/compare.py"
@@ -58,22 +59,12 @@ needs_mnist = pytest.mark.skipif(
 # ------------------------------------------------------------------ helpers
 
 
-def texts(elements) -> str:
-    return "\n".join(str(element.value) for element in elements)
-
-
 def app_on(page: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.switch_page(page)
     at.run()
     assert not at.exception, at.exception
     return at
-
-
-def button(at: AppTest, label: str):
-    matches = [b for b in at.button if b.label == label]
-    assert matches, f"no button {label!r} in {[b.label for b in at.button]}"
-    return matches[0]
 
 
 def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:

@@ -17,7 +17,7 @@ from ui.compare_controls import (
     setup_link,
     trainer_now,
 )
-from ui.compare_live import live_panel
+from ui.compare_live import live_area
 from ui.compare_settings import (
     EXPERIMENTS,
     KEY,
@@ -30,7 +30,6 @@ from ui.compare_settings import (
 )
 from ui.data import dataset_ready, fetch_hint
 from ui.navigation import ensure_app_navigation
-from ui.replay_panel import inside_panel
 from ui.session_guard import ADOPTED
 from ui.state import ACTIVE_STATUSES, COMPARE_TRAINER, live_fragment, status_of
 
@@ -91,5 +90,4 @@ control_buttons(seen_status, data_ok)
 notice = st.session_state.pop(NOTICE, None)
 if notice:
     getattr(st, notice[0])(notice[1])
-live_fragment(live_panel, seen_status)
-inside_panel(COMPARE_TRAINER, seen_status, "compare")  # kernels, maps, prediction; replay
+live_fragment(live_area, seen_status, COMPARE_TRAINER, SEEN_STATUS)  # curves, inside view

@@ -11,11 +11,10 @@ import streamlit as st
 
 from ui.data import dataset_ready, fetch_hint
 from ui.navigation import ensure_app_navigation
-from ui.replay_panel import inside_panel
 from ui.session_guard import ADOPTED
 from ui.state import ACTIVE_STATUSES, FINISHED_STATUSES, TRAIN_TRAINER, live_fragment, status_of
 from ui.train_controls import confirm_discard_panel, control_buttons, trainer_now
-from ui.train_live import live_panel
+from ui.train_live import live_area
 from ui.train_results import history_section, results_section
 from ui.train_settings import (
     KEY,
@@ -53,8 +52,7 @@ with live_column:
     notice = st.session_state.pop(NOTICE, None)
     if notice:
         getattr(st, notice[0])(notice[1])
-    live_fragment(live_panel, seen_status)
-    inside_panel(TRAIN_TRAINER, seen_status, "train")  # kernels, maps, prediction; replay
+    live_fragment(live_area, seen_status, TRAIN_TRAINER, SEEN_STATUS)  # curves, inside view
 
 if trainer is not None and seen_status in FINISHED_STATUSES:
     results_section(trainer)

@@ -79,6 +79,7 @@ SETTLE_SECONDS = 5  # after a round, before reading its "end" memory
 # stopped polling. (The run's own status may rightly stay the same longer: an end-of-epoch
 # test on a busy server; that time is reported as a figure, `run_still_max_s`.)
 STALL_SECONDS = 60
+NAVIGATION_SECONDS = 45  # a sidebar click whose page title has not shown by then is repeated
 # Imported by the server's Python at start (its folder is put first on PYTHONPATH): on SIGUSR1,
 # the server writes the stack of every thread to LOADTEST_STACKS, so a stalled page can be
 # explained (is a script thread blocked, and where?).
@@ -110,7 +111,13 @@ ALL_ROLES = ROLES + CLASSROOM_ROLES
 TINY = "Tiny: 500 images"  # the smallest "quick run" size of the Train page
 # The reload and closetab sessions' runs last longer, so that F5 and Pause find them going on.
 RELOAD_RUN = ("Quick: 2,000 images", "2")  # (run size, epochs)
-CLOSETAB_RUN = ("Medium: 10,000 images", "1")  # paused soon after it starts, never finished
+# Paused soon after it starts, never finished: long enough that under load the Pause click
+# arrives before the run ends (a Medium run sometimes finished first).
+CLOSETAB_RUN = ("Full: 60,000 images", "1")
+# An idle Train page after F5 for this long (no run, no "Reconnecting…"): the run was lost.
+# Longer than the guard's wait before adopting (ui/session_guard.ADOPT_AFTER_SECONDS) and a
+# script run under load.
+IDLE_AFTER_RELOAD_SECONDS = 20
 CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
 # Mouse strokes in canvas pixels (280x280), from the browser tests: they read as these digits.
 STROKES = {
@@ -381,8 +388,12 @@ class Session:
     still_seconds: list[float] = field(default_factory=list)  # a running status unchanged
     closed: bool = False  # its tab was closed on purpose ("closetab")
     reattached: bool = False  # its page got its run back after F5 ("reload")
+    page_errors: list[str] = field(default_factory=list)  # uncaught JavaScript errors
+    clicks_repeated: int = 0  # sidebar clicks that had to be made twice (open_page)
 
     def fail(self, text: str) -> None:
+        if self.page_errors:  # a page script that crashed explains a blank or stuck page
+            text += f" (JavaScript errors on the page: {self.page_errors[-3:]})"
         self.errors.append(f"{self.label}: {text}")
 
 
@@ -408,11 +419,27 @@ async def open_home(session: Session, url: str) -> None:
 
 async def open_page(session: Session, name: str) -> None:
     """Go to a page through the sidebar (a link click keeps the session; a new URL would not),
-    timing it until the page's title is shown and its script run is over."""
+    timing it until the page's title is shown and its script run is over.
+
+    A click that leaves the page where it was for NAVIGATION_SECONDS is clicked again, as a
+    user would, and counted (`clicks_repeated`, in the table): under load, a late update from
+    the Draw page's canvas can win over the click (Streamlit keeps the newer of two rerun
+    requests), and the Draw page is drawn again instead of the one asked for.
+    """
+    from playwright.async_api import TimeoutError as PageTimeout
+
     page = session.page
     start = time.perf_counter()
-    await page.locator("[data-testid=stSidebarNav]").get_by_role("link", name=name).click()
-    await page.locator("h1").filter(has_text=PAGE_TITLES[name]).first.wait_for()
+    link = page.locator("[data-testid=stSidebarNav]").get_by_role("link", name=name)
+    title = page.locator("h1").filter(has_text=PAGE_TITLES[name]).first
+    await link.click()
+    try:
+        await title.wait_for(timeout=NAVIGATION_SECONDS * 1000)
+    except PageTimeout:
+        session.clicks_repeated += 1
+        say(f"{session.label}: the click on {name} left the page where it was; clicking again")
+        await link.click()
+        await title.wait_for()
     if name == "Draw":
         await page.locator(CANVAS).wait_for()
     await wait_idle(page)
@@ -566,14 +593,20 @@ async def start_tiny_run(
 
 
 async def wait_for_status(session: Session, statuses: tuple[str, ...]) -> str | None:
-    """Until the Train page's status is one of `statuses` (or the run is over); the status."""
+    """Until the Train page's status is one of `statuses` (or the run is over); the status.
+    On a timeout, the session's failure names the statuses the page went through."""
     deadline = time.monotonic() + RUN_SECONDS
+    shown: list[str | None] = []
     while time.monotonic() < deadline:
         status = await session.page.evaluate(TRAIN_STATUS_JS)
+        if not shown or shown[-1] != status["progress"]:
+            shown.append(status["progress"])
         seen = status_of(status["progress"])
         if seen in statuses or seen in ("finished", "stopped"):
             return seen
         await asyncio.sleep(0.2)
+    session.fail(f"waited {RUN_SECONDS} s for {'/'.join(statuses)}; the page showed {shown[-4:]}")
+    await save_failure_screenshot(session)
     return None
 
 
@@ -582,19 +615,30 @@ async def reload_mid_run(session: Session) -> None:
     it), not a fresh Train page."""
     page = session.page
     seen = await wait_for_status(session, ("queued", "running"))
+    if seen is None:
+        return
     if seen not in ("queued", "running"):
         session.fail(f"its run was {seen} before F5 could find it going on")
         return
     await page.reload(timeout=ACTION_MS)
     await page.locator("h1").filter(has_text=PAGE_TITLES["Train"]).first.wait_for()
     deadline = time.monotonic() + ACTION_MS / 1000
+    idle_since = None
     while time.monotonic() < deadline:
         runs, idle = await page.evaluate(TRAIN_RUNS_JS, IDLE_TRAIN_TEXT)
         if runs == 1:
             session.reattached = True
             say(f"{session.label}: reloaded while {seen}; the page got its run back")
             return
-        if idle and not await page.get_by_text("Reconnecting to your training run").count():
+        # The idle Train page without "Reconnecting…" is also what the page shows for a
+        # moment while the rerun that adopts the run replaces its elements: only an idle
+        # page that stays so is a page that lost its run.
+        reconnecting = await page.get_by_text("Reconnecting to your training run").count()
+        if not idle or reconnecting:
+            idle_since = None
+        elif idle_since is None:
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since > IDLE_AFTER_RELOAD_SECONDS:
             break
         await asyncio.sleep(0.3)
     session.fail(f"after F5 (the run was {seen}) the Train page did not show its run again")
@@ -604,10 +648,13 @@ async def close_tab_while_paused(session: Session, start_together: asyncio.Barri
     """Start a run with the trainers, pause it once it waits or trains, close the tab."""
     await start_tiny_run(session, start_together, *CLOSETAB_RUN)
     page = session.page
-    await wait_for_status(session, ("queued", "running"))
+    if await wait_for_status(session, ("queued", "running")) is None:
+        return
     await page.get_by_role("button", name="Pause", exact=True).click()
-    if await wait_for_status(session, ("paused",)) != "paused":
-        session.fail("the run did not show as paused")
+    seen = await wait_for_status(session, ("paused",))
+    if seen != "paused":
+        if seen is not None:
+            session.fail(f"the run was {seen} instead of paused")
         return
     await check_page(session, "Train, paused")
     say(f"{session.label}: paused its run and closes the tab")
@@ -756,7 +803,9 @@ async def new_session(browser, index: int, role: str, round_number: int) -> Sess
     context = await browser.new_context(viewport=VIEWPORT)
     page = await context.new_page()
     page.set_default_timeout(ACTION_MS)
-    return Session(index, role, page, label=f"round {round_number} session {index} ({role})")
+    session = Session(index, role, page, label=f"round {round_number} session {index} ({role})")
+    page.on("pageerror", lambda error: session.page_errors.append(str(error)[:200]))
+    return session
 
 
 @dataclass
@@ -924,6 +973,7 @@ def summarize(rounds: list[Round], settings: Settings, monitor: Monitor, log_tex
         },
         "max_runs": settings.max_runs,
         "pages_visited": sum(session.pages_visited for session in everyone),
+        "clicks_repeated": sum(session.clicks_repeated for session in everyone),
         "predictions": sum(session.predictions for session in everyone),
         "runs_trained": sum(session.runs_trained for session in everyone),
         "reloads_reattached": sum(session.reattached for session in everyone),
@@ -959,6 +1009,7 @@ def table_rows(figures: dict) -> list[tuple[str, object]]:
         ),
         ("rounds", figures["rounds"]),
         ("pages visited", figures["pages_visited"]),
+        ("sidebar clicks made twice (the first one was lost)", figures.get("clicks_repeated", 0)),
         ("predictions made", figures["predictions"]),
         ("runs trained", figures["runs_trained"]),
         ("LENET_VIZ_MAX_RUNS", figures["max_runs"]),

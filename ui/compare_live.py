@@ -12,8 +12,9 @@ import streamlit as st
 from lenet_viz.config import TrainConfig
 from lenet_viz.diagnose import diagnose
 from lenet_viz.runner import Trainer
-from ui.compare_settings import DIAGNOSES, FIGURES, SEEN_STATUS
+from ui.compare_settings import DIAGNOSES, FIGURES
 from ui.live_panel import chart_config, poll_trainer, progress_panel
+from ui.replay_panel import inside_panel
 from ui.results import CSV_SETTINGS, csv_text, metrics_rows
 from ui.state import COMPARE_TRAINER
 
@@ -82,6 +83,13 @@ def metrics_csv(trainer: Trainer) -> Callable[[], str]:
     )
 
 
+def live_area() -> None:
+    """What the Compare page's polling fragment draws: the curves and summary, then the
+    inside view of every run."""
+    live_panel()
+    inside_panel(COMPARE_TRAINER, "compare")  # kernels, maps, prediction; replay
+
+
 def live_panel() -> None:
     polled = poll_trainer(
         COMPARE_TRAINER,
@@ -141,5 +149,3 @@ def live_panel() -> None:
         key="compare_csv_download",
         help="One row per iteration of each run, with the run's name and all its settings.",
     )
-    if snapshot.status != st.session_state.get(SEEN_STATUS):
-        st.rerun()

@@ -1,8 +1,8 @@
 """Inside the net while it learns: live kernels, maps and prediction, then a replay slider.
 
-A page calls `inside_panel(state_key, seen_status, prefix)` under its curves. While the run
-trains, the panel polls with the page's period and shows, for one chosen digit and every run
-of the trainer (one row each): C1's six kernels, the digit's C1 and C3 maps, and the
+A page draws `inside_panel(state_key, prefix)` under its curves, inside its one polling
+fragment (ui/state.live_fragment). While the run trains, each poll shows, for one chosen digit
+and every run of the trainer (one row each): C1's six kernels, the digit's C1 and C3 maps, and the
 prediction. Each poll copies the run's weights between two steps (`live_snapshot`) and draws
 from that copy only, so its cost does not grow with the run; what a snapshot shows is cached
 by (trainer, run, iteration, digit), so a poll that finds the run where it was redraws nothing.
@@ -29,7 +29,7 @@ from lenet_viz.replay import (
     scratch_model,
 )
 from ui.data import test_split
-from ui.state import DIGIT, poll_period
+from ui.state import DIGIT
 
 # Session-state keys, each followed by the page's prefix ("train", "compare").
 SOURCE = "{}_inside_source"  # which digit: a test image or the drawing
@@ -63,10 +63,12 @@ class Drawn:
     prediction: int
 
 
-def inside_panel(state_key: str, seen_status: str | None, prefix: str) -> None:
-    """The panel for the trainer kept at session_state[state_key]; live while the page's
-    status is unfinished, a replay after. `prefix` keeps the keys of two pages apart."""
-    if st.session_state.get(state_key) is None:
+def inside_panel(state_key: str, prefix: str) -> None:
+    """The panel for the trainer kept at session_state[state_key]; live while the run is
+    unfinished, a replay after. `prefix` keeps the keys of two pages apart. Drawn inside the
+    page's polling fragment, never as a polling fragment of its own (see live_fragment)."""
+    trainer = st.session_state.get(state_key)
+    if trainer is None:
         return
     with st.container(key=f"{prefix}_inside_panel"):
         st.subheader("Inside the net while it learns")
@@ -76,22 +78,15 @@ def inside_panel(state_key: str, seen_status: str | None, prefix: str) -> None:
             "{image-rendering: pixelated;}</style>",
             unsafe_allow_html=True,
         )
-        st.fragment(_panel, run_every=poll_period(seen_status))(state_key, prefix)
-
-
-def _panel(state_key: str, prefix: str) -> None:
-    trainer = st.session_state.get(state_key)
-    if trainer is None:
-        return
-    try:
-        digit = choose_digit(trainer.runs[0].config.dataset, prefix)
-    except DataError as error:  # the page says what to do about the data; nothing to show
-        st.caption(f"No test digit to look at: {error}")
-        return
-    if trainer.done:
-        replay(trainer, digit, prefix)
-    else:
-        live(trainer, digit, prefix)
+        try:
+            digit = choose_digit(trainer.runs[0].config.dataset, prefix)
+        except DataError as error:  # the page says what to do about the data; nothing to show
+            st.caption(f"No test digit to look at: {error}")
+            return
+        if trainer.done:
+            replay(trainer, digit, prefix)
+        else:
+            live(trainer, digit, prefix)
 
 
 # ----------------------------------------------------------------------------- the digit

@@ -130,6 +130,31 @@ def live_view(state_key: str, trainer: Trainer, x: str = "iteration") -> LiveVie
     return view
 
 
-def live_fragment(body: Callable[[], None], status: str | None) -> None:
-    """Draw `body` as a fragment that reruns every poll_period(status) seconds."""
-    st.fragment(body, run_every=poll_period(status))()
+PAGE_JUST_DRAWN = "live_fragment_page_just_drawn"  # the next fragment run is the inline one
+
+
+def live_fragment(
+    body: Callable[[], None], status: str | None, trainer_key: str, seen_status_key: str
+) -> None:
+    """Draw `body` as the page's one polling fragment: it reruns every poll_period(status)
+    seconds, and reruns the whole page when the trainer at `trainer_key` no longer has the
+    status the page was drawn with (`session_state[seen_status_key]`): the buttons and the
+    results follow the status.
+
+    Streamlit's browser side blanked pages under load ("Cannot set a node at a delta path")
+    when a page had two polling fragments (curves, and the inside view) and a status change
+    reran the app. So: one polling fragment per page, the status checked before it draws
+    anything, and no rerun from the call inside the page's own run (a status that changed a
+    moment ago is drawn as it is; the next poll reruns the page).
+    """
+    st.session_state[PAGE_JUST_DRAWN] = True
+
+    def poll() -> None:
+        inline = st.session_state.pop(PAGE_JUST_DRAWN, False)
+        trainer = st.session_state.get(trainer_key)
+        seen = st.session_state.get(seen_status_key)
+        if not inline and trainer is not None and trainer.status != seen:
+            st.rerun(scope="app")
+        body()
+
+    st.fragment(poll, run_every=poll_period(status))()

@@ -5,9 +5,16 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.live_panel import chart_config, poll_trainer, progress_panel
+from ui.replay_panel import inside_panel
 from ui.sdlm_panel import sdlm_panel_for_run
 from ui.state import TRAIN_TRAINER
-from ui.train_settings import FAITHFUL_LOSS_NOTE, FIGURES, SEEN_STATUS
+from ui.train_settings import FAITHFUL_LOSS_NOTE, FIGURES
+
+
+def live_area() -> None:
+    """What the Train page's polling fragment draws: the curves, then the inside view."""
+    live_panel()
+    inside_panel(TRAIN_TRAINER, "train")  # kernels, maps, prediction; replay
 
 
 def live_panel() -> None:
@@ -40,5 +47,3 @@ def live_panel() -> None:
     if trainer.runs[0].config.model.arch == "faithful":
         st.caption(FAITHFUL_LOSS_NOTE)
     sdlm_panel_for_run(trainer.runs[0].config, view.runs[0].epochs, key="train_sdlm")
-    if snapshot.status != st.session_state.get(SEEN_STATUS):
-        st.rerun()  # the whole page: the buttons and the results follow the new status

@@ -5,7 +5,7 @@ Fixtures:
   checkpoints are missing, the server gets LENET_VIZ_CHECKPOINTS pointing at a temporary folder
   with a quickly trained modern net (and an untrained faithful one).
 - `browser`: headless /usr/bin/chromium (the tests are skipped, saying why, if it is missing).
-- `page`: a fresh tab, 1400x1000.
+- `page`: a fresh tab, 1400x1000; an uncaught JavaScript error on it fails the test.
 - `wait_for_app(page)`: wait until the script run that is going on has finished.
 - `screenshot(page, "name.png")`: the whole page, saved to test-output/screenshots/.
 
@@ -184,11 +184,16 @@ def app_url(app_server, browser) -> str:
 
 @pytest.fixture
 def page(browser):
+    """A fresh tab. The test fails if the page threw an uncaught JavaScript error: Streamlit's
+    frontend then blanks the whole page (e.g. "Cannot set a node at a delta path")."""
     context = browser.new_context(viewport=VIEWPORT)
     tab = context.new_page()
     tab.set_default_timeout(RUN_SECONDS * 1000)
+    page_errors: list[str] = []
+    tab.on("pageerror", lambda error: page_errors.append(str(error)))
     yield tab
     context.close()
+    assert not page_errors, f"uncaught JavaScript errors on the page: {page_errors}"
 
 
 @pytest.fixture(name="wait_for_app")

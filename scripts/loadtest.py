@@ -771,9 +771,18 @@ async def play(session: Session, role_step) -> None:
     try:
         await role_step
     except Exception as error:  # a timeout or a missing element: the page did not work
-        session.fail(f"{type(error).__name__}: {str(error).splitlines()[0][:300]}")
+        lines = str(error).splitlines()
+        waited = next((line.strip() for line in lines if "waiting for" in line), "")
+        session.fail(f"{type(error).__name__}: {lines[0][:300]} {waited[:200]}".rstrip())
         with contextlib.suppress(Exception):  # the page may be gone too
             await check_page(session, "after the failure")
+            if session.role == "draw":  # the canvas component, as far as the page has it
+                page = session.page
+                counts = [
+                    await page.locator(selector).count()
+                    for selector in ("[data-testid=stBidiComponentIsolated]", f"{CANVAS}")
+                ]
+                session.errors[-1] += f" (components, canvases: {counts})"
     if session.errors:
         await save_failure_screenshot(session)
 

@@ -136,6 +136,36 @@ def test_memory_failures_for_the_limit_and_for_growth_between_rounds():
     assert loadtest.memory_failures(cut_short, limit_mb=4096, growth_mb=300) == []
 
 
+CLIENT_GONE_LOG = """Exception in ASGI application
+Traceback (most recent call last):
+  File "/x/.venv/lib/python3.11/site-packages/streamlit/web/starlette_websocket.py", line 5, in w
+    data = await websocket.receive_bytes()
+starlette.websockets.WebSocketDisconnected: WebSocket is not connected. Need to call "accept" first.
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "/x/.venv/lib/python3.11/site-packages/starlette/websockets.py", line 104, in send
+    raise WebSocketDisconnected('Cannot call "send" once a close message has been sent.')
+starlette.websockets.WebSocketDisconnected: Cannot call "send" once a close message has been sent.
+"""
+
+
+def test_a_tab_gone_during_the_websocket_handshake_is_not_a_server_failure():
+    assert loadtest.server_tracebacks(CLIENT_GONE_LOG) == (0, 2)
+    ours = f"""Traceback (most recent call last):
+  File "{REPO}/ui/draw_input.py", line 91, in drawn_image
+    raise starlette.websockets.WebSocketDisconnected()
+starlette.websockets.WebSocketDisconnected
+Traceback (most recent call last):
+  File "/x/.venv/lib/python3.11/site-packages/torch/nn/modules/module.py", line 1, in forward
+    return self._call_impl(*args)
+RuntimeError: shapes cannot be multiplied
+"""
+    assert loadtest.server_tracebacks(ours) == (2, 0)
+    assert loadtest.server_tracebacks("all quiet\n") == (0, 0)
+
+
 def test_rss_of_a_process_tree_includes_its_children():
     child = subprocess.Popen(
         [sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(30)"],

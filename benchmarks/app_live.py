@@ -31,10 +31,12 @@ from devtools.app_server import (
     CHROMIUM,
     REPO,
     SERVER_START_SECONDS,
+    choose,
     chromium_options,
     chromium_problem,
     free_port,
     launch_app,
+    set_number,
     stop_app,
     url_of,
 )
@@ -99,20 +101,6 @@ def pinned_chromium(folder: Path) -> Path:
 
 def wait_idle(page) -> None:
     page.wait_for_function(IDLE, timeout=START_SECONDS * 1000)
-
-
-def choose(page, label: str, option: str) -> None:
-    page.locator("[data-testid=stSelectbox]").filter(has_text=label).click()
-    page.keyboard.type(option)
-    page.keyboard.press("Enter")
-    wait_idle(page)
-
-
-def set_number(page, label: str, value: int) -> None:
-    field = page.get_by_role("spinbutton", name=label)
-    field.fill(str(value))
-    field.press("Enter")
-    wait_idle(page)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -187,7 +175,7 @@ def open_page(browser, url: str, heading: str, height: int):
 def compare_in_app(browser, url: str, size: str, server_pid: int, timeout_s: float) -> dict:
     page = open_page(browser, f"{url}/compare", "Compare runs side by side", 1000)
     try:
-        choose(page, "Run size", SIZE_LABELS[size])
+        choose(page, "Run size", SIZE_LABELS[size], wait_idle)
         button = page.get_by_role("button", name="The notebook's experiment")
         return train_in_page(page, button, server_pid, timeout_s)
     finally:
@@ -197,8 +185,8 @@ def compare_in_app(browser, url: str, size: str, server_pid: int, timeout_s: flo
 def train_in_app(browser, url: str, server_pid: int, epochs: int, timeout_s: float) -> dict:
     page = open_page(browser, f"{url}/train", "Train LeNet-5", 1300)
     try:
-        choose(page, "Run size", SIZE_LABELS[TRAIN_SIZE])
-        set_number(page, "Epochs", epochs)
+        choose(page, "Run size", SIZE_LABELS[TRAIN_SIZE], wait_idle)
+        set_number(page, "Epochs", epochs, wait_idle)
         button = page.get_by_role("button", name="Start", exact=True)
         return train_in_page(page, button, server_pid, timeout_s)
     finally:

@@ -150,3 +150,25 @@ def chromium_problem() -> str | None:
 def chromium_options() -> dict:
     """Keyword arguments of Playwright's `chromium.launch` for Debian's headless Chromium."""
     return {"executable_path": str(CHROMIUM), "args": list(CHROMIUM_ARGS)}
+
+
+# ----------------------------------------------------------------------------- page actions
+# For sync Playwright pages (the benchmarks and the screenshots); `wait(page)` is the caller's
+# own "until the script run is over".
+
+
+def choose(page, label: str, option: str, wait) -> None:
+    """Pick `option` in the selectbox labelled `label`, by typing it: a list opened near the
+    bottom of the window can place its options where a click cannot reach them."""
+    page.locator("[data-testid=stSelectbox]").filter(has_text=label).click()
+    page.keyboard.type(option)
+    page.keyboard.press("Enter")
+    wait(page)
+
+
+def set_number(page, label: str, value: int, wait) -> None:
+    """Type `value` into the number input labelled `label`, and apply it."""
+    field = page.get_by_role("spinbutton", name=label)
+    field.fill(str(value))
+    field.press("Enter")
+    wait(page)

@@ -43,10 +43,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from devtools.app_server import (  # noqa: E402  (needs the repo root on sys.path)
+    choose,
     chromium_options,
     chromium_problem,
     free_port,
     launch_app,
+    set_number,
     stop_app,
     url_of,
 )
@@ -178,22 +180,6 @@ def open_page(context, url: str):
     return page
 
 
-def choose(page, label: str, option: str) -> None:
-    """Pick `option` in the selectbox labelled `label`, by typing it: a list opened near the
-    bottom of the window can place its options where a click cannot reach them."""
-    page.locator("[data-testid=stSelectbox]").filter(has_text=label).click()
-    page.keyboard.type(option)
-    page.keyboard.press("Enter")
-    wait_for_app(page)
-
-
-def set_number(page, label: str, value: int) -> None:
-    field = page.get_by_role("spinbutton", name=label)
-    field.fill(str(value))
-    field.press("Enter")
-    wait_for_app(page)
-
-
 def stroke(page, canvas, points: list[tuple[float, float]]) -> None:
     """One pen stroke through `points` (canvas pixels): press, move, release."""
     box = canvas.bounding_box()
@@ -235,8 +221,8 @@ def shoot_home(context, url: str) -> Path:
 
 def shoot_train(context, url: str) -> Path:
     page = open_page(context, f"{url}/train")
-    choose(page, "Run size", MEDIUM)
-    set_number(page, "Epochs", TRAIN_EPOCHS)
+    choose(page, "Run size", MEDIUM, wait_for_app)
+    set_number(page, "Epochs", TRAIN_EPOCHS, wait_for_app)
     page.get_by_role("button", name="Start").click()
     run_line = page.locator("[data-testid=stMarkdownContainer]").filter(has_text="Run:")
     run_line = run_line.first.inner_text()
@@ -252,7 +238,7 @@ def shoot_train(context, url: str) -> Path:
 
 def shoot_compare(context, url: str) -> Path:
     page = open_page(context, f"{url}/compare")
-    choose(page, "Run size", MEDIUM)
+    choose(page, "Run size", MEDIUM, wait_for_app)
     page.get_by_role("button", name="The notebook's experiment").click()
     accuracy = page.wait_for_function(TEST_ACCURACIES, timeout=RUN_MS).json_value()
     if not accuracy.get("relu", 0) > accuracy.get("sigmoid", 100) + 30:
@@ -266,7 +252,7 @@ def shoot_compare(context, url: str) -> Path:
 
 def shoot_replay(context, url: str) -> Path:
     page = open_page(context, f"{url}/compare")
-    choose(page, "Run size", MEDIUM)
+    choose(page, "Run size", MEDIUM, wait_for_app)
     page.get_by_role("button", name="The notebook's experiment").click()
     page.locator(".st-key-compare_replay_stop input[type=range]").wait_for(
         state="attached", timeout=RUN_MS
@@ -311,7 +297,7 @@ def shoot_inside(page) -> Path:
     page.get_by_role("link", name="See what every layer of LeNet-5 sees").click()
     wait_for_app(page)
     expect_text(page, "Looking at the digit you drew")
-    choose(page, "Model", FAITHFUL)
+    choose(page, "Model", FAITHFUL, wait_for_app)
     expect_text(page, "This net uses the paper's")
     table = page.locator(".st-key-inside_connection_table .nsewdrag").first
     table.scroll_into_view_if_needed()

@@ -18,7 +18,8 @@ What must hold, and is checked (the script exits 1 if anything fails):
 - isolation: a session sees its own runs and saved models, never another's (Train page, the
   model picker of Draw, the drawn digit on Inside), and a fresh session sees none;
 - no errors: no exception, error message, traceback or connection error on any page; the
-  server's health endpoint answers "ok" every second; no traceback in the server log;
+  server's health endpoint answers "ok" every second; no traceback in the server log (but for
+  Streamlit's own when a tab goes away mid-handshake: counted apart, `server_tracebacks`);
 - the queue: at most LENET_VIZ_MAX_RUNS runs train at once (the server's own count, shown to
   queued users, and the pages' statuses), and the others are seen waiting;
 - memory: the RSS of the server process and its children (sampled every second from
@@ -813,7 +814,7 @@ async def play(session: Session, role_step) -> None:
                 page = session.page
                 counts = [
                     await page.locator(selector).count()
-                    for selector in ("[data-testid=stBidiComponentIsolated]", f"{CANVAS}")
+                    for selector in ("[data-testid=stBidiComponentIsolated]", CANVAS)
                 ]
                 session.errors[-1] += f" (components, canvases: {counts})"
     if session.errors:

@@ -58,7 +58,10 @@ def test_the_fast_step_is_sdlm_on_autograd_gradients_pattern_by_pattern(init, lr
         loss.backward()
         optimizer.step()
     losses, penalties = stepper.train(x, y)
-    assert losses == pytest.approx(expected_losses, rel=1e-5)
+    # float32 rounding in other summation orders (torch's threads) adds up over the 24 steps:
+    # 1.2e-5 relative was seen once on CI; the steps themselves move the loss from about 150
+    # to 30, so a wrong step would be off by far more than 1e-4.
+    assert losses == pytest.approx(expected_losses, rel=1e-4)
     assert penalties.shape == (24, 10)
     # float32 rounding differs (other summation orders): within 0.1% of how far each moved
     pairs = zip(reference.named_parameters(), fast.parameters(), strict=True)

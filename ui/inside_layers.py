@@ -43,12 +43,13 @@ def show_layers(model: LeNetBase, result: inside.DigitInspection) -> None:
     )
     layers = result.layers
     summaries = {summary.name: summary for summary in model.layer_summary()}
-    for name, columns, cell in (("C1", 6, 150), ("S2", 6, 150), ("C3", 8, 120), ("S4", 8, 120)):
+    for name, cell in (("C1", 150), ("S2", 150), ("C3", 120), ("S4", 120)):
         st.markdown(layer_caption(summaries, name))
-        st.plotly_chart(
-            figures.feature_maps_figure(layers[name], name, columns, cell_px=cell),
-            key=f"inside_{name}",
-            config=PLAIN,
+        maps = layers[name]
+        st.image(
+            figures.map_images(maps, cell),
+            caption=[f"{name} map {i}" for i in range(len(maps))],
+            width=cell,
         )
     for name in ("C5", "F6"):
         st.markdown(layer_caption(summaries, name))
@@ -87,8 +88,11 @@ def show_kernels(model: LeNetBase) -> None:
         "The 5x5 weights each C1 map slides over the input. Red weights add the pixel under "
         "them, blue ones subtract it: a kernel with a red band next to a blue band finds edges."
     )
-    st.plotly_chart(
-        figures.kernels_figure(inside.c1_kernels(model)), key="inside_kernels", config=PLAIN
+    kernels = inside.c1_kernels(model)
+    st.image(
+        figures.map_images(kernels, 150, signed=True),
+        caption=[f"C1 kernel {i}" for i in range(len(kernels))],
+        width=150,
     )
 
 
@@ -100,7 +104,9 @@ def _select_from_table() -> None:
         st.session_state[C3_MAP] = int(points[0]["x"])
 
 
+@st.fragment
 def show_connection_table(model: LeNetBase, result: inside.DigitInspection) -> None:
+    """A fragment: choosing a C3 map (in the list or on the table) reruns this part only."""
     st.header("S2 → C3: which maps feed which")
     table = model.connection_table()
     arithmetic = inside.c3_arithmetic(table)

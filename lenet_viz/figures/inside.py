@@ -14,6 +14,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from lenet_viz.figures.replay import colorize
+
 NONNEGATIVE_SCALE = "gray"
 SIGNED_SCALE = "RdBu_r"
 HIGHLIGHT = "#ff7f0e"  # orange: the chosen C3 map and its inputs
@@ -130,14 +132,16 @@ def feature_maps_figure(
     )
 
 
-def kernels_figure(kernels: np.ndarray, layer: str = "C1") -> go.Figure:
-    """Convolution kernels (n, 5, 5); blue weights subtract, red weights add."""
-    titles = [f"{layer} kernel {i}" for i in range(len(kernels))]
-    bound = max(float(np.abs(kernels).max()), 1e-6)
-    colors = dict(colorscale=SIGNED_SCALE, cmin=-bound, cmax=bound)
-    return image_grid_figure(
-        kernels, titles, len(kernels), color_range=colors, colorbar_title="weight"
-    )
+def map_images(maps: np.ndarray, size_px: int, signed: bool | None = None) -> list[np.ndarray]:
+    """One layer's maps (n, h, w) as RGB pictures on one shared colour scale (black -> white,
+    or blue -> white -> red when signed), each enlarged by whole pixels to about `size_px`.
+
+    The Inside page shows them as images: a Plotly heatmap per map took most of the page's
+    time to draw in the browser (benchmarks/browser_latency.py)."""
+    stack = np.asarray(maps, dtype=np.float32)
+    rgb = colorize(stack, signed)
+    factor = max(1, size_px // max(stack.shape[1:]))
+    return list(rgb.repeat(factor, axis=1).repeat(factor, axis=2))
 
 
 def vector_figure(

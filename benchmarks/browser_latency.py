@@ -1,0 +1,497 @@
+"""How long a user waits, in a real browser: pen up -> prediction, every page's visits, the
+Inside interactions, Train's Start and Pause (issue 22).
+
+The server runs pinned to core 0 with one torch thread and headless Chromium pinned to core 1
+(`benchmarks.app_live`), nothing training. Each interaction is timed inside the page, on the
+browser's own clock (`performance.now()`), from the input event (pointer up, click, key) to the
+first frame painted with the page settled: the script run over, no stale element, no spinner,
+every Plotly chart drawn, every image loaded, and the interaction's own sign (its heading, its
+text) on screen. A page visit by URL is timed from the navigation's start.
+
+Where the time goes: a script added to the page before the app's own wraps `WebSocket`, so each
+message to and from the server is stamped on that clock. Each wait splits into
+- browser to send: the input event to the first message out (for Draw: the canvas component
+  sending the stroke, which it debounces);
+- server starts: that message to the first message back (the websocket and the server's queue);
+- script run: the first message back to the last (the server streams the page as its script
+  runs, so this is the script run as the browser sees it);
+- rendering: the last message to the settled frame (React, Plotly, images).
+
+`python -m benchmarks.browser_latency [repeats]` prints the table; `make bench` runs it as the
+"browser" section.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.app_live import pinned_chromium, start_server, taskset_available
+from devtools.app_server import REPO, chromium_options, chromium_problem, free_port, stop_app
+from devtools.app_server import url_of as base_url
+
+SERVER_LOG = REPO / "test-output" / "bench-browser-server.log"
+TIMEOUT_MS = 180_000  # one wait, on a busy shared machine
+CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
+WAIT_MS = 60_000  # one interaction's wait in the page, at most
+VIEWPORT = {"width": 1400, "height": 1000}
+
+# Budgets of issue 22 (seconds, medians unless the name says otherwise).
+PEN_UP_BUDGET = 0.25
+SIDEBAR_BUDGET = 1.0
+URL_BUDGET = 1.5
+FIRST_VISIT_MAX = 3.0
+INTERACTION_BUDGET = 0.5
+
+# page: (URL path, sidebar label, heading)
+PAGES = {
+    "Home": ("", "Home", "LeNet-5 Explorer"),
+    "Train": ("train", "Train", "Train LeNet-5"),
+    "Compare": ("compare", "Compare", "Compare runs side by side"),
+    "Draw": ("draw", "Draw", "Draw a digit"),
+    "Inside": ("inside", "Inside LeNet-5", "Inside LeNet-5"),
+    "Robustness": ("robustness", "Robustness", "How robust is it?"),
+}
+
+# Installed in every page before the app's scripts: the websocket stamps and the waits.
+INIT_SCRIPT = """
+(() => {
+  const bench = (window.__bench = { frames: [], input: null, armed: false });
+  const Native = window.WebSocket;
+  class Stamped extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", () => bench.frames.push(["in", performance.now()]));
+    }
+    send(data) {
+      bench.frames.push(["out", performance.now()]);
+      return super.send(data);
+    }
+  }
+  window.WebSocket = Stamped;
+  for (const type of ["pointerup", "click", "keydown"]) {
+    document.addEventListener(type, () => {
+      if (bench.armed && bench.input === null) bench.input = performance.now();
+    }, true);
+  }
+  bench.arm = () => { bench.frames = []; bench.input = null; bench.armed = true; };
+  bench.settled = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || app.getAttribute("data-test-script-state") !== "notRunning") return false;
+    const busy = '[data-stale="true"], [data-testid=stSpinner], [data-testid=stSkeleton]';
+    if (document.querySelector(busy)) return false;
+    for (const chart of document.querySelectorAll("[data-testid=stPlotlyChart]"))
+      if (!chart.querySelector(".main-svg")) return false;
+    for (const img of document.querySelectorAll("[data-testid=stMain] img"))
+      if (!img.complete) return false;
+    return true;
+  };
+  bench.text = (text) => document.querySelector("[data-testid=stMain]")?.innerText.includes(text);
+  // Resolves with the time of the first painted frame at which `check()` and settled() hold,
+  // after a message from the server has arrived if `needReply`.
+  bench.until = (check, needReply, timeoutMs) => new Promise((resolve, reject) => {
+    const started = performance.now();
+    const poll = () => {
+      const since = bench.input ?? 0;
+      const replied = !needReply || bench.frames.some(([way, t]) => way === "in" && t > since);
+      const settled = bench.settled(), checked = check();
+      if (replied && settled && checked) {
+        requestAnimationFrame(() => resolve(performance.now()));
+      } else if (performance.now() - started > timeoutMs) {
+        reject(new Error(`no reply: ${!replied}, not settled: ${!settled}, check: ${checked}`));
+      } else {
+        setTimeout(poll, 4);
+      }
+    };
+    poll();
+  });
+})();
+"""
+
+
+@dataclass
+class Timing:
+    """One interaction's wait, and its split (seconds)."""
+
+    total: float
+    parts: dict[str, float] = field(default_factory=dict)
+
+
+def split(frames: list, start: float, done: float) -> dict[str, float]:
+    """Where the wait from `start` to `done` went, from the websocket stamps (milliseconds)."""
+    sent = [t for way, t in frames if way == "out" and t >= start]
+    first_out = sent[0] if sent else start
+    replies = [t for way, t in frames if way == "in" and first_out <= t <= done]
+    if not replies:
+        return {"browser to send": (done - start) / 1000}
+    first_in, last_in = replies[0], replies[-1]
+    return {
+        "browser to send": (first_out - start) / 1000,
+        "server starts": (first_in - first_out) / 1000,
+        "script run": (last_in - first_in) / 1000,
+        "rendering": (done - last_in) / 1000,
+    }
+
+
+class Session:
+    """One browser tab on the app, with the stamps installed."""
+
+    def __init__(self, browser, url: str):
+        self.url = url
+        self.page = browser.new_page(viewport=VIEWPORT)
+        self.page.set_default_timeout(TIMEOUT_MS)
+        self.page.add_init_script(INIT_SCRIPT)
+
+    def close(self) -> None:
+        self.page.close()
+
+    def wait_for(self, check: str = "() => true", need_reply: bool = True) -> float:
+        """performance.now() (ms) of the first settled frame at which `check` holds."""
+        return self.page.evaluate(
+            f"([needReply, timeout]) => window.__bench.until({check}, needReply, timeout)",
+            [need_reply, WAIT_MS],
+        )
+
+    def act(self, action, check: str = "() => true") -> Timing:
+        """Run `action()` (a user input) and time it until the page settles with `check`."""
+        self.page.evaluate("() => window.__bench.arm()")
+        action()
+        done = self.wait_for(check)
+        start = self.page.evaluate("() => window.__bench.input")
+        if start is None:
+            raise RuntimeError("the action reached the page with no input event")
+        frames = self.page.evaluate("() => window.__bench.frames")
+        return Timing((done - start) / 1000, split(frames, start, done))
+
+    def visit_by_url(self, name: str, check: str | None = None) -> Timing:
+        """Open the page by its URL: from the navigation's start to the page settled."""
+        path, _, heading = PAGES[name]
+        self.page.goto(f"{self.url}/{path}")
+        done = self.wait_for(check or heading_check(heading), need_reply=False)
+        frames = self.page.evaluate("() => window.__bench.frames")
+        return Timing(done / 1000, split(frames, 0.0, done))
+
+    def visit_by_sidebar(self, name: str, check: str | None = None) -> Timing:
+        _, label, heading = PAGES[name]
+        link = self.page.locator("[data-testid=stSidebarNav] a").filter(has_text=label).first
+        return self.act(link.click, check or heading_check(heading))
+
+
+def heading_check(heading: str) -> str:
+    return (
+        "() => [...document.querySelectorAll('h1')]"
+        f".some((h) => h.innerText.includes({json.dumps(heading)}))"
+    )
+
+
+def text_check(text: str) -> str:
+    return f"() => window.__bench.text({json.dumps(text)})"
+
+
+# ----------------------------------------------------------------------------- interactions
+
+
+def pen_up_to_prediction(session: Session) -> Timing:
+    """A one-stroke "1" on a cleared canvas, timed from the pen's release."""
+    page = session.page
+    page.get_by_role("button", name="Clear").click()
+    session.wait_for(text_check("Draw a digit in the box on the left"), need_reply=False)
+    canvas = page.locator(CANVAS)
+    canvas.wait_for()
+    page.wait_for_timeout(300)  # the new canvas draws itself
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 150, box["y"] + 40)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 145, box["y"] + 150, steps=8)
+    page.mouse.move(box["x"] + 140, box["y"] + 250, steps=8)
+    prediction = """() => !!document.querySelector('[data-testid=stMetric]')
+        && [...document.querySelectorAll('[data-testid=stMetricLabel]')]
+            .some((m) => m.innerText.includes('Prediction'))"""
+    return session.act(page.mouse.up, prediction)
+
+
+def choose_option(session: Session, label: str, option: str, check: str) -> Timing:
+    page = session.page
+    page.locator("[data-testid=stSelectbox]").filter(has_text=label).click()
+    page.keyboard.type(option)
+    return session.act(lambda: page.keyboard.press("Enter"), check)
+
+
+def pick_radio(session: Session, option: str, check: str) -> Timing:
+    label = session.page.locator("[data-testid=stRadio] label").filter(has_text=option).first
+    return session.act(label.click, check)
+
+
+def nudge_slider(session: Session, label: str, key: str = "ArrowRight") -> Timing:
+    """Focus the slider labelled `label` and move it one step with the keyboard."""
+    slider = session.page.locator("[data-testid=stSlider]").filter(has_text=label).first
+    thumb = slider.get_by_role("slider").first
+    thumb.focus()
+    return session.act(lambda: thumb.press(key))
+
+
+# ----------------------------------------------------------------------------- the plan
+
+
+def stats(values: list[float]) -> dict:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {
+        "median": round(statistics.median(ordered), 3),
+        "p95": round(p95, 3),
+        "max": round(ordered[-1], 3),
+        "n": len(ordered),
+    }
+
+
+def summarise(timings: list[Timing]) -> dict:
+    parts = {}
+    for name in timings[0].parts:
+        values = [t.parts.get(name, 0.0) for t in timings]
+        parts[name] = round(statistics.median(values), 3)
+    return {**stats([t.total for t in timings]), "parts": parts}
+
+
+def measure_pages(browser, url: str, repeats: int, log) -> dict:
+    """Each page's first visit (a new session, the server warm), its visits by URL, and
+    through the sidebar (from Home)."""
+    found: dict = {}
+    for name in PAGES:
+        first = Session(browser, url)
+        try:
+            first_visit = first.visit_by_url(name)
+        finally:
+            first.close()
+        by_url, by_sidebar = [], []
+        session = Session(browser, url)
+        try:
+            for _ in range(repeats):
+                by_url.append(session.visit_by_url(name))
+                session.visit_by_url("Draw" if name == "Home" else "Home")
+                by_sidebar.append(session.visit_by_sidebar(name))
+        finally:
+            session.close()
+        found[name] = {
+            "first_visit": summarise([first_visit]),
+            "by_url": summarise(by_url),
+            "by_sidebar": summarise(by_sidebar),
+        }
+        log(
+            f"  {name}: {found[name]['by_url']['median']} s by URL, "
+            f"{found[name]['by_sidebar']['median']} s by the sidebar"
+        )
+    return found
+
+
+def measure_draw(browser, url: str, repeats: int, log) -> dict:
+    session = Session(browser, url)
+    try:
+        session.visit_by_url("Draw")
+        session.page.locator(CANVAS).wait_for()
+        pen_up_to_prediction(session)  # warm-up: the first prediction loads the figure code
+        return summarise([pen_up_to_prediction(session) for _ in range(repeats)])
+    finally:
+        session.close()
+
+
+def measure_inside(browser, url: str, repeats: int, log) -> dict:
+    from ui.inside_views import INVARIANCE, LAYERS, SLIDERS
+
+    session = Session(browser, url)
+    found: dict = {"c3": [], "views": [], "invariance": []}
+    try:
+        session.visit_by_url("Inside")
+        for i in range(repeats):
+            column = str(1 + i % 15)
+            found["c3"].append(
+                choose_option(session, "C3 map", column, text_check(f"C3 map {column}\nsees"))
+            )
+        for _ in range(repeats):
+            found["views"].append(pick_radio(session, INVARIANCE, text_check("does the net still")))
+            found["views"].append(pick_radio(session, LAYERS, text_check("What every layer sees")))
+        pick_radio(session, INVARIANCE, text_check("does the net still"))
+        label = SLIDERS["rotation"][0]
+        for i in range(repeats):
+            found["invariance"].append(
+                nudge_slider(session, label, "ArrowRight" if i % 2 == 0 else "ArrowLeft")
+            )
+    finally:
+        session.close()
+    return {name: summarise(timings) for name, timings in found.items()}
+
+
+def measure_train(browser, url: str, repeats: int, log) -> dict:
+    """Start -> the first point of the curves, Pause -> "Paused", then (after a short run)
+    the replay slider."""
+    found: dict = {"start": [], "pause": []}
+    curve_point = """() => [...document.querySelectorAll('.js-plotly-plot')]
+        .some((plot) => (plot.data || []).some((trace) => (trace.x || []).length > 0
+              && /loss/i.test(trace.name || '')))"""
+    for _ in range(repeats):
+        session = Session(browser, url)  # a new session: no earlier run to discard
+        page = session.page
+        try:
+            session.visit_by_url("Train")
+            start = page.get_by_role("button", name="Start", exact=True)
+            found["start"].append(session.act(start.click, curve_point))
+            pause = page.get_by_role("button", name="Pause")
+            found["pause"].append(session.act(pause.click, text_check("Paused")))
+            page.get_by_role("button", name="Stop").click()
+            session.wait_for(text_check("Stopped"), need_reply=False)
+        finally:
+            session.close()
+    return {name: summarise(timings) for name, timings in found.items()}
+
+
+def measure_pages_few(browser, url: str, repeats: int, log) -> dict:
+    return measure_pages(browser, url, max(3, repeats // 2), log)
+
+
+def measure_train_few(browser, url: str, repeats: int, log) -> dict:
+    return measure_train(browser, url, max(3, repeats // 2), log)
+
+
+MEASURES = {
+    "draw": measure_draw,
+    "pages": measure_pages_few,
+    "inside": measure_inside,
+    "train": measure_train_few,
+}
+
+
+def measure_browser_latency(repeats: int = 7, log=print, parts=None) -> dict:
+    parts = parts or list(MEASURES)
+    if not taskset_available():
+        return {"skipped": "needs taskset and 2 cores"}
+    if chromium_problem():
+        return {"skipped": chromium_problem()}
+    from playwright.sync_api import sync_playwright
+
+    folder = Path(tempfile.mkdtemp(prefix="lenet-browser-latency-"))
+    port = free_port()
+    server = start_server(port, SERVER_LOG)
+    url = base_url(port)
+    found: dict = {"repeats": repeats}
+    try:
+        with sync_playwright() as playwright:
+            options = {**chromium_options(), "executable_path": str(pinned_chromium(folder))}
+            browser = playwright.chromium.launch(**options)
+            try:
+                warm = Session(browser, url)  # the server's first run imports the libraries
+                for name in PAGES:
+                    warm.visit_by_url(name)
+                warm.close()
+                started = time.perf_counter()
+                for name in parts:
+                    log(f"  {name}…")
+                    found[name] = MEASURES[name](browser, url, repeats, log)
+                found["seconds"] = round(time.perf_counter() - started, 1)
+            finally:
+                browser.close()
+    finally:
+        stop_app(server)
+        shutil.rmtree(folder, ignore_errors=True)
+    return found
+
+
+# ----------------------------------------------------------------------------- the table
+
+
+@dataclass
+class Line:
+    what: str
+    measured: dict
+    budget: str
+    holds: bool | None
+
+
+def _where(parts: dict) -> str:
+    return ", ".join(f"{name} {seconds * 1000:.0f}" for name, seconds in parts.items())
+
+
+def lines(found: dict) -> list[Line]:
+    """The table's lines: each wait with its budget."""
+    out = []
+    if "draw" in found:
+        out.append(
+            Line(
+                "Draw: pen up -> the prediction shown",
+                found["draw"],
+                f"median <= {PEN_UP_BUDGET} s",
+                found["draw"]["median"] <= PEN_UP_BUDGET,
+            )
+        )
+    for name, entry in found.get("pages", {}).items():
+        first = entry["first_visit"]
+        out.append(
+            Line(
+                f"{name}: first visit (new session) by URL",
+                first,
+                f"<= {FIRST_VISIT_MAX:.0f} s",
+                first["max"] <= FIRST_VISIT_MAX,
+            )
+        )
+        out.append(
+            Line(
+                f"{name}: by URL",
+                entry["by_url"],
+                f"median <= {URL_BUDGET} s",
+                entry["by_url"]["median"] <= URL_BUDGET,
+            )
+        )
+        out.append(
+            Line(
+                f"{name}: through the sidebar",
+                entry["by_sidebar"],
+                f"median <= {SIDEBAR_BUDGET} s",
+                entry["by_sidebar"]["median"] <= SIDEBAR_BUDGET,
+            )
+        )
+    labels = {
+        "c3": "Inside: choose a C3 map",
+        "views": "Inside: switch views",
+        "invariance": "Inside: move an invariance slider",
+        "replay": "Train: move the replay slider",
+        "start": "Train: Start -> the first curve point",
+        "pause": 'Train: Pause -> "Paused"',
+    }
+    for group in ("inside", "train"):
+        for name, entry in found.get(group, {}).items():
+            out.append(
+                Line(
+                    labels[name],
+                    entry,
+                    f"median <= {INTERACTION_BUDGET} s",
+                    entry["median"] <= INTERACTION_BUDGET,
+                )
+            )
+    return out
+
+
+def format_table(found: dict) -> str:
+    rows = [
+        "| wait | median / p95 (s) | where the median went (ms) | budget | holds |",
+        "|---|---|---|---|---|",
+    ]
+    for line in lines(found):
+        m = line.measured
+        rows.append(
+            f"| {line.what} | {m['median']:.2f} / {m['p95']:.2f} | {_where(m['parts'])} | "
+            f"{line.budget} | {'yes' if line.holds else '**no**'} |"
+        )
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":  # python -m benchmarks.browser_latency [repeats]
+    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 7
+    parts = sys.argv[2].split(",") if len(sys.argv) > 2 else None
+    measured = measure_browser_latency(repeats, lambda m: print(m, file=sys.stderr), parts)
+    Path(REPO / "test-output").mkdir(exist_ok=True)
+    (REPO / "test-output" / "browser-latency.json").write_text(json.dumps(measured, indent=2))
+    print(format_table(measured) if "skipped" not in measured else measured)

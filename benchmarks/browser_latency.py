@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.app_live import pinned_chromium, start_server, taskset_available
+from benchmarks.app_live import cpu_seconds, pinned_chromium, start_server, taskset_available
 from devtools.app_server import REPO, chromium_options, chromium_problem, free_port, stop_app
 from devtools.app_server import url_of as base_url
 
@@ -142,6 +142,8 @@ def split(frames: list, start: float, done: float) -> dict[str, float]:
 class Session:
     """One browser tab on the app, with the stamps installed."""
 
+    server_pid: int | None = None  # set once the server runs: its CPU time per wait
+
     def __init__(self, browser, url: str):
         self.url = url
         self.page = browser.new_page(viewport=VIEWPORT)
@@ -161,21 +163,28 @@ class Session:
     def act(self, action, check: str = "() => true") -> Timing:
         """Run `action()` (a user input) and time it until the page settles with `check`."""
         self.page.evaluate("() => window.__bench.arm()")
+        cpu = self.server_cpu()
         action()
         done = self.wait_for(check)
+        cpu = self.server_cpu() - cpu
         start = self.page.evaluate("() => window.__bench.input")
         if start is None:
             raise RuntimeError("the action reached the page with no input event")
         frames = self.page.evaluate("() => window.__bench.frames")
-        return Timing((done - start) / 1000, split(frames, start, done))
+        return Timing((done - start) / 1000, {**split(frames, start, done), "server CPU": cpu})
+
+    def server_cpu(self) -> float:
+        return cpu_seconds(self.server_pid) if self.server_pid else 0.0
 
     def visit_by_url(self, name: str, check: str | None = None) -> Timing:
         """Open the page by its URL: from the navigation's start to the page settled."""
         path, _, heading = PAGES[name]
+        cpu = self.server_cpu()
         self.page.goto(f"{self.url}/{path}")
         done = self.wait_for(check or heading_check(heading), need_reply=False)
+        cpu = self.server_cpu() - cpu
         frames = self.page.evaluate("() => window.__bench.frames")
-        return Timing(done / 1000, split(frames, 0.0, done))
+        return Timing(done / 1000, {**split(frames, 0.0, done), "server CPU": cpu})
 
     def visit_by_sidebar(self, name: str, check: str | None = None) -> Timing:
         _, label, heading = PAGES[name]
@@ -376,6 +385,7 @@ def measure_browser_latency(repeats: int = 7, log=print, parts=None) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="lenet-browser-latency-"))
     port = free_port()
     server = start_server(port, SERVER_LOG)
+    Session.server_pid = server.pid
     url = base_url(port)
     found: dict = {"repeats": repeats}
     try:

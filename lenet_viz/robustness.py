@@ -20,6 +20,7 @@ import torch
 from lenet_viz import data, transforms
 from lenet_viz.model import LeNetBase
 from lenet_viz.model_cache import PerModelCache, model_fingerprint
+from lenet_viz.stored_explanations import store_key, stored_result
 
 DIGITS_PER_CLASS = 100  # 1,000 test digits in all
 BATCH_SIZE = 1_000
@@ -170,6 +171,15 @@ class RobustnessCurves:
             },
         }
 
+    @classmethod
+    def from_dict(cls, stored: dict) -> RobustnessCurves:
+        """The curves `to_dict` wrote (accuracies rounded to 4 decimals)."""
+        curves = {
+            name: Curve(name, list(curve["strengths"]), list(curve["accuracy"]))
+            for name, curve in stored["curves"].items()
+        }
+        return cls(stored["digits"], stored["source"], curves)
+
     def text_lines(self) -> list[str]:
         """The numbers as the CLI prints them: each curve's strengths over its accuracies."""
         lines = [
@@ -243,10 +253,18 @@ _CACHE = PerModelCache(max_entries=16)
 
 
 def cached_robustness_curves(model: LeNetBase) -> RobustnessCurves:
-    """`robustness_curves` on the default digits, computed once per model (weights and config)."""
+    """`robustness_curves` on the default digits, computed once per model (weights and config);
+    the shipped checkpoints' are read from disk (`lenet_viz.stored_explanations`)."""
     digits, source = robustness_digits()
     key = (model_fingerprint(model), source, len(digits))
-    return _CACHE.get_or_compute(key, lambda: robustness_curves(model, digits, source=source))
+
+    def compute() -> RobustnessCurves:
+        stored = stored_result("robustness", store_key(*key))  # the shipped checkpoints
+        if stored is not None:
+            return RobustnessCurves.from_dict(stored)
+        return robustness_curves(model, digits, source=source)
+
+    return _CACHE.get_or_compute(key, compute)
 
 
 def sweep_examples(image28, sweeps: dict[str, Sweep] | None = None) -> dict[str, np.ndarray]:

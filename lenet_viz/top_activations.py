@@ -21,6 +21,7 @@ from torch import nn
 from lenet_viz import data
 from lenet_viz.model import LAYER_NAMES, LeNetBase
 from lenet_viz.model_cache import PerModelCache, model_fingerprint
+from lenet_viz.stored_explanations import store_key, stored_result
 
 MAP_LAYERS = ("C1", "C3")
 UNIT_LAYERS = ("C5", "F6")
@@ -48,6 +49,34 @@ class TopActivations:
     layers: dict[str, TopDigits]
     digits: int  # how many digits were searched
     source: str  # "MNIST test set" or "sample digits"
+
+    def to_dict(self) -> dict:
+        """Plain lists, for `lenet_viz.stored_explanations` (scores rounded to 5 digits)."""
+        return {
+            "digits": self.digits,
+            "source": self.source,
+            "layers": {
+                name: {
+                    "indices": top.indices.tolist(),
+                    "scores": np.round(top.scores.astype(np.float64), 5).tolist(),
+                    "units": None if top.units is None else top.units.tolist(),
+                }
+                for name, top in self.layers.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, stored: dict) -> TopActivations:
+        layers = {
+            name: TopDigits(
+                layer=name,
+                indices=np.asarray(top["indices"], dtype=np.int64),
+                scores=np.asarray(top["scores"], dtype=np.float32),
+                units=None if top["units"] is None else np.asarray(top["units"], dtype=np.int64),
+            )
+            for name, top in stored["layers"].items()
+        }
+        return cls(layers, stored["digits"], stored["source"])
 
 
 def _scores(outputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -124,8 +153,14 @@ def cached_top_activations(model: LeNetBase) -> tuple[TopActivations, data.Split
     """`top_activations` over `search_digits()`, computed once per model; with the digits."""
     digits, source = search_digits()
     key = (model_fingerprint(model), source, len(digits))
-    found = _CACHE.get_or_compute(key, lambda: top_activations(model, digits.images, source=source))
-    return found, digits
+
+    def compute() -> TopActivations:
+        stored = stored_result("top_digits", store_key(*key))  # the shipped checkpoints
+        if stored is not None:
+            return TopActivations.from_dict(stored)
+        return top_activations(model, digits.images, source=source)
+
+    return _CACHE.get_or_compute(key, compute), digits
 
 
 # ------------------------------------------------------------------ receptive fields

@@ -36,6 +36,7 @@ SECTIONS = (
     "explain",
     "livepoll",
     "applive",
+    "browser",
 )
 
 # Targets of issue 5, on the 2-core machine.
@@ -71,6 +72,7 @@ FULL = {
     "browser": True,
     "livepoll": dict(sizes=(2_000, 20_000, 100_000), polls=20, before_polls=3),
     "applive": dict(compare_sizes=("Medium", "Full"), train_epochs=10),
+    "browser_waits": dict(repeats=9, page_repeats=4, train_repeats=3),
 }
 QUICK = {
     "throughput": dict(n_images=256, notebook_images=64, repeats=1, notebook_repeats=1),
@@ -84,6 +86,7 @@ QUICK = {
     "browser": False,
     "livepoll": dict(sizes=(200, 2_000), polls=2, before_polls=1),
     "applive": dict(compare_sizes=("Tiny",), train_epochs=None),
+    "browser_waits": dict(repeats=1, page_repeats=1, train_repeats=1),
 }
 
 
@@ -461,6 +464,27 @@ def _poll_overhead(ms: float) -> str:
     return f"{ms:.1f} ms" if ms > 0 else "not measurable (≤ 0 ms)"
 
 
+def run_browser(settings: dict, results: dict, quick: bool) -> list[Row]:
+    """Issue 22: what a user waits for in Chromium, each wait against its budget."""
+    from benchmarks.browser_latency import lines, measure_browser_latency, where_text
+
+    measured = measure_browser_latency(log=_log, **settings["browser_waits"])
+    results["browser"] = measured
+    if "skipped" in measured:
+        return [Row("browser", "waits in the browser", f"skipped: {measured['skipped']}")]
+    return [
+        Row(
+            "browser",
+            line.what + " (median / p95)",
+            f"{line.measured['median']:.2f} / {line.measured['p95']:.2f} s "
+            f"({where_text(line.measured['parts'])})",
+            line.budget,
+            None if quick else line.holds,
+        )
+        for line in lines(measured)
+    ]
+
+
 RUNNERS = {
     "throughput": run_throughput,
     "eval": run_eval,
@@ -473,6 +497,7 @@ RUNNERS = {
     "explain": run_explain,
     "livepoll": run_livepoll,
     "applive": run_applive,
+    "browser": run_browser,
 }
 
 

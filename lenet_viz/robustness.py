@@ -11,6 +11,7 @@ numbers.
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -227,8 +228,11 @@ def robustness_curves(
     digits: data.Split | None = None,
     sweeps: dict[str, Sweep] | None = None,
     source: str = "given digits",
+    progress: Callable[[float], None] | None = None,
 ) -> RobustnessCurves:
-    """Accuracy of `model` at every strength of every sweep (default: all of SWEEPS)."""
+    """Accuracy of `model` at every strength of every sweep (default: all of SWEEPS).
+
+    progress: called with the share of the points done (0..1) after each one."""
     if digits is None:
         digits, source = robustness_digits()
     sweeps = SWEEPS if sweeps is None else sweeps
@@ -238,13 +242,18 @@ def robustness_curves(
     model = copy.deepcopy(model).to(memory_format=torch.channels_last)
     clean = accuracy(model, ink_batch(digits.images), labels)
     curves = {}
+    points, done = sum(len(sweep.strengths) for sweep in sweeps.values()), 0
     for name, sweep in sweeps.items():
-        accuracies = [
-            clean  # every sweep's neutral strength leaves the digits as they are
-            if s == sweep.neutral
-            else accuracy(model, distorted_batch(digits.images, sweep, s), labels)
-            for s in sweep.strengths
-        ]
+        accuracies = []
+        for s in sweep.strengths:
+            accuracies.append(
+                clean  # every sweep's neutral strength leaves the digits as they are
+                if s == sweep.neutral
+                else accuracy(model, distorted_batch(digits.images, sweep, s), labels)
+            )
+            done += 1
+            if progress is not None:
+                progress(done / points)
         curves[name] = Curve(name, list(sweep.strengths), accuracies)
     return RobustnessCurves(len(labels), source, curves)
 
@@ -252,7 +261,9 @@ def robustness_curves(
 _CACHE = PerModelCache(max_entries=16)
 
 
-def cached_robustness_curves(model: LeNetBase) -> RobustnessCurves:
+def cached_robustness_curves(
+    model: LeNetBase, progress: Callable[[float], None] | None = None
+) -> RobustnessCurves:
     """`robustness_curves` on the default digits, computed once per model (weights and config);
     the shipped checkpoints' are read from disk (`lenet_viz.stored_explanations`)."""
     digits, source = robustness_digits()
@@ -262,9 +273,60 @@ def cached_robustness_curves(model: LeNetBase) -> RobustnessCurves:
         stored = stored_result("robustness", store_key(*key))  # the shipped checkpoints
         if stored is not None:
             return RobustnessCurves.from_dict(stored)
-        return robustness_curves(model, digits, source=source)
+        return robustness_curves(model, digits, source=source, progress=progress)
 
     return _CACHE.get_or_compute(key, compute)
+
+
+@dataclass
+class CurvesJob:
+    """Robustness curves being computed on a thread of their own, so that a page can show
+    its progress instead of waiting (issue 22)."""
+
+    progress: float = 0.0  # share of the points done
+    curves: RobustnessCurves | None = None
+    error: str | None = None
+    finished: threading.Event = field(default_factory=threading.Event)
+
+
+_JOBS: dict[tuple, CurvesJob] = {}
+MAX_JOBS = 16
+_JOBS_LOCK = threading.Lock()
+
+
+def curves_in_background(model: LeNetBase) -> CurvesJob:
+    """The model's curves: a finished job when they are cached or stored, else the job (one
+    per model, shared by every session) that computes them on its own thread."""
+    digits, source = robustness_digits()
+    key = (model_fingerprint(model), source, len(digits))
+    with _JOBS_LOCK:
+        job = _JOBS.get(key)
+        if job is not None and (job.error is None or not job.finished.is_set()):
+            return job
+        job = _JOBS[key] = CurvesJob()
+        for old in [k for k, j in _JOBS.items() if j.finished.is_set()][:-MAX_JOBS]:
+            del _JOBS[old]  # the results stay in the per-model cache
+    if key in _CACHE or stored_result("robustness", store_key(*key)) is not None:
+        _finish(job, model)  # at once: nothing to compute
+        return job
+    work = copy.deepcopy(model)  # the caller's model may go on training
+    threading.Thread(
+        target=_finish, args=(job, work), name="robustness-curves", daemon=True
+    ).start()
+    return job
+
+
+def _finish(job: CurvesJob, model: LeNetBase) -> None:
+    def advance(share: float) -> None:
+        job.progress = share
+
+    try:
+        job.curves = cached_robustness_curves(model, advance)
+        job.progress = 1.0
+    except Exception as error:  # shown on the page; the next visit tries again
+        job.error = f"{type(error).__name__}: {error}"
+    finally:
+        job.finished.set()
 
 
 def sweep_examples(image28, sweeps: dict[str, Sweep] | None = None) -> dict[str, np.ndarray]:

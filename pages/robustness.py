@@ -1,9 +1,10 @@
 """Robustness: how a model's accuracy falls as the digits are rotated, shifted, scaled,
 squeezed, thickened or thinned, and buried in noise; one model, or two side by side.
 
-The curves come from `lenet_viz.robustness` (1,000 MNIST test digits, 100 of each class),
-computed once per model and cached in the library; `lenet-viz robustness CHECKPOINT --json`
-prints the same numbers.
+The curves come from `lenet_viz.robustness` (1,000 MNIST test digits, 100 of each class):
+stored on disk for the shipped checkpoints, computed once per other model on a thread of its
+own while the page shows its progress, then cached in the library;
+`lenet-viz robustness CHECKPOINT --json` prints the same numbers.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 import streamlit as st
 
 from lenet_viz.figures import explain as figures
-from lenet_viz.robustness import SWEEPS, cached_robustness_curves, robustness_digits, sweep_examples
+from lenet_viz.robustness import SWEEPS, curves_in_background, robustness_digits, sweep_examples
 from ui.models import model_picker, picked_option, second_model_picker
 from ui.navigation import ensure_app_navigation
 
 SECOND_MODEL = "robustness_second_model"
 EXAMPLE_INDEX = "robustness_example"
 PLAIN = {"displayModeBar": False}
+PROGRESS_SECONDS = 0.5  # how often the progress bars move while curves are computed
 # The strengths the table shows (points of the curves).
 TABLE_POINTS = {
     "rotation": (-40, -20, 20, 40),
@@ -29,15 +31,34 @@ TABLE_POINTS = {
 }
 
 
-def curves_of(models: dict) -> dict[str, dict]:
-    """{label: curves as a dict}; each model's curves computed once, then cached."""
-    results = {}
+def curves_of(models: dict) -> dict[str, dict] | None:
+    """{label: curves as a dict}, or None while some are being computed: those are computed
+    on a thread of their own, once per model (the shipped checkpoints' are stored on disk),
+    and the page shows their progress meanwhile."""
+    jobs = {label: curves_in_background(model) for label, model in models.items()}
+    if all(job.finished.is_set() for job in jobs.values()):
+        for label, job in jobs.items():
+            if job.error is not None:
+                st.error(f"Could not compute the curves of {label}: {job.error}")
+                return None
+        return {label: job.curves.to_dict() for label, job in jobs.items()}
+    show_progress(jobs)
+    return None
+
+
+@st.fragment(run_every=PROGRESS_SECONDS)
+def show_progress(jobs: dict) -> None:
+    """Each model's progress; the whole page again once every curve is there."""
+    if all(job.finished.is_set() for job in jobs.values()):
+        st.rerun(scope="app")
     digits, _ = robustness_digits()
     ways = sum(len(sweep.strengths) for sweep in SWEEPS.values())
-    for label, model in models.items():
-        with st.spinner(f"Distorting {len(digits):,} test digits {ways} ways for {label}…"):
-            results[label] = cached_robustness_curves(model).to_dict()
-    return results
+    for label, job in jobs.items():
+        st.progress(
+            job.progress,
+            text=f"Distorting {len(digits):,} test digits {ways} ways for {label}: "
+            f"{job.progress:.0%}",
+        )
 
 
 def show_table(results: dict[str, dict]) -> None:
@@ -53,6 +74,24 @@ def show_table(results: dict[str, dict]) -> None:
         height=36 * (len(table) + 1) + 4,  # every row, no scrolling
         key="robustness_table",
     )
+
+
+def show_curves(results: dict[str, dict]) -> None:
+    first = next(iter(results.values()))
+    if first["source"] != "MNIST test set":
+        st.caption(
+            f"MNIST is not downloaded, so these curves use the {first['digits']} sample digits "
+            "shipped with the app (run `make data` for 1,000 test digits)."
+        )
+    st.plotly_chart(figures.robustness_figure(results), key="robustness_curves", config=PLAIN)
+    st.caption(
+        "Shift: each digit is moved that many pixels right, down, left or up in turn. Stroke "
+        "width: grey dilation (thicker) or erosion (thinner) of every stroke by that many pixels "
+        "per side. Noise: Gaussian, clipped to the ink range, the same pattern at every "
+        "strength. The net reads every distorted digit through its own preprocessing, as on "
+        "the Draw page."
+    )
+    show_table(results)
 
 
 def show_examples() -> None:
@@ -90,20 +129,8 @@ models = {picked.label: picked.model}
 if second is not None and second.label != picked.label:
     models[second.label] = second.model
 results = curves_of(models)
-first = next(iter(results.values()))
-if first["source"] != "MNIST test set":
-    st.caption(
-        f"MNIST is not downloaded, so these curves use the {first['digits']} sample digits "
-        "shipped with the app (run `make data` for 1,000 test digits)."
-    )
-st.plotly_chart(figures.robustness_figure(results), key="robustness_curves", config=PLAIN)
-st.caption(
-    "Shift: each digit is moved that many pixels right, down, left or up in turn. Stroke width: "
-    "grey dilation (thicker) or erosion (thinner) of every stroke by that many pixels per side. "
-    "Noise: Gaussian, clipped to the ink range, the same pattern at every strength. The net "
-    "reads every distorted digit through its own preprocessing, as on the Draw page."
-)
-show_table(results)
+if results is not None:
+    show_curves(results)
 st.markdown(
     "Try one digit yourself: the **invariance explorer** on the *Inside LeNet-5* page moves, "
     "turns and thickens a digit with sliders and shows the feature maps change."

@@ -130,3 +130,33 @@ def test_the_robustness_page_sets_two_models_side_by_side(app, checkpoint_dir):
     assert list(at.dataframe[0].value.columns) == ["transform", "Shipped: modern LeNet-5 (ReLU)"]
     at.number_input(key="robustness_example").set_value(123).run()
     assert not at.exception
+
+
+def test_a_new_models_curves_are_computed_in_the_background_with_a_progress_bar(app):
+    """A model that nobody has looked at yet (the one training on the Train page): the page
+    shows its progress at once, then the curves when they are there."""
+    from lenet_viz.config import TrainConfig
+    from lenet_viz.data import sample_digits
+    from lenet_viz.model import ModelConfig
+    from lenet_viz.robustness import curves_in_background
+    from lenet_viz.run_slots import RunSlots
+    from lenet_viz.runner import Trainer
+
+    digits = sample_digits()
+    config = TrainConfig(model=ModelConfig(arch="modern"), batch_size=50, epochs=1, seed=11)
+    trainer = Trainer(config, train=digits, test=digits, slots=RunSlots(1))
+    at = open_page(app, ROBUSTNESS)
+    at.session_state["train_trainer"] = trainer
+    at.selectbox(key="robustness_second_model").set_value("none").run()
+    at.selectbox(key="picked_model").set_value("training").run()
+    assert not at.exception
+    shown = [bar.proto.text for bar in at.get("progress")]
+    assert len(shown) == 1 and "The model on the Train page" in shown[0]
+    assert not at.dataframe  # no table before the curves
+    job = curves_in_background(trainer.runs[0].model)  # the same job, shared
+    assert job.finished.wait(timeout=600) and job.error is None
+    at.run()
+    assert not at.exception
+    assert not at.get("progress")
+    column = list(at.dataframe[0].value.columns)[1]
+    assert at.dataframe[0].value[column][0] == f"{job.curves.clean_accuracy:.1%}"

@@ -38,8 +38,10 @@ def run_suite(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, 
 
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory):
-    """One quick run of every section but the three that start Streamlit (tested below)."""
-    return run_suite(tmp_path_factory.mktemp("bench"), "--skip", "coldstart,apptest,applive")
+    """One quick run of every section but the four that start Streamlit (tested below)."""
+    return run_suite(
+        tmp_path_factory.mktemp("bench"), "--skip", "coldstart,apptest,applive,browser"
+    )
 
 
 def table_rows(text: str) -> list[list[str]]:
@@ -159,6 +161,32 @@ def test_app_live_section_trains_in_the_app_and_alone(tmp_path):
     # a Tiny run may end before the first sample of its thread: 0 is possible
     assert 0 <= case["app"]["training_thread_cpu_seconds"] <= case["app"]["cpu_seconds"]
     assert case["app"]["page_cpu_ms_per_poll"] >= 0
+
+
+def test_browser_section_times_every_wait_against_its_budget(tmp_path):
+    from benchmarks.app_live import taskset_available
+    from benchmarks.browser_latency import PAGES
+    from devtools.app_server import chromium_problem
+
+    if not taskset_available() or chromium_problem():
+        pytest.skip(f"needs taskset, 2 cores and Chromium: {chromium_problem() or 'no taskset'}")
+    _, report, markdown = run_suite(tmp_path, "--only", "browser")
+    assert report["errors"] == {}
+    measured = report["results"]["browser"]
+    assert set(measured["pages"]) == set(PAGES)
+    for visits in measured["pages"].values():
+        for how in ("first_visit", "by_url", "by_sidebar"):
+            assert visits[how]["n"] == 1 and visits[how]["median"] > 0
+    waits = [measured["draw"], *measured["inside"].values(), *measured["train"].values()]
+    assert len(waits) == 6  # pen up; C3 map, views, invariance; Start, Pause
+    for wait in waits:
+        # the split adds up to the wait: sending, the server, the script run, rendering
+        split = sum(v for k, v in wait["parts"].items() if k != "server CPU")
+        assert split == pytest.approx(wait["median"], abs=0.01)
+    rows = [row for row in report["rows"] if row["section"] == "browser"]
+    assert len(rows) == 1 + 3 * len(PAGES) + 5
+    assert all(row["target"] for row in rows)  # every wait has its budget
+    assert "pen up" in markdown
 
 
 def test_peak_estimate_follows_the_simd_flags():

@@ -37,6 +37,7 @@ from lenet_viz.drawn.benchmark import (
     drawn_digits,
     not_digit_drawings,
     score_drawn,
+    writer_benchmark,
 )
 from lenet_viz.drawn.benchmark_writers import BENCHMARK_TEMPLATES, NOT_DIGIT_TEMPLATES
 from lenet_viz.drawn.render import (
@@ -55,6 +56,7 @@ from lenet_viz.drawn.synthesis import (
 )
 from lenet_viz.drawn.templates import Points, Template, arc, template
 from lenet_viz.drawn.training_writers import TRAINING_TEMPLATES
+from lenet_viz.drawn.writers import HANDS, PARTS, Hand, Writer, all_writers, writers
 
 __all__ = [
     "BENCHMARK_CANVAS_PER_TEMPLATE",
@@ -67,6 +69,13 @@ __all__ = [
     "TRAINING_TEMPLATES",
     "DrawnDigit",
     "DrawnScore",
+    "HANDS",
+    "Hand",
+    "PARTS",
+    "Writer",
+    "all_writers",
+    "writer_benchmark",
+    "writers",
     "Placement",
     "Points",
     "Template",

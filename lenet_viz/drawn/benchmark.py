@@ -12,6 +12,7 @@ import numpy as np
 from lenet_viz.drawn.benchmark_writers import BENCHMARK_TEMPLATES, NOT_DIGIT_TEMPLATES
 from lenet_viz.drawn.render import Placement, place_strokes, render_canvas, render_photo
 from lenet_viz.drawn.templates import Template
+from lenet_viz.drawn.writers import PARTS, place_by_writer, writers
 
 BENCHMARK_SEED = 10_000  # the benchmark's fixed seed (training synthesis uses others)
 
@@ -25,6 +26,8 @@ class DrawnDigit:
     style: str
     medium: str  # "canvas" or "photo"
     placement: Placement
+    habit: str = "ordinary pen"  # the writer's pen habit (`writers.Hand`)
+    writer: str = ""  # the writer's name, for the writers' benchmark
 
 
 BENCHMARK_CANVAS_PER_TEMPLATE = 40
@@ -61,6 +64,46 @@ def drawn_benchmark(
     return list(drawn_digits(BENCHMARK_TEMPLATES, canvas_per_template, photos_per_template, seed))
 
 
+WRITER_CANVAS_PER_WRITER = 20
+WRITER_PHOTOS_PER_WRITER = 5
+WRITER_BENCHMARK_SEED = 24_000
+
+
+def writer_benchmark(
+    part: str = "test",
+    canvas_per_writer: int = WRITER_CANVAS_PER_WRITER,
+    photos_per_writer: int = WRITER_PHOTOS_PER_WRITER,
+    seed: int = WRITER_BENCHMARK_SEED,
+) -> list[DrawnDigit]:
+    """The writers' benchmark of issue 24: every writer of one part ("test" to report,
+    "validation" to choose models) drawing their digit `canvas_per_writer` times on the canvas
+    and `photos_per_writer` times on paper, in their own hand. By default, for the test writers:
+    19 styles x 3 writers x (20 + 5) = 1,425 digits, 75 per style."""
+    out = []
+    for index, writer in enumerate(writers(part)):
+        for medium, count in (("canvas", canvas_per_writer), ("photo", photos_per_writer)):
+            for k in range(count):
+                rng = np.random.default_rng([seed, PARTS.index(part), index, k, medium == "photo"])
+                paths, placement = place_by_writer(writer, rng)
+                if medium == "canvas":
+                    image = render_canvas(paths, placement.pen)
+                else:
+                    image = render_photo(paths, placement.pen, rng)
+                drawn = writer.template
+                out.append(
+                    DrawnDigit(
+                        image,
+                        drawn.label,
+                        drawn.style,
+                        medium,
+                        placement,
+                        writer.hand.name,
+                        writer.name,
+                    )
+                )
+    return out
+
+
 def not_digit_drawings(per_template: int = 5, seed: int = BENCHMARK_SEED + 1) -> list[DrawnDigit]:
     """Scribbles, letters and pairs of digits as drawn on the canvas (label -1)."""
     return list(drawn_digits(NOT_DIGIT_TEMPLATES, per_template, 0, seed))
@@ -78,14 +121,20 @@ class DrawnScore:
     probabilities: np.ndarray  # (N, 10), calibrated (and test-time averaged) as read
     styles: list[str]
     media: list[str]
+    habits: list[str] | None = None  # the writers' pen habits, where known
 
     @property
     def accuracy(self) -> float:
         return float((self.predicted == self.labels).mean())
 
     def accuracy_by(self, key: str) -> dict:
-        """Accuracy per "digit", "style" or "medium": {value: (correct, total)}."""
-        values = {"digit": self.labels.tolist(), "style": self.styles, "medium": self.media}[key]
+        """Accuracy per "digit", "style", "medium" or "habit": {value: (correct, total)}."""
+        values = {
+            "digit": self.labels.tolist(),
+            "style": self.styles,
+            "medium": self.media,
+            "habit": self.habits or ["ordinary pen"] * len(self.styles),
+        }[key]
         out: dict = {}
         for value, ok in zip(values, (self.predicted == self.labels).tolist(), strict=True):
             right, total = out.get(value, (0, 0))
@@ -136,4 +185,5 @@ def score_drawn(
         probabilities=probabilities,
         styles=[d.style for d in digits],
         media=[d.medium for d in digits],
+        habits=[d.habit for d in digits],
     )

@@ -35,6 +35,7 @@ from lenet_viz.drawn.templates import Points, Template
 PARTS = ("training", "validation", "test")
 WRITERS_PER_STYLE = {"training": 6, "validation": 2, "test": 3}
 PART_SEED = {"training": 24_100, "validation": 24_200, "test": 24_300}
+WRITER_SHAPE_SPREAD = 0.015  # how far a writer's points sit from another's, digit heights
 
 
 @dataclass(frozen=True)
@@ -98,12 +99,28 @@ def habit_strokes(strokes: tuple[Points, ...], hand: Hand) -> tuple[Points, ...]
     return tuple(out)
 
 
+def writer_proportions(strokes: list[Points], rng: np.random.Generator) -> tuple[Points, ...]:
+    """The style's strokes in one writer's proportions: wider or narrower, the middle of the
+    digit higher or lower, and every point a little off where another writer puts it (the
+    writer's own shape, kept in every digit they draw; `place_strokes` adds each drawing's
+    wobble on top)."""
+    width = float(rng.uniform(0.85, 1.2))
+    middle = float(rng.uniform(-0.15, 0.15))
+    out = []
+    for stroke in strokes:
+        points = np.asarray(stroke, dtype=float)
+        x, y = points[:, 0] * width, points[:, 1] + middle * points[:, 1] * (1 - points[:, 1])
+        off = rng.normal(0.0, WRITER_SHAPE_SPREAD, points.shape)
+        out.append(tuple((float(a), float(b)) for a, b in np.column_stack([x, y]) + off))
+    return tuple(out)
+
+
 def _make_writer(style: str, part: str, index: int) -> Writer:
     label, family = STYLE_FAMILIES[style]
     style_number = list(STYLE_FAMILIES).index(style)
     rng = np.random.default_rng([PART_SEED[part], style_number, index])
     hand = HANDS[(index + style_number + PARTS.index(part)) % len(HANDS)]
-    strokes = tuple(tuple((float(x), float(y)) for x, y in s) for s in family(rng))
+    strokes = writer_proportions(family(rng), rng)
     source = (
         f"styles.STYLE_FAMILIES[{style!r}] drawn with seed "
         f"({PART_SEED[part]}, {style_number}, {index}) (issue 24)"

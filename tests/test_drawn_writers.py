@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from lenet_viz.drawn import (
+from lenet_viz.data.drawn import (
     BENCHMARK_TEMPLATES,
     CANVAS_SIZE,
     HANDS,
@@ -18,9 +18,9 @@ from lenet_viz.drawn import (
     writer_benchmark,
     writers,
 )
-from lenet_viz.drawn.styles import STYLE_FAMILIES
-from lenet_viz.drawn.writers import habit_strokes
-from lenet_viz.preprocess import preprocess_digit
+from lenet_viz.data.drawn.styles import STYLE_FAMILIES
+from lenet_viz.data.drawn.writers import habit_strokes
+from lenet_viz.data.preprocess import preprocess_digit
 
 # Closer than this (a mean distance between two templates' strokes, in digit heights) is a
 # near-duplicate: about 2 px on a 200 px digit, under the issue 10 benchmark's own distance

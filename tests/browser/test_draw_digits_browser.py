@@ -1,7 +1,7 @@
 """Every digit, in two styles each, and one digit of every style of issue 24, drawn with mouse
 strokes on the Draw page: all read right.
 
-The strokes are the drawn-digit benchmark's own templates (`lenet_viz.drawn`), two styles per
+The strokes are the drawn-digit benchmark's own templates (`lenet_viz.data.drawn`), two styles per
 digit (a 1 with and without a flag, a 7 with and without a crossbar, a closed and an open 4, a 9
 with a straight and a curved tail, a 2 with and without a loop...), and the first test writer of
 each of issue 24's styles (a 6 with a ball or a curled top, a slashed 0, a European 1...), in
@@ -15,8 +15,8 @@ import re
 
 import pytest
 
-from lenet_viz.drawn import BENCHMARK_TEMPLATES, template_paths, writers
-from lenet_viz.drawn.styles import STYLE_FAMILIES
+from lenet_viz.data.drawn import BENCHMARK_TEMPLATES, template_paths, writers
+from lenet_viz.data.drawn.styles import STYLE_FAMILIES
 
 pytestmark = pytest.mark.browser
 

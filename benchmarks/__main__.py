@@ -44,9 +44,9 @@ FAST_MAX_SECONDS = 12.0
 FAST_MIN_ACCURACY = 0.99
 EVAL_MAX_SECONDS = 0.5
 DRAW_MAX_P95_MS = 20.0
-# Targets of issue 10 for the default Draw model.
+# Targets of issue 10 for the default Draw model (MNIST raised to 99.4% by issue 24).
 DRAWN_MIN_ACCURACY = 0.99
-MNIST_MIN_ACCURACY = 0.992
+MNIST_MIN_ACCURACY = 0.994
 COLD_START_MAX_SECONDS = 5.0
 # Issue 13: the live inside-the-net panel adds no per-poll work that grows with the run.
 REPLAY_MAX_GROWTH = 1.5  # poll at iteration 100,000 / poll at iteration 100

@@ -278,6 +278,20 @@ def writers_report_lines(writers: dict) -> list[str]:
     return lines
 
 
+def mnist_validation_accuracy(model, metadata: dict) -> tuple[float, str] | None:
+    """The Draw page's accuracy on the MNIST training digits the checkpoint held out of
+    training (`--train-limit`), for choosing models without the test set; None if it held
+    none out or MNIST is not fetched."""
+    first = (metadata.get("train_config") or {}).get("train_limit")
+    if not first or not data_available("mnist"):
+        return None
+    train = load_split("mnist", train=True)
+    inputs = to_network_input(train.images[first:], model.config.resize, model.config.input_scaling)
+    read = read_inputs(model, inputs, temperature_of(metadata))
+    accuracy = float((read.argmax(1) == train.labels[first:]).double().mean())
+    return accuracy, f"{first:,}-{len(train.labels) - 1:,}"
+
+
 def main() -> None:
     """`python -m benchmarks.drawn [--checkpoint FILE] [--part validation]`: the full
     drawn-digit report, per style too; with `--part validation`, only the validation writers
@@ -293,6 +307,11 @@ def main() -> None:
         writers = measure_writers(loaded.model, temperature_of(loaded.metadata), "validation")
         right = round(writers["accuracy"] * writers["n"])
         print(f"validation writers: the Draw page's accuracy {ratio_text((right, writers['n']))}")
+        held_out = mnist_validation_accuracy(loaded.model, loaded.metadata)
+        if held_out is not None:
+            print(
+                f"MNIST validation digits (held out of training): {held_out[1]}: {held_out[0]:.2%}"
+            )
         for line in writers_report_lines(writers):
             print(line)
         return

@@ -1,0 +1,126 @@
+"""What a finished run puts on a class board, and the outbox that publishes it even through a
+database outage."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from lenet_viz.classroom.board import ClassBoard, RunRecord, TooManyRuns
+from lenet_viz.classroom.database import StorageUnavailable
+from lenet_viz.config import TrainConfig
+from lenet_viz.run import TrainingRun
+
+
+def flat_settings(config: TrainConfig) -> dict:
+    """A run's settings as one flat dict (the net's beside the training's), as the board and
+    its grids group them: {"arch": ..., "activation": ..., "lr": ..., ...}."""
+    settings = config.to_dict()
+    model = settings.pop("model")
+    return {**model, **settings}
+
+
+def run_curves(run: TrainingRun) -> dict[str, dict[str, list[float]]]:
+    """The curves a board overlays: the batch loss and accuracy by iteration, and the train and
+    test accuracy at each epoch's end (the board thins each to 512 points)."""
+    history = run.history_snapshot()
+    epochs = history.epochs
+    return {
+        "loss": {"x": list(history.iteration), "y": list(history.loss)},
+        "batch_accuracy": {"x": list(history.iteration), "y": list(history.accuracy)},
+        "train_accuracy": {
+            "x": [e["epoch"] for e in epochs],
+            "y": [e["train_acc"] for e in epochs],
+        },
+        "test_accuracy": {
+            "x": [e["epoch"] for e in epochs],
+            "y": [e["test_acc"] for e in epochs],
+        },
+    }
+
+
+def run_record(run: TrainingRun, run_uid: str, duration_seconds: float) -> RunRecord:
+    """A finished run as the board stores it."""
+    epochs = run.history_snapshot().epochs
+    return RunRecord(
+        run_uid=run_uid,
+        name=run.name,
+        settings=flat_settings(run.config),
+        curves=run_curves(run),
+        train_accuracy=epochs[-1]["train_acc"] if epochs else None,
+        test_accuracy=(run.final or {}).get("test_acc"),
+        duration_seconds=duration_seconds,
+        status=run.status,
+    )
+
+
+@dataclass
+class Pending:
+    code: str
+    identity: str
+    record: RunRecord
+
+
+class Outbox:
+    """Finished runs on their way to a board. A run the database could not take (it is down,
+    or the student's per-minute limit is reached) waits here and is retried every
+    `retry_seconds` on a background thread until it is stored; publishing is idempotent, so a
+    retry never stores a run twice. One per server process (runs waiting are lost only if the
+    server stops while the database is down)."""
+
+    def __init__(self, board: ClassBoard, retry_seconds: float = 3.0) -> None:
+        self.board = board
+        self.retry_seconds = retry_seconds
+        self._waiting: list[Pending] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def publish(self, code: str, identity: str, record: RunRecord) -> bool:
+        """Publish now if the database takes it (True), else keep it to retry (False). Other
+        refusals (class closed or full, not joined) raise ClassroomError: retrying won't help."""
+        try:
+            self.board.publish(code, identity, record)
+            return True
+        except (StorageUnavailable, TooManyRuns):
+            with self._lock:
+                self._waiting.append(Pending(code, identity, record))
+                self._start()
+            return False
+
+    def waiting(self, code: str | None = None) -> int:
+        """How many runs wait (for one class, or all)."""
+        with self._lock:
+            return sum(1 for p in self._waiting if code is None or p.code == code)
+
+    def flush(self) -> int:
+        """Try every waiting run once; how many are still waiting. A run the board refuses for
+        good (its class was closed or deleted meanwhile) is dropped."""
+        with self._lock:
+            batch, self._waiting = self._waiting, []
+        kept = []
+        for pending in batch:
+            try:
+                self.board.publish(pending.code, pending.identity, pending.record)
+            except (StorageUnavailable, TooManyRuns):
+                kept.append(pending)
+            except ValueError:
+                pass  # ClassroomError: closed, full or deleted; nothing more to do
+        with self._lock:
+            self._waiting = kept + self._waiting
+            return len(self._waiting)
+
+    def _start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._retry, name="class-outbox", daemon=True)
+            self._thread.start()
+
+    def _retry(self) -> None:
+        while True:
+            self._wake.wait(self.retry_seconds)
+            self._wake.clear()
+            if self.flush() == 0:
+                with self._lock:
+                    if not self._waiting:
+                        self._thread = None
+                        return

@@ -314,6 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
     from lenet_viz.cli_replay import add_replay_command  # imports this module
 
     add_replay_command(sub)
+    from lenet_viz.cli_class import add_class_commands  # imports this module
+
+    add_class_commands(sub)
     return parser
 
 

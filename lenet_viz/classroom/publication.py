@@ -4,12 +4,14 @@ database outage."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from lenet_viz.classroom.board import ClassBoard, RunRecord, TooManyRuns
+from lenet_viz.classroom.board import ClassBoard, ClassroomError, RunRecord, TooManyRuns
 from lenet_viz.classroom.database import StorageUnavailable
 from lenet_viz.config import TrainConfig
 from lenet_viz.run import TrainingRun
+from lenet_viz.runner import Trainer
 
 
 def flat_settings(config: TrainConfig) -> dict:
@@ -124,3 +126,49 @@ class Outbox:
                     if not self._waiting:
                         self._thread = None
                         return
+
+
+PUBLISHED_STATUSES = ("completed", "diverged")  # a stopped run did not finish its experiment
+
+
+def trainer_records(trainer: Trainer) -> list[RunRecord]:
+    """The records of a finished trainer's runs that finished (completed, or diverged: a result
+    the class experiment wants too); each run's uid is the trainer's id and its index."""
+    duration = trainer.train_seconds
+    return [
+        run_record(run, f"{trainer.id}-{index}", duration)
+        for index, run in enumerate(trainer.runs)
+        if run.status in PUBLISHED_STATUSES
+    ]
+
+
+class PublishWhenDone:
+    """Publishes a trainer's runs to a class the moment it finishes, from its own thread: the
+    board has them within its poll period, whatever page the student is on. `wanted` is asked
+    at that moment (the student's "publish my runs" toggle)."""
+
+    def __init__(
+        self,
+        trainer: Trainer,
+        outbox: Outbox,
+        code: str,
+        identity: str,
+        wanted: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self.trainer, self.outbox, self.code, self.identity = trainer, outbox, code, identity
+        self.wanted = wanted
+        self.error: str | None = None  # why the board refused the runs, if it did
+        self.published = 0
+        self.thread = threading.Thread(target=self._wait, name="class-publish", daemon=True)
+        self.thread.start()
+
+    def _wait(self) -> None:
+        self.trainer.wait()
+        if not self.wanted():
+            return
+        for record in trainer_records(self.trainer):
+            try:
+                self.outbox.publish(self.code, self.identity, record)
+                self.published += 1
+            except ClassroomError as error:
+                self.error = str(error)

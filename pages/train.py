@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.class_board.train_part import preload_assignment
 from ui.data import dataset_ready, fetch_hint
 from ui.navigation import ensure_app_navigation
 from ui.session_guard import ADOPTED
@@ -35,6 +36,7 @@ active = seen_status in ACTIVE_STATUSES
 st.session_state[SEEN_STATUS] = seen_status
 if not active:
     apply_link_preset()
+    preload_assignment()  # a student's cell of the class's assignments grid
 
 settings_column, live_column = st.columns([1, 2.4], gap="large")
 with settings_column, st.container(border=True):

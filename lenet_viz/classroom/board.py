@@ -226,11 +226,7 @@ class ClassBoard:
         except IntegrityError:
             raise
         except SQLAlchemyError as error:
-            raise StorageUnavailable(
-                "the class board's database is not reachable right now "
-                f"({type(error).__name__}); training goes on, and finished runs are published "
-                "when it is back"
-            ) from error
+            raise StorageUnavailable.because(error) from error
 
     # -- the teacher ---------------------------------------------------------------------------
     def create_class(self, name: str) -> NewClass:
@@ -316,15 +312,7 @@ class ClassBoard:
             member = self._member(session, room, identity)
             name = clean_text(display_name or "", NAME_LENGTH)
             if member is None:
-                count = session.scalar(select(func.count()).where(Member.class_id == room.id))
-                member = Member(
-                    class_id=room.id,
-                    identity_hash=digest(identity),
-                    display_name=name or f"Student {count + 1}",
-                    joined_at=self.clock(),
-                )
-                session.add(member)
-                session.flush()
+                member = self._new_member(session, room, identity, name)
             elif name:
                 member.display_name = name
             return self._student(session, room, member)
@@ -338,12 +326,13 @@ class ClassBoard:
             return self._student(session, room, member) if member is not None else None
 
     def publish(self, code: str, identity: str, record: RunRecord) -> int:
-        """Put a finished run on the board (once per run_uid); its id on the board."""
+        """Put a finished run on the board (once per run_uid); its id on the board. A browser
+        that had not joined yet (the database was down when it opened the link) joins now."""
         with self.session() as session:
             room = self._class(session, code)
-            member = self._member(session, room, identity)
-            if member is None:
-                raise NotAllowed("join the class before publishing (open the class link)")
+            member = self._member(session, room, identity) or self._new_member(
+                session, room, identity, ""
+            )
             existing = session.scalar(
                 select(BoardRun.id).where(
                     BoardRun.class_id == room.id, BoardRun.run_uid == record.run_uid
@@ -487,6 +476,19 @@ class ClassBoard:
                 Member.class_id == room.id, Member.identity_hash == digest(identity)
             )
         )
+
+    def _new_member(self, session: Session, room: ClassRoom, identity: str, name: str) -> Member:
+        """A browser new to the class, named "Student N" unless it gave a name."""
+        count = session.scalar(select(func.count()).where(Member.class_id == room.id))
+        member = Member(
+            class_id=room.id,
+            identity_hash=digest(identity),
+            display_name=name or f"Student {count + 1}",
+            joined_at=self.clock(),
+        )
+        session.add(member)
+        session.flush()
+        return member
 
     def _student(self, session: Session, room: ClassRoom, member: Member) -> Student:
         cell = self._assignment(session, room, member)

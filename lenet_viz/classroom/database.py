@@ -26,6 +26,14 @@ class StorageUnavailable(RuntimeError):
     """The database cannot be reached or failed; what the board shows, and what the outbox
     waits out."""
 
+    @classmethod
+    def because(cls, error: Exception) -> StorageUnavailable:
+        return cls(
+            "the class board's database is not reachable right now "
+            f"({type(error).__name__}); training goes on, and finished runs are published "
+            "when it is back"
+        )
+
 
 def database_url() -> str:
     """$LENET_VIZ_DATABASE_URL, else an SQLite file in the data folder (no setup)."""
@@ -94,5 +102,5 @@ def migrate(engine: Engine) -> None:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         except SQLAlchemyError as error:
-            raise StorageUnavailable(f"the class board's database failed: {error}") from error
+            raise StorageUnavailable.because(error) from error
         _migrated.add(key)

@@ -253,6 +253,9 @@ def test_students_fill_the_assignments_grid_in_order(board):
     grid = board.assignments(new.code)
     assert [len(cell["students"]) for cell in grid] == [2, 1, 1, 1]
     assert board.info(new.code).grid == ("activation", "lr")
+    teacher = board.join(new.code, new_identity(), teacher_token=new.teacher_token)
+    assert (teacher.display_name, teacher.assignment) == ("Teacher", None)  # takes no cell
+    assert board.join(new.code, new_identity()).display_name == "Student 6"
 
 
 def test_the_pooled_grid_has_each_cells_mean_and_spread(board):

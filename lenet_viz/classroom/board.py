@@ -304,17 +304,28 @@ class ClassBoard:
         return len(ids)
 
     # -- students ------------------------------------------------------------------------------
-    def join(self, code: str, identity: str, display_name: str | None = None) -> Student:
+    def join(
+        self,
+        code: str,
+        identity: str,
+        display_name: str | None = None,
+        teacher_token: str | None = None,
+    ) -> Student:
         """Join (or come back to) a class. A browser that joined before is the same student; a
-        new name replaces the old. Without a name: "Student N"."""
+        new name replaces the old. Without a name: "Student N". With the teacher's token, the
+        teacher's own browser joins ("Teacher"), and takes no cell of the assignments grid."""
         with self.session() as session:
             room = self._class(session, code)
             member = self._member(session, room, identity)
             name = clean_text(display_name or "", NAME_LENGTH)
+            teacher = bool(teacher_token) and hmac.compare_digest(
+                room.teacher_token_hash, digest(teacher_token)
+            )
             if member is None:
-                member = self._new_member(session, room, identity, name)
+                member = self._new_member(session, room, identity, name or teacher * "Teacher")
             elif name:
                 member.display_name = name
+            member.is_teacher = member.is_teacher or teacher
             return self._student(session, room, member)
 
     def student(self, code: str, identity: str) -> Student | None:
@@ -479,12 +490,15 @@ class ClassBoard:
 
     def _new_member(self, session: Session, room: ClassRoom, identity: str, name: str) -> Member:
         """A browser new to the class, named "Student N" unless it gave a name."""
-        count = session.scalar(select(func.count()).where(Member.class_id == room.id))
+        count = session.scalar(
+            select(func.count()).where(Member.class_id == room.id, Member.is_teacher.is_(False))
+        )
         member = Member(
             class_id=room.id,
             identity_hash=digest(identity),
             display_name=name or f"Student {count + 1}",
             joined_at=self.clock(),
+            is_teacher=False,
         )
         session.add(member)
         session.flush()
@@ -505,7 +519,7 @@ class ClassBoard:
         cells = session.scalars(
             select(Assignment).where(Assignment.class_id == room.id).order_by(Assignment.position)
         ).all()
-        if not cells:
+        if not cells or member.is_teacher:
             return None
         if member.assignment is None:
             taken: dict[int, int] = {}

@@ -66,6 +66,8 @@ class Member(Base):
     joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # The position of the assignments-grid cell this member was given (None: none given).
     assignment: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The teacher's own browser (joined with the teacher token): never given a cell.
+    is_teacher: Mapped[bool] = mapped_column(Boolean, default=False)
 
     classroom: Mapped[ClassRoom] = relationship(back_populates="members")
 

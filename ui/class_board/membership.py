@@ -22,12 +22,13 @@ from ui.state import (
     CLASS_CODE,
     CLASS_PUBLISH,
     CLASS_STUDENT,
+    CLASS_TEACHER_TOKEN,
     CLASS_WATCHERS,
     TRAINER_KEYS,
     default,
 )
 
-CLASS_PARAM = "class"
+CLASS_PARAM, TEACHER_PARAM = "class", "teacher"
 IDENTITY_COOKIE, CLASS_COOKIE = "lenet_viz_id", "lenet_viz_class"
 COOKIE_SECONDS = 365 * 24 * 3600
 IDENTITY_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -83,7 +84,8 @@ def requested_code() -> str | None:
 def join(code: str, name: str | None = None) -> None:
     """Join the class (or come back to it) as this browser; the sidebar says what went wrong."""
     try:
-        joined = class_board().join(code, browser_identity(), name)
+        token = st.query_params.get(TEACHER_PARAM) or st.session_state.get(CLASS_TEACHER_TOKEN)
+        joined = class_board().join(code, browser_identity(), name, teacher_token=token)
     except ClassNotFound as error:
         st.session_state[CLASS_NOTICE] = str(error)
         leave()

@@ -17,12 +17,18 @@ from lenet_viz.classroom import (
 )
 from lenet_viz.classroom.schema import NAME_LENGTH
 from lenet_viz.config import OPTIMIZERS
-from ui.class_board.membership import CLASS_PARAM, browser_identity, join, leave, student
+from ui.class_board.membership import (
+    CLASS_PARAM,
+    TEACHER_PARAM,
+    browser_identity,
+    join,
+    leave,
+    student,
+)
 from ui.class_board.resources import class_board
 from ui.state import CLASS_TEACHER_TOKEN
 from ui.training_settings import BATCH_SIZES, LR_CHOICES
 
-TEACHER_PARAM = "teacher"
 # The settings a teacher can hand out, and the values to choose from.
 GRID_SETTINGS = {
     "activation": list(ACTIVATIONS),

@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(length=60), nullable=False),
         sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("assignment", sa.Integer(), nullable=True),
+        sa.Column("is_teacher", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(["class_id"], ["classes.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("class_id", "identity_hash"),

@@ -44,6 +44,7 @@ from lenet_viz.classroom.schema import (
     BoardRun,
     ClassRoom,
     Member,
+    SavedModel,
 )
 
 CODE_BYTES = 10  # 80 random bits, 16 base32 characters
@@ -263,13 +264,13 @@ class ClassBoard:
     def close_class(self, code: str, token: str, closed: bool = True) -> None:
         """Close the class to new runs (the board stays), or open it again."""
         with self.session() as session:
-            room = self._class_as_teacher(session, code, token)
+            room = self.class_as_teacher(session, code, token)
             room.closed = closed
 
     def delete_class(self, code: str, token: str) -> None:
         """Delete the class with every member, run and assignment."""
         with self.session() as session:
-            room = self._class_as_teacher(session, code, token)
+            room = self.class_as_teacher(session, code, token)
             self._delete_classes(session, [room.id])
 
     def set_assignments(
@@ -284,7 +285,7 @@ class ClassBoard:
             )
         cells = assignment_cells(rows, row_values, columns, column_values)
         with self.session() as session:
-            room = self._class_as_teacher(session, code, token)
+            room = self.class_as_teacher(session, code, token)
             session.execute(delete(Assignment).where(Assignment.class_id == room.id))
             for member in room.members:
                 member.assignment = None
@@ -473,7 +474,7 @@ class ClassBoard:
             )
         return room
 
-    def _class_as_teacher(self, session: Session, code: str, token: str | None) -> ClassRoom:
+    def class_as_teacher(self, session: Session, code: str, token: str | None) -> ClassRoom:
         room = self._class(session, code)
         if not token or not hmac.compare_digest(room.teacher_token_hash, digest(token)):
             raise NotAllowed("this needs the teacher link (the one with the teacher token)")
@@ -557,7 +558,7 @@ class ClassBoard:
         foreign keys on, and this does not depend on it)."""
         if not ids:
             return
-        for table in (BoardRun, Assignment, Member):
+        for table in (BoardRun, Assignment, SavedModel, Member):
             session.execute(delete(table).where(table.class_id.in_(ids)))
         session.execute(delete(ClassRoom).where(ClassRoom.id.in_(ids)))
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
 )
@@ -104,3 +105,40 @@ class Assignment(Base):
     class_id: Mapped[int] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     settings: Mapped[dict] = mapped_column(JSON)
+
+
+class SavedModel(Base):
+    """A model a browser saved (the checkpoint file's bytes), under the browser's identity, so it
+    survives a reload, a new tab, a server restart, and is seen by every replica; saved while in
+    a class, the class's teacher sees it too."""
+
+    __tablename__ = "saved_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    identity_hash: Mapped[str] = mapped_column(String(HASH_LENGTH), index=True)
+    class_id: Mapped[int | None] = mapped_column(
+        ForeignKey("classes.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    name: Mapped[str] = mapped_column(String(RUN_NAME_LENGTH))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    saved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PersonalRun(Base):
+    """A finished run in a browser's own history (settings, bounded curves, final numbers),
+    kept across reloads and restarts under the browser's identity."""
+
+    __tablename__ = "personal_runs"
+    __table_args__ = (UniqueConstraint("identity_hash", "run_uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    identity_hash: Mapped[str] = mapped_column(String(HASH_LENGTH), index=True)
+    run_uid: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    name: Mapped[str] = mapped_column(String(RUN_NAME_LENGTH))
+    settings: Mapped[dict] = mapped_column(JSON)
+    curves: Mapped[dict] = mapped_column(JSON)
+    train_accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
+    test_accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
+    duration_seconds: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(20))
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -74,6 +74,7 @@ class Outbox:
         self.board = board
         self.retry_seconds = retry_seconds
         self._waiting: list[Pending] = []
+        self._trying: list[Pending] = []  # taken out by a flush that is going on
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -93,13 +94,15 @@ class Outbox:
     def waiting(self, code: str | None = None) -> int:
         """How many runs wait (for one class, or all)."""
         with self._lock:
-            return sum(1 for p in self._waiting if code is None or p.code == code)
+            pending = self._waiting + self._trying
+            return sum(1 for p in pending if code is None or p.code == code)
 
     def flush(self) -> int:
         """Try every waiting run once; how many are still waiting. A run the board refuses for
         good (its class was closed or deleted meanwhile) is dropped."""
         with self._lock:
             batch, self._waiting = self._waiting, []
+            self._trying = batch
         kept = []
         for pending in batch:
             try:
@@ -110,6 +113,7 @@ class Outbox:
                 pass  # ClassroomError: closed, full or deleted; nothing more to do
         with self._lock:
             self._waiting = kept + self._waiting
+            self._trying = []
             return len(self._waiting)
 
     def _start(self) -> None:

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lenet_viz.classroom import ClassBoard
-from lenet_viz.data import data_available
+from lenet_viz.data.datasets import data_available
 from tests.apptest_helpers import button, texts
 from tests.conftest import fresh_postgres_database
 from ui.class_board.resources import class_board, class_outbox

@@ -13,7 +13,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from lenet_viz.data import default_data_root
+from lenet_viz.data.datasets import default_data_root
 
 DATABASE_URL_VARIABLE = "LENET_VIZ_DATABASE_URL"
 SQLITE_FILE = "classroom.sqlite"

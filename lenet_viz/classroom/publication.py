@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 from lenet_viz.classroom.board import ClassBoard, ClassroomError, RunRecord, TooManyRuns
 from lenet_viz.classroom.database import StorageUnavailable
-from lenet_viz.config import TrainConfig
-from lenet_viz.run import TrainingRun
-from lenet_viz.runner import Trainer
+from lenet_viz.training.config import TrainConfig
+from lenet_viz.training.run import TrainingRun
+from lenet_viz.training.runner import Trainer
+from lenet_viz.training.status import RunStatus
 
 
 def flat_settings(config: TrainConfig) -> dict:
@@ -132,7 +133,10 @@ class Outbox:
                         return
 
 
-PUBLISHED_STATUSES = ("completed", "diverged")  # a stopped run did not finish its experiment
+PUBLISHED_STATUSES = (
+    RunStatus.COMPLETED,
+    RunStatus.DIVERGED,
+)  # a stopped run did not finish its experiment
 
 
 def trainer_records(trainer: Trainer) -> list[RunRecord]:

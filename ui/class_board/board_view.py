@@ -9,7 +9,7 @@ import streamlit as st
 
 from lenet_viz.classroom import ClassInfo, StorageUnavailable, pooled_grid
 from lenet_viz.classroom.tables import csv_text, run_rows, varying_settings
-from lenet_viz.figures.class_board import CURVES, board_png, curves_figure, pooled_figure
+from lenet_viz.figures.classroom import CURVES, board_png, curves_figure, pooled_figure
 from ui.class_board.resources import class_board
 
 BOARD_POLL_SECONDS = 1.0  # "the board updates within 2 s of a run finishing"

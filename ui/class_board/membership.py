@@ -16,6 +16,7 @@ import streamlit as st
 from lenet_viz.classroom import ClassNotFound, StorageUnavailable, Student, new_identity
 from lenet_viz.classroom.publication import PublishWhenDone
 from lenet_viz.classroom.schema import NAME_LENGTH
+from lenet_viz.training.status import RunStatus
 from ui.class_board.resources import class_board, class_outbox
 from ui.state import (
     BROWSER_ID,
@@ -169,7 +170,7 @@ def watch_trainers(switch: PublishSwitch) -> None:
     watchers = st.session_state.setdefault(CLASS_WATCHERS, {})
     for key in TRAINER_KEYS:
         trainer = st.session_state.get(key)
-        if trainer is None or trainer.status == "idle" or trainer.id in watchers:
+        if trainer is None or trainer.status == RunStatus.IDLE or trainer.id in watchers:
             continue
         watchers[trainer.id] = PublishWhenDone(
             trainer, class_outbox(), class_code(), browser_identity(), wanted=lambda: switch.enabled

@@ -7,7 +7,6 @@ from __future__ import annotations
 import segno
 import streamlit as st
 
-from lenet_viz.activations import ACTIVATIONS
 from lenet_viz.classroom import (
     ClassInfo,
     ClassroomError,
@@ -16,7 +15,8 @@ from lenet_viz.classroom import (
     teacher_link,
 )
 from lenet_viz.classroom.schema import NAME_LENGTH
-from lenet_viz.config import OPTIMIZERS
+from lenet_viz.nets.activations import ACTIVATIONS
+from lenet_viz.training.config import OPTIMIZERS
 from ui.class_board.membership import (
     CLASS_PARAM,
     TEACHER_PARAM,
@@ -26,8 +26,8 @@ from ui.class_board.membership import (
     student,
 )
 from ui.class_board.resources import class_board
+from ui.runs.settings import BATCH_SIZES, LR_CHOICES
 from ui.state import CLASS_TEACHER_TOKEN
-from ui.training_settings import BATCH_SIZES, LR_CHOICES
 
 # The settings a teacher can hand out, and the values to choose from.
 GRID_SETTINGS = {

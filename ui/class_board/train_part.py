@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.class_board.membership import part_text, student
-from ui.train_settings import NOTICE, apply_settings
+from ui.train.settings import NOTICE, apply_settings
 
 PRELOADED = "class_part_preloaded"  # the assignment already put into the settings
 

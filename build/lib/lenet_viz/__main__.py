@@ -1,0 +1,3 @@
+from lenet_viz.cli import main
+
+raise SystemExit(main())

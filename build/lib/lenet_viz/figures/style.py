@@ -1,0 +1,43 @@
+"""The look every training figure shares: colours, font size, layout."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+# Okabe-Ito: colour-blind-safe, and distinct on a classroom projector.
+RUN_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+# The gradient-norm chart's layers: a dark-to-light scale from the input to the output, plus
+# dashes, so that no layer looks like a run (RUN_COLORS) in the charts beside it.
+GRADIENT_LAYER_STYLE = {
+    "C1": ("#1b0c41", "solid"),
+    "S2": ("#4a0c6b", "dot"),
+    "C3": ("#781c6d", "dash"),
+    "S4": ("#a52c60", "dot"),
+    "C5": ("#cf4446", "dashdot"),
+    "F6": ("#ed6925", "longdash"),
+    "output": ("#a88f00", "solid"),
+}
+LAYER_COLORS = {
+    "C1": "#D55E00",
+    "S2": "#E69F00",
+    "C3": "#CC79A7",
+    "S4": "#F0E442",
+    "C5": "#009E73",
+    "F6": "#56B4E9",
+    "output": "#0072B2",
+}
+FONT_SIZE = 15
+
+
+def style(fig: go.Figure, height: int, legend: bool = True) -> go.Figure:
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=50, b=10),
+        font=dict(size=FONT_SIZE),
+        legend=dict(orientation="h", yanchor="bottom", y=1.08, xanchor="right", x=1),
+        showlegend=legend,
+        hovermode="x unified",
+        template="plotly_white",
+    )
+    fig.update_annotations(font_size=FONT_SIZE + 1)  # subplot titles
+    return fig

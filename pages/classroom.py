@@ -11,6 +11,7 @@ import streamlit as st
 
 from lenet_viz.classroom import ClassNotFound, StorageUnavailable
 from ui.class_board.board_view import board_fragment
+from ui.class_board.kept_work import class_models_panel
 from ui.class_board.membership import class_code, leave, part_text, student
 from ui.class_board.resources import class_board
 from ui.class_board.teacher import (
@@ -60,6 +61,8 @@ else:
             share_panel(info, token)
         with st.expander("Assignments: a grid the class fills in together"):
             assignments_panel(info, token)
+        with st.expander("Models the class saved"):
+            class_models_panel(info.code, token)
         with st.expander("Close or delete the class"):
             manage_panel(info, token)
     with st.expander("Remove runs"):

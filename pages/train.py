@@ -11,6 +11,7 @@ import streamlit as st
 
 from lenet_viz.training.status import ACTIVE_STATUSES, FINISHED_STATUSES
 from ui.cached_data import dataset_ready, fetch_hint
+from ui.class_board.kept_work import earlier_visits_section
 from ui.class_board.train_part import preload_assignment
 from ui.navigation import ensure_app_navigation
 from ui.session_guard import ADOPTED
@@ -60,3 +61,4 @@ with live_column:
 if trainer is not None and seen_status in FINISHED_STATUSES:
     results_section(trainer)
 history_section(active)
+earlier_visits_section()  # kept for this browser: reloads, other tabs, restarts

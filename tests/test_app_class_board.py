@@ -11,13 +11,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lenet_viz.classroom import ClassBoard
+from lenet_viz.classroom.workspace import Workspace
 from lenet_viz.data.datasets import data_available
 from tests.apptest_helpers import button, texts
-from tests.conftest import fresh_postgres_database
-from ui.class_board.resources import class_board, class_outbox
+from tests.conftest import fresh_postgres_database, wait_for
+from ui.class_board.resources import class_board, class_outbox, workspace
+from ui.state import BROWSER_ID
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-TRAIN, CLASS_PAGE = "pages/train.py", "pages/classroom.py"
+TRAIN, DRAW, CLASS_PAGE = "pages/train.py", "pages/draw.py", "pages/classroom.py"
 TINY = "Tiny: 500 images"
 TIMEOUT = 90
 PUBLISH_SECONDS = 30
@@ -30,8 +32,8 @@ needs_mnist = pytest.mark.skipif(
 def use_database(monkeypatch, url: str) -> ClassBoard:
     """Point the app (this process: AppTests run here) at `url`; the board on it."""
     monkeypatch.setenv("LENET_VIZ_DATABASE_URL", url)
-    class_board.clear()
-    class_outbox.clear()
+    for resource in (class_board, class_outbox, workspace):
+        resource.clear()
     return ClassBoard.from_url(url)
 
 
@@ -44,8 +46,8 @@ def board(tmp_path, monkeypatch) -> ClassBoard:
 def fresh_resources():
     """Every test's app gets the board of the database it sets, and no other."""
     yield
-    class_board.clear()
-    class_outbox.clear()
+    for resource in (class_board, class_outbox, workspace):
+        resource.clear()
 
 
 @pytest.fixture
@@ -152,8 +154,44 @@ def test_a_finished_run_is_published_and_the_toggle_turns_it_off(board, apps):
     second = train_tiny_run(student)
     rerun(student)
     assert second.status == "completed"
-    time.sleep(2)  # the publisher would have published by now
-    assert len(board.runs(new.code)) == 1
+    assert wait_for(lambda: len(Workspace(board).runs(student.session_state[BROWSER_ID])) == 2)
+    assert len(board.runs(new.code)) == 1  # kept in the student's history, not published
+
+
+@needs_mnist
+def test_a_browsers_runs_and_saved_models_come_back_and_the_teacher_sees_the_models(
+    board, apps, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("LENET_VIZ_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    new = board.create_class("Year 11")
+    first_tab = app_on(TRAIN, apps, **{"class": new.code})
+    identity = first_tab.session_state[BROWSER_ID]
+    train_tiny_run(first_tab)
+    rerun(first_tab)
+    first_tab.text_input(key="train_save_name").set_value("my_relu.pt")
+    button(first_tab, "Save").click()
+    rerun(first_tab)
+    assert wait_for(lambda: len(Workspace(board).runs(identity)) == 1)
+
+    # A reload, a new tab, or a server restart: a new session, the same browser (its cookie).
+    again = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    apps.append(again)
+    again.session_state[BROWSER_ID] = identity
+    again.switch_page(TRAIN)
+    rerun(again)
+    assert any("Your runs from earlier visits (1" in e.label for e in again.expander)
+    again.switch_page(DRAW)
+    rerun(again)
+    picker = again.selectbox(key="picked_model")
+    kept = [option for option in picker.options if "Saved by you: my_relu.pt" in option]
+    assert kept, picker.options
+    [saved] = Workspace(board).saved_models(identity)
+    picker.set_value(f"kept:{saved.id}")
+    rerun(again)
+    assert "saved by you earlier" in texts(again.caption) + texts(again.markdown)
+
+    teacher = app_on(CLASS_PAGE, apps, **{"class": new.code, "teacher": new.teacher_token})
+    assert "Student 1: my_relu.pt" in texts(teacher.text)
 
 
 @needs_mnist

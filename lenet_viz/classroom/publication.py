@@ -3,12 +3,14 @@ database outage."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from lenet_viz.classroom.board import ClassBoard, ClassroomError, RunRecord, TooManyRuns
 from lenet_viz.classroom.database import StorageUnavailable
+from lenet_viz.classroom.workspace import Workspace
 from lenet_viz.training.config import TrainConfig
 from lenet_viz.training.run import TrainingRun
 from lenet_viz.training.runner import Trainer
@@ -151,20 +153,22 @@ def trainer_records(trainer: Trainer) -> list[RunRecord]:
 
 
 class PublishWhenDone:
-    """Publishes a trainer's runs to a class the moment it finishes, from its own thread: the
-    board has them within its poll period, whatever page the student is on. `wanted` is asked
-    at that moment (the student's "publish my runs" toggle)."""
+    """Keeps a trainer's finished runs the moment it finishes, from its own thread, whatever
+    page the student is on: in the browser's own history (`workspace`, if given) and, in a
+    class (`code`), on the class board within its poll period. `wanted` is asked at that moment
+    (the student's "publish my runs" toggle)."""
 
     def __init__(
         self,
         trainer: Trainer,
         outbox: Outbox,
-        code: str,
+        code: str | None,
         identity: str,
         wanted: Callable[[], bool] = lambda: True,
+        workspace: Workspace | None = None,
     ) -> None:
         self.trainer, self.outbox, self.code, self.identity = trainer, outbox, code, identity
-        self.wanted = wanted
+        self.wanted, self.workspace = wanted, workspace
         self.error: str | None = None  # why the board refused the runs, if it did
         self.published = 0
         self.thread = threading.Thread(target=self._wait, name="class-publish", daemon=True)
@@ -172,9 +176,14 @@ class PublishWhenDone:
 
     def _wait(self) -> None:
         self.trainer.wait()
-        if not self.wanted():
+        records = trainer_records(self.trainer)
+        if self.workspace is not None:
+            for record in records:
+                with contextlib.suppress(StorageUnavailable):  # a history, best effort
+                    self.workspace.record_run(self.identity, record)
+        if self.code is None or not self.wanted():
             return
-        for record in trainer_records(self.trainer):
+        for record in records:
             try:
                 self.outbox.publish(self.code, self.identity, record)
                 self.published += 1

@@ -69,7 +69,7 @@ def draw_board(info: ClassInfo, runs: list[dict]) -> None:
     )
     png_column.download_button(
         "Download the board (PNG, for slides)",
-        board_png(info.name, runs, grid, curve, colour_by),
+        lambda: board_png(info.name, runs, grid, curve, colour_by),  # drawn when clicked
         file_name=f"class-{info.code}.png",
         mime="image/png",
         icon=":material/image:",

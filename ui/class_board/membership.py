@@ -17,7 +17,7 @@ from lenet_viz.classroom import ClassNotFound, StorageUnavailable, Student, new_
 from lenet_viz.classroom.publication import PublishWhenDone
 from lenet_viz.classroom.schema import NAME_LENGTH
 from lenet_viz.training.status import RunStatus
-from ui.class_board.resources import class_board, class_outbox
+from ui.class_board.resources import class_board, class_outbox, workspace
 from ui.state import (
     BROWSER_ID,
     CLASS_CODE,
@@ -129,7 +129,7 @@ def follow_class() -> None:
     switch.enabled = bool(st.session_state[CLASS_PUBLISH])
     if class_code():
         sidebar_panel()
-        watch_trainers(switch)
+    watch_trainers(switch)
     notice = st.session_state.pop(CLASS_NOTICE, None)
     if notice:
         st.sidebar.warning(notice)
@@ -166,14 +166,21 @@ def part_text(assignment: dict) -> str:
 
 
 def watch_trainers(switch: PublishSwitch) -> None:
-    """Publish each of this session's trainers when it finishes (a thread waits for it)."""
+    """Keep each of this session's trainers when it finishes (a thread waits for it): in the
+    browser's history, and on the class board if in a class."""
+
     watchers = st.session_state.setdefault(CLASS_WATCHERS, {})
     for key in TRAINER_KEYS:
         trainer = st.session_state.get(key)
         if trainer is None or trainer.status == RunStatus.IDLE or trainer.id in watchers:
             continue
         watchers[trainer.id] = PublishWhenDone(
-            trainer, class_outbox(), class_code(), browser_identity(), wanted=lambda: switch.enabled
+            trainer,
+            class_outbox(),
+            class_code(),
+            browser_identity(),
+            wanted=lambda: switch.enabled,
+            workspace=workspace(),
         )
 
 

@@ -1,4 +1,4 @@
-"""The server's one class board and outbox (shared by every session)."""
+"""The server's one class board, outbox and workspace (shared by every session)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import streamlit as st
 
 from lenet_viz.classroom import ClassBoard
 from lenet_viz.classroom.publication import Outbox
+from lenet_viz.classroom.workspace import Workspace
 
 
 @st.cache_resource
@@ -18,3 +19,9 @@ def class_board() -> ClassBoard:
 @st.cache_resource
 def class_outbox() -> Outbox:
     return Outbox(class_board())
+
+
+@st.cache_resource
+def workspace() -> Workspace:
+    """Each browser's own runs and saved models, on the board's database."""
+    return Workspace(class_board())

@@ -97,8 +97,8 @@ format: setup
 bench: setup data
 	$(PY) -m benchmarks
 
-loadtest: setup data browser postgres
-	$(PY) scripts/loadtest.py
+loadtest: setup data browser
+	$(PY) scripts/loadtest
 
 # The README's pictures of every page (docs/screenshots/), taken in Chromium from a real run.
 screenshots: setup data browser

@@ -1,3 +1,0 @@
-from lenet_viz.cli import main
-
-raise SystemExit(main())

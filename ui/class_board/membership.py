@@ -37,9 +37,10 @@ CODE_PATTERN = re.compile(r"[A-Z2-7]{16}")
 NAME_INPUT = "class_display_name"
 COOKIES_WRITTEN = "class_cookies_written"
 CLASS_NOTICE = "class_notice"
-PUBLISH_SWITCH = "class_publish_switch"
+PUBLISH_SWITCH = "class_publish_switch"  # the object the watcher threads read the toggle from
 JOIN_TRIED = "class_join_tried"  # when joining last failed (the database was down)
-JOIN_RETRY_SECONDS = 10.0  # the object the watcher threads read the toggle from
+JOIN_RETRY_SECONDS = 10.0
+LEFT_CLASS = "class_left"  # the class this session left: its cookie no longer joins it
 
 
 class PublishSwitch:
@@ -79,6 +80,8 @@ def requested_code() -> str | None:
     if class_code():
         return class_code()
     remembered = cookie(CLASS_COOKIE)
+    if remembered == st.session_state.get(LEFT_CLASS):
+        return None  # left in this session (the request's cookie is older than that)
     return remembered if CODE_PATTERN.fullmatch(remembered) else None
 
 
@@ -103,6 +106,7 @@ def join(code: str, name: str | None = None) -> None:
 
 
 def leave() -> None:
+    st.session_state[LEFT_CLASS] = class_code()
     for key in (CLASS_CODE, CLASS_STUDENT):
         st.session_state.pop(key, None)
     st.session_state[COOKIES_WRITTEN] = {}

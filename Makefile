@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 MNIST := data/MNIST/raw/train-images-idx3-ubyte
 CHROMIUM := /usr/bin/chromium
+# Debian's PostgreSQL server, which the class board's tests start in a temporary folder.
+PG_CTL := $(firstword $(wildcard /usr/lib/postgresql/*/bin/pg_ctl) /usr/lib/postgresql/bin/pg_ctl)
 # Debian's Fashion-MNIST files, which `lenet_viz fetch-data --dataset fashion-mnist` copies.
 FASHION_DEB := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 PORT ?= 8501
@@ -14,12 +16,12 @@ PORT ?= 8501
 # training threads made its RSS creep up by ~7 MB per session. Two arenas keep it flat.
 export MALLOC_ARENA_MAX ?= 2
 
-.PHONY: run test test-quick setup data fashion-data debian-fashion browser lint format bench loadtest screenshots clean-venv
+.PHONY: run test test-quick setup data fashion-data debian-fashion browser postgres lint format bench loadtest screenshots clean-venv
 
 run: setup data
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
 
-test: setup data browser
+test: setup data browser postgres
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest -q
@@ -69,6 +71,18 @@ $(CHROMIUM):
 		apt-get update -q && apt-get install -y -q chromium; \
 	else \
 		echo "error: the browser tests need Debian's chromium; run: sudo apt-get install -y chromium"; \
+		exit 2; \
+	fi
+
+# Debian's PostgreSQL for the class board's storage tests (a real server; the tests start and
+# stop their own in a temporary folder, the package's own cluster is not used).
+postgres: $(PG_CTL)
+$(PG_CTL):
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y -q postgresql \
+		|| (apt-get update -q && apt-get install -y -q postgresql); \
+	else \
+		echo "error: the class board's tests need Debian's postgresql; run: sudo apt-get install -y postgresql"; \
 		exit 2; \
 	fi
 

@@ -11,6 +11,8 @@ import streamlit as st
 
 from lenet_viz.training.status import ACTIVE_STATUSES, FINISHED_STATUSES
 from ui.cached_data import dataset_ready, fetch_hint
+from ui.class_board.kept_work import earlier_visits_section
+from ui.class_board.train_part import preload_assignment
 from ui.navigation import ensure_app_navigation
 from ui.session_guard import ADOPTED
 from ui.state import TRAIN_TRAINER, live_fragment, status_of
@@ -36,6 +38,7 @@ active = seen_status in ACTIVE_STATUSES
 st.session_state[SEEN_STATUS] = seen_status
 if not active:
     apply_link_preset()
+    preload_assignment()  # a student's cell of the class's assignments grid
 
 settings_column, live_column = st.columns([1, 2.4], gap="large")
 with settings_column, st.container(border=True):
@@ -58,3 +61,4 @@ with live_column:
 if trainer is not None and seen_status in FINISHED_STATUSES:
     results_section(trainer)
 history_section(active)
+earlier_visits_section()  # kept for this browser: reloads, other tabs, restarts

@@ -293,6 +293,11 @@ class Trainer:
 
     # -- safe reads ------------------------------------------------------------------------
     @property
+    def train_seconds(self) -> float:
+        """Seconds spent training so far (waits in the queue and pauses not counted)."""
+        return self._train_seconds
+
+    @property
     def images_per_second(self) -> float:
         images = sum(run.images_seen for run in self.runs)
         return images / self._train_seconds if self._train_seconds > 0 else 0.0

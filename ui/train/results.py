@@ -20,6 +20,7 @@ from lenet_viz.training.diagnose import diagnose
 from lenet_viz.training.replay import replay_payload
 from lenet_viz.training.runner import Trainer
 from ui.cached_data import test_split
+from ui.class_board.kept_work import keep_saved_model
 from ui.runs.results_table import csv_text, metrics_rows
 from ui.state import SAVED_MODELS, TRAIN_TRAINER, default, replace_trainer
 from ui.train.controls import (
@@ -164,9 +165,11 @@ def save_model(trainer: Trainer, overwrite: bool) -> None:
     saved = st.session_state.setdefault(SAVED_MODELS, [])
     if str(path) not in saved:
         saved.append(str(path))
+    kept = keep_saved_model(path)  # for this browser: after a reload, in a new tab, ...
     st.session_state[SAVE_NOTICE] = (
         "success",
-        f"Saved as `{path}`. The Draw and Inside pages can use it now.",
+        f"Saved as `{path}`. The Draw and Inside pages can use it now"
+        + (", in this browser's later visits too." if kept else "."),
     )
 
 

@@ -18,7 +18,7 @@ from lenet_viz.config import TrainConfig, describe
 from lenet_viz.data import Split, to_network_input
 from lenet_viz.history import History
 from lenet_viz.model import LAYER_NAMES, LeNetBase, build_model
-from lenet_viz.replay import SnapshotRecorder
+from lenet_viz.replay import SnapshotRecorder, WeightSnapshot, live_snapshot
 from lenet_viz.train import (
     BatchResult,
     Diverged,
@@ -224,12 +224,20 @@ class TrainingRun:
     def evaluate_full(self) -> dict:
         """Test accuracy, predictions and confusion matrix of the current weights."""
         self.load_data()
-        model = self.model_snapshot()
-        loss, acc, predicted = evaluate(model, self.test_inputs, self.test_labels)
-        return {
-            "test_loss": loss,
-            "test_acc": acc,
-            "predicted": predicted,
-            "labels": self.test_labels,
-            "confusion": confusion_matrix(self.test_labels, predicted),
-        }
+        return full_evaluation(self.model_snapshot(), self.test_inputs, self.test_labels)
+
+    def live_snapshot(self) -> WeightSnapshot:
+        """The weights right now, for the live replay (`lenet_viz.replay.live_snapshot`)."""
+        return live_snapshot(self)
+
+
+def full_evaluation(model: LeNetBase, inputs: torch.Tensor, labels: torch.Tensor) -> dict:
+    """Test loss and accuracy, predictions and confusion matrix of `model` on a test set."""
+    loss, acc, predicted = evaluate(model, inputs, labels)
+    return {
+        "test_loss": loss,
+        "test_acc": acc,
+        "predicted": predicted,
+        "labels": labels,
+        "confusion": confusion_matrix(labels, predicted),
+    }

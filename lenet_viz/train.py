@@ -27,6 +27,7 @@ from lenet_viz.augment import augment_batch, loss_with_non_digits
 from lenet_viz.config import ModelConfig, TrainConfig
 from lenet_viz.data import load_split, to_network_input
 from lenet_viz.model import LeNetBase
+from lenet_viz.shared_inputs import mapped_inputs
 
 MAX_SHIFT = 2  # pixels, for augment="shift"
 # A loss this many times its first value (at least 1) means the run blew up, even while it is
@@ -43,15 +44,16 @@ HESSIAN_SAMPLES = 500  # SDLM's estimate of the second derivatives, before each 
 
 @lru_cache(maxsize=8)
 def cached_inputs(dataset: str, train: bool, resize: str, scaling: str) -> torch.Tensor:
-    """A whole split as 32x32 network inputs, computed once per process and preprocessing."""
-    return to_network_input(load_split(dataset, train=train).images, resize, scaling)
+    """A whole split as 32x32 network inputs, converted once per machine and preprocessing
+    (a file every process maps: lenet_viz.shared_inputs), opened once per process."""
+    return mapped_inputs(load_split(dataset, train=train), dataset, train, resize, scaling)
 
 
 def network_inputs(
     dataset: str, model: ModelConfig, train: bool, limit: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(inputs, labels) of the first `limit` digits of a split (all when None), as the `model`
-    reads them. The whole split is converted once per process and shared; a limited run
+    reads them. The whole split is converted once per machine and shared; a limited run
     converts only its own digits."""
     split = load_split(dataset, train=train)
     resize, scaling = model.resize, model.input_scaling

@@ -11,6 +11,7 @@ shared-memory handles, which outlive neither a killed worker nor a Ray node.
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -122,6 +123,10 @@ class HostedRuns:
 
     def replay_snapshots(self, index: int) -> list[tuple]:
         return [snapshot_to_wire(s) for s in self.trainer.runs[index].replay.snapshots()]
+
+    def pid(self) -> int:
+        """The process the runs train in."""
+        return os.getpid()
 
     def replay_count(self, index: int) -> int:
         return len(self.trainer.runs[index].replay)

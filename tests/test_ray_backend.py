@@ -24,7 +24,6 @@ from lenet_viz.runner import trainer_is_live
 from lenet_viz.workers.proxy import RemoteTrainer
 from lenet_viz.workers.ray_backend import RayBackend
 
-
 HEAD_START_SECONDS = 120
 
 

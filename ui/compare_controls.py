@@ -12,7 +12,8 @@ import streamlit as st
 from lenet_viz.config import ConfigError, TrainConfig
 from lenet_viz.data import DataError
 from lenet_viz.figures.comparison import short_run_names
-from lenet_viz.runner import Trainer, start_run
+from lenet_viz.runner import Trainer
+from lenet_viz.workers.launch import start_run
 from ui.compare_settings import (
     DEFAULT_ACTIVATIONS,
     EXPERIMENTS,

@@ -8,7 +8,8 @@ import streamlit as st
 
 from lenet_viz.config import ConfigError
 from lenet_viz.data import DataError
-from lenet_viz.runner import Trainer, start_run
+from lenet_viz.runner import Trainer
+from lenet_viz.workers.launch import start_run
 from ui.run_controls import pause_resume_stop_buttons
 from ui.state import ACTIVE_STATUSES, SLOT_STATUSES, TRAIN_TRAINER, is_active, replace_trainer
 from ui.train_settings import (

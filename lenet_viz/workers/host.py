@@ -59,7 +59,13 @@ def snapshot_from_wire(wire: tuple) -> WeightSnapshot:
 class HostedRuns:
     """The runs of one server trainer, trained on request, read by index."""
 
-    def __init__(self, configs: list[TrainConfig], names: list[str]):
+    def __init__(self, configs: list[TrainConfig], names: list[str], data_root: str | None):
+        """`data_root`: the server's LENET_VIZ_DATA (None: unset), so that the runs read the
+        files the server checked, even when it was set after this process started."""
+        if data_root is None:
+            os.environ.pop("LENET_VIZ_DATA", None)
+        else:
+            os.environ["LENET_VIZ_DATA"] = data_root
         # Its own one-slot queue, never waited on: the server's queue decided that it trains.
         self.trainer = Trainer(configs, names=names, slots=RunSlots(1))
 

@@ -146,13 +146,15 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._workers: list[Worker] = []
 
-    def host(self, configs: list[TrainConfig], names: list[str]) -> WorkerHandle:
+    def host(
+        self, configs: list[TrainConfig], names: list[str], data_root: str | None
+    ) -> WorkerHandle:
         """Place a trainer's runs on the least busy worker (starting one if the pool has room)."""
         with self._lock:
             worker = self._least_busy()
             worker.hosted += 1
         try:
-            runs = worker.manager.HostedRuns(configs, names)
+            runs = worker.manager.HostedRuns(configs, names, data_root)
         except (EOFError, OSError) as error:
             self.released(worker)
             raise WorkerLost(worker.ended()) from error

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
 import time
 
 from lenet_viz.config import TrainConfig
@@ -37,7 +38,8 @@ STOPPED_PROCESS = "the training process stopped: {}"
 
 
 class RemoteTrainer(Trainer):
-    """A Trainer whose runs train on `backend` (anything with `host(configs, names)`)."""
+    """A Trainer whose runs train on `backend` (anything with `host(configs, names, data_root)`:
+    the worker pool, or Ray)."""
 
     def __init__(
         self,
@@ -69,7 +71,9 @@ class RemoteTrainer(Trainer):
         stopped = False
         try:
             configs = [run.config for run in self.runs]
-            self.remote = self.backend.host(configs, [run.name for run in self.runs])
+            names = [run.name for run in self.runs]
+            data_root = os.environ.get("LENET_VIZ_DATA")
+            self.remote = self.backend.host(configs, names, data_root)
             self.remote.call("begin")
             self._started_at = time.perf_counter()
             while True:

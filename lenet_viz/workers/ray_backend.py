@@ -50,8 +50,10 @@ class RayBackend:
         """How many runs the cluster trains at once."""
         return max(1, int(self.ray.cluster_resources().get("CPU", 1) // self.cpus))
 
-    def host(self, configs: list[TrainConfig], names: list[str]) -> RayHandle:
-        return RayHandle(self.ray, self.actor.remote(configs, names))
+    def host(
+        self, configs: list[TrainConfig], names: list[str], data_root: str | None
+    ) -> RayHandle:
+        return RayHandle(self.ray, self.actor.remote(configs, names, data_root))
 
     def shutdown(self) -> None:
         self.ray.shutdown()

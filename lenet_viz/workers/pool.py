@@ -183,9 +183,13 @@ class WorkerPool:
         threading.Thread(target=self._start_one, name="lenet-worker-start", daemon=True).start()
 
     def _start_one(self) -> None:
+        """Start a worker without holding the lock: runs go on being placed meanwhile."""
+        worker = Worker(self.threads)
         with self._lock:
             if len(self._workers) < self.size:
-                self._workers.append(Worker(self.threads))
+                self._workers.append(worker)
+                return
+        worker.stop()  # the pool filled up meanwhile
 
     def pids(self) -> list[int]:
         """The process ids of the live workers (for tests and measurements)."""

@@ -11,7 +11,7 @@ This process plays the web server, without a browser: it starts the runs as a pa
   the worker's, while the run trains; and one poll's CPU time, early and late in the run;
 - memory: the RSS (and PSS: shared pages divided among the processes mapping them) of this
   process and of each worker while two runs of the whole training set train at once, with the
-  training set mapped from one file (lenet_viz.shared_inputs);
+  training set mapped from one file (lenet_viz.data.shared_inputs);
 - a worker killed with SIGKILL mid-run: how long until its run says so, and until the next run
   trains its first batch.
 
@@ -28,10 +28,10 @@ import statistics
 import time
 from pathlib import Path
 
-from lenet_viz.config import TrainConfig
-from lenet_viz.live import LiveView
-from lenet_viz.run_slots import RunSlots
-from lenet_viz.runner import Trainer
+from lenet_viz.figures.live import LiveView
+from lenet_viz.training.config import TrainConfig
+from lenet_viz.training.runner import Trainer
+from lenet_viz.training.slots import RunSlots
 from lenet_viz.workers.pool import WORKER_NICENESS, WorkerPool
 from lenet_viz.workers.proxy import RemoteTrainer
 

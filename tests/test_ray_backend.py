@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from lenet_viz.config import TrainConfig
-from lenet_viz.runner import trainer_is_live
+from lenet_viz.training.config import TrainConfig
+from lenet_viz.training.runner import trainer_is_live
 from lenet_viz.workers.proxy import RemoteTrainer
 from lenet_viz.workers.ray_backend import RayBackend
 

@@ -11,16 +11,15 @@ import pytest
 import torch
 from PIL import Image
 
-from lenet_viz import inside
-from lenet_viz.checkpoints import (
+from lenet_viz.checkpoints.store import (
     checkpoint_metadata,
     load_checkpoint,
     load_checkpoint_bytes,
     save_checkpoint,
 )
 from lenet_viz.cli import main
-from lenet_viz.config import MAX_EPOCHS, ModelConfig, TrainConfig, preset_config
-from lenet_viz.data import data_available, load_split, sample_digits
+from lenet_viz.data.datasets import data_available, load_split, sample_digits
+from lenet_viz.explain import inside
 from lenet_viz.figures.replay import (
     colorize,
     frame,
@@ -29,8 +28,10 @@ from lenet_viz.figures.replay import (
     tile,
     view_images,
 )
-from lenet_viz.model import build_model
-from lenet_viz.replay import (
+from lenet_viz.nets.build import build_model
+from lenet_viz.nets.config import ModelConfig
+from lenet_viz.training.config import MAX_EPOCHS, TrainConfig, preset_config
+from lenet_viz.training.replay import (
     LOG_SNAPSHOTS,
     ReplayError,
     SnapshotRecorder,
@@ -51,8 +52,8 @@ from lenet_viz.replay import (
     snapshot_schedule,
     snapshots_from_payload,
 )
-from lenet_viz.run_slots import RunSlots
-from lenet_viz.runner import Trainer
+from lenet_viz.training.runner import Trainer
+from lenet_viz.training.slots import RunSlots
 
 needs_mnist = pytest.mark.skipif(
     not data_available("mnist"), reason="MNIST is not fetched (run `make data`)"
@@ -355,7 +356,7 @@ def test_a_long_curve_is_decimated_and_damaged_snapshots_are_refused():
 
 
 def test_a_checkpoint_with_snapshots_loads_from_bytes_too(tmp_path):
-    from lenet_viz.checkpoints import checkpoint_bytes
+    from lenet_viz.checkpoints.store import checkpoint_bytes
 
     model = build_model(ModelConfig())
     data = checkpoint_bytes(model, None, replay_payload([capture(model, 0)]))

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from lenet_viz.data import load_split, to_network_input
-from lenet_viz.shared_inputs import cache_path, mapped_inputs
+from lenet_viz.data.datasets import load_split, to_network_input
+from lenet_viz.data.shared_inputs import cache_path, mapped_inputs
 
 
 @pytest.fixture

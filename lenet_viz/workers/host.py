@@ -17,10 +17,10 @@ import time
 import numpy as np
 import torch
 
-from lenet_viz.config import TrainConfig
-from lenet_viz.replay import WeightSnapshot
-from lenet_viz.run_slots import RunSlots
-from lenet_viz.runner import Trainer
+from lenet_viz.training.config import TrainConfig
+from lenet_viz.training.replay import WeightSnapshot
+from lenet_viz.training.runner import Trainer
+from lenet_viz.training.slots import RunSlots
 
 # How long one `advance` trains before the server may pause, stop or give the slot away: the
 # longest a Pause waits, and about 10 calls a second (each well under a millisecond).

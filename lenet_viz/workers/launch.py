@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 import threading
 
-from lenet_viz.config import TrainConfig
-from lenet_viz.run_slots import RUN_SLOTS, RunSlots
-from lenet_viz.runner import Trainer, checked
+from lenet_viz.training.config import TrainConfig
+from lenet_viz.training.runner import Trainer, checked
+from lenet_viz.training.slots import RUN_SLOTS, RunSlots
 from lenet_viz.workers.pool import WorkerPool
 from lenet_viz.workers.proxy import RemoteTrainer
 

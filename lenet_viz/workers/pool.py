@@ -11,6 +11,7 @@ its place.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -18,7 +19,7 @@ import threading
 from multiprocessing.connection import Connection
 from multiprocessing.managers import BaseManager
 
-from lenet_viz.config import TrainConfig
+from lenet_viz.training.config import TrainConfig
 from lenet_viz.workers.host import HostedRuns
 
 # Workers run at this niceness (0 is the server's): a page's request comes before a batch.
@@ -85,10 +86,15 @@ class Worker:
         )
         self.process.start()
         there.close()
-        if not here.poll(START_TIMEOUT_SECONDS):
+        try:
+            if not here.poll(START_TIMEOUT_SECONDS):
+                raise WorkerLost(f"a new one did not start in {START_TIMEOUT_SECONDS} s")
+            address = here.recv()
+        except (EOFError, OSError) as error:
+            raise WorkerLost(f"a new one failed to start: {self.ended()}") from error
+        except WorkerLost:
             self.process.kill()
-            raise WorkerLost(f"a training process did not start in {START_TIMEOUT_SECONDS} s")
-        address = here.recv()
+            raise
         self._lifeline = here  # kept open: the worker exits when it closes
         self.manager = WorkerManager(address=address, authkey=authkey)
         self.manager.connect()
@@ -100,6 +106,12 @@ class Worker:
 
     @property
     def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def still_alive(self, grace_seconds: float = 2.0) -> bool:
+        """Whether the process lives on after its connection failed. A killed process closes
+        its sockets a moment before its parent can see it has ended: wait for that moment."""
+        self.process.join(timeout=grace_seconds)
         return self.process.is_alive()
 
     def ended(self) -> str:
@@ -125,7 +137,7 @@ class WorkerHandle:
         try:
             return getattr(self.runs, method)(*args)
         except (EOFError, OSError) as error:
-            if self.worker.alive:  # an error of the training itself, raised in the worker
+            if self.worker.still_alive():  # an error of the training itself, raised there
                 raise
             self.lost = self.worker.ended()
             self.pool.replace(self.worker)
@@ -143,16 +155,15 @@ class WorkerPool:
     def __init__(self, size: int):
         self.size = max(1, size)
         self.threads = max(1, (os.cpu_count() or 2) // self.size)
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
         self._workers: list[Worker] = []
+        self._starting = 0  # workers being started (outside the lock)
 
     def host(
         self, configs: list[TrainConfig], names: list[str], data_root: str | None
     ) -> WorkerHandle:
         """Place a trainer's runs on the least busy worker (starting one if the pool has room)."""
-        with self._lock:
-            worker = self._least_busy()
-            worker.hosted += 1
+        worker = self._least_busy()
         try:
             runs = worker.manager.HostedRuns(configs, names, data_root)
         except (EOFError, OSError) as error:
@@ -161,43 +172,62 @@ class WorkerPool:
         return WorkerHandle(self, worker, runs)
 
     def _least_busy(self) -> Worker:
-        self._workers = [w for w in self._workers if w.alive]
-        idle = [w for w in self._workers if w.hosted == 0]
-        if idle:
-            return idle[0]
-        if len(self._workers) < self.size:
-            self._workers.append(Worker(self.threads))
-            return self._workers[-1]
-        return min(self._workers, key=lambda w: w.hosted)
+        """An idle worker, else a new one if the pool has room, else the least busy one (or
+        the one being started, when none is left); counted as hosting one more trainer."""
+        with self._cond:
+            while True:
+                self._workers = [w for w in self._workers if w.alive]
+                idle = [w for w in self._workers if w.hosted == 0]
+                if idle:
+                    chosen = idle[0]
+                elif len(self._workers) + self._starting < self.size:
+                    chosen = self._start_one_locked()
+                elif self._workers:
+                    chosen = min(self._workers, key=lambda w: w.hosted)
+                else:
+                    self._cond.wait(timeout=1.0)  # the replacement of a dead worker is starting
+                    continue
+                chosen.hosted += 1
+                return chosen
+
+    def _start_one_locked(self) -> Worker:
+        """Start a worker, letting go of the lock meanwhile (other runs go on being placed)."""
+        self._starting += 1
+        self._cond.release()
+        try:
+            worker = Worker(self.threads)
+        finally:
+            self._cond.acquire()
+            self._starting -= 1
+        self._workers.append(worker)
+        self._cond.notify_all()
+        return worker
 
     def released(self, worker: Worker) -> None:
-        with self._lock:
+        with self._cond:
             worker.hosted = max(0, worker.hosted - 1)
 
     def replace(self, dead: Worker) -> None:
         """Drop a dead worker and start its successor in the background."""
-        with self._lock:
+        with self._cond:
             if dead not in self._workers:
                 return
             self._workers.remove(dead)
-        threading.Thread(target=self._start_one, name="lenet-worker-start", daemon=True).start()
+        threading.Thread(target=self._replace, name="lenet-worker-start", daemon=True).start()
 
-    def _start_one(self) -> None:
-        """Start a worker without holding the lock: runs go on being placed meanwhile."""
-        worker = Worker(self.threads)
-        with self._lock:
-            if len(self._workers) < self.size:
-                self._workers.append(worker)
-                return
-        worker.stop()  # the pool filled up meanwhile
+    def _replace(self) -> None:
+        with self._cond:
+            if len(self._workers) + self._starting < self.size:
+                with contextlib.suppress(WorkerLost):  # the next run that needs one tries again
+                    self._start_one_locked()
 
     def pids(self) -> list[int]:
         """The process ids of the live workers (for tests and measurements)."""
-        with self._lock:
+        with self._cond:
             return [w.pid for w in self._workers if w.alive and w.pid is not None]
 
     def shutdown(self) -> None:
-        with self._lock:
+        with self._cond:
             workers, self._workers = self._workers, []
         for worker in workers:
             worker.stop()

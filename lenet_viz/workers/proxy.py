@@ -1,6 +1,6 @@
 """A Trainer whose runs train in another process: what the pages hold, with the same methods.
 
-`RemoteTrainer` is a `lenet_viz.runner.Trainer`: the same controls (start, pause, resume,
+`RemoteTrainer` is a `lenet_viz.training.runner.Trainer`: the same controls (start, pause, resume,
 step, stop, touch), statuses, queue (`RUN_SLOTS`, with its give-way rule) and registry of live
 trainers, all in the server. Only the training moves: once the run has a slot, its thread
 places the runs on a backend (a worker process of the pool, or a Ray actor) and asks it to
@@ -19,14 +19,14 @@ import copy
 import os
 import time
 
-from lenet_viz.config import TrainConfig
-from lenet_viz.history import History
-from lenet_viz.model import LeNetBase
-from lenet_viz.replay import WeightSnapshot
-from lenet_viz.run import TrainingRun, full_evaluation
-from lenet_viz.run_slots import RunSlots
-from lenet_viz.runner import Trainer, TrainerSnapshot
-from lenet_viz.train import network_inputs
+from lenet_viz.nets.model import LeNetBase
+from lenet_viz.training.config import TrainConfig
+from lenet_viz.training.history import History
+from lenet_viz.training.loop import network_inputs
+from lenet_viz.training.replay import WeightSnapshot
+from lenet_viz.training.run import TrainingRun, full_evaluation
+from lenet_viz.training.runner import Trainer, TrainerSnapshot
+from lenet_viz.training.slots import RunSlots
 from lenet_viz.workers.host import (
     CHUNK_SECONDS,
     snapshot_from_wire,
@@ -151,7 +151,7 @@ def _run_field(name: str) -> property:
 
 
 class RemoteRun:
-    """One run of a RemoteTrainer, read like a `lenet_viz.run.TrainingRun`.
+    """One run of a RemoteTrainer, read like a `lenet_viz.training.run.TrainingRun`.
 
     `local` is the run as this process knows it: its config and a net of its shape before
     training, everything the run made once it has ended.
@@ -239,7 +239,7 @@ class RemoteRun:
 
 
 class RemoteReplay:
-    """A remote run's replay snapshots, read like a `lenet_viz.replay.SnapshotRecorder`."""
+    """A remote run's replay snapshots, read like a `lenet_viz.training.replay.SnapshotRecorder`."""
 
     def __init__(self, run: RemoteRun):
         self.run = run

@@ -16,8 +16,8 @@ import logging
 import os
 from pathlib import Path
 
-from lenet_viz.config import TrainConfig
-from lenet_viz.run_slots import RunSlots
+from lenet_viz.training.config import TrainConfig
+from lenet_viz.training.slots import RunSlots
 from lenet_viz.workers.host import HostedRuns
 from lenet_viz.workers.pool import WorkerLost
 

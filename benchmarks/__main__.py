@@ -513,15 +513,16 @@ def workers_rows(measured: dict, quick: bool) -> list[Row]:
                 f"{memory['rss']:.0f} / {memory['pss']:.0f} MB",
             )
         )
-    rows.append(
-        Row(
-            "workers",
-            "a worker killed mid-run: its run says so / the next run trains",
-            f"{kill['reported_seconds']:.1f} / {kill['next_run_trains_seconds']:.1f} s",
-            f"next run <= {MAX_KILL_RECOVERY_SECONDS:.0f} s",
-            None if quick else kill["next_run_trains_seconds"] <= MAX_KILL_RECOVERY_SECONDS,
+    for what, case in (("a worker", kill), ("the only worker", measured["kill_alone"])):
+        rows.append(
+            Row(
+                "workers",
+                f"{what} killed mid-run: its run says so / the next run trains",
+                f"{case['reported_seconds']:.1f} / {case['next_run_trains_seconds']:.1f} s",
+                f"next run <= {MAX_KILL_RECOVERY_SECONDS:.0f} s",
+                None if quick else case["next_run_trains_seconds"] <= MAX_KILL_RECOVERY_SECONDS,
+            )
         )
-    )
     return rows
 
 

@@ -13,7 +13,8 @@ This process plays the web server, without a browser: it starts the runs as a pa
   process and of each worker while two runs of the whole training set train at once, with the
   training set mapped from one file (lenet_viz.data.shared_inputs);
 - a worker killed with SIGKILL mid-run: how long until its run says so, and until the next run
-  trains its first batch.
+  trains its first batch (with another worker idle, and as the only worker: the next run then
+  waits for its replacement).
 
 A shared machine's other work moves wall-clock figures; the CPU-time ones stay put.
 """
@@ -172,6 +173,12 @@ def measure(quick: bool = False, log=print) -> dict:
         killed = kill_recovery(pool, config)
     finally:
         pool.shutdown()
+    log("workers: the only worker killed mid-run")
+    alone = WorkerPool(1)
+    try:
+        killed_alone = kill_recovery(alone, config)
+    finally:
+        alone.shutdown()
     return {
         "config": config.to_dict(),
         "watched": watched,
@@ -179,6 +186,7 @@ def measure(quick: bool = False, log=print) -> dict:
         "ratio": watched["images_per_second"] / library["images_per_second"],
         "two_runs_memory": memory,
         "kill": killed,
+        "kill_alone": killed_alone,
     }
 
 
@@ -209,12 +217,13 @@ def table(measured: dict) -> str:
                 f"{memory['rss']:.0f} / {memory['pss']:.0f} MB",
             )
         )
-    rows.append(
-        (
-            "a worker killed: its run says so / the next run trains",
-            f"{kill['reported_seconds']:.1f} s / {kill['next_run_trains_seconds']:.1f} s",
+    for what, case in (("a worker", kill), ("the only worker", measured["kill_alone"])):
+        rows.append(
+            (
+                f"{what} killed: its run says so / the next run trains",
+                f"{case['reported_seconds']:.1f} s / {case['next_run_trains_seconds']:.1f} s",
+            )
         )
-    )
     return "\n".join(["| what | value |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows)])
 
 

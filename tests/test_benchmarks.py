@@ -131,7 +131,8 @@ def test_workers_section_reports_throughput_cpu_share_memory_and_a_kill(quick_re
     assert workers["kill"]["status"] == "error"
     assert workers["kill"]["message"].startswith("the training process stopped: it was killed")
     rows = [row for row in report["rows"] if row["section"] == "workers"]
-    assert len(rows) == 7
+    assert workers["kill_alone"]["status"] == "error"
+    assert len(rows) == 8
 
 
 def test_app_sections_start_streamlit_and_rerun_the_draw_page(tmp_path):

@@ -19,7 +19,7 @@ from ui.compare.controls import (
     setup_link,
     trainer_now,
 )
-from ui.compare.live import live_area
+from ui.compare.live_area import live_area
 from ui.compare.settings import (
     EXPERIMENTS,
     KEY,

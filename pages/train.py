@@ -15,7 +15,7 @@ from ui.navigation import ensure_app_navigation
 from ui.session_guard import ADOPTED
 from ui.state import TRAIN_TRAINER, live_fragment, status_of
 from ui.train.controls import confirm_discard_panel, control_buttons, trainer_now
-from ui.train.live import live_area
+from ui.train.live_area import live_area
 from ui.train.results import history_section, results_section
 from ui.train.settings import (
     KEY,

@@ -4,7 +4,6 @@ checkpoints that carry snapshots, the pictures, `lenet-viz replay`, and sigmoid 
 import io
 import json
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -126,7 +125,7 @@ def test_a_run_keeps_its_weights_at_the_scheduled_iterations(digits):
     assert run.replay.nbytes == len(snapshots) * snapshot_bytes(run.model)
 
 
-def test_the_snapshot_of_iteration_k_holds_the_weights_after_exactly_k_steps(digits):
+def test_the_snapshot_of_iteration_k_holds_the_weights_after_exactly_k_steps(digits, wait_until):
     """Taken between two steps (run.py, after a batch is recorded): a run stepped 3 batches
     and paused holds the weights its twin's snapshot of iteration 3 kept."""
     train, test = digits
@@ -135,10 +134,7 @@ def test_the_snapshot_of_iteration_k_holds_the_weights_after_exactly_k_steps(dig
     third = next(s for s in whole.runs[0].replay.snapshots() if s.iteration == 3)
     stepped = Trainer(config, train=train, test=test, slots=RunSlots(4))
     stepped.step(3)
-    deadline = time.monotonic() + 60
-    while stepped.status != "paused" or stepped.runs[0].iteration < 3:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    assert wait_until(lambda: stepped.status == "paused" and stepped.runs[0].iteration >= 3, 60)
     after_three = params_of(stepped.runs[0].model)
     stepped.stop()
     assert stepped.wait(60)
@@ -146,16 +142,13 @@ def test_the_snapshot_of_iteration_k_holds_the_weights_after_exactly_k_steps(dig
         torch.testing.assert_close(value.float(), after_three[name], atol=1e-3, rtol=1e-3)
 
 
-def test_a_stopped_run_keeps_the_weights_it_stopped_with(digits):
+def test_a_stopped_run_keeps_the_weights_it_stopped_with(digits, wait_until):
     train, test = digits
     trainer = Trainer(
         TrainConfig(batch_size=8, epochs=3), train=train, test=test, slots=RunSlots(4)
     )
     trainer.step(5)  # five batches, then paused
-    deadline = time.monotonic() + 60
-    while trainer.status != "paused" or trainer.runs[0].iteration < 5:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    assert wait_until(lambda: trainer.status == "paused" and trainer.runs[0].iteration >= 5, 60)
     trainer.stop()
     assert trainer.wait(60)
     run = trainer.runs[0]
@@ -166,17 +159,33 @@ def test_a_stopped_run_keeps_the_weights_it_stopped_with(digits):
         torch.testing.assert_close(value.float(), final[name], atol=1e-3, rtol=1e-3)
 
 
+class LockThatTellsWhoWaits:
+    """A run's lock that sets an event when a thread asks for it."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.someone_waits = threading.Event()
+
+    def __enter__(self):
+        self.someone_waits.set()
+        self.lock.acquire()
+
+    def __exit__(self, *exc):
+        self.lock.release()
+
+
 def test_live_snapshot_copies_the_weights_under_the_runs_lock(digits):
     """Holding the run's lock stands for a step in progress: the copy waits for its end."""
     train, test = digits
     trainer = Trainer(TrainConfig(batch_size=16), train=train, test=test, slots=RunSlots(4))
     run = trainer.runs[0]
     result = {}
-    with run.lock:
+    run.lock = lock = LockThatTellsWhoWaits()
+    with lock.lock:
         reader = threading.Thread(target=lambda: result.setdefault("s", live_snapshot(run)))
         reader.start()
-        time.sleep(0.2)
-        assert "s" not in result  # still waiting for the "step"
+        assert lock.someone_waits.wait(10)  # the reader reached the lock...
+        assert "s" not in result  # ...and waits there for the end of the "step"
         with torch.no_grad():
             for parameter in run.model.parameters():
                 parameter.add_(1.0)

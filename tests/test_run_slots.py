@@ -3,8 +3,6 @@
 Issue #16: one student's paused run (or closed tab) must never make the whole class wait.
 """
 
-import time
-
 from lenet_viz.training.config import TrainConfig
 from lenet_viz.training.runner import UNWATCHED_SECONDS, Trainer
 from lenet_viz.training.slots import RunSlots
@@ -90,10 +88,16 @@ def test_a_watched_run_and_an_unwatched_cli_run_keep_their_slot(small, wait_unti
     assert wait_until(lambda: watched.status == "running" and cli.status == "running")
     waiting = trainer_on(small, slots, epochs=1)
     waiting.start()
-    for _ in range(10):  # the page of the holder stays open
+    assert wait_until(lambda: waiting.snapshot().queue_position == 1)
+    start = watched.runs[0].iteration
+
+    def twenty_more_batches_with_both_pages_open() -> bool:
         watched.touch()
         waiting.touch()
-        time.sleep(0.1)
+        return watched.runs[0].iteration >= start + 20
+
+    # the holder decides between every two batches whether to give way: 20 decisions
+    assert wait_until(twenty_more_batches_with_both_pages_open)
     assert watched.status == "running" and waiting.status == "queued"
     for trainer in (watched, cli, waiting):
         trainer.stop()

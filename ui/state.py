@@ -17,7 +17,7 @@ from lenet_viz.figures.live import LiveView
 from lenet_viz.training.runner import Trainer
 from lenet_viz.training.status import ACTIVE_STATUSES, FINISHED_STATUSES
 
-# Session-state keys of the app contract (see notes/CONTEXT.md).
+# Session-state keys of the app contract (ARCHITECTURE.md, "The UI package").
 TRAIN_TRAINER = "train_trainer"
 COMPARE_TRAINER = "compare_trainer"
 TRAINER_KEYS = (TRAIN_TRAINER, COMPARE_TRAINER)

@@ -36,6 +36,7 @@ SECTIONS = (
     "explain",
     "livepoll",
     "applive",
+    "workers",
 )
 
 # Targets of issue 5, on the 2-core machine.
@@ -58,6 +59,9 @@ SALIENCY_MAX_MS = 1000.0
 MIN_APP_OVER_LIBRARY = 0.85
 MAX_POLL_CPU_MS = 30.0
 MAX_POLL_GROWTH = 2.0
+# Targets of issue 21: training in worker processes.
+MAX_SERVER_CPU_SHARE = 0.25
+MAX_KILL_RECOVERY_SECONDS = 15.0
 
 FULL = {
     "throughput": dict(n_images=4_096, notebook_images=2_048, repeats=15, notebook_repeats=3),
@@ -71,6 +75,7 @@ FULL = {
     "browser": True,
     "livepoll": dict(sizes=(2_000, 20_000, 100_000), polls=20, before_polls=3),
     "applive": dict(compare_sizes=("Medium", "Full"), train_epochs=10),
+    "workers": dict(quick=False),
 }
 QUICK = {
     "throughput": dict(n_images=256, notebook_images=64, repeats=1, notebook_repeats=1),
@@ -90,6 +95,7 @@ QUICK = {
     "browser": False,
     "livepoll": dict(sizes=(200, 2_000), polls=2, before_polls=1),
     "applive": dict(compare_sizes=("Tiny",), train_epochs=None),
+    "workers": dict(quick=True),
 }
 
 
@@ -486,6 +492,64 @@ def _poll_overhead(ms: float) -> str:
     return f"{ms:.1f} ms" if ms > 0 else "not measurable (≤ 0 ms)"
 
 
+def run_workers(settings: dict, results: dict, quick: bool) -> list[Row]:
+    """A run in a worker process against the library; the server's share; memory; a kill."""
+    from benchmarks.workers import measure
+
+    measured = measure(log=_log, **settings["workers"])
+    results["workers"] = measured
+    return workers_rows(measured, quick)
+
+
+def workers_rows(measured: dict, quick: bool) -> list[Row]:
+    watched, kill = measured["watched"], measured["kill"]
+    growth = watched["poll_cpu_ms_last"] / max(watched["poll_cpu_ms_first"], 1e-6)
+    rows = [
+        Row(
+            "workers",
+            "a watched run in a worker / the library alone: images/s (ratio)",
+            f"{watched['images_per_second']:,.0f} / "
+            f"{measured['library']['images_per_second']:,.0f} ({measured['ratio']:.2f}x)",
+            f">= {MIN_APP_OVER_LIBRARY}x",
+            None if quick else measured["ratio"] >= MIN_APP_OVER_LIBRARY,
+        ),
+        Row(
+            "workers",
+            "the server's share of the CPU time of server and worker while the run trains",
+            f"{watched['server_share']:.1%}",
+            f"<= {MAX_SERVER_CPU_SHARE:.0%}",
+            None if quick else watched["server_share"] <= MAX_SERVER_CPU_SHARE,
+        ),
+        Row(
+            "workers",
+            "one poll's CPU in the server, first / last tenth of the run (growth)",
+            f"{watched['poll_cpu_ms_first']:.2f} / {watched['poll_cpu_ms_last']:.2f} ms "
+            f"({growth:.2f}x)",
+            f"<= {MAX_POLL_GROWTH}x",
+            None if quick else growth <= MAX_POLL_GROWTH,
+        ),
+    ]
+    for name, memory in measured["two_runs_memory"].items():
+        rows.append(
+            Row(
+                "workers",
+                f"{name}, two runs training at once: RSS / PSS",
+                f"{memory['rss']:.0f} / {memory['pss']:.0f} MB",
+            )
+        )
+    for what, case in (("a worker", kill), ("the only worker", measured["kill_alone"])):
+        rows.append(
+            Row(
+                "workers",
+                f"{what} killed mid-run: its run says so / the next run trains",
+                f"{case['reported_seconds']:.1f} / {case['next_run_trains_seconds']:.1f} s",
+                f"next run <= {MAX_KILL_RECOVERY_SECONDS:.0f} s",
+                None if quick else case["next_run_trains_seconds"] <= MAX_KILL_RECOVERY_SECONDS,
+            )
+        )
+    return rows
+
+
 RUNNERS = {
     "throughput": run_throughput,
     "eval": run_eval,
@@ -498,6 +562,7 @@ RUNNERS = {
     "explain": run_explain,
     "livepoll": run_livepoll,
     "applive": run_applive,
+    "workers": run_workers,
 }
 
 

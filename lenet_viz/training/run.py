@@ -31,7 +31,7 @@ from lenet_viz.training.loop import (
     train_one_epoch,
 )
 from lenet_viz.training.pattern_steps import pass_record, train_one_pattern_epoch, uses_pattern_path
-from lenet_viz.training.replay import SnapshotRecorder
+from lenet_viz.training.replay import SnapshotRecorder, WeightSnapshot, live_snapshot
 from lenet_viz.training.status import RunStatus
 
 
@@ -240,12 +240,20 @@ class TrainingRun:
     def evaluate_full(self) -> dict:
         """Test accuracy, predictions and confusion matrix of the current weights."""
         self.load_data()
-        model = self.model_snapshot()
-        loss, acc, predicted = evaluate(model, self.test_inputs, self.test_labels)
-        return {
-            "test_loss": loss,
-            "test_acc": acc,
-            "predicted": predicted,
-            "labels": self.test_labels,
-            "confusion": confusion_matrix(self.test_labels, predicted),
-        }
+        return full_evaluation(self.model_snapshot(), self.test_inputs, self.test_labels)
+
+    def live_snapshot(self) -> WeightSnapshot:
+        """The weights right now, for the live replay (`replay.live_snapshot`)."""
+        return live_snapshot(self)
+
+
+def full_evaluation(model: LeNetBase, inputs: torch.Tensor, labels: torch.Tensor) -> dict:
+    """Test loss and accuracy, predictions and confusion matrix of `model` on a test set."""
+    loss, acc, predicted = evaluate(model, inputs, labels)
+    return {
+        "test_loss": loss,
+        "test_acc": acc,
+        "predicted": predicted,
+        "labels": labels,
+        "confusion": confusion_matrix(labels, predicted),
+    }

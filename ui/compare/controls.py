@@ -13,8 +13,9 @@ from lenet_viz.data.datasets import DataError
 from lenet_viz.figures.comparison import short_run_names
 from lenet_viz.nets.config import ConfigError
 from lenet_viz.training.config import TrainConfig
-from lenet_viz.training.runner import Trainer, start_run
+from lenet_viz.training.runner import Trainer
 from lenet_viz.training.status import ACTIVE_STATUSES
+from lenet_viz.workers.launch import start_run
 from ui.compare.settings import (
     DEFAULT_ACTIVATIONS,
     EXPERIMENTS,

@@ -3,7 +3,7 @@
 A page draws `inside_panel(state_key, prefix)` under its curves, inside its one polling
 fragment (ui/state.live_fragment). While the run trains, each poll shows, for one chosen digit
 and every run of the trainer (one row each): C1's six kernels, the digit's C1 and C3 maps, and the
-prediction. Each poll copies the run's weights between two steps (`live_snapshot`) and draws
+prediction. Each poll copies the run's weights between two steps (`run.live_snapshot()`) and draws
 from that copy only, so its cost does not grow with the run; what a snapshot shows is cached
 by (trainer, run, iteration, digit), so a poll that finds the run where it was redraws nothing.
 After the run a slider moves through the snapshots the runs kept, all runs together, with a
@@ -26,7 +26,6 @@ from lenet_viz.training.replay import (
     aligned_stops,
     digit_input,
     inside_at,
-    live_snapshot,
     scratch_model,
 )
 from ui.cached_data import test_split
@@ -187,7 +186,7 @@ def live_drawn(prefix: str, trainer, index: int, digit: Digit) -> Drawn:
     cached = _cache(prefix).get((trainer.id, index, run.iteration, digit.key))
     if cached is not None:
         return cached
-    return drawn_at(prefix, trainer, index, live_snapshot(run), digit)
+    return drawn_at(prefix, trainer, index, run.live_snapshot(), digit)
 
 
 def run_row(prefix: str, index: int, name: str, drawn: Drawn, digit: Digit) -> None:

@@ -8,8 +8,9 @@ import streamlit as st
 
 from lenet_viz.data.datasets import DataError
 from lenet_viz.nets.config import ConfigError
-from lenet_viz.training.runner import Trainer, start_run
+from lenet_viz.training.runner import Trainer
 from lenet_viz.training.status import ACTIVE_STATUSES, SLOT_STATUSES
+from lenet_viz.workers.launch import start_run
 from ui.runs.controls import pause_resume_stop_buttons
 from ui.runs.settings import set_learning_rate
 from ui.state import TRAIN_TRAINER, is_active, replace_trainer

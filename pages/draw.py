@@ -17,6 +17,7 @@ from lenet_viz.calibration import read_digit
 from lenet_viz.figures.inside import pixel_image, probabilities_figure
 from lenet_viz.inside import inspect_digit
 from lenet_viz.preprocess import DigitPreprocessing, prepare_for_model
+from ui.confidence import sure_label
 from ui.draw_input import (
     DRAW,
     INPUT_MODE,
@@ -38,7 +39,7 @@ def show_prediction(digit: DigitPreprocessing, model, temperature: float = 1.0) 
     if not result.output_is_penalty:  # calibrated, averaged over shifts (lenet_viz.calibration)
         reading = read_digit(model, digit.network_input, temperature)
         probabilities, prediction = reading.probabilities, reading.prediction
-        delta = "unsure" if reading.unsure else f"{reading.confidence:.0%} sure"
+        delta = sure_label(reading)
     st.metric(
         label="Prediction",
         value=str(prediction),

@@ -12,8 +12,10 @@ from __future__ import annotations
 import streamlit as st
 
 from lenet_viz import inside
+from lenet_viz.calibration import read_digit
 from lenet_viz.figures import inside as figures
 from ui import inside_views
+from ui.confidence import sure_label
 from ui.inside_digit import as_unit_image, choose_digit
 from ui.inside_layers import (
     show_connection_table,
@@ -42,7 +44,17 @@ with chooser:
 result = inside.inspect_digit(model, inside.network_input(image28, model.config))
 picture.image(figures.pixel_image(as_unit_image(image28), 168), caption="The digit (28x28)")
 with summary:
-    st.metric("Prediction", str(result.prediction))
+    if result.output_is_penalty:  # RBF penalties: no probabilities to be sure with
+        st.metric("Prediction", str(result.prediction))
+    else:  # the Draw page's reading: calibrated, "unsure" below the same threshold
+        reading = read_digit(model, inside.network_input(image28, model.config), picked.temperature)
+        st.metric(
+            "Prediction",
+            str(reading.prediction),
+            sure_label(reading),
+            delta_color="off",
+            delta_arrow="off",
+        )
     st.markdown(f"Looking at {what}, with the model *{picked.label}*.")
 
 view = inside_views.view_picker()
@@ -53,7 +65,7 @@ if view == inside_views.LAYERS:
     show_table_against_paper(model)
     show_rbf(model, result)
 elif view == inside_views.INVARIANCE:
-    inside_views.show_invariance(model, image28)
+    inside_views.show_invariance(model, image28, picked.temperature)
 elif view == inside_views.SALIENCY:
     inside_views.show_saliency(model, image28)
 else:

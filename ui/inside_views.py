@@ -20,6 +20,7 @@ from lenet_viz.saliency import (
     occluded,
     occlusion_map,
 )
+from ui.confidence import sure_label
 
 VIEW = "inside_view"
 LAYERS = "Every layer"
@@ -88,7 +89,7 @@ def distortion_sliders() -> Distortion:
 
 
 @st.fragment
-def show_invariance(model: LeNetBase, image28) -> None:
+def show_invariance(model: LeNetBase, image28, temperature: float = 1.0) -> None:
     """Sliders; the distorted digit, the prediction, the probabilities, C1's and C3's maps.
     A fragment: moving a slider reruns this view only."""
     st.header("Move, turn, thicken: does the net still read it?")
@@ -99,22 +100,27 @@ def show_invariance(model: LeNetBase, image28) -> None:
     controls, pictures, chart = st.columns([2, 1, 2], gap="medium")
     with controls:
         distortion = distortion_sliders()
-    view = explore(model, image28, distortion)
+    view = explore(model, image28, distortion, temperature)
     result = view.inspection
     with pictures:
         st.image(figures.pixel_image(view.original, 140), caption="The digit")
         st.image(figures.pixel_image(view.distorted, 140), caption="Distorted")
     with chart:
-        sure = float(result.probabilities[result.prediction])
+        reading = view.reading  # the Draw page's reading; None for the faithful net
+        probabilities, prediction = (
+            (reading.probabilities, reading.prediction)
+            if reading
+            else (result.probabilities, result.prediction)
+        )
         st.metric(
             "Prediction",
-            str(result.prediction),
-            f"{sure:.0%} sure",
+            str(prediction),
+            sure_label(reading) if reading else None,
             delta_color="off",
             delta_arrow="off",
         )
         st.plotly_chart(
-            figures.probabilities_figure(result.probabilities, result.prediction),
+            figures.probabilities_figure(probabilities, prediction),
             key="inv_probabilities",
             config=PLAIN,
         )

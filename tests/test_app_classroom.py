@@ -325,6 +325,15 @@ def test_diagnosis_names_the_likely_cause():
     assert "too few" in short.cause and short.change == {"epochs": 3}
     slow = diagnose(TrainConfig(lr=1e-5), history([2.30] * 300), 0.12)
     assert slow.change == {"lr": pytest.approx(1e-4)}
+    # Sigmoid at a tiny rate: the rate is named (not only sigmoid), even in a short run.
+    for losses in ([2.30] * 300, [2.30] * 64):
+        tiny = diagnose(
+            TrainConfig.from_dict(dict(activation="sigmoid", lr=1e-4)), history(losses, 1e-5), 0.1
+        )
+        assert "learning rate (0.0001) is so low" in tiny.cause and "sigmoid" in tiny.cause
+        assert tiny.change == {"lr": pytest.approx(1e-3)}
+    adam = TrainConfig.from_dict(dict(optimizer="adam", activation="sigmoid", lr=1e-4))
+    assert "Saturation" in diagnose(adam, stuck, 0.11).cause  # Adam still moves at 1e-4
 
 
 def test_the_per_epoch_loss_axis_starts_at_zero():

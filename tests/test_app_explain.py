@@ -10,8 +10,8 @@ from lenet_viz.invariance import Distortion, explore
 from lenet_viz.robustness import cached_robustness_curves
 from lenet_viz.saliency import MNIST_MEAN_GREY, occlusion_map
 from tests import test_app_draw_inside as draw_inside
-from ui.confidence import sure_label
 from tests.test_app_draw_inside import INSIDE, mnist_test_digits, open_page, texts
+from ui.confidence import sure_label
 
 # The Draw and Inside tests' fixtures: the shipped checkpoints in a folder the app is pointed at.
 checkpoint_dir = draw_inside.checkpoint_dir

@@ -167,6 +167,16 @@ class TrainConfig:
         return cls(model=ModelConfig.from_dict(model), **rest)
 
 
+TRAIN_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name != "model")
+SETTING_NAMES = MODEL_FIELDS + TRAIN_FIELDS  # every setting of a run, each once
+
+
+def flat_settings(config: TrainConfig) -> dict:
+    """Every setting of a run in one flat dict, the model's beside the training's (a table of
+    runs reads its columns from here: `to_dict()` nests the model's under "model")."""
+    return {**config.model.to_dict(), **{name: getattr(config, name) for name in TRAIN_FIELDS}}
+
+
 def setting(config: dict, name: str):
     """One setting of a `TrainConfig.to_dict()` (nested) or of flat settings; None if absent."""
     if name in config:

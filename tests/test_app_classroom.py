@@ -466,6 +466,13 @@ def test_the_csv_of_several_runs_holds_their_settings(tiny_splits):
     assert len(rows) == 1 + 2 * 2  # two iterations each
     activation = header.index("activation")
     assert [row[activation] for row in rows[1:]] == ["relu", "relu", "tanh", "tanh"]
+    # Every setting once, none empty (arch and resize sit in the model's settings).
+    settings = header[1 : header.index("iteration")]
+    assert len(header) == len(set(header)) and "lr_at_iteration" in header
+    assert set(TrainConfig.from_dict({}).model.to_dict()) <= set(settings)
+    for name in ("arch", "resize", "pooling", "lr", "batch_size", "precision", "seed"):
+        assert all(row[header.index(name)] not in ("", None) for row in rows[1:]), name
+    assert rows[1][header.index("arch")] == "modern" and rows[1][header.index("resize")] == "pad"
 
 
 def test_reset_forgets_runs_and_settings_but_not_saved_models(apps):

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from lenet_viz.config import TrainConfig
+from lenet_viz.config import TrainConfig, flat_settings
 from lenet_viz.diagnose import diagnose
 from lenet_viz.runner import Trainer
 from ui.compare_settings import DIAGNOSES, FIGURES
@@ -50,10 +50,7 @@ def x_axis(trainer: Trainer) -> str:
 
 def with_differing_settings(rows: list[dict], configs: list[TrainConfig]) -> list[dict]:
     """Add every setting that differs between the runs (momentum included) to the summary."""
-    values = []
-    for config in configs:
-        model = config.model
-        values.append({**config.to_dict(), "activation": model.activation, "c3": model.c3})
+    values = [flat_settings(config) for config in configs]
     differing = [key for key in CSV_SETTINGS if len({str(v.get(key)) for v in values}) > 1]
     return [
         {**row, **{key: v.get(key) for key in differing if key not in row}}

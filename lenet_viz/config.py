@@ -177,6 +177,11 @@ def flat_settings(config: TrainConfig) -> dict:
     return {**config.model.to_dict(), **{name: getattr(config, name) for name in TRAIN_FIELDS}}
 
 
+def batches_per_epoch(train_images: int, batch_size: int) -> int:
+    """Iterations in one epoch: the last batch may be short (never dropped)."""
+    return math.ceil(train_images / batch_size)
+
+
 def setting(config: dict, name: str):
     """One setting of a `TrainConfig.to_dict()` (nested) or of flat settings; None if absent."""
     if name in config:

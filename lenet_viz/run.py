@@ -8,13 +8,12 @@ in lockstep and pause between batches. Reads from other threads go through `run.
 from __future__ import annotations
 
 import copy
-import math
 import threading
 from collections.abc import Iterator
 
 import torch
 
-from lenet_viz.config import TrainConfig, describe
+from lenet_viz.config import TrainConfig, batches_per_epoch, describe
 from lenet_viz.data import Split, to_network_input
 from lenet_viz.history import History
 from lenet_viz.model import LAYER_NAMES, LeNetBase, build_model
@@ -75,7 +74,7 @@ class TrainingRun:
         cfg = self.config
         self.train_inputs, self.train_labels = self._inputs(self._train_split, True)
         self.test_inputs, self.test_labels = self._inputs(self._test_split, False)
-        self.iterations_per_epoch = math.ceil(len(self.train_labels) / cfg.batch_size)
+        self.iterations_per_epoch = batches_per_epoch(len(self.train_labels), cfg.batch_size)
         self.total_iterations = self.iterations_per_epoch * cfg.epochs
 
     def _inputs(self, split: Split | None, train: bool) -> tuple[torch.Tensor, torch.Tensor]:

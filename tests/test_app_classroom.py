@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import math
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -187,11 +188,11 @@ def test_a_paused_train_run_holds_no_slot_so_compare_starts(apps, monkeypatch):
 
 
 def test_runs_added_to_the_notebook_experiment_copy_run_1(apps):
-    at = app_on(COMPARE)
+    at = app_on(COMPARE, preset="notebook")  # its settings, at a size quick for a test
     apps.append(at)
     at.selectbox(key="compare_opt_size").set_value(TINY)
     rerun(at)
-    button(at, "The notebook's experiment: sigmoid vs ReLU").click()
+    button(at, "Start all runs").click()
     rerun(at)
     trainer = finish(at, "compare_trainer")
     at.radio(key="compare_opt_runs").set_value(4)
@@ -448,8 +449,15 @@ def test_a_compare_setup_travels_in_a_link(apps):
     assert lrs == [0.01, 0.1, 1.0]
     at.slider(key="compare_opt_run1_momentum").set_value(0.42)
     rerun(at)
-    link = next(c.value for c in at.code if c.value.startswith("setup="))
-    opened = app_on(COMPARE, setup=link.removeprefix("setup="))
+    link = next(c.value for c in at.code if "setup=" in c.value)
+    assert link.startswith("/compare?")  # AppTest has no browser URL; a browser's is in front
+    token = parse_qs(urlsplit(link).query)["setup"][0]
+    assert at.query_params["setup"] == token  # kept in the address bar too
+    at.slider(key="compare_opt_run1_momentum").set_value(0.5)
+    rerun(at)  # the address follows the settings, and does not set them back
+    assert at.slider(key="compare_opt_run1_momentum").value == pytest.approx(0.5)
+    assert at.query_params["setup"] not in ("", token)
+    opened = app_on(COMPARE, setup=token)
     assert opened.radio(key="compare_opt_runs").value == 3
     assert opened.slider(key="compare_opt_run1_momentum").value == pytest.approx(0.42)
     assert [opened.session_state[f"compare_opt_run{i}_lr_exact"] for i in range(3)] == lrs

@@ -7,7 +7,15 @@ from __future__ import annotations
 import streamlit as st
 
 from lenet_viz.augment import AUGMENT_HELP
-from lenet_viz.config import POOLINGS, PRESETS, SCHEDULES, ModelConfig, TrainConfig
+from lenet_viz.config import (
+    POOLINGS,
+    PRESETS,
+    SCHEDULES,
+    ModelConfig,
+    TrainConfig,
+    batches_per_epoch,
+)
+from lenet_viz.data import SPLIT_SIZES
 from ui import training_settings as widgets
 from ui.sdlm_panel import PAPER_RUN_SIZE, paper_init, paper_recipe_button
 from ui.state import PERSIST, default
@@ -62,14 +70,15 @@ ARCH_SETTINGS = (
     "activation", "c3", "optimizer", "lr", "momentum", "batch_size", "epochs", "schedule"
 )  # fmt: skip
 # Recipes a learner can pick, per net: (preset, button label, what to notice). "default" is the
-# page's DEFAULTS for the modern net; the others are lenet_viz.train.PRESETS.
+# page's DEFAULTS for the modern net; the others are lenet_viz.config.PRESETS. "{batches}" in a
+# text is the run's number of batches at the chosen run size (`recipe_notice`).
 RECIPES = {
     "modern": [
         (
             "default",
             "Quick SGD (the default)",
-            "SGD, lr 0.01, momentum 0.9, batch 64, 2 epochs. Notice how fast the loss falls in "
-            "the first hundred batches, then only slowly.",
+            "SGD, lr 0.01, momentum 0.9, batch 64, 2 epochs: {batches} at this run size. "
+            "Notice how fast the loss falls at first, then only slowly.",
         ),
         (
             "fast",
@@ -80,8 +89,9 @@ RECIPES = {
         (
             "seed",
             "The notebook's recipe",
-            "SGD, lr 0.01, momentum 0.5, batch 32, 1 epoch. Try it with sigmoid: the net stays "
-            "stuck near 10 % (a guess) while ReLU learns.",
+            "SGD, lr 0.01, momentum 0.5, batch 32, 1 epoch: {batches} at this run size. Try "
+            "it with sigmoid at the Medium size: the net stays stuck near 10 % (a guess) while "
+            "ReLU learns (at Quick, ReLU has not learned yet either).",
         ),
     ],
     "faithful": [
@@ -118,6 +128,16 @@ def recipe_settings(arch: str, preset: str) -> dict:
     base.update({name: recipe[name] for name in ARCH_SETTINGS if name in recipe})
     base["activation"] = recipe.get("activation") or model.activation
     return base
+
+
+def recipe_notice(arch: str, preset: str, size: str) -> str:
+    """What to notice in a recipe, with its number of batches at this run size (a text that
+    says "the first hundred batches" of a 64-batch run teaches the wrong thing)."""
+    text = next(notice for name, _, notice in RECIPES[arch] if name == preset)
+    values = recipe_settings(arch, preset)
+    images = RUN_SIZES[size][0] or SPLIT_SIZES[True]
+    batches = batches_per_epoch(images, values["batch_size"]) * values["epochs"]
+    return text.format(batches=f"{batches:,} batches")
 
 
 def arch_defaults(arch: str) -> dict:
@@ -235,7 +255,7 @@ def structure_settings(arch: str, disabled: bool) -> None:
 def recipe_buttons(arch: str, disabled: bool) -> None:
     """One button per recipe of this net, each with what to notice when it runs."""
     with st.expander("Recipes: settings that work on this net"):
-        for preset, label, notice in RECIPES[arch]:
+        for preset, label, _ in RECIPES[arch]:
             st.button(
                 label,
                 key=f"train_recipe_{preset}",
@@ -244,7 +264,7 @@ def recipe_buttons(arch: str, disabled: bool) -> None:
                 disabled=disabled,
                 width="stretch",
             )
-            st.caption(notice)
+            st.caption(recipe_notice(arch, preset, st.session_state[KEY + "size"]))
 
 
 def settings(disabled: bool) -> None:
@@ -353,7 +373,8 @@ def apply_link_preset() -> None:
         if preset in [name for name, _, _ in recipes] and preset != "default":
             st.session_state[KEY + "arch"] = st.session_state[SETTINGS_ARCH] = arch
             apply_settings(recipe_settings(arch, preset))
-            notice = next(text for name, _, text in recipes if name == preset)
+            size = st.session_state.get(KEY + "size", DEFAULTS["size"])
+            notice = recipe_notice(arch, preset, size)
             st.session_state[NOTICE] = ("info", f"Recipe from the link: {notice}")
             return
     names = ", ".join(name for recipes in RECIPES.values() for name, _, _ in recipes)

@@ -79,6 +79,7 @@ def _train_config(args):
         "train_limit": args.train_limit,
         "test_limit": args.test_limit,
         "init": args.init,
+        "scaling": args.scaling,
     }
     if args.preset:
         return preset_config(args.preset, **given).validate()
@@ -236,11 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
         AUGMENTS,
         C3_TABLES,
         INITS,
+        MODERN_INITS,
         OPTIMIZERS,
         POOLINGS,
         PRECISIONS,
         PRESETS,
         RESIZES,
+        SCALINGS,
         SCHEDULES,
     )
     from lenet_viz.data import DATASETS
@@ -277,8 +280,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resize", choices=RESIZES)
     train.add_argument(
         "--init",
-        choices=INITS,
-        help="the faithful net's initial weights: appendix-a (+-2.4/F_i) or sqrt3 (+-sqrt(3/F_i))",
+        choices=INITS + MODERN_INITS,
+        help="initial weights: the faithful net's appendix-a (+-2.4/F_i) or sqrt3 "
+        "(+-sqrt(3/F_i)); the modern net's xavier (d2l-zh's; default: PyTorch's own)",
+    )
+    train.add_argument(
+        "--scaling",
+        choices=SCALINGS,
+        help="pixels to inputs: mnist (mean/std, the modern net's), paper (-0.1..1.175, the "
+        "faithful net's) or unit (0..1, d2l-zh's)",
     )
     train.add_argument("--dataset", choices=list(DATASETS))
     train.add_argument(

@@ -23,6 +23,12 @@ RESIZES = ("pad", "scale")
 # reads; "sqrt3", uniform +-sqrt(3/F_i) (variance 1/F_i), with which SDLM reproduces the
 # paper's learning rates and result (see lenet_viz/sdlm.py). F_i: the unit's fan-in.
 INITS = ("appendix-a", "sqrt3")
+# The modern net's: None, PyTorch's own; "xavier", Glorot and Bengio's (2010) uniform
+# +-sqrt(6/(fan_in + fan_out)) on every weight, as d2l-zh's LeNet chapter initialises its net.
+MODERN_INITS = ("xavier",)
+# How pixels become inputs: "mnist", (x - mean) / std with MNIST's; "paper", background -0.1
+# and ink 1.175 (p.7); "unit", the 0..1 pixels as they are (torchvision's ToTensor, d2l-zh's).
+SCALINGS = ("mnist", "paper", "unit")
 
 OPTIMIZERS = ("sgd", "adam", "sdlm")
 SCHEDULES = ("constant", "onecycle", "paper", "paper-hold")
@@ -52,7 +58,11 @@ class ModelConfig:
     c3: str | None = None  # "full" (6->16) or "paper" (Table I); modern: full, faithful: paper
     resize: str = "pad"  # 28x28 -> 32x32: "pad" 2 px (the paper) or "scale" (bilinear resize)
     rbf_j: float = 1.0  # the constant j of the faithful net's MAP loss (eq. 9, p.10)
-    init: str | None = None  # faithful: its initial weights, one of INITS ("appendix-a")
+    init: str | None = None  # faithful: one of INITS ("appendix-a"); modern: None or "xavier"
+    # How pixels become inputs, one of SCALINGS; None takes the architecture's own (modern:
+    # "mnist", faithful: "paper"). "pad" with "unit" is d2l-zh's C1, a 5x5 convolution with
+    # padding 2 on the 28x28 input: the 2 blank pixels are zeros, as its padding (tested).
+    scaling: str | None = None
 
     def __post_init__(self) -> None:
         check_choice("arch", self.arch, ARCHS)
@@ -74,18 +84,22 @@ class ModelConfig:
         check_choice("resize", self.resize, RESIZES)
         if faithful and self.init is None:
             self.init = "appendix-a"
-        if not faithful and self.init is not None:
+        if not faithful and self.init is not None and self.init not in MODERN_INITS:
             raise ConfigError(
-                f"init {self.init!r} chooses the faithful net's initial weights; the modern net "
-                "has its own: leave init out, or choose arch 'faithful'"
+                f"init {self.init!r} does not fit the modern net; leave init out (PyTorch's "
+                f"own) or choose one of: {', '.join(MODERN_INITS)}; {', '.join(INITS)} are the "
+                "faithful net's"
             )
         if faithful:
             check_choice("init", self.init, INITS)
+        if self.scaling is None:
+            self.scaling = "paper" if faithful else "mnist"
+        check_choice("scaling", self.scaling, SCALINGS)
 
     @property
     def input_scaling(self) -> str:
-        """How pixels become inputs: "mnist" (mean/std) or "paper" (background -0.1, ink 1.175)."""
-        return "paper" if self.arch == "faithful" else "mnist"
+        """How pixels become inputs: one of SCALINGS (what `to_network_input` takes)."""
+        return self.scaling
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -189,6 +203,29 @@ def setting(config: dict, name: str):
     return (config.get("model") or {}).get(name)
 
 
+D2L_RECIPE = dict(
+    arch="modern",
+    activation="sigmoid",
+    pooling="avg",
+    c3="full",
+    resize="pad",
+    scaling="unit",
+    init="xavier",
+    dataset="fashion-mnist",
+    optimizer="sgd",
+    lr=0.9,
+    momentum=0.0,
+    batch_size=256,
+    epochs=10,
+    schedule="constant",
+)
+# d2l-zh's exercises on its LeNet as one-change variations: {name: (change, what it asks)}.
+D2L_VARIATIONS = {
+    "max-pool": (dict(pooling="max"), "max pooling instead of average pooling"),
+    "relu": (dict(activation="relu", lr=0.1), "ReLU instead of sigmoid (at lr 0.1: see README)"),
+    "mnist": (dict(dataset="mnist"), "the original MNIST instead of Fashion-MNIST"),
+}
+
 # Named recipes, as flat settings (model and training side by side; see benchmarks/RESULTS.md
 # for what each measured). `seed` is the notebook this project grew from: batch 32, SGD lr
 # 0.01, momentum 0.5, one epoch, 28x28 resized to 32x32 and normalized with the MNIST mean/std.
@@ -237,6 +274,13 @@ PRESETS: dict[str, dict] = {
         schedule="paper",
         seed=1,
     ),
+    # d2l-zh's LeNet (Dive into Deep Learning, Chinese edition, 6.6): sigmoid, average pooling,
+    # C1 a 5x5 convolution with padding 2 on the 28x28 input (pad + unit scaling), no RBF, every
+    # weight Xavier-initialised; Fashion-MNIST, plain SGD at lr 0.9, batch 256, 10 epochs. Its
+    # published result: loss 0.469, train acc 0.823, test acc 0.779 (README: what it reaches).
+    "d2l": D2L_RECIPE,
+    # Its exercises, one change each (D2L_VARIATIONS).
+    **{f"d2l-{name}": {**D2L_RECIPE, **change} for name, (change, _) in D2L_VARIATIONS.items()},
 }
 
 

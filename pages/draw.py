@@ -89,7 +89,10 @@ def show_steps(digit: DigitPreprocessing, resize: str, uploaded: bool = False) -
         height, width = image.shape
         shown_width = max(8, round(STEP_PX * min(1.0, width / height)))  # at most STEP_PX high
         column.image(
-            pixel_image(image, STEP_PX), caption=captions.get(name, name), width=shown_width
+            pixel_image(image, STEP_PX),
+            caption=captions.get(name, name),
+            width=shown_width,
+            alt=f"Preprocessing step: {captions.get(name, name)}",
         )
     padding = (
         "adds a 2-pixel border, as the paper did (LeCun et al. 1998, p.7)"

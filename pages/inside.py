@@ -42,7 +42,11 @@ chooser, picture, summary = st.columns([2, 1, 2], vertical_alignment="top")
 with chooser:
     image28, what = choose_digit()
 result = inside.inspect_digit(model, inside.network_input(image28, model.config))
-picture.image(figures.pixel_image(as_unit_image(image28), 168), caption="The digit (28x28)")
+picture.image(
+    figures.pixel_image(as_unit_image(image28), 168),
+    caption="The digit (28x28)",
+    alt=f"The digit the page follows through the net: {what}",
+)
 with summary:
     if result.output_is_penalty:  # RBF penalties: no probabilities to be sure with
         st.metric("Prediction", str(result.prediction))

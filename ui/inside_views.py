@@ -103,8 +103,16 @@ def show_invariance(model: LeNetBase, image28, temperature: float = 1.0) -> None
     view = explore(model, image28, distortion, temperature)
     result = view.inspection
     with pictures:
-        st.image(figures.pixel_image(view.original, 140), caption="The digit")
-        st.image(figures.pixel_image(view.distorted, 140), caption="Distorted")
+        st.image(
+            figures.pixel_image(view.original, 140),
+            caption="The digit",
+            alt="The digit, as chosen",
+        )
+        st.image(
+            figures.pixel_image(view.distorted, 140),
+            caption="Distorted",
+            alt="The digit with the distortions of the sliders",
+        )
     with chart:
         reading = view.reading  # the Draw page's reading; None for the faithful net
         probabilities, prediction = (
@@ -186,7 +194,11 @@ def show_saliency(model: LeNetBase, image28) -> None:
     row, col = occlusion.worst_place()
     hidden = occluded(image28, row, col, patch=patch, fill=FILLS[fill_label])
     left, right = st.columns([1, 4], vertical_alignment="center")
-    left.image(figures.pixel_image(hidden, 140), caption="The square where it hurts most")
+    left.image(
+        figures.pixel_image(hidden, 140),
+        caption="The square where it hurts most",
+        alt="The digit with a square hidden where hiding hurts the answer most",
+    )
     now = occlusion.probability - float(occlusion.probability_drop[row, col])
     reads = int(occlusion.predictions[row, col])
     right.markdown(

@@ -20,9 +20,9 @@ sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
 
-from lenet_viz.run_slots import RunSlots  # noqa: E402
-from lenet_viz.runner import Trainer  # noqa: E402
-from ui.compare_settings import EXPERIMENTS, experiment_configs  # noqa: E402
+from lenet_viz.training.runner import Trainer  # noqa: E402
+from lenet_viz.training.slots import RunSlots  # noqa: E402
+from ui.compare.settings import EXPERIMENTS, experiment_configs  # noqa: E402
 
 DEFAULT_SIZES = ("Quick: 2,000 images", "Medium: 10,000 images")
 

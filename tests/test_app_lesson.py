@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lenet_viz.config import batches_per_epoch
-from lenet_viz.data import SPLIT_SIZES, data_available
+from lenet_viz.data.datasets import SPLIT_SIZES, data_available
+from lenet_viz.training.config import batches_per_epoch
 from tests.apptest_helpers import button, texts
-from ui.compare_settings import EXPERIMENTS, experiment_configs, experiment_size
-from ui.training_settings import RUN_SIZES
+from ui.compare.settings import EXPERIMENTS, experiment_configs, experiment_size
+from ui.runs.settings import RUN_SIZES
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TRAIN, COMPARE = "pages/train.py", "pages/compare.py"

@@ -9,16 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from lenet_viz.config import (
-    D2L_VARIATIONS,
-    PRESETS,
-    ConfigError,
-    ModelConfig,
-    TrainConfig,
-    preset_config,
-)
-from lenet_viz.data import to_network_input
-from lenet_viz.model import build_model
+from lenet_viz.data.datasets import to_network_input
+from lenet_viz.nets.build import build_model
+from lenet_viz.nets.config import ConfigError, ModelConfig
+from lenet_viz.training.config import D2L_VARIATIONS, PRESETS, TrainConfig, preset_config
 
 
 def d2l_lenet() -> nn.Sequential:

@@ -7,7 +7,7 @@ Draw page calls "unsure" is not "35% sure" on another page.
 
 from __future__ import annotations
 
-from lenet_viz.calibration import Reading
+from lenet_viz.explain.calibration import Reading
 
 
 def sure_label(reading: Reading) -> str:

@@ -132,7 +132,7 @@ STROKES = {
 SAVED_PREFIX = "Saved by you: "
 TRAINING_OPTION = "The model on the Train page"
 UPLOAD_OPTION = "Upload a checkpoint"
-IDLE_TRAIN_TEXT = "Choose the settings on the left and press"  # Train, before any run
+IDLE_TRAIN_TEXT = "Choose the settings and press"  # Train, before any run
 DRAWN_DIGIT = "The digit you drew"  # Inside's choice, only after this session drew
 
 SCRIPT_STATE_JS = """() => document.querySelector('[data-testid="stApp"]')

@@ -62,7 +62,7 @@ def test_status_and_queue_message_are_read_from_the_page_text():
     assert loadtest.status_of(FINISHED) == "finished"
     assert loadtest.status_of(None) is None
     assert loadtest.parse_queued(QUEUED_MESSAGE) == (2, 3, 1)
-    assert loadtest.parse_queued("Choose the settings on the left") is None
+    assert loadtest.parse_queued("Choose the settings and press Start") is None
 
 
 def test_a_run_counts_as_training_only_where_a_later_redraw_proves_it():

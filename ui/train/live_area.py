@@ -23,7 +23,7 @@ def live_panel() -> None:
     polled = poll_trainer(
         TRAIN_TRAINER,
         FIGURES,
-        "Choose the settings on the left and press **Start**. The curves appear here "
+        "Choose the settings and press **Start**. The curves appear here "
         "and grow with every batch; the run goes on if you visit another page.",
     )
     if polled is None:

@@ -252,7 +252,7 @@ def history_section(active: bool) -> None:
     st.subheader(f"Earlier runs in this session ({len(earlier)} of at most {HISTORY_SIZE})")
     st.caption(
         "A new run files the one shown above here. Show brings a run back above, with its "
-        "curves, results and model (to save or download); its settings go back on the left."
+        "curves, results and model (to save or download); its settings go back into Settings."
     )
     for index, trainer in enumerate(earlier):
         run = trainer.runs[0]

@@ -48,3 +48,9 @@ def shown_only_below(key: str, inside: str, width_px: int) -> None:
         f".st-key-{key} {{ display: none; }}"
         f"@container (max-width: {width_px}px) {{ .st-key-{key} {{ display: flex; }} }}"
     )
+
+
+def scrolls_below(key: str, min_px: int) -> None:
+    """What container `key` holds is drawn at least `min_px` wide; a narrower screen scrolls it
+    sideways inside the container instead of squeezing it (a diagram whose labels would meet)."""
+    style(f".st-key-{key} {{ overflow-x: auto; }}.st-key-{key} > div {{ min-width: {min_px}px; }}")

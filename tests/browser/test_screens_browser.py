@@ -50,7 +50,8 @@ DIAGRAM_LABELS_MEETING = """() => {
         .find((p) => p.offsetParent !== null);
     const boxes = [...plot.querySelectorAll('.annotation-text')]
         .filter((t) => t.textContent.trim()).map((t) => [t.textContent, t.getBoundingClientRect()]);
-    const meet = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    const meet = (a, b) => a.left < b.right && b.left < a.right
+        && a.top < b.bottom && b.top < a.bottom;
     const pairs = [];
     boxes.forEach(([ta, a], i) => boxes.slice(i + 1).forEach(([tb, b]) => {
         if (meet(a, b)) pairs.push([ta, tb]);

@@ -17,6 +17,7 @@ from lenet_viz.data.preprocess import DigitPreprocessing, prepare_for_model
 from lenet_viz.explain.calibration import read_digit
 from lenet_viz.explain.inside import inspect_digit
 from lenet_viz.figures.inside import pixel_image, probabilities_figure
+from ui.charts import chart
 from ui.confidence import sure_label
 from ui.draw.canvas import (
     DRAW,
@@ -68,7 +69,8 @@ def show_prediction(
             "larger, in one piece, or clear and draw it again.",
             icon=":material/help:",
         )
-    st.plotly_chart(
+    chart(
+        st,
         probabilities_figure(probabilities, prediction),
         key="draw_probabilities",
         config={"displayModeBar": False},

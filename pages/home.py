@@ -8,6 +8,7 @@ import streamlit as st
 
 from lenet_viz.figures.architecture import architecture_figure
 from ui.cached_data import DATASET_LABELS, dataset_ready, fetch_hint, model_info
+from ui.charts import chart
 from ui.layout import columns_that_wrap, scrolls_below
 from ui.navigation import ensure_app_navigation, page_links
 from ui.train.sdlm_panel import shipped_sdlm_section
@@ -85,8 +86,10 @@ infos = {arch: model_info(arch) for arch in ARCH_TITLES}
 for tab, arch in zip(st.tabs(list(ARCH_TITLES.values())), ARCH_TITLES, strict=True):
     with tab:
         scrolls_below(f"{DIAGRAM}_{arch}", DIAGRAM_MIN_PX)  # labels apart; a phone scrolls
-        st.container(key=f"{DIAGRAM}_{arch}").plotly_chart(
+        chart(
+            st.container(key=f"{DIAGRAM}_{arch}"),
             architecture_figure(infos[arch]),
+            alt=f"{ARCH_TITLES[arch]}: each layer's output shape and parameters, input to output",
             key=f"home_arch_{arch}",
             config={"displayModeBar": False, "staticPlot": True},
         )

@@ -73,3 +73,14 @@ def test_sigmoid_and_relu_are_not_told_apart_by_colour_alone():
     dashes = {trace.name: trace.line.dash for trace in figure.data if trace.showlegend}
     assert dashes == {"sigmoid": RUN_DASHES[0], "relu": RUN_DASHES[1]}
     assert RUN_DASHES[0] != RUN_DASHES[1]
+
+
+def test_a_chart_is_named_by_its_titles_for_screen_readers():
+    from ui.charts import chart_alt
+
+    history = History(loss=[2.3, 2.0], accuracy=[0.1, 0.3])
+    history.iteration, history.epoch_float = [1, 2], [0.1, 0.2]
+    figure = overlay_figure([("relu", history)])
+    assert chart_alt(figure) == "Loss (smoothed) · Batch accuracy (%, smoothed)"
+    figure.update_layout(title_text="<b>Two</b> runs")
+    assert chart_alt(figure) == "Two runs"

@@ -13,6 +13,7 @@ from lenet_viz.training.config import TrainConfig, flat_settings
 from lenet_viz.training.diagnose import diagnose
 from lenet_viz.training.runner import Trainer
 from lenet_viz.training.status import RunStatus
+from ui.charts import chart
 from ui.compare.settings import DIAGNOSES, FIGURES
 from ui.runs.live_panel import chart_config, poll_trainer, progress_panel
 from ui.runs.replay_panel import inside_panel
@@ -112,8 +113,11 @@ def live_panel() -> None:
                     icon=":material/error:",
                 )
     st.subheader("Loss and accuracy, all runs")
-    st.plotly_chart(
-        view.overlay_figure(), key="compare_overlay_chart", config=chart_config("compare_curves")
+    chart(
+        st,
+        view.overlay_figure(),
+        key="compare_overlay_chart",
+        config=chart_config("compare_curves"),
     )
     st.subheader("Why sigmoid stalls: each layer's gradient norm")
     st.caption(
@@ -122,13 +126,15 @@ def live_panel() -> None:
         "sigmoid the first layers (C1, C3) get gradients hundreds of times smaller than with "
         "ReLU, and barely learn."
     )
-    st.plotly_chart(
+    chart(
+        st,
         view.gradient_norm_figure(),
         key="compare_gradient_chart",
         config=chart_config("compare_gradient_norms"),
     )
     st.subheader("Each run on its own")
-    st.plotly_chart(
+    chart(
+        st,
         view.small_multiples_figure(),
         key="compare_multiples_chart",
         config=chart_config("compare_each_run"),

@@ -20,6 +20,7 @@ from lenet_viz.explain.saliency import (
 from lenet_viz.figures import explain as explain_figures
 from lenet_viz.figures import inside as figures
 from lenet_viz.nets.model import LeNetBase
+from ui.charts import chart
 from ui.confidence import sure_label
 
 VIEW = "inside_view"
@@ -127,14 +128,16 @@ def show_invariance(model: LeNetBase, image28, temperature: float = 1.0) -> None
             delta_color="off",
             delta_arrow="off",
         )
-        st.plotly_chart(
+        chart(
+            st,
             figures.probabilities_figure(probabilities, prediction),
             key="inv_probabilities",
             config=PLAIN,
         )
     for name, columns in (("C1", 6), ("C3", 8)):
         st.markdown(f"**{name}** of the distorted digit")
-        st.plotly_chart(
+        chart(
+            st,
             figures.feature_maps_figure(result.layers[name], name, columns, cell_px=130),
             key=f"inv_{name}",
             config=PLAIN,
@@ -167,7 +170,8 @@ def show_saliency(model: LeNetBase, image28) -> None:
     drops = occlusion.probability_drop if by_probability else occlusion.score_drop
     what = f"P({digit})" if by_probability else f"score of {digit}"
     image = as_ink_image(image28).numpy()
-    st.plotly_chart(
+    chart(
+        st,
         explain_figures.saliency_figure(
             image,
             drops,

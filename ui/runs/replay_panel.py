@@ -30,6 +30,7 @@ from lenet_viz.training.replay import (
     scratch_model,
 )
 from ui.cached_data import test_split
+from ui.charts import chart
 from ui.state import DIGIT
 
 # Session-state keys, each followed by the page's prefix ("train", "compare").
@@ -287,7 +288,8 @@ def replay(trainer, digit: Digit, prefix: str) -> None:
         xs = history.iteration if x == "iteration" else history.epoch_float
         curves.append((run.name, xs, history.loss))
         markers.append(snapshot.iteration if x == "iteration" else snapshot.epoch)
-    st.plotly_chart(
+    chart(
+        st,
         loss_marker_figure(curves, markers, x_title=X_TITLES[x]),
         key=f"{prefix}_replay_loss_chart",
         config={"displayModeBar": False},

@@ -20,6 +20,7 @@ from lenet_viz.training.diagnose import diagnose
 from lenet_viz.training.replay import replay_payload
 from lenet_viz.training.runner import Trainer
 from ui.cached_data import test_split
+from ui.charts import chart
 from ui.runs.results_table import csv_text, metrics_rows
 from ui.state import SAVED_MODELS, TRAIN_TRAINER, default, replace_trainer
 from ui.train.controls import (
@@ -117,9 +118,7 @@ def results_section(trainer: Trainer) -> None:
         st.caption(
             "Rows: the true label. Columns: what the net answered. The colours show the mistakes."
         )
-        st.plotly_chart(
-            confusion_figure(evaluation["confusion"], names), key="train_confusion_chart"
-        )
+        chart(st, confusion_figure(evaluation["confusion"], names), key="train_confusion_chart")
     with right:
         st.subheader("Misclassified test images")
         shown = wrong[:GALLERY_SIZE]
@@ -128,7 +127,8 @@ def results_section(trainer: Trainer) -> None:
             "*true → predicted*. Would you have read them right?"
         )
         images = test_split(run.config.dataset).images[shown].numpy()
-        st.plotly_chart(
+        chart(
+            st,
             misclassified_figure(images, labels[shown].tolist(), predicted[shown].tolist(), names),
             key="train_gallery_chart",
             config={"displayModeBar": False},

@@ -17,7 +17,7 @@ import pytest
 
 from tests.browser.conftest import wait_for_app
 
-FIRST_RUN_MS = 180_000  # a page's first run on a busy shared machine
+FIRST_RUN_MS = 300_000  # a page's first run on a busy shared machine (load 20-30 seen)
 WIDTHS = (1920, 1280, 1024, 820, 390)
 PHONE = 390
 HEIGHTS = {PHONE: 844}  # an iPhone 12-15's CSS pixels; the others 800 high

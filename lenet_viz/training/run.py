@@ -8,7 +8,6 @@ in lockstep and pause between batches. Reads from other threads go through `run.
 from __future__ import annotations
 
 import copy
-import math
 import threading
 from collections.abc import Callable, Iterator
 
@@ -18,7 +17,7 @@ from lenet_viz.data.datasets import Split, to_network_input
 from lenet_viz.nets.build import build_model
 from lenet_viz.nets.model import LAYER_NAMES, LeNetBase
 from lenet_viz.sdlm.fast import PatternSDLM
-from lenet_viz.training.config import TrainConfig, describe
+from lenet_viz.training.config import TrainConfig, batches_per_epoch, describe
 from lenet_viz.training.history import History
 from lenet_viz.training.loop import (
     BatchResult,
@@ -81,7 +80,7 @@ class TrainingRun:
         cfg = self.config
         self.train_inputs, self.train_labels = self._inputs(self._train_split, True)
         self.test_inputs, self.test_labels = self._inputs(self._test_split, False)
-        self.iterations_per_epoch = math.ceil(len(self.train_labels) / cfg.batch_size)
+        self.iterations_per_epoch = batches_per_epoch(len(self.train_labels), cfg.batch_size)
         self.total_iterations = self.iterations_per_epoch * cfg.epochs
 
     def _inputs(self, split: Split | None, train: bool) -> tuple[torch.Tensor, torch.Tensor]:

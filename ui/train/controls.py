@@ -152,7 +152,7 @@ def control_buttons(status: str | None, data_ok: bool) -> None:
         type="primary",
         on_click=on_start,
         disabled=active or not data_ok,
-        help="Train a new net with the settings on the left.",
+        help="Train a new net with the settings chosen.",
     )
     pause_resume_stop_buttons(row, TRAIN_TRAINER, status)
     row.button(

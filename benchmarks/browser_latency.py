@@ -209,6 +209,14 @@ def heading_check(heading: str) -> str:
     )
 
 
+def progress_check(status: str) -> str:
+    """The run's progress bar says `status` ("**Paused** · iteration ...")."""
+    return (
+        "() => [...document.querySelectorAll('[data-testid=stProgress]')]"
+        f".some((bar) => bar.innerText.includes({json.dumps(status + ' ·')}))"
+    )
+
+
 def text_check(text: str) -> str:
     return f"() => window.__bench.text({json.dumps(text)})"
 
@@ -220,7 +228,7 @@ def pen_up_to_prediction(session: Session) -> Timing:
     """A one-stroke "1" on a cleared canvas, timed from the pen's release."""
     page = session.page
     page.get_by_role("button", name="Clear").click()
-    session.wait_for(text_check("Draw a digit in the box on the left"), need_reply=False)
+    session.wait_for(text_check("The prediction appears here"), need_reply=False)
     canvas = page.locator(CANVAS)
     canvas.wait_for()
     page.wait_for_timeout(300)  # the new canvas draws itself
@@ -320,7 +328,7 @@ def measure_draw(browser, url: str, repeats: int, log) -> dict:
 
 
 def measure_inside(browser, url: str, repeats: int, log) -> dict:
-    from ui.inside_views import INVARIANCE, LAYERS, SLIDERS
+    from ui.inside.views import INVARIANCE, LAYERS, SLIDERS
 
     session = Session(browser, url)
     found: dict = {"c3": [], "views": [], "invariance": []}
@@ -360,9 +368,9 @@ def measure_train(browser, url: str, repeats: int, log) -> dict:
             start = page.get_by_role("button", name="Start", exact=True)
             found["start"].append(session.act(start.click, curve_point))
             pause = page.get_by_role("button", name="Pause")
-            found["pause"].append(session.act(pause.click, text_check("Paused")))
+            found["pause"].append(session.act(pause.click, progress_check("Paused")))
             page.get_by_role("button", name="Stop").click()
-            session.wait_for(text_check("Stopped"), need_reply=False)
+            session.wait_for(progress_check("Stopped"), need_reply=False)
         finally:
             session.close()
     return {name: summarise(timings) for name, timings in found.items()}

@@ -1,7 +1,7 @@
 """Robustness: how a model's accuracy falls as the digits are rotated, shifted, scaled,
 squeezed, thickened or thinned, and buried in noise; one model, or two side by side.
 
-The curves come from `lenet_viz.robustness` (1,000 MNIST test digits, 100 of each class):
+The curves come from `lenet_viz.explain.robustness` (1,000 MNIST test digits, 100 of each class):
 stored on disk for the shipped checkpoints, computed once per other model on a thread of its
 own while the page shows its progress, then cached in the library;
 `lenet-viz robustness CHECKPOINT --json` prints the same numbers.
@@ -11,9 +11,15 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lenet_viz.explain.robustness import (
+    SWEEPS,
+    curves_in_background,
+    robustness_digits,
+    sweep_examples,
+)
 from lenet_viz.figures import explain as figures
-from lenet_viz.robustness import SWEEPS, curves_in_background, robustness_digits, sweep_examples
-from ui.models import model_picker, picked_option, second_model_picker
+from ui.charts import chart
+from ui.model_picker import model_picker, picked_option, second_model_picker
 from ui.navigation import ensure_app_navigation
 
 SECOND_MODEL = "robustness_second_model"
@@ -83,7 +89,7 @@ def show_curves(results: dict[str, dict]) -> None:
             f"MNIST is not downloaded, so these curves use the {first['digits']} sample digits "
             "shipped with the app (run `make data` for 1,000 test digits)."
         )
-    st.plotly_chart(figures.robustness_figure(results), key="robustness_curves", config=PLAIN)
+    chart(st, figures.robustness_figure(results), key="robustness_curves", config=PLAIN)
     st.caption(
         "Shift: each digit is moved that many pixels right, down, left or up in turn. Stroke "
         "width: grey dilation (thicker) or erosion (thinner) of every stroke by that many pixels "
@@ -110,7 +116,7 @@ def show_examples() -> None:
         (SWEEPS[name].label, images, [f"{s:g}" for s in SWEEPS[name].strengths])
         for name, images in examples.items()
     ]
-    st.plotly_chart(figures.digit_strip_figure(rows), key="robustness_examples", config=PLAIN)
+    chart(st, figures.digit_strip_figure(rows), key="robustness_examples", config=PLAIN)
 
 
 ensure_app_navigation()

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.data import dataset_ready, fetch_hint
+from lenet_viz.training.status import ACTIVE_STATUSES, FINISHED_STATUSES
+from ui.cached_data import dataset_ready, fetch_hint
+from ui.class_board.kept_work import earlier_visits_section
+from ui.class_board.train_part import preload_assignment
+from ui.layout import last_column_first_below
 from ui.navigation import ensure_app_navigation
 from ui.session_guard import ADOPTED
-from ui.state import ACTIVE_STATUSES, FINISHED_STATUSES, TRAIN_TRAINER, live_fragment, status_of
-from ui.train_controls import confirm_discard_panel, control_buttons, trainer_now
-from ui.train_live import live_area
-from ui.train_results import history_section, results_section
-from ui.train_settings import (
+from ui.state import TRAIN_TRAINER, live_fragment, status_of
+from ui.train.controls import confirm_discard_panel, control_buttons, trainer_now
+from ui.train.live_area import live_area
+from ui.train.results import history_section, results_section
+from ui.train.settings import (
     KEY,
     NOTICE,
     SEEN_STATUS,
@@ -24,6 +28,9 @@ from ui.train_settings import (
     restore_settings,
     settings,
 )
+
+LAYOUT = "train_layout"  # the settings and live columns' container
+STACKED_BELOW_PX = 640  # Streamlit stacks columns in a window narrower than this
 
 ensure_app_navigation()  # a deep link on a fresh server: rerun through app.py
 st.title("Train LeNet-5")
@@ -35,8 +42,11 @@ active = seen_status in ACTIVE_STATUSES
 st.session_state[SEEN_STATUS] = seen_status
 if not active:
     apply_link_preset()
+    preload_assignment()  # a student's cell of the class's assignments grid
 
-settings_column, live_column = st.columns([1, 2.4], gap="large")
+# On a phone (columns stacked) Start and the curves come first, the twenty settings below them.
+last_column_first_below(LAYOUT, STACKED_BELOW_PX)
+settings_column, live_column = st.container(key=LAYOUT).columns([1, 2.4], gap="large")
 with settings_column, st.container(border=True):
     st.subheader("Settings")
     if active:
@@ -57,3 +67,4 @@ with live_column:
 if trainer is not None and seen_status in FINISHED_STATUSES:
     results_section(trainer)
 history_section(active)
+earlier_visits_section()  # kept for this browser: reloads, other tabs, restarts

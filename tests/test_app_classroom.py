@@ -14,20 +14,22 @@ from __future__ import annotations
 
 import gc
 import math
+import weakref
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lenet_viz.config import PRESETS, TrainConfig
-from lenet_viz.data import data_available, load_split
-from lenet_viz.diagnose import diagnose, loss_went_up
+from lenet_viz.data.datasets import data_available, load_split
 from lenet_viz.figures.training import epoch_figure, epoch_loss_range
-from lenet_viz.history import History
-from lenet_viz.run_slots import RUN_SLOTS
-from lenet_viz.runner import Trainer
+from lenet_viz.training.config import PRESETS, TrainConfig
+from lenet_viz.training.diagnose import diagnose, loss_went_up
+from lenet_viz.training.history import History
+from lenet_viz.training.runner import Trainer
+from lenet_viz.training.slots import RUN_SLOTS
 from tests.apptest_helpers import button, texts
-from ui.results import metrics_rows
+from ui.runs.results_table import metrics_rows
 from ui.state import ENDED_WITH_SESSION
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -128,10 +130,12 @@ def test_a_reloaded_page_gets_its_paused_run_and_settings_back(apps):
     assert not button(new, "Resume").disabled
     assert trainer.status == "paused"
 
+    old_stopper = weakref.ref(old.session_state["train_trainer_stopper"])
     del old  # Streamlit forgets the old session: its stopper must leave the adopted run alone
     apps.pop(0)
     gc.collect()
-    trainer.wait(1)
+    assert old_stopper() is None  # the old session's stopper is gone: its finalizer has run...
+    assert trainer.id not in ENDED_WITH_SESSION  # ...and did not stop the adopted run
     assert trainer.status == "paused"
     button(new, "Resume").click()
     rerun(new)
@@ -187,11 +191,11 @@ def test_a_paused_train_run_holds_no_slot_so_compare_starts(apps, monkeypatch):
 
 
 def test_runs_added_to_the_notebook_experiment_copy_run_1(apps):
-    at = app_on(COMPARE)
+    at = app_on(COMPARE, preset="notebook")  # its settings, at a size quick for a test
     apps.append(at)
     at.selectbox(key="compare_opt_size").set_value(TINY)
     rerun(at)
-    button(at, "The notebook's experiment: sigmoid vs ReLU").click()
+    button(at, "Start all runs").click()
     rerun(at)
     trainer = finish(at, "compare_trainer")
     at.radio(key="compare_opt_runs").set_value(4)
@@ -325,6 +329,15 @@ def test_diagnosis_names_the_likely_cause():
     assert "too few" in short.cause and short.change == {"epochs": 3}
     slow = diagnose(TrainConfig(lr=1e-5), history([2.30] * 300), 0.12)
     assert slow.change == {"lr": pytest.approx(1e-4)}
+    # Sigmoid at a tiny rate: the rate is named (not only sigmoid), even in a short run.
+    for losses in ([2.30] * 300, [2.30] * 64):
+        tiny = diagnose(
+            TrainConfig.from_dict(dict(activation="sigmoid", lr=1e-4)), history(losses, 1e-5), 0.1
+        )
+        assert "learning rate (0.0001) is so low" in tiny.cause and "sigmoid" in tiny.cause
+        assert tiny.change == {"lr": pytest.approx(1e-3)}
+    adam = TrainConfig.from_dict(dict(optimizer="adam", activation="sigmoid", lr=1e-4))
+    assert "Saturation" in diagnose(adam, stuck, 0.11).cause  # Adam still moves at 1e-4
 
 
 def test_the_per_epoch_loss_axis_starts_at_zero():
@@ -439,8 +452,15 @@ def test_a_compare_setup_travels_in_a_link(apps):
     assert lrs == [0.01, 0.1, 1.0]
     at.slider(key="compare_opt_run1_momentum").set_value(0.42)
     rerun(at)
-    link = next(c.value for c in at.code if c.value.startswith("setup="))
-    opened = app_on(COMPARE, setup=link.removeprefix("setup="))
+    link = next(c.value for c in at.code if "setup=" in c.value)
+    assert link.startswith("/compare?")  # AppTest has no browser URL; a browser's is in front
+    token = parse_qs(urlsplit(link).query)["setup"][0]
+    assert at.query_params["setup"] == token  # kept in the address bar too
+    at.slider(key="compare_opt_run1_momentum").set_value(0.5)
+    rerun(at)  # the address follows the settings, and does not set them back
+    assert at.slider(key="compare_opt_run1_momentum").value == pytest.approx(0.5)
+    assert at.query_params["setup"] not in ("", token)
+    opened = app_on(COMPARE, setup=token)
     assert opened.radio(key="compare_opt_runs").value == 3
     assert opened.slider(key="compare_opt_run1_momentum").value == pytest.approx(0.42)
     assert [opened.session_state[f"compare_opt_run{i}_lr_exact"] for i in range(3)] == lrs
@@ -457,6 +477,13 @@ def test_the_csv_of_several_runs_holds_their_settings(tiny_splits):
     assert len(rows) == 1 + 2 * 2  # two iterations each
     activation = header.index("activation")
     assert [row[activation] for row in rows[1:]] == ["relu", "relu", "tanh", "tanh"]
+    # Every setting once, none empty (arch and resize sit in the model's settings).
+    settings = header[1 : header.index("iteration")]
+    assert len(header) == len(set(header)) and "lr_at_iteration" in header
+    assert set(TrainConfig.from_dict({}).model.to_dict()) <= set(settings)
+    for name in ("arch", "resize", "pooling", "lr", "batch_size", "precision", "seed"):
+        assert all(row[header.index(name)] not in ("", None) for row in rows[1:]), name
+    assert rows[1][header.index("arch")] == "modern" and rows[1][header.index("resize")] == "pad"
 
 
 def test_reset_forgets_runs_and_settings_but_not_saved_models(apps):
@@ -475,29 +502,7 @@ def test_reset_forgets_runs_and_settings_but_not_saved_models(apps):
 # ------------------------------------------------------------------ the heartbeat
 
 
-@pytest.fixture
-def rerun_timers(monkeypatch) -> list[float]:
-    """Every run_every timer (fragment auto-rerun) the last script run set."""
-    from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
-
-    timers: list[float] = []
-    enqueue, reset = ScriptRunContext.enqueue, ScriptRunContext.reset
-
-    def recording_enqueue(self, msg):
-        if msg.WhichOneof("type") == "auto_rerun":
-            timers.append(msg.auto_rerun.interval)
-        return enqueue(self, msg)
-
-    def reset_per_run(self, *args, **kwargs):
-        timers.clear()
-        return reset(self, *args, **kwargs)
-
-    monkeypatch.setattr(ScriptRunContext, "enqueue", recording_enqueue)
-    monkeypatch.setattr(ScriptRunContext, "reset", reset_per_run)
-    return timers
-
-
-def test_every_page_keeps_an_unfinished_run_touched(apps, rerun_timers):
+def test_every_page_keeps_an_unfinished_run_touched(apps, auto_rerun_timers):
     """A run's page is gone when nobody touches its trainer: so every page of the session
     touches it, on a timer, until the run is over (Home has no live panel of its own)."""
     from ui.session_guard import HEARTBEAT_SECONDS
@@ -506,12 +511,12 @@ def test_every_page_keeps_an_unfinished_run_touched(apps, rerun_timers):
     at.switch_page("pages/home.py")
     trainer.last_seen = None
     rerun(at)
-    assert rerun_timers == [pytest.approx(HEARTBEAT_SECONDS)]
+    assert auto_rerun_timers == [pytest.approx(HEARTBEAT_SECONDS)]
     assert trainer.last_seen is not None
     trainer.stop()
     assert trainer.wait(30)
     rerun(at)
-    assert rerun_timers == []
+    assert auto_rerun_timers == []
 
 
 def test_the_gradient_chart_of_four_runs_has_room_and_colours_of_its_own():

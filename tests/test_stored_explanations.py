@@ -8,19 +8,23 @@ import dataclasses
 import numpy as np
 import pytest
 
-from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR, load_checkpoint
-from lenet_viz.model_cache import model_fingerprint
-from lenet_viz.robustness import (
+from lenet_viz.checkpoints.store import (
+    DEFAULT_CHECKPOINT_NAMES,
+    REPO_CHECKPOINT_DIR,
+    load_checkpoint,
+)
+from lenet_viz.explain.cache import model_fingerprint
+from lenet_viz.explain.robustness import (
     SWEEPS,
     RobustnessCurves,
     cached_robustness_curves,
     robustness_curves,
     robustness_digits,
 )
-from lenet_viz.stored_explanations import STORE, store_key, stored_result, write_results
-from lenet_viz.top_activations import TopActivations, search_digits, top_activations
+from lenet_viz.explain.stored import STORE, store_key, stored_result, write_results
+from lenet_viz.explain.top_activations import TopActivations, search_digits, top_activations
 
-REWRITE = "run `python -m lenet_viz.stored_explanations` after changing a shipped checkpoint"
+REWRITE = "run `python scripts/store_explanations.py` after changing a shipped checkpoint"
 # A few points of a few curves: enough to catch a stale file, quick to compute.
 POINTS = {"rotation": (-30.0, 0.0, 20.0), "noise": (0.6,), "stroke": (2.0,)}
 

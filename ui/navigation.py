@@ -25,11 +25,12 @@ PAGE_FILES = {
     "draw": "pages/draw.py",
     "inside": "pages/inside.py",
     "robustness": "pages/robustness.py",
+    "classroom": "pages/classroom.py",
 }
 
 
 def app_pages() -> list:
-    """The six pages, in the sidebar's order."""
+    """The pages, in the sidebar's order."""
     return [
         st.Page(PAGE_FILES["home"], title="Home", icon=":material/home:", default=True),
         st.Page(PAGE_FILES["train"], title="Train", icon=":material/monitoring:", url_path="train"),
@@ -51,6 +52,12 @@ def app_pages() -> list:
             title="Robustness",
             icon=":material/shield:",
             url_path="robustness",
+        ),
+        st.Page(
+            PAGE_FILES["classroom"],
+            title="Class board",
+            icon=":material/groups:",
+            url_path="classroom",
         ),
     ]
 
@@ -98,4 +105,9 @@ def page_links() -> None:
         PAGE_FILES["robustness"],
         label="Robustness: accuracy on rotated, shifted, noisy digits",
         icon=":material/shield:",
+    )
+    st.page_link(
+        PAGE_FILES["classroom"],
+        label="Class board: a whole class's runs on one board",
+        icon=":material/groups:",
     )

@@ -13,23 +13,29 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from lenet_viz.live import LiveView
-from lenet_viz.runner import Trainer
+from lenet_viz.figures.live import LiveView
+from lenet_viz.training.runner import Trainer
+from lenet_viz.training.status import ACTIVE_STATUSES, FINISHED_STATUSES
 
-# Session-state keys of the app contract (see notes/CONTEXT.md).
+# Session-state keys of the app contract (ARCHITECTURE.md, "The UI package").
 TRAIN_TRAINER = "train_trainer"
 COMPARE_TRAINER = "compare_trainer"
 TRAINER_KEYS = (TRAIN_TRAINER, COMPARE_TRAINER)
 SAVED_MODELS = "saved_models"
 DIGIT = "digit"
+# The class board (ui/class_board): this browser's identity, the class it is in, the teacher's
+# token (Class page), the "publish my runs" toggle and the trainers being watched for it.
+BROWSER_ID = "browser_id"
+CLASS_CODE = "class_code"
+CLASS_STUDENT = "class_student"
+CLASS_TEACHER_TOKEN = "class_teacher_token"
+CLASS_PUBLISH = "class_publish"
+CLASS_WATCHERS = "class_watchers"
 
 # Widgets created with persist_state=PERSIST keep their values when the user visits another page
 # and comes back (by default Streamlit forgets the state of widgets a page did not draw).
 PERSIST = "session"
 
-ACTIVE_STATUSES = ("queued", "running", "paused")
-SLOT_STATUSES = ("queued", "running")  # a run waiting for or holding a training slot
-FINISHED_STATUSES = ("completed", "stopped", "diverged", "error")  # Trainer.done
 POLL_SECONDS = 0.8  # the live panel's refresh period: "updated at least once a second"
 
 

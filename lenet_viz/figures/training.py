@@ -18,7 +18,7 @@ from plotly.subplots import make_subplots
 from lenet_viz.figures.curves import curve_uid, curves_of
 from lenet_viz.figures.smoothing import AUTO, MAX_PLOT_POINTS
 from lenet_viz.figures.style import FONT_SIZE, RUN_COLORS, style
-from lenet_viz.history import History
+from lenet_viz.training.history import History
 
 DIGIT_CLASSES = tuple(str(d) for d in range(10))
 FASHION_CLASSES = (
@@ -53,6 +53,7 @@ def curve_traces(
     color: str,
     show_raw: bool = True,
     legend: bool = True,
+    dash: str = "solid",
 ) -> list[go.Scatter]:
     """A faint raw curve (every batch) under its bold smoothed curve, both decimated, of
     `metric` from a curves source (`lenet_viz.figures.curves`); `run` goes in the uids."""
@@ -79,7 +80,7 @@ def curve_traces(
             x=smooth_x,
             y=smooth_y,
             mode="lines",
-            line=dict(color=color, width=3),
+            line=dict(color=color, width=3, dash=dash),
             name=name,
             legendgroup=name,
             showlegend=legend,
@@ -123,7 +124,7 @@ def iteration_figure(
 ) -> go.Figure:
     """Loss and batch accuracy per iteration: faint raw values under a smoothed curve.
 
-    `history`: a History, or a live curves source (`lenet_viz.live.LiveRun`)."""
+    `history`: a History, or a live curves source (`lenet_viz.figures.live.LiveRun`)."""
     fig = make_subplots(
         rows=1,
         cols=2,

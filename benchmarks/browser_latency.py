@@ -337,7 +337,7 @@ def measure_inside(browser, url: str, repeats: int, log) -> dict:
         for i in range(repeats):
             column = str(1 + i % 15)
             found["c3"].append(
-                choose_option(session, "C3 map", column, text_check(f"C3 map {column}\nsees"))
+                choose_option(session, "C3 map", column, text_check(f"C3 map {column} sees"))
             )
         for _ in range(repeats):
             found["views"].append(pick_radio(session, INVARIANCE, text_check("does the net still")))

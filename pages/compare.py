@@ -76,8 +76,8 @@ with st.expander("Settings", expanded=trainer is None):
         with run_columns[index], st.container(border=True):
             run_settings(index, disabled=active)
     st.caption(
-        "A link that opens these settings for anyone (a class starts from the same place): "
-        "add this to the page's address, after `/compare?`"
+        "A link that opens these settings for anyone (a class starts from the same place). "
+        "Copy it with the button at its right, or from the address bar, which keeps it."
     )
     st.code(setup_link(), language=None, wrap_lines=True)
     st.caption(

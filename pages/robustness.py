@@ -17,6 +17,7 @@ from lenet_viz.explain.robustness import (
     sweep_examples,
 )
 from lenet_viz.figures import explain as figures
+from ui.charts import chart
 from ui.model_picker import model_picker, picked_option, second_model_picker
 from ui.navigation import ensure_app_navigation
 
@@ -76,7 +77,7 @@ def show_examples() -> None:
         (SWEEPS[name].label, images, [f"{s:g}" for s in SWEEPS[name].strengths])
         for name, images in examples.items()
     ]
-    st.plotly_chart(figures.digit_strip_figure(rows), key="robustness_examples", config=PLAIN)
+    chart(st, figures.digit_strip_figure(rows), key="robustness_examples", config=PLAIN)
 
 
 ensure_app_navigation()
@@ -101,7 +102,7 @@ if first["source"] != "MNIST test set":
         f"MNIST is not downloaded, so these curves use the {first['digits']} sample digits "
         "shipped with the app (run `make data` for 1,000 test digits)."
     )
-st.plotly_chart(figures.robustness_figure(results), key="robustness_curves", config=PLAIN)
+chart(st, figures.robustness_figure(results), key="robustness_curves", config=PLAIN)
 st.caption(
     "Shift: each digit is moved that many pixels right, down, left or up in turn. Stroke width: "
     "grey dilation (thicker) or erosion (thinner) of every stroke by that many pixels per side. "

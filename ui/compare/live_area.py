@@ -9,10 +9,11 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from lenet_viz.training.config import TrainConfig
+from lenet_viz.training.config import TrainConfig, flat_settings
 from lenet_viz.training.diagnose import diagnose
 from lenet_viz.training.runner import Trainer
 from lenet_viz.training.status import RunStatus
+from ui.charts import chart
 from ui.compare.settings import DIAGNOSES, FIGURES
 from ui.runs.live_panel import chart_config, poll_trainer, progress_panel
 from ui.runs.replay_panel import inside_panel
@@ -51,10 +52,7 @@ def x_axis(trainer: Trainer) -> str:
 
 def with_differing_settings(rows: list[dict], configs: list[TrainConfig]) -> list[dict]:
     """Add every setting that differs between the runs (momentum included) to the summary."""
-    values = []
-    for config in configs:
-        model = config.model
-        values.append({**config.to_dict(), "activation": model.activation, "c3": model.c3})
+    values = [flat_settings(config) for config in configs]
     differing = [key for key in CSV_SETTINGS if len({str(v.get(key)) for v in values}) > 1]
     return [
         {**row, **{key: v.get(key) for key in differing if key not in row}}
@@ -115,8 +113,11 @@ def live_panel() -> None:
                     icon=":material/error:",
                 )
     st.subheader("Loss and accuracy, all runs")
-    st.plotly_chart(
-        view.overlay_figure(), key="compare_overlay_chart", config=chart_config("compare_curves")
+    chart(
+        st,
+        view.overlay_figure(),
+        key="compare_overlay_chart",
+        config=chart_config("compare_curves"),
     )
     st.subheader("Why sigmoid stalls: each layer's gradient norm")
     st.caption(
@@ -125,13 +126,15 @@ def live_panel() -> None:
         "sigmoid the first layers (C1, C3) get gradients hundreds of times smaller than with "
         "ReLU, and barely learn."
     )
-    st.plotly_chart(
+    chart(
+        st,
         view.gradient_norm_figure(),
         key="compare_gradient_chart",
         config=chart_config("compare_gradient_norms"),
     )
     st.subheader("Each run on its own")
-    st.plotly_chart(
+    chart(
+        st,
         view.small_multiples_figure(),
         key="compare_multiples_chart",
         config=chart_config("compare_each_run"),

@@ -10,6 +10,7 @@ from lenet_viz.figures import inside as figures
 from lenet_viz.figures.c3_table import connection_table_figure, table_comparison_figure
 from lenet_viz.nets.model import LeNetBase
 from lenet_viz.nets.paper import table_i
+from ui.charts import chart
 
 C3_MAP = "inside_c3_map"
 TABLE_CHART = "inside_connection_table"
@@ -45,14 +46,16 @@ def show_layers(model: LeNetBase, result: inside.DigitInspection) -> None:
     summaries = {summary.name: summary for summary in model.layer_summary()}
     for name, columns, cell in (("C1", 6, 150), ("S2", 6, 150), ("C3", 8, 120), ("S4", 8, 120)):
         st.markdown(layer_caption(summaries, name))
-        st.plotly_chart(
+        chart(
+            st,
             figures.feature_maps_figure(layers[name], name, columns, cell_px=cell),
             key=f"inside_{name}",
             config=PLAIN,
         )
     for name in ("C5", "F6"):
         st.markdown(layer_caption(summaries, name))
-        st.plotly_chart(
+        chart(
+            st,
             figures.vector_figure(layers[name], f"{name}: {len(layers[name])} units"),
             key=f"inside_{name}",
             config=PLAIN,
@@ -68,7 +71,8 @@ def show_layers(model: LeNetBase, result: inside.DigitInspection) -> None:
         f"**Output** · the prediction is **{result.prediction}** "
         f"({result.probabilities[result.prediction]:.0%} after softmax)."
     )
-    st.plotly_chart(
+    chart(
+        st,
         figures.vector_figure(
             output,
             title,
@@ -87,9 +91,7 @@ def show_kernels(model: LeNetBase) -> None:
         "The 5x5 weights each C1 map slides over the input. Red weights add the pixel under "
         "them, blue ones subtract it: a kernel with a red band next to a blue band finds edges."
     )
-    st.plotly_chart(
-        figures.kernels_figure(inside.c1_kernels(model)), key="inside_kernels", config=PLAIN
-    )
+    chart(st, figures.kernels_figure(inside.c1_kernels(model)), key="inside_kernels", config=PLAIN)
 
 
 def _select_from_table() -> None:
@@ -121,7 +123,8 @@ def show_connection_table(model: LeNetBase, result: inside.DigitInspection) -> N
     chooser, note = st.columns([1, 3], vertical_alignment="bottom")
     c3_map = chooser.selectbox("C3 map", list(range(16)), key=C3_MAP)
     note.caption("Pick a C3 map here, or click a column of the table.")
-    st.plotly_chart(
+    chart(
+        st,
         connection_table_figure(table, selected=c3_map),
         key=TABLE_CHART,
         on_select=_select_from_table,
@@ -135,7 +138,8 @@ def show_connection_table(model: LeNetBase, result: inside.DigitInspection) -> N
         f"convolved with its own 5x5 kernel, plus a bias ({opened.bias:+.3f}), then the "
         "activation."
     )
-    st.plotly_chart(
+    chart(
+        st,
         figures.c3_breakdown_figure(
             opened.s2_maps,
             opened.kernels,
@@ -158,14 +162,16 @@ def show_table_against_paper(model: LeNetBase) -> None:
     full = [[1] * 16 for _ in range(6)]
     left, right = st.columns(2)
     mine = inside.compare_tables(table)
-    left.plotly_chart(
+    chart(
+        left,
         table_comparison_figure(
             inside.compare_tables(full).cells, "Full table: every S2 map feeds every C3 map"
         ),
         key="inside_full_table",
         config=PLAIN,
     )
-    right.plotly_chart(
+    chart(
+        right,
         table_comparison_figure(
             inside.compare_tables(table_i()).cells, "Table I (LeCun et al. 1998, p.8)"
         ),
@@ -205,7 +211,8 @@ def show_rbf(model: LeNetBase, result: inside.DigitInspection) -> None:
         "outputs the squared distance between it and F6's 84 outputs (eq. 7, p.9). The "
         "prediction is the closest code."
     )
-    st.plotly_chart(
+    chart(
+        st,
         figures.rbf_codes_figure(bitmaps, highlight=result.prediction),
         key="inside_rbf_codes",
         config=PLAIN,
@@ -213,7 +220,8 @@ def show_rbf(model: LeNetBase, result: inside.DigitInspection) -> None:
     digit = result.prediction
     st.markdown(f"F6's output for this digit next to the code of **{digit}**, its closest:")
     _, middle, _ = st.columns([1, 2, 1])
-    middle.plotly_chart(
+    chart(
+        middle,
         figures.f6_against_code_figure(
             inside.f6_bitmap(result.layers["F6"]), bitmaps[digit], digit
         ),

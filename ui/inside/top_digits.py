@@ -18,6 +18,7 @@ from lenet_viz.explain.top_activations import (
 )
 from lenet_viz.figures import explain as figures
 from lenet_viz.nets.model import LeNetBase
+from ui.charts import chart
 
 LAYER = "inside_top_layer"
 UNIT = "inside_top_unit"
@@ -70,7 +71,8 @@ def show_top_digits(model: LeNetBase) -> None:
         images = _as_unit(digits.images.numpy()[top.indices])  # (maps, 9, 28, 28)
         captions = [[f"{labels[i]}" for i in row] for row in top.indices]
         titles = [f"{layer} map {m}" for m in range(top.count)]
-        st.plotly_chart(
+        chart(
+            st,
             figures.top_digits_figure(
                 images,
                 map_boxes(model, layer, top.units),
@@ -96,7 +98,8 @@ def show_top_digits(model: LeNetBase) -> None:
     captions = [
         [f"#{i}: {labels[i]} ({s:.2f})" for i, s in zip(row, top.scores[unit], strict=True)]
     ]
-    st.plotly_chart(
+    chart(
+        st,
         figures.top_digits_figure(
             images,
             None,

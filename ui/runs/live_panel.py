@@ -59,14 +59,16 @@ def progress_panel(snapshot: TrainerSnapshot, state_key: str, notice: str = "") 
         f"{snapshot.total_iterations:,} · epoch {snapshot.epoch:.2f}{testing}",
     )
     if snapshot.status == RunStatus.QUEUED:
-        running, waiting = RUN_SLOTS.counts()
+        trainer = st.session_state.get(state_key)
+        slots = trainer.slots if trainer is not None else RUN_SLOTS  # this server's, or Ray's
+        running, waiting = slots.counts()
         place = snapshot.queue_position or 1
         waiting = max(waiting, place)  # the two reads are not atomic: never "1 of 0"
         if notice:
             st.info(notice, icon=":material/tab_close:")
         st.info(
             f"Queued: position {place} of {waiting} waiting. The server trains "
-            f"{RUN_SLOTS.capacity} run(s) at a time ({running} busy now); yours starts "
+            f"{slots.capacity} run(s) at a time ({running} busy now); yours starts "
             "by itself when a slot frees up. Stop cancels it.",
             icon=":material/hourglass_top:",
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lenet_viz.training.status import RunStatus
+from ui.charts import chart
 from ui.runs.live_panel import chart_config, poll_trainer, progress_panel
 from ui.runs.replay_panel import inside_panel
 from ui.state import TRAIN_TRAINER
@@ -23,7 +24,7 @@ def live_panel() -> None:
     polled = poll_trainer(
         TRAIN_TRAINER,
         FIGURES,
-        "Choose the settings on the left and press **Start**. The curves appear here "
+        "Choose the settings and press **Start**. The curves appear here "
         "and grow with every batch; the run goes on if you visit another page.",
     )
     if polled is None:
@@ -36,11 +37,10 @@ def live_panel() -> None:
         st.error(f"The run {run['message']}", icon=":material/warning:")
     elif run["status"] == RunStatus.ERROR:
         st.error(run["message"])
-    st.plotly_chart(
-        view.iteration_figure(), key="train_iteration_chart", config=chart_config("curves")
-    )
+    chart(st, view.iteration_figure(), key="train_iteration_chart", config=chart_config("curves"))
     epochs = trainer.runs[0].config.epochs
-    st.plotly_chart(
+    chart(
+        st,
         view.epoch_figure(total_epochs=epochs),
         key="train_epoch_chart",
         config=chart_config("per_epoch"),

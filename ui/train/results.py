@@ -20,6 +20,7 @@ from lenet_viz.training.diagnose import diagnose
 from lenet_viz.training.replay import replay_payload
 from lenet_viz.training.runner import Trainer
 from ui.cached_data import test_split
+from ui.charts import chart
 from ui.class_board.kept_work import keep_saved_model
 from ui.runs.results_table import csv_text, metrics_rows
 from ui.state import SAVED_MODELS, TRAIN_TRAINER, default, replace_trainer
@@ -118,9 +119,7 @@ def results_section(trainer: Trainer) -> None:
         st.caption(
             "Rows: the true label. Columns: what the net answered. The colours show the mistakes."
         )
-        st.plotly_chart(
-            confusion_figure(evaluation["confusion"], names), key="train_confusion_chart"
-        )
+        chart(st, confusion_figure(evaluation["confusion"], names), key="train_confusion_chart")
     with right:
         st.subheader("Misclassified test images")
         shown = wrong[:GALLERY_SIZE]
@@ -129,7 +128,8 @@ def results_section(trainer: Trainer) -> None:
             "*true → predicted*. Would you have read them right?"
         )
         images = test_split(run.config.dataset).images[shown].numpy()
-        st.plotly_chart(
+        chart(
+            st,
             misclassified_figure(images, labels[shown].tolist(), predicted[shown].tolist(), names),
             key="train_gallery_chart",
             config={"displayModeBar": False},
@@ -255,7 +255,7 @@ def history_section(active: bool) -> None:
     st.subheader(f"Earlier runs in this session ({len(earlier)} of at most {HISTORY_SIZE})")
     st.caption(
         "A new run files the one shown above here. Show brings a run back above, with its "
-        "curves, results and model (to save or download); its settings go back on the left."
+        "curves, results and model (to save or download); its settings go back into Settings."
     )
     for index, trainer in enumerate(earlier):
         run = trainer.runs[0]

@@ -24,6 +24,7 @@ from lenet_viz.figures.sdlm import (
 )
 from lenet_viz.training.config import PRESETS
 from lenet_viz.training.pattern_steps import SDLM_CHECKPOINT_NAME as SDLM_CHECKPOINT
+from ui.charts import chart
 
 PAPER_RUN_SIZE = "Full: 60,000 images"  # the paper trains on all of them
 
@@ -63,9 +64,9 @@ def sdlm_panel(passes: list[dict], title: str, key: str) -> None:
         "curvature is large and their steps small."
     )
     left, right = st.columns(2, gap="large")
-    left.plotly_chart(figure5_comparison(passes, title), key=f"{key}_figure5")
+    chart(left, figure5_comparison(passes, title), key=f"{key}_figure5")
     if any(record.get("step_sizes") for record in passes):
-        right.plotly_chart(step_size_figure(passes), key=f"{key}_step_sizes")
+        chart(right, step_size_figure(passes), key=f"{key}_step_sizes")
     else:
         right.caption("Step sizes are recorded for runs of one pattern per step (batch size 1).")
     st.dataframe(pass_table(passes), hide_index=True, key=f"{key}_table")

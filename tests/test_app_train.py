@@ -305,7 +305,7 @@ def test_home_shows_both_architectures_and_links_every_page():
     assert chart_count(at) == 2  # the diagram of each net
     links = [link.proto.page for link in at.get("page_link")]
     # url paths; "" is Home
-    assert links == ["", "train", "compare", "draw", "inside", "robustness"]
+    assert links == ["", "train", "compare", "draw", "inside", "robustness", "classroom"]
 
 
 def test_home_and_train_work_before_mnist_is_fetched(monkeypatch, tmp_path):

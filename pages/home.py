@@ -8,11 +8,12 @@ import streamlit as st
 
 from lenet_viz.figures.architecture import architecture_figure
 from ui.data import DATASET_LABELS, dataset_ready, fetch_hint, model_info
+from ui.i18n import _
 from ui.navigation import ensure_app_navigation, page_links
 from ui.sdlm_panel import shipped_sdlm_section
 
 ensure_app_navigation()  # a deep link on a fresh server: rerun through app.py
-st.title("LeNet-5 Explorer")
+st.title(_("LeNet-5 Explorer"))
 st.markdown(
     "**LeNet-5** is the convolutional neural network Yann LeCun, Léon Bottou, Yoshua Bengio "
     "and Patrick Haffner published in 1998 to read handwritten digits (*Gradient-Based "

@@ -15,6 +15,8 @@ import threading
 
 import streamlit as st
 
+from ui.i18n import choose_language
+
 # Per script-runner thread: is the current script run going through app.py's navigation?
 run_state = threading.local()
 
@@ -56,7 +58,9 @@ def app_pages() -> list:
 
 
 def run_app(before_page=None) -> None:
-    """app.py's body: register the pages, run `before_page` (if any), then the chosen page."""
+    """app.py's body: settle the language, register the pages, run `before_page` (if any), then
+    the chosen page."""
+    choose_language()
     page = st.navigation(app_pages())
     if before_page is not None:
         before_page()

@@ -22,6 +22,7 @@ COMPARE_TRAINER = "compare_trainer"
 TRAINER_KEYS = (TRAIN_TRAINER, COMPARE_TRAINER)
 SAVED_MODELS = "saved_models"
 DIGIT = "digit"
+LANGUAGE = "language"  # the interface's language, "en" or "zh" (ui/i18n.py chooses it)
 
 # Widgets created with persist_state=PERSIST keep their values when the user visits another page
 # and comes back (by default Streamlit forgets the state of widgets a page did not draw).

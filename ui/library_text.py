@@ -119,6 +119,56 @@ CHART_TEXT = (
     ),
 )
 
+EXPLAIN_TEXT = (
+    # lenet_viz/robustness.py's sweeps, figures/explain.py
+    N_("rotation (degrees, anticlockwise)"),
+    N_("shift (pixels)"),
+    N_("scale (x size)"),
+    N_("squeeze (taller and narrower > 0)"),
+    N_("stroke width (pixels added per side)"),
+    N_("Gaussian noise (std, 1 = full ink)"),
+    N_("<b>{title}</b>"),
+    N_("drop"),
+)
+
+DIAGNOSIS_TEXT = (
+    # lenet_viz/diagnose.py
+    N_("This run failed: {accuracy} % test accuracy is about what guessing gets ({chance} %)."),
+    N_("Try lr ÷ 10 ({lr})"),
+    N_("Try lr × 10 ({lr})"),
+    N_("Try ReLU"),
+    N_("Try {epochs} epochs"),
+    N_(
+        "The learning rate ({lr}) is too high: the loss went up instead of down, so every step "
+        "overshoots."
+    ),
+    N_(
+        "The learning rate ({lr}) is too high: the first big steps pushed the ReLUs to output 0 "
+        "for every image (dead ReLUs); they no longer learn, and the net guesses."
+    ),
+    N_("The learning rate ({lr}) is too high for this net."),
+    N_(
+        "Saturation: {activation} squashes its input, and its slope is small, so the error "
+        "signal shrinks at every layer on its way back; the first layers get gradients of about "
+        "{gradient} and barely learn. ReLU does not shrink it."
+    ),
+    N_(
+        "Only {count} batches: too few to learn much yet. Train longer (more epochs), or on more "
+        "images (a bigger run size)."
+    ),
+    N_("The learning rate ({lr}) is so low that the weights hardly move."),
+    N_("The learning rate is the usual cause: a smaller one often gets it going."),
+    # run messages (lenet_viz/run.py, runner.py)
+    N_("stopped at iteration {iteration}"),
+    N_("training failed: {error}"),
+    N_("the loss became {loss}"),
+    N_("the loss reached {loss}, over {factor} times its first value ({first})"),
+    N_(
+        "diverged at iteration {iteration}: {what}. The last finite weights and the history are "
+        "kept; try a smaller learning rate."
+    ),
+)
+
 RUN_TEXT = (
     # run and trainer statuses (lenet_viz/runner.py)
     N_("idle"),
@@ -148,7 +198,7 @@ RUN_TEXT = (
     N_("fashion-mnist"),
 )
 
-LIBRARY_TEXT = CHART_TEXT + RUN_TEXT
+LIBRARY_TEXT = CHART_TEXT + EXPLAIN_TEXT + DIAGNOSIS_TEXT + RUN_TEXT
 
 
 def library_text(text: str, language: str | None = None) -> str:

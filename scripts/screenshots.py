@@ -2,8 +2,8 @@
 
 Starts `streamlit run app.py` on a free port of 127.0.0.1 (the browser tests' launcher, from
 tests/browser/conftest.py), drives Debian's headless Chromium with Playwright, and saves
-docs/screenshots/{home,train,compare,replay,draw,inside,home_zh,draw_zh}.png (`scripts/screenshots.py replay ...`
-takes only the ones named):
+docs/screenshots/{home,train,compare,replay,draw,inside,home_zh,draw_zh,...}.png
+(`scripts/screenshots.py replay ...` takes only the ones named):
 
 - home: the top of the page, with the architecture diagram and table;
 - train: a finished run of the modern ReLU net on the Medium run size (2 epochs): live curves,

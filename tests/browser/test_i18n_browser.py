@@ -75,7 +75,8 @@ def test_every_page_in_chinese_shows_no_english(app_url, page, path):
     wait_for_app(page)
     text = page.evaluate(VISIBLE_TEXT)
     english = english_words(text)
-    assert not english, f"untranslated on /{path}: {english}\n" + "\n".join(lines_with(text, english))
+    context = "\n".join(lines_with(text, english))
+    assert not english, f"untranslated on /{path}: {english}\n{context}"
 
 
 def test_a_chinese_browser_gets_the_chinese_interface(app_url, browser):

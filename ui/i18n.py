@@ -33,6 +33,7 @@ DOMAIN = "messages"
 ENGLISH, CHINESE = "en", "zh"
 LANGUAGES = {ENGLISH: "English", CHINESE: "简体中文"}
 CATALOGS = {CHINESE: "zh_CN"}  # the gettext locale folder of each translated language
+HTML_LANG = {ENGLISH: "en", CHINESE: "zh-CN"}  # the page's <html lang>, for screen readers
 LANG_PARAM = "lang"
 SELECTOR_KEY = "language_selector"
 
@@ -120,6 +121,11 @@ def choose_language() -> str:
         key=SELECTOR_KEY,
         format_func=LANGUAGES.__getitem__,
         on_change=_selected,
+    )
+    # Screen readers pick their voice by <html lang>; Streamlit always writes "en".
+    st.sidebar.html(
+        f"<script>document.documentElement.lang = '{HTML_LANG[language]}';</script>",
+        unsafe_allow_javascript=True,
     )
     return language
 

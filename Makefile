@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 MNIST := data/MNIST/raw/train-images-idx3-ubyte
 CHROMIUM := /usr/bin/chromium
+# A Chinese font for that Chromium (the browser tests and screenshots of the Chinese interface).
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 # Debian's Fashion-MNIST files, which `lenet_viz fetch-data --dataset fashion-mnist` copies.
 # The interface's Chinese catalog (kept in the repo) and its compiled form (built here).
 CATALOG := locales/zh_CN/LC_MESSAGES/messages
@@ -71,12 +73,20 @@ $(FASHION_DEB):
 	fi
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own browser here).
-browser: $(CHROMIUM)
+browser: $(CHROMIUM) $(CJK_FONT)
 $(CHROMIUM):
 	@if [ "$$(id -u)" = 0 ]; then \
 		apt-get update -q && apt-get install -y -q chromium; \
 	else \
 		echo "error: the browser tests need Debian's chromium; run: sudo apt-get install -y chromium"; \
+		exit 2; \
+	fi
+$(CJK_FONT): | $(CHROMIUM)
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y -q fonts-wqy-microhei \
+		|| (apt-get update -q && apt-get install -y -q fonts-wqy-microhei); \
+	else \
+		echo "error: the Chinese pages need a Chinese font; run: sudo apt-get install -y fonts-wqy-microhei"; \
 		exit 2; \
 	fi
 

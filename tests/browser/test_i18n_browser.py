@@ -34,7 +34,7 @@ KEPT = {
     *("px", "min", "csv", "pt", "CPU", "GIF", "PNG", "URL"),
     *("English", "Language"),  # the language selector names itself in both languages
 }
-NAME = re.compile(r"^(?:[CSF]\d|x\d*|[a-z])$")  # C1-F6, "5x5"'s x, single letters (P(3), x, y)
+NAME = re.compile(r"^(?:[CSF]\d|x\d*|[A-Za-z])$")  # C1-F6, "5x5"'s x, single letters (P(3), I)
 WORD = re.compile(r"[A-Za-zÀ-ÿ]+")
 
 VISIBLE_TEXT = """() => {
@@ -43,7 +43,8 @@ VISIBLE_TEXT = """() => {
         const root = document.querySelector(where);
         if (!root) continue;
         const copy = root.cloneNode(true);
-        copy.querySelectorAll('code, pre, style, script, svg').forEach((node) => node.remove());
+        copy.querySelectorAll(
+            'code, pre, style, script, svg, [data-testid=stIconMaterial]').forEach((node) => node.remove());
         document.body.appendChild(copy);  // innerText needs a rendered node
         copy.style.position = 'absolute'; copy.style.left = '-99999px';
         parts.push(copy.innerText);

@@ -114,6 +114,25 @@ def test_messages_are_plain_strings_babel_can_read():
     assert not marked, f"a message that is not a literal string: {marked}"
 
 
+def test_no_module_rebinds_the_translation_function():
+    """`_, middle, _ = st.columns(3)` in a function that also calls _("...") makes `_` local
+    there: the call then fails with UnboundLocalError. Throwaway values get another name."""
+    rebound = []
+    for path in [REPO / "app.py", *(REPO / "pages").rglob("*.py"), *(REPO / "ui").rglob("*.py")]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            targets = []
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, ast.For | ast.With):
+                targets = [node.target] if isinstance(node, ast.For) else []
+            for target in targets:
+                names = [n for n in ast.walk(target) if isinstance(n, ast.Name)]
+                if any(n.id == "_" for n in names):
+                    rebound.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert not rebound, f"`_` assigned (it is the translation function): {rebound}"
+
+
 def test_the_translations_use_d2l_zhs_terms():
     catalog = catalog_messages()
     for english, term in D2L_TERMS.items():

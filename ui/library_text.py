@@ -129,6 +129,9 @@ EXPLAIN_TEXT = (
     N_("Gaussian noise (std, 1 = full ink)"),
     N_("<b>{title}</b>"),
     N_("drop"),
+    # lenet_viz/preprocess.py: why a drawing is not read
+    N_("no ink found: draw a digit (or upload a picture of one)"),
+    N_("only a speck of ink ({height}x{width} px in a {size} picture): draw a whole digit, larger"),
 )
 
 DIAGNOSIS_TEXT = (
@@ -196,6 +199,37 @@ RUN_TEXT = (
     N_("paper"),
     N_("mnist"),
     N_("fashion-mnist"),
+    # the Compare summary's columns (lenet_viz/figures/comparison.py) and the settings' names
+    N_("run"),
+    N_("status"),
+    N_("iterations"),
+    N_("train loss (smoothed)"),
+    N_("train accuracy % (smoothed)"),
+    N_("test accuracy %"),
+    N_("C1 gradient norm (last 10%)"),
+    N_("arch"),
+    N_("activation"),
+    N_("pooling"),
+    N_("c3"),
+    N_("resize"),
+    N_("dataset"),
+    N_("optimizer"),
+    N_("lr"),
+    N_("momentum"),
+    N_("weight_decay"),
+    N_("batch_size"),
+    N_("epochs"),
+    N_("schedule"),
+    N_("augment"),
+    N_("seed"),
+    N_("train_limit"),
+    N_("test_limit"),
+    # lenet_viz/augment.py's AUGMENT_HELP (the Train page's distortions)
+    N_("the training digits as they are"),
+    N_("each digit moved by up to 2 px"),
+    N_("the paper's random distortions: shift, scale, squeeze, shear (p.10)"),
+    N_("paper, plus a quarter of every batch synthesized from pen strokes (for drawings)"),
+    N_("drawn, plus scribbles and digit pairs the net learns to be unsure of"),
 )
 
 LIBRARY_TEXT = CHART_TEXT + EXPLAIN_TEXT + DIAGNOSIS_TEXT + RUN_TEXT

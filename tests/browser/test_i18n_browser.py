@@ -2,7 +2,8 @@
 names that stay as they are (LeNet-5, MNIST, ReLU, C1–F6, SDLM, RBF...), numbers and units.
 
 What is read: the sidebar and the page's body as the user sees them (`innerText`), and the text
-of every chart (Plotly draws it as SVG). Commands and file names in `code` stay as typed.
+of every chart (Plotly draws it as SVG). Commands and file names in `code` stay as typed, and
+icons (Material Symbols ligatures such as "draw", marked translate=no) are not text.
 A browser whose language is Chinese gets the Chinese pages without `?lang=`.
 """
 
@@ -43,8 +44,8 @@ VISIBLE_TEXT = """() => {
         const root = document.querySelector(where);
         if (!root) continue;
         const copy = root.cloneNode(true);
-        copy.querySelectorAll(
-            'code, pre, style, script, svg, [data-testid=stIconMaterial]').forEach((node) => node.remove());
+        const kept = 'code, pre, style, script, svg, [translate=no], [role=img]';  // icons: no
+        copy.querySelectorAll(kept).forEach((node) => node.remove());
         document.body.appendChild(copy);  // innerText needs a rendered node
         copy.style.position = 'absolute'; copy.style.left = '-99999px';
         parts.push(copy.innerText);
@@ -59,7 +60,8 @@ VISIBLE_TEXT = """() => {
 
 def english_words(text: str) -> list[str]:
     """The words of `text` that are English and not a kept name."""
-    words = (word for word in WORD.findall(text) if word not in KEPT and not NAME.match(word))
+    kept = {word.lower() for word in KEPT}
+    words = (w for w in WORD.findall(text) if w.lower() not in kept and not NAME.match(w))
     return sorted(set(words))
 
 

@@ -90,6 +90,9 @@ CHART_TEXT = (
     N_("S2 map %{y} %{customdata} C3 map %{x}<extra>click to open</extra>"),
     N_("does not feed"),
     N_("feeds"),
+    N_("S2 map"),
+    N_("C3 map"),
+    N_("weight"),
     # figures/explain.py
     N_("{label}<br>%{x}: %{y:.1%}<extra></extra>"),
     N_("row %{y}, col %{x}: %{z:.3g}<extra></extra>"),

@@ -18,14 +18,20 @@ PORT ?= 8501
 # training threads made its RSS creep up by ~7 MB per session. Two arenas keep it flat.
 export MALLOC_ARENA_MAX ?= 2
 
-.PHONY: run test setup messages data fashion-data debian-fashion browser lint format bench loadtest screenshots clean-venv
+.PHONY: run test test-quick setup messages data fashion-data debian-fashion browser lint format bench loadtest screenshots clean-venv
 
 run: setup data
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
 
 test: setup data browser
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest -q
+
+# The edit-test loop: every test but the browser's and those that train on the whole of MNIST.
+test-quick: setup data
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -m "not browser and not slow"
 
 setup: $(STAMP) $(CATALOG).mo
 	@if [ "$$(id -u)" = 0 ] && [ ! -f $(FASHION_DEB) ]; then \

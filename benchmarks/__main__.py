@@ -297,7 +297,8 @@ def run_replay(settings: dict, results: dict, quick: bool) -> list[Row]:
 
 def run_limit(settings: dict, results: dict, quick: bool) -> list[Row]:
     """Training FLOPs per image x images/s against the CPU's peak FP32 FLOPs."""
-    from lenet_viz.model import ModelConfig, build_model
+    from lenet_viz.nets.build import build_model
+    from lenet_viz.nets.config import ModelConfig
 
     connections = build_model(ModelConfig(arch="modern", activation="relu")).info()
     macs = connections["total_connections"]
@@ -494,7 +495,7 @@ def _percent(share: float | None) -> str:
 
 
 def _fast_preset_text() -> str:
-    from lenet_viz.config import PRESETS
+    from lenet_viz.training.config import PRESETS
 
     return ", ".join(f"{key}={value}" for key, value in PRESETS["fast"].items())
 
@@ -514,7 +515,7 @@ def format_markdown(report: dict) -> str:
         "Pipelines: each trains on N digits then tests on N/6 (an MNIST epoch's proportion). "
         "notebook = torchvision MNIST + per-sample Resize/ToTensor/Normalize + DataLoader; "
         "bare = preloaded tensors, the Trainer's optimizer and memory format, no records; "
-        "Trainer = `lenet_viz.runner.Trainer` with every record on. Ratios are medians of "
+        "Trainer = `lenet_viz.training.runner.Trainer` with every record on. Ratios are medians of "
         "interleaved pairs; the CPU-time ratio is the cross-check on a busy machine.",
         f"`train --preset fast` = {_fast_preset_text()}; wall seconds from the command's start "
         "to its last line (Python start, imports, data, training, every evaluation).",

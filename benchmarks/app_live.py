@@ -198,9 +198,9 @@ def train_in_app(browser, url: str, server_pid: int, epochs: int, timeout_s: flo
 LIBRARY_RUN = """
 import json, sys, time
 import torch
-from lenet_viz.config import PRESETS, TrainConfig
-from lenet_viz.run_slots import RunSlots
-from lenet_viz.runner import Trainer
+from lenet_viz.training.config import PRESETS, TrainConfig
+from lenet_viz.training.slots import RunSlots
+from lenet_viz.training.runner import Trainer
 case, epochs = sys.argv[1], int(sys.argv[2])
 limits = dict(zip(("train_limit", "test_limit"),
                   [None if v == "all" else int(v) for v in sys.argv[3:5]]))
@@ -223,7 +223,7 @@ print(json.dumps({"images_per_second": trainer.images_per_second, "cpu_seconds":
 
 def library_run(case: str, size: str, epochs: int = 1) -> dict:
     """The same runs by `Trainer.run_here()`, on the server's core, one torch thread."""
-    from ui.training_settings import RUN_SIZES  # the page's run sizes: (training, test) images
+    from ui.runs.settings import RUN_SIZES  # the page's run sizes: (training, test) images
 
     limits = ["all" if v is None else str(v) for v in RUN_SIZES[SIZE_LABELS[size]]]
     command = ["taskset", "-c", str(SERVER_CORE), sys.executable, "-c", LIBRARY_RUN]

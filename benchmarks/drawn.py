@@ -1,6 +1,6 @@
 """How well the default Draw model reads drawn digits, and how honest its confidence is.
 
-`measure_drawn` reads the drawn-digit benchmark (`lenet_viz.drawn.drawn_benchmark`: the
+`measure_drawn` reads the drawn-digit benchmark (`lenet_viz.data.drawn.drawn_benchmark`: the
 benchmark templates only, as canvas strokes and as photos of ink on paper) through the Draw
 page's own preprocessing and reading (`calibration.read_inputs`), and MNIST's test digits, and
 reports: accuracy per digit, per style and per medium, the confusion pairs, the expected
@@ -14,16 +14,17 @@ import time
 
 import torch
 
-from lenet_viz.calibration import (
+from lenet_viz.checkpoints.store import default_checkpoint_path, load_checkpoint
+from lenet_viz.data.datasets import data_available, load_split, to_network_input
+from lenet_viz.data.drawn import drawn_benchmark, not_digit_drawings
+from lenet_viz.data.preprocess import prepare_for_model
+from lenet_viz.explain.calibration import (
     UNSURE_BELOW,
     expected_calibration_error,
     read_inputs,
     temperature_of,
 )
-from lenet_viz.checkpoints import default_checkpoint_path, load_checkpoint
-from lenet_viz.data import data_available, load_split, to_network_input
-from lenet_viz.drawn import drawn_benchmark, not_digit_drawings, score_drawn
-from lenet_viz.preprocess import prepare_for_model
+from lenet_viz.explain.drawn_score import score_drawn
 
 
 def measure_drawn(

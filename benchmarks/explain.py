@@ -11,13 +11,14 @@ import time
 
 import numpy as np
 
-from lenet_viz.checkpoints import CheckpointError, default_checkpoint_path, load_checkpoint
+from lenet_viz.checkpoints.store import CheckpointError, default_checkpoint_path, load_checkpoint
+from lenet_viz.explain.invariance import Distortion, explore
+from lenet_viz.explain.robustness import SWEEPS, robustness_curves, robustness_digits
+from lenet_viz.explain.saliency import input_gradient, occlusion_map
+from lenet_viz.explain.top_activations import search_digits, top_activations
 from lenet_viz.figures.explain import robustness_figure, saliency_figure
-from lenet_viz.invariance import Distortion, explore
-from lenet_viz.model import ModelConfig, build_model
-from lenet_viz.robustness import SWEEPS, robustness_curves, robustness_digits
-from lenet_viz.saliency import input_gradient, occlusion_map
-from lenet_viz.top_activations import search_digits, top_activations
+from lenet_viz.nets.build import build_model
+from lenet_viz.nets.config import ModelConfig
 
 
 def _models() -> dict:

@@ -9,18 +9,24 @@ import numpy as np
 import torch
 from PIL import Image, ImageFilter
 
-from lenet_viz.data import Split, data_available, load_split, sample_digits
-from lenet_viz.inside import inspect_digit
-from lenet_viz.model import LeNetBase, ModelConfig, build_model
-from lenet_viz.preprocess import prepare_for_model
-from lenet_viz.train import cached_inputs, evaluate
+from lenet_viz.data.datasets import Split, data_available, load_split, sample_digits
+from lenet_viz.data.preprocess import prepare_for_model
+from lenet_viz.explain.inside import inspect_digit
+from lenet_viz.nets.build import build_model
+from lenet_viz.nets.config import ModelConfig
+from lenet_viz.nets.model import LeNetBase
+from lenet_viz.training.loop import cached_inputs, evaluate
 
 CANVAS_SIDE = 280  # the Draw page's canvas
 
 
 def shipped_or_fresh_model() -> tuple[LeNetBase, str]:
     """The shipped modern checkpoint if there is one, else an untrained net (same speed)."""
-    from lenet_viz.checkpoints import CheckpointError, default_checkpoint_path, load_checkpoint
+    from lenet_viz.checkpoints.store import (
+        CheckpointError,
+        default_checkpoint_path,
+        load_checkpoint,
+    )
 
     try:
         path = default_checkpoint_path("modern")
@@ -36,7 +42,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def measure_evaluation(test_limit: int | None = None, repeats: int = 5) -> dict:
-    """Seconds for `lenet_viz.train.evaluate` on the test set (10,000 digits by default)."""
+    """Seconds for `lenet_viz.training.loop.evaluate` on the test set (10,000 digits by default)."""
     model, source = shipped_or_fresh_model()
     inputs = cached_inputs("mnist", False, model.config.resize, model.config.input_scaling)
     labels = load_split("mnist", train=False).labels

@@ -18,10 +18,11 @@ import time
 
 import numpy as np
 
-from lenet_viz.config import ModelConfig, TrainConfig
-from lenet_viz.model import LAYER_NAMES
-from lenet_viz.run_slots import RunSlots
-from lenet_viz.runner import Trainer
+from lenet_viz.nets.config import ModelConfig
+from lenet_viz.nets.model import LAYER_NAMES
+from lenet_viz.training.config import TrainConfig
+from lenet_viz.training.runner import Trainer
+from lenet_viz.training.slots import RunSlots
 
 ITERATIONS_PER_EPOCH = 1_875  # MNIST at batch 32
 SIZES = (2_000, 20_000, 100_000)
@@ -149,7 +150,7 @@ def measure_poll_cpu(
     log=print,
 ) -> dict:
     """CPU ms per poll (median) of the Train page (1 run) and Compare (4 runs), at each size."""
-    from lenet_viz.live import LiveView
+    from lenet_viz.figures.live import LiveView
 
     results: dict = {"new_iterations_per_run_per_poll": new_per_poll, "pages": {}}
     for page, runs in (("train", 1), ("compare", 4)):

@@ -2,7 +2,7 @@
 
 At every poll the panel copies each run's weights (under the run's lock), loads them into a
 scratch net, runs the chosen digit through it, draws the kernels, the C1/C3 maps and
-the probability bars as PNGs (ui/replay_panel.py; a poll that finds the run at the iteration
+the probability bars as PNGs (ui/runs/replay_panel.py; a poll that finds the run at the iteration
 it drew last reuses those). None of it reads more than one entry of the run's history, so the
 cost must not grow with the run: measured at iteration 100 and at iteration 100,000.
 """
@@ -14,11 +14,11 @@ import time
 
 import torch
 
-from lenet_viz.config import TrainConfig
-from lenet_viz.data import sample_digits
+from lenet_viz.data.datasets import sample_digits
 from lenet_viz.figures.replay import png_bytes, view_images
-from lenet_viz.replay import capture, digit_input, inside_at, live_snapshot, scratch_model
-from lenet_viz.run import TrainingRun
+from lenet_viz.training.config import TrainConfig
+from lenet_viz.training.replay import capture, digit_input, inside_at, live_snapshot, scratch_model
+from lenet_viz.training.run import TrainingRun
 
 
 def _run_at(iteration: int) -> TrainingRun:

@@ -2,7 +2,8 @@
 
 `python -m benchmarks.sdlm_pass [--patterns N] [--rounds R]` trains `--preset paper` on N
 training digits through `TrainingRun.steps()` twice per round, alternating: once on the
-pattern path (`lenet_viz.sdlm_run`, the hand-written step of `lenet_viz.sdlm_fast`), once on
+pattern path (`lenet_viz.training.pattern_steps`, the hand-written step of `lenet_viz.sdlm.fast`),
+once on
 the general path every other optimizer takes (autograd, `SDLM.step`, per-batch records). It
 prints CPU seconds and wall seconds per pattern and per 60,000-pattern pass, and their ratio.
 CPU time (this process's) is what to compare on a shared machine; wall time is what a user
@@ -19,9 +20,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import torch  # noqa: E402
 
-import lenet_viz.sdlm_run as sdlm_run  # noqa: E402
-from lenet_viz.config import preset_config  # noqa: E402
-from lenet_viz.run import TrainingRun  # noqa: E402
+import lenet_viz.training.run as run_module  # noqa: E402
+from lenet_viz.training.config import preset_config  # noqa: E402
 
 PASS = 60_000
 
@@ -29,11 +29,11 @@ PASS = 60_000
 def time_run(patterns: int, fast: bool) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of training `patterns` digits, data loading excluded."""
     config = preset_config("paper", epochs=1, train_limit=patterns, test_limit=1)
-    original = sdlm_run.uses_pattern_path
+    original = run_module.uses_pattern_path
     if not fast:
-        sdlm_run.uses_pattern_path = lambda run: False
+        run_module.uses_pattern_path = lambda config, model: False
     try:
-        run = TrainingRun(config)
+        run = run_module.TrainingRun(config)
         run.load_data()
         steps = run.steps()
         cpu, wall = time.process_time(), time.perf_counter()
@@ -42,7 +42,7 @@ def time_run(patterns: int, fast: bool) -> tuple[float, float]:
                 break
         return time.process_time() - cpu, time.perf_counter() - wall
     finally:
-        sdlm_run.uses_pattern_path = original
+        run_module.uses_pattern_path = original
 
 
 def measure(patterns: int, rounds: int) -> dict[str, tuple[float, float]]:

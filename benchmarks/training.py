@@ -8,12 +8,13 @@ as much as in a real run. Only what surrounds the forward/backward pass differs:
 - notebook: torchvision's MNIST dataset with a per-sample PIL transform
   (Resize(32), ToTensor, Normalize) and a DataLoader (num_workers=0, shuffle=True), as the
   notebook this project grew from, and its test loop (a DataLoader of 1,000 digits a batch);
-- bare: the whole split preloaded as 32x32 tensors (`lenet_viz.train.cached_inputs`), a
-  shuffled index per epoch, forward, loss, backward, step, then `lenet_viz.train.evaluate`.
-  Nothing else. It uses the same optimizer (`lenet_viz.train.make_optimizer`) and memory
+- bare: the whole split preloaded as 32x32 tensors (`lenet_viz.training.loop.cached_inputs`), a
+  shuffled index per epoch, forward, loss, backward, step, then `lenet_viz.training.loop.evaluate`.
+  Nothing else. It uses the same optimizer (`lenet_viz.training.loop.make_optimizer`) and memory
   format as the Trainer, so that the ratio Trainer/bare is the cost of the Trainer's records
   and controls alone;
-- trainer: `lenet_viz.runner.Trainer(...).run_here()` with all its records on (per-iteration
+- trainer: `lenet_viz.training.runner.Trainer(...).run_here()` with all its records on
+(per-iteration
   loss, batch accuracy, learning rate and per-layer gradient norms, the weight backup for the
   divergence fallback, the one-cycle schedule, the pause/stop checks, the end-of-epoch test
   evaluation and its record).
@@ -37,12 +38,13 @@ from pathlib import Path
 
 import torch
 
-from lenet_viz.config import ModelConfig, TrainConfig
-from lenet_viz.data import load_split
-from lenet_viz.model import build_model
-from lenet_viz.run_slots import RunSlots
-from lenet_viz.runner import Trainer
-from lenet_viz.train import cached_inputs, evaluate, make_optimizer
+from lenet_viz.data.datasets import load_split
+from lenet_viz.nets.build import build_model
+from lenet_viz.nets.config import ModelConfig
+from lenet_viz.training.config import TrainConfig
+from lenet_viz.training.loop import cached_inputs, evaluate, make_optimizer
+from lenet_viz.training.runner import Trainer
+from lenet_viz.training.slots import RunSlots
 
 REPO = Path(__file__).resolve().parent.parent
 BATCH_SIZES = (32, 128, 256)

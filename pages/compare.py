@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.compare_controls import (
+from lenet_viz.training.status import ACTIVE_STATUSES
+from ui.cached_data import dataset_ready, fetch_hint
+from ui.compare.controls import (
     apply_link_setup,
     control_buttons,
     on_experiment,
@@ -17,8 +19,8 @@ from ui.compare_controls import (
     setup_link,
     trainer_now,
 )
-from ui.compare_live import live_area
-from ui.compare_settings import (
+from ui.compare.live_area import live_area
+from ui.compare.settings import (
     EXPERIMENTS,
     KEY,
     MAX_RUNS,
@@ -28,10 +30,9 @@ from ui.compare_settings import (
     set_defaults,
     shared_settings,
 )
-from ui.data import dataset_ready, fetch_hint
 from ui.navigation import ensure_app_navigation
 from ui.session_guard import ADOPTED
-from ui.state import ACTIVE_STATUSES, COMPARE_TRAINER, live_fragment, status_of
+from ui.state import COMPARE_TRAINER, live_fragment, status_of
 
 ensure_app_navigation()  # a deep link on a fresh server: rerun through app.py
 st.title("Compare runs side by side")

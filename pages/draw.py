@@ -3,7 +3,7 @@
 The canvas is streamlit-drawable-canvas. Every stroke is sent to Python when the mouse is
 released (update_streamlit=True); the page then reruns and reads the whole drawing, so a stroke
 drawn while the page is still updating is part of the next read (the canvas and the upload:
-ui/draw_input.py). Tests inject a drawing by setting the canvas's state:
+ui/draw/canvas.py). Tests inject a drawing by setting the canvas's state:
 session_state[canvas_key()] = {"drawing": {"raw": {...}, "data": "data:image/png;base64,..."}},
 exactly what the component itself sends.
 """
@@ -13,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from lenet_viz.calibration import read_digit
+from lenet_viz.data.preprocess import DigitPreprocessing, prepare_for_model
+from lenet_viz.explain.calibration import read_digit
+from lenet_viz.explain.inside import inspect_digit
 from lenet_viz.figures.inside import pixel_image, probabilities_figure
-from lenet_viz.inside import inspect_digit
-from lenet_viz.preprocess import DigitPreprocessing, prepare_for_model
-from ui.draw_input import (
+from ui.draw.canvas import (
     DRAW,
     INPUT_MODE,
     STEP_CAPTIONS,
@@ -27,7 +27,7 @@ from ui.draw_input import (
     drawn_image,
     uploaded_image,
 )
-from ui.models import model_picker
+from ui.model_picker import model_picker
 from ui.navigation import ensure_app_navigation
 from ui.state import DIGIT  # the app contract: the last digit the Draw page read, for Inside
 
@@ -35,7 +35,9 @@ from ui.state import DIGIT  # the app contract: the last digit the Draw page rea
 def show_prediction(digit: DigitPreprocessing, model, temperature: float = 1.0) -> None:
     result = inspect_digit(model, digit.network_input)
     probabilities, prediction, delta = result.probabilities, result.prediction, _how_sure(result)
-    if not result.output_is_penalty:  # calibrated, averaged over shifts (lenet_viz.calibration)
+    if (
+        not result.output_is_penalty
+    ):  # calibrated, averaged over shifts (lenet_viz.explain.calibration)
         reading = read_digit(model, digit.network_input, temperature)
         probabilities, prediction = reading.probabilities, reading.prediction
         delta = "unsure" if reading.unsure else f"{reading.confidence:.0%} sure"

@@ -7,10 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from lenet_viz.figures.architecture import architecture_figure
-from ui.data import DATASET_LABELS, dataset_ready, fetch_hint, model_info
+from ui.cached_data import DATASET_LABELS, dataset_ready, fetch_hint, model_info
 from ui.i18n import _
 from ui.navigation import ensure_app_navigation, page_links
-from ui.sdlm_panel import shipped_sdlm_section
+from ui.train.sdlm_panel import shipped_sdlm_section
 
 ensure_app_navigation()  # a deep link on a fresh server: rerun through app.py
 st.title(_("LeNet-5 Explorer"))

@@ -3,28 +3,28 @@ table (interactive) with its parameter arithmetic, and the faithful net's RBF co
 
 The digit is the one drawn on the Draw page (session_state["digit"]) or any MNIST test digit
 (the 200 shipped sample digits when MNIST is not downloaded). Everything shown comes from one
-`forward_layers` pass (lenet_viz.inside). The page's other views (ui/inside_views.py,
-ui/top_digits.py): the invariance explorer, saliency, and what each map looks for.
+`forward_layers` pass (lenet_viz.explain.inside). The page's other views (ui/inside/views.py,
+ui/inside/top_digits.py): the invariance explorer, saliency, and what each map looks for.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from lenet_viz import inside
+from lenet_viz.explain import inside
 from lenet_viz.figures import inside as figures
-from ui import inside_views
-from ui.inside_digit import as_unit_image, choose_digit
-from ui.inside_layers import (
+from ui.inside import views
+from ui.inside.digit import as_unit_image, choose_digit
+from ui.inside.layers import (
     show_connection_table,
     show_kernels,
     show_layers,
     show_rbf,
     show_table_against_paper,
 )
-from ui.models import model_picker
+from ui.inside.top_digits import show_top_digits
+from ui.model_picker import model_picker
 from ui.navigation import ensure_app_navigation
-from ui.top_digits import show_top_digits
 
 ensure_app_navigation()
 st.title(":material/biotech: Inside LeNet-5")
@@ -45,16 +45,16 @@ with summary:
     st.metric("Prediction", str(result.prediction))
     st.markdown(f"Looking at {what}, with the model *{picked.label}*.")
 
-view = inside_views.view_picker()
-if view == inside_views.LAYERS:
+view = views.view_picker()
+if view == views.LAYERS:
     show_layers(model, result)
     show_kernels(model)
     show_connection_table(model, result)
     show_table_against_paper(model)
     show_rbf(model, result)
-elif view == inside_views.INVARIANCE:
-    inside_views.show_invariance(model, image28)
-elif view == inside_views.SALIENCY:
-    inside_views.show_saliency(model, image28)
+elif view == views.INVARIANCE:
+    views.show_invariance(model, image28)
+elif view == views.SALIENCY:
+    views.show_saliency(model, image28)
 else:
     show_top_digits(model)

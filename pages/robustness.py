@@ -1,7 +1,7 @@
 """Robustness: how a model's accuracy falls as the digits are rotated, shifted, scaled,
 squeezed, thickened or thinned, and buried in noise; one model, or two side by side.
 
-The curves come from `lenet_viz.robustness` (1,000 MNIST test digits, 100 of each class),
+The curves come from `lenet_viz.explain.robustness` (1,000 MNIST test digits, 100 of each class),
 computed once per model and cached in the library; `lenet-viz robustness CHECKPOINT --json`
 prints the same numbers.
 """
@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lenet_viz.explain.robustness import (
+    SWEEPS,
+    cached_robustness_curves,
+    robustness_digits,
+    sweep_examples,
+)
 from lenet_viz.figures import explain as figures
-from lenet_viz.robustness import SWEEPS, cached_robustness_curves, robustness_digits, sweep_examples
-from ui.models import model_picker, picked_option, second_model_picker
+from ui.model_picker import model_picker, picked_option, second_model_picker
 from ui.navigation import ensure_app_navigation
 
 SECOND_MODEL = "robustness_second_model"

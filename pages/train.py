@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.data import dataset_ready, fetch_hint
+from lenet_viz.training.status import ACTIVE_STATUSES, FINISHED_STATUSES
+from ui.cached_data import dataset_ready, fetch_hint
 from ui.navigation import ensure_app_navigation
 from ui.session_guard import ADOPTED
-from ui.state import ACTIVE_STATUSES, FINISHED_STATUSES, TRAIN_TRAINER, live_fragment, status_of
-from ui.train_controls import confirm_discard_panel, control_buttons, trainer_now
-from ui.train_live import live_area
-from ui.train_results import history_section, results_section
-from ui.train_settings import (
+from ui.state import TRAIN_TRAINER, live_fragment, status_of
+from ui.train.controls import confirm_discard_panel, control_buttons, trainer_now
+from ui.train.live_area import live_area
+from ui.train.results import history_section, results_section
+from ui.train.settings import (
     KEY,
     NOTICE,
     SEEN_STATUS,

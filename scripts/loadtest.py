@@ -128,7 +128,7 @@ STROKES = {
     "7": [[(45, 20), (236, 20)], [(236, 20), (170, 140), (118, 265)]],
     "1": [[(205, 3), (195, 140), (185, 272)]],
 }
-# The model picker's labels (ui/models.py).
+# The model picker's labels (ui/model_picker.py).
 SAVED_PREFIX = "Saved by you: "
 TRAINING_OPTION = "The model on the Train page"
 UPLOAD_OPTION = "Upload a checkpoint"
@@ -336,7 +336,7 @@ def format_table(rows: list[tuple[str, object]]) -> str:
 
 def copy_shipped_checkpoints(folder: Path) -> list[str]:
     """Copy the shipped checkpoints that exist into `folder`; returns their names."""
-    from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR
+    from lenet_viz.checkpoints.store import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR
 
     copied = []
     for name in DEFAULT_CHECKPOINT_NAMES.values():
@@ -1109,8 +1109,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def missing_requirements() -> str | None:
     if problem := chromium_problem():
         return problem
-    from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR
-    from lenet_viz.data import data_available
+    from lenet_viz.checkpoints.store import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR
+    from lenet_viz.data.datasets import data_available
 
     if not (REPO_CHECKPOINT_DIR / DEFAULT_CHECKPOINT_NAMES["modern"]).is_file():
         return "the shipped modern checkpoint is missing (see checkpoints/README.md)"

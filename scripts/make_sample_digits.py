@@ -16,7 +16,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lenet_viz.data import (  # noqa: E402
+from lenet_viz.data.datasets import (
     SAMPLE_DIGITS_PATH,
     SAMPLES_PER_CLASS,
     first_indices_per_class,

@@ -1,6 +1,6 @@
 """The README's robustness curves: `python scripts/robustness_figure.py [CHECKPOINT...]`.
 
-Computes `lenet_viz.robustness` curves (the numbers `lenet-viz robustness CHECKPOINT --json`
+Computes `lenet_viz.explain.robustness` curves (the numbers `lenet-viz robustness CHECKPOINT --json`
 prints) for the shipped modern and faithful nets, or the checkpoints given, draws them with the
 Robustness page's figure builder, renders the figure to docs/robustness.png in Debian's
 Chromium (Plotly writes no PNG without kaleido, which is not a dependency), and writes the
@@ -40,8 +40,8 @@ TABLE_POINTS = {
 
 
 def curves_of(paths: list[Path]) -> dict[str, dict]:
-    from lenet_viz.checkpoints import load_checkpoint
-    from lenet_viz.robustness import robustness_curves
+    from lenet_viz.checkpoints.store import load_checkpoint
+    from lenet_viz.explain.robustness import robustness_curves
 
     results = {}
     for path in paths:
@@ -99,7 +99,7 @@ def render_png(figure, path: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR
+    from lenet_viz.checkpoints.store import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR
     from lenet_viz.figures.explain import robustness_figure
 
     paths = [Path(arg) for arg in argv] or [

@@ -412,8 +412,8 @@ def shoot_robustness(context, url: str) -> Path:
 
 
 def check_ready() -> None:
-    from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR
-    from lenet_viz.data import data_available
+    from lenet_viz.checkpoints.store import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR
+    from lenet_viz.data.datasets import data_available
 
     if problem := chromium_problem():
         raise ScreenshotError(problem)

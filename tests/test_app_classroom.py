@@ -19,15 +19,15 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lenet_viz.config import PRESETS, TrainConfig
-from lenet_viz.data import data_available, load_split
-from lenet_viz.diagnose import diagnose, loss_went_up
+from lenet_viz.data.datasets import data_available, load_split
 from lenet_viz.figures.training import epoch_figure, epoch_loss_range
-from lenet_viz.history import History
-from lenet_viz.run_slots import RUN_SLOTS
-from lenet_viz.runner import Trainer
+from lenet_viz.training.config import PRESETS, TrainConfig
+from lenet_viz.training.diagnose import diagnose, loss_went_up
+from lenet_viz.training.history import History
+from lenet_viz.training.runner import Trainer
+from lenet_viz.training.slots import RUN_SLOTS
 from tests.apptest_helpers import button, texts
-from ui.results import metrics_rows
+from ui.runs.results_table import metrics_rows
 from ui.state import ENDED_WITH_SESSION
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -475,29 +475,7 @@ def test_reset_forgets_runs_and_settings_but_not_saved_models(apps):
 # ------------------------------------------------------------------ the heartbeat
 
 
-@pytest.fixture
-def rerun_timers(monkeypatch) -> list[float]:
-    """Every run_every timer (fragment auto-rerun) the last script run set."""
-    from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
-
-    timers: list[float] = []
-    enqueue, reset = ScriptRunContext.enqueue, ScriptRunContext.reset
-
-    def recording_enqueue(self, msg):
-        if msg.WhichOneof("type") == "auto_rerun":
-            timers.append(msg.auto_rerun.interval)
-        return enqueue(self, msg)
-
-    def reset_per_run(self, *args, **kwargs):
-        timers.clear()
-        return reset(self, *args, **kwargs)
-
-    monkeypatch.setattr(ScriptRunContext, "enqueue", recording_enqueue)
-    monkeypatch.setattr(ScriptRunContext, "reset", reset_per_run)
-    return timers
-
-
-def test_every_page_keeps_an_unfinished_run_touched(apps, rerun_timers):
+def test_every_page_keeps_an_unfinished_run_touched(apps, auto_rerun_timers):
     """A run's page is gone when nobody touches its trainer: so every page of the session
     touches it, on a timer, until the run is over (Home has no live panel of its own)."""
     from ui.session_guard import HEARTBEAT_SECONDS
@@ -506,12 +484,12 @@ def test_every_page_keeps_an_unfinished_run_touched(apps, rerun_timers):
     at.switch_page("pages/home.py")
     trainer.last_seen = None
     rerun(at)
-    assert rerun_timers == [pytest.approx(HEARTBEAT_SECONDS)]
+    assert auto_rerun_timers == [pytest.approx(HEARTBEAT_SECONDS)]
     assert trainer.last_seen is not None
     trainer.stop()
     assert trainer.wait(30)
     rerun(at)
-    assert rerun_timers == []
+    assert auto_rerun_timers == []
 
 
 def test_the_gradient_chart_of_four_runs_has_room_and_colours_of_its_own():

@@ -18,19 +18,20 @@ import torch
 from PIL import Image, ImageFilter
 from streamlit.testing.v1 import AppTest
 
-from lenet_viz.checkpoints import (
+from lenet_viz.checkpoints.store import (
     DEFAULT_CHECKPOINT_NAMES,
     REPO_CHECKPOINT_DIR,
     checkpoint_bytes,
     checkpoint_metadata,
     save_checkpoint,
 )
-from lenet_viz.config import TrainConfig
-from lenet_viz.data import Split, data_available, load_split, sample_digits
-from lenet_viz.model import ModelConfig, build_model
-from lenet_viz.preprocess import prepare_for_model
-from lenet_viz.run_slots import RunSlots
-from lenet_viz.runner import Trainer
+from lenet_viz.data.datasets import Split, data_available, load_split, sample_digits
+from lenet_viz.data.preprocess import prepare_for_model
+from lenet_viz.nets.build import build_model
+from lenet_viz.nets.config import ModelConfig
+from lenet_viz.training.config import TrainConfig
+from lenet_viz.training.runner import Trainer
+from lenet_viz.training.slots import RunSlots
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 DRAW, INSIDE = "pages/draw.py", "pages/inside.py"
@@ -112,7 +113,7 @@ def canvas_state(rgba: np.ndarray | None, strokes: int = 1) -> dict:
 def drawn_digit(checkpoint_dir):
     """(label, canvas RGBA) of a real MNIST test digit of class 3 that the modern model reads
     right through the library (the page must then read it the same way)."""
-    from lenet_viz.checkpoints import load_checkpoint
+    from lenet_viz.checkpoints.store import load_checkpoint
 
     model = load_checkpoint(checkpoint_dir / DEFAULT_CHECKPOINT_NAMES["modern"]).model
     digits = mnist_test_digits()
@@ -340,7 +341,7 @@ def test_inside_shows_the_digit_drawn_on_the_draw_page(app, drawn_digit):
 def test_inside_uses_the_shipped_sample_digits_without_mnist(app, monkeypatch):
     import streamlit as st
 
-    monkeypatch.setattr("lenet_viz.data.data_available", lambda *args, **kwargs: False)
+    monkeypatch.setattr("lenet_viz.data.datasets.data_available", lambda *args, **kwargs: False)
     st.cache_resource.clear()  # the test split may be cached from another test
     try:
         at = open_page(app, INSIDE)
@@ -353,7 +354,7 @@ def test_inside_uses_the_shipped_sample_digits_without_mnist(app, monkeypatch):
 
 
 def _drawing_of(style: str) -> np.ndarray:
-    from lenet_viz.drawn import NOT_DIGIT_TEMPLATES, render_canvas, template_paths
+    from lenet_viz.data.drawn import NOT_DIGIT_TEMPLATES, render_canvas, template_paths
 
     template = next(t for t in NOT_DIGIT_TEMPLATES if t.style == style)
     return render_canvas(template_paths(template, height=180), pen=20)

@@ -4,10 +4,10 @@ against the library it calls."""
 
 from __future__ import annotations
 
-from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, load_checkpoint
-from lenet_viz.invariance import Distortion, explore
-from lenet_viz.robustness import cached_robustness_curves
-from lenet_viz.saliency import MNIST_MEAN_GREY, occlusion_map
+from lenet_viz.checkpoints.store import DEFAULT_CHECKPOINT_NAMES, load_checkpoint
+from lenet_viz.explain.invariance import Distortion, explore
+from lenet_viz.explain.robustness import cached_robustness_curves
+from lenet_viz.explain.saliency import MNIST_MEAN_GREY, occlusion_map
 from tests import test_app_draw_inside as draw_inside
 from tests.test_app_draw_inside import INSIDE, mnist_test_digits, open_page, texts
 

@@ -1,5 +1,5 @@
 """Train and Compare: the live "inside the net" panel while a run trains, and the replay slider
-after it (ui/replay_panel.py), through AppTest."""
+after it (ui/runs/replay_panel.py), through AppTest."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lenet_viz.config import ModelConfig, preset_config
-from lenet_viz.data import data_available, load_split
-from lenet_viz.preprocess import prepare_for_model
-from lenet_viz.run_slots import RunSlots
-from lenet_viz.runner import Trainer
+from lenet_viz.data.datasets import data_available, load_split
+from lenet_viz.data.preprocess import prepare_for_model
+from lenet_viz.nets.config import ModelConfig
+from lenet_viz.training.config import preset_config
+from lenet_viz.training.runner import Trainer
+from lenet_viz.training.slots import RunSlots
 from tests.apptest_helpers import button
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -61,19 +62,11 @@ def pictures(at: AppTest) -> int:
     return len(at.get("image"))
 
 
-def wait_until(trainer: Trainer, condition, seconds: float = TRAIN_SECONDS) -> None:
-    for _ in range(int(seconds * 10)):
-        if condition():
-            return
-        trainer.wait(0.1)
-    raise AssertionError("the trainer did not get there in time")
-
-
 def replay_chart(at: AppTest, prefix: str):
     return next(c for c in at.get("plotly_chart") if c.key == f"{prefix}_replay_loss_chart")
 
 
-def test_train_shows_the_net_live_then_replays_it(apps):
+def test_train_shows_the_net_live_then_replays_it(apps, wait_until):
     at = app_on(TRAIN, apps)
     at.selectbox(key="train_opt_size").set_value(TINY)
     at.number_input(key="train_opt_epochs").set_value(1)
@@ -82,7 +75,9 @@ def test_train_shows_the_net_live_then_replays_it(apps):
     button(at, "Step one batch").click()
     rerun(at)
     trainer = at.session_state["train_trainer"]
-    wait_until(trainer, lambda: trainer.status == "paused" and trainer.runs[0].iteration == 1)
+    assert wait_until(
+        lambda: trainer.status == "paused" and trainer.runs[0].iteration == 1, TRAIN_SECONDS
+    )
     rerun(at)
     # live: the digit, C1's kernels, its C1 and C3 maps, and the prediction, at iteration 1
     assert "Inside the net while it learns" in [h.value for h in at.subheader]
@@ -99,7 +94,7 @@ def test_train_shows_the_net_live_then_replays_it(apps):
 
     button(at, "Resume").click()
     rerun(at)
-    wait_until(trainer, lambda: trainer.done)
+    assert wait_until(lambda: trainer.done, TRAIN_SECONDS)
     rerun(at)
     slider = at.select_slider(key="train_replay_stop")
     snapshots = trainer.runs[0].replay.snapshots()
@@ -116,7 +111,7 @@ def test_train_shows_the_net_live_then_replays_it(apps):
     assert pictures(at) == 1 + 4
 
 
-def test_compare_shows_one_row_per_run_and_one_slider_moves_them_together(apps):
+def test_compare_shows_one_row_per_run_and_one_slider_moves_them_together(apps, wait_until):
     at = app_on(COMPARE, apps)
     train = load_split("mnist", train=True).subset(320)
     test = load_split("mnist", train=False).subset(100)
@@ -124,7 +119,9 @@ def test_compare_shows_one_row_per_run_and_one_slider_moves_them_together(apps):
     trainer = Trainer(configs, train=train, test=test, names=["sigmoid", "relu"], slots=RunSlots(2))
     trainer.step(3)
     at.session_state["compare_trainer"] = trainer
-    wait_until(trainer, lambda: trainer.status == "paused" and trainer.runs[0].iteration == 3)
+    assert wait_until(
+        lambda: trainer.status == "paused" and trainer.runs[0].iteration == 3, TRAIN_SECONDS
+    )
     rerun(at)
     text = markdown(at)
     assert "**sigmoid** · iteration 3" in text and "**relu** · iteration 3" in text
@@ -141,7 +138,7 @@ def test_compare_shows_one_row_per_run_and_one_slider_moves_them_together(apps):
     assert "your drawing" in "\n".join(c.value for c in at.caption)
 
     trainer.resume()
-    wait_until(trainer, lambda: trainer.done)
+    assert wait_until(lambda: trainer.done, TRAIN_SECONDS)
     rerun(at)
     slider = at.select_slider(key="compare_replay_stop")
     assert slider.value == len(trainer.runs[0].replay.snapshots()) - 1

@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lenet_viz.checkpoints import checkpoint_metadata, save_checkpoint
-from lenet_viz.config import PRESETS
-from lenet_viz.data import data_available
-from lenet_viz.model import ModelConfig, build_model
-from lenet_viz.sdlm_run import SDLM_CHECKPOINT_NAME
+from lenet_viz.checkpoints.store import checkpoint_metadata, save_checkpoint
+from lenet_viz.data.datasets import data_available
+from lenet_viz.nets.build import build_model
+from lenet_viz.nets.config import ModelConfig
+from lenet_viz.training.config import PRESETS
+from lenet_viz.training.pattern_steps import SDLM_CHECKPOINT_NAME
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 HOME, TRAIN = "pages/home.py", "pages/train.py"

@@ -17,9 +17,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lenet_viz.checkpoints import load_checkpoint
-from lenet_viz.config import PRESETS, ModelConfig, TrainConfig, setting
-from lenet_viz.data import data_available, load_split
+from lenet_viz.checkpoints.store import load_checkpoint
+from lenet_viz.data.datasets import data_available, load_split
 from lenet_viz.figures.architecture import architecture_figure
 from lenet_viz.figures.comparison import (
     gradient_norm_figure,
@@ -37,11 +36,14 @@ from lenet_viz.figures.training import (
     iteration_figure,
     misclassified_figure,
 )
-from lenet_viz.history import History
-from lenet_viz.model import LAYER_NAMES, build_model
-from lenet_viz.paper import table_i
-from lenet_viz.run_slots import RUN_SLOTS
-from lenet_viz.runner import Trainer
+from lenet_viz.nets.build import build_model
+from lenet_viz.nets.config import ModelConfig
+from lenet_viz.nets.model import LAYER_NAMES
+from lenet_viz.nets.paper import table_i
+from lenet_viz.training.config import PRESETS, TrainConfig, setting
+from lenet_viz.training.history import History
+from lenet_viz.training.runner import Trainer
+from lenet_viz.training.slots import RUN_SLOTS
 from tests.apptest_helpers import button, texts
 from ui.state import POLL_SECONDS
 
@@ -341,7 +343,7 @@ def test_train_page_runs_and_shows_curves_metrics_and_results(stop_trainers_afte
     assert metrics["Test accuracy"].endswith("%")
     assert metrics["Test images wrong"].endswith("of 250")
     # live curves (iteration, epoch), confusion matrix and gallery; the replay's loss curve
-    # (ui/replay_panel.py)
+    # (ui/runs/replay_panel.py)
     assert chart_count(at) == 4 + 1
     assert "Finished" in at.get("progress")[0].proto.text
     downloads = at.get("download_button")
@@ -485,7 +487,7 @@ def test_compare_runs_the_notebook_preset_in_lockstep(stop_trainers_afterwards):
     assert table.columns[0] == "test accuracy %"
     assert all(float(value) >= 0 for value in table["test accuracy %"])
     assert chart_count(at) == 3 + 1  # overlay, gradient norms, small multiples; the
-    # replay's loss curve (ui/replay_panel.py)
+    # replay's loss curve (ui/runs/replay_panel.py)
 
 
 @needs_mnist
@@ -638,31 +640,28 @@ def tiny_splits():
     return load_split("mnist", train=True).subset(64), load_split("mnist", train=False).subset(32)
 
 
+class PollTimers:
+    """The poll periods among a script run's auto-rerun timers: all but the session's
+    heartbeat (ui/session_guard.py, tested in test_app_classroom)."""
+
+    def __init__(self, timers: list[float]):
+        self.timers = timers
+
+    def __eq__(self, other) -> bool:
+        return self.periods() == other
+
+    def periods(self) -> list[float]:
+        from ui.session_guard import HEARTBEAT_SECONDS
+
+        return [t for t in self.timers if not math.isclose(t, HEARTBEAT_SECONDS)]
+
+    def __repr__(self) -> str:
+        return repr(self.periods())
+
+
 @pytest.fixture
-def poll_timers(monkeypatch) -> list[float]:
-    """The poll periods (run_every auto-rerun timers) that the page's last script run set,
-    but for the session's heartbeat (ui/session_guard.py, tested in test_app_classroom)."""
-    from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
-
-    from ui.session_guard import HEARTBEAT_SECONDS
-
-    timers: list[float] = []
-    enqueue, reset = ScriptRunContext.enqueue, ScriptRunContext.reset
-
-    def recording_enqueue(self, msg):
-        if msg.WhichOneof("type") == "auto_rerun" and not math.isclose(
-            msg.auto_rerun.interval, HEARTBEAT_SECONDS
-        ):
-            timers.append(msg.auto_rerun.interval)
-        return enqueue(self, msg)
-
-    def reset_per_run(self, *args, **kwargs):  # a new script run: only its timers count
-        timers.clear()
-        return reset(self, *args, **kwargs)
-
-    monkeypatch.setattr(ScriptRunContext, "enqueue", recording_enqueue)
-    monkeypatch.setattr(ScriptRunContext, "reset", reset_per_run)
-    return timers
+def poll_timers(auto_rerun_timers) -> PollTimers:
+    return PollTimers(auto_rerun_timers)
 
 
 def page_with_trainer(page: str, key: str, trainer: Trainer) -> AppTest:

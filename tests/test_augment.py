@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lenet_viz import augment
-from lenet_viz.augment import AUGMENT_HELP, DRAWN_SHARE, augment_batch
-from lenet_viz.config import AUGMENTS, ConfigError, TrainConfig
-from lenet_viz.data import sample_digits, to_network_input
+from lenet_viz.data.datasets import sample_digits, to_network_input
+from lenet_viz.nets.config import ConfigError
+from lenet_viz.training import augment
+from lenet_viz.training.augment import AUGMENT_HELP, DRAWN_SHARE, augment_batch
+from lenet_viz.training.config import AUGMENTS, TrainConfig
 
 
 def batch(n: int = 32):
@@ -59,7 +60,7 @@ def test_drawn_replaces_a_share_of_the_batch_with_stroke_digits(monkeypatch):
 
 
 def test_a_short_training_run_with_paper_distortions(tmp_path):
-    from lenet_viz.runner import Trainer
+    from lenet_viz.training.runner import Trainer
 
     digits = sample_digits()
     config = TrainConfig(optimizer="adam", lr=3e-3, epochs=1, augment="paper", seed=0)
@@ -69,8 +70,9 @@ def test_a_short_training_run_with_paper_distortions(tmp_path):
 
 
 def test_non_digit_marks_are_pushed_towards_equal_probabilities(monkeypatch):
-    from lenet_viz.augment import NOT_A_DIGIT, loss_with_non_digits
-    from lenet_viz.model import ModelConfig, build_model
+    from lenet_viz.nets.build import build_model
+    from lenet_viz.nets.config import ModelConfig
+    from lenet_viz.training.augment import NOT_A_DIGIT, loss_with_non_digits
 
     model = build_model(ModelConfig(arch="modern", activation="relu"), seed=0)
     x, y = batch(8)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lenet_viz.calibration import (
+from lenet_viz.explain.calibration import (
     UNSURE_BELOW,
     calibrate,
     calibrated,
@@ -17,7 +17,8 @@ from lenet_viz.calibration import (
     reading_from_probabilities,
     temperature_of,
 )
-from lenet_viz.model import ModelConfig, build_model
+from lenet_viz.nets.build import build_model
+from lenet_viz.nets.config import ModelConfig
 
 
 def overconfident_logits(n: int = 4000, true_temperature: float = 2.5, seed: int = 0):

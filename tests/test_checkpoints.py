@@ -15,9 +15,9 @@ import pytest
 import torch
 
 import lenet_viz
-from lenet_viz import checkpoints
-from lenet_viz.checkpoint_format import FORMAT
-from lenet_viz.checkpoints import (
+from lenet_viz.checkpoints import store as checkpoints
+from lenet_viz.checkpoints.format import FORMAT
+from lenet_viz.checkpoints.store import (
     CheckpointError,
     checkpoint_bytes,
     checkpoint_metadata,
@@ -28,7 +28,9 @@ from lenet_viz.checkpoints import (
     sanitize_checkpoint_name,
     save_checkpoint,
 )
-from lenet_viz.model import MaskedConv2d, ModelConfig, build_model
+from lenet_viz.nets.build import build_model
+from lenet_viz.nets.config import ModelConfig
+from lenet_viz.nets.model import MaskedConv2d
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -99,7 +101,7 @@ def test_round_trip_keeps_paper_c3_masked_weights_zero(tmp_path):
 
 
 def test_round_trip_faithful(tmp_path):
-    pytest.importorskip("lenet_viz.faithful")
+    pytest.importorskip("lenet_viz.nets.faithful")
     model = small_model(arch="faithful")
     loaded = load_checkpoint(save_checkpoint(model, tmp_path / "faithful.pt"))
     assert loaded.config.arch == "faithful"
@@ -219,8 +221,9 @@ def test_save_creates_missing_directories(tmp_path):
 
 KILL_DURING_SAVE = """
 import os, signal, sys
-from lenet_viz import checkpoints
-from lenet_viz.model import ModelConfig, build_model
+from lenet_viz.checkpoints import store as checkpoints
+from lenet_viz.nets.config import ModelConfig
+from lenet_viz.nets.build import build_model
 
 def write_half_then_die(handle, data):
     handle.write(data[: len(data) // 2])

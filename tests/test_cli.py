@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from lenet_viz.cli import main
-from lenet_viz.paper import table_i
+from lenet_viz.nets.paper import table_i
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -186,7 +186,7 @@ def test_evaluate_json(tiny_checkpoint, capsys):
 
 
 def test_predict_answers_good_images_and_reports_bad_ones(tiny_checkpoint, tmp_path, capsys):
-    from lenet_viz.data import sample_digits
+    from lenet_viz.data.datasets import sample_digits
 
     path, _ = tiny_checkpoint
     samples = sample_digits()
@@ -236,9 +236,9 @@ def test_the_console_script_is_installed():
 def test_calibrate_stores_a_temperature_that_predict_then_uses(
     tiny_checkpoint, tmp_path, capsys, monkeypatch
 ):
-    from lenet_viz import calibration
-    from lenet_viz.checkpoints import load_checkpoint
-    from lenet_viz.data import sample_digits
+    from lenet_viz.checkpoints.store import load_checkpoint
+    from lenet_viz.data.datasets import sample_digits
+    from lenet_viz.explain import calibration
 
     monkeypatch.setattr(calibration, "HELD_OUT_DRAWINGS", 20)  # a quick fit
     path, _ = tiny_checkpoint
@@ -262,8 +262,9 @@ def test_calibrate_stores_a_temperature_that_predict_then_uses(
 
 
 def test_calibrate_refuses_a_net_trained_on_every_digit(tmp_path):
-    from lenet_viz.checkpoints import checkpoint_metadata, save_checkpoint
-    from lenet_viz.model import ModelConfig, build_model
+    from lenet_viz.checkpoints.store import checkpoint_metadata, save_checkpoint
+    from lenet_viz.nets.build import build_model
+    from lenet_viz.nets.config import ModelConfig
 
     model = build_model(ModelConfig(arch="modern"), seed=0)
     path = save_checkpoint(

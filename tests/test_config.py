@@ -1,23 +1,26 @@
-"""lenet_viz.config: TrainConfig holds a ModelConfig; flat settings (presets, CLI flags, the
+"""lenet_viz.training.config: TrainConfig holds a ModelConfig; flat settings (presets, CLI flags,
+the
 checkpoints saved before the nesting) still read; one check for every setting picked from a list."""
 
 import dataclasses
 
 import pytest
 
-from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR, load_checkpoint
-from lenet_viz.config import (
+from lenet_viz.checkpoints.store import (
+    DEFAULT_CHECKPOINT_NAMES,
+    REPO_CHECKPOINT_DIR,
+    load_checkpoint,
+)
+from lenet_viz.nets.config import ConfigError, ModelConfig, check_choice
+from lenet_viz.training.config import (
     OPTIMIZERS,
     PRESETS,
-    ConfigError,
-    ModelConfig,
     TrainConfig,
-    check_choice,
     describe,
     preset_config,
     setting,
 )
-from lenet_viz.cpu import cpu_flags, native_bfloat16
+from lenet_viz.training.cpu import cpu_flags, native_bfloat16
 
 
 def test_a_train_config_holds_its_model_config_and_declares_no_model_field_itself():
@@ -99,4 +102,5 @@ def test_cpu_flags_are_read_once_and_decide_bfloat16():
     flags = cpu_flags()
     assert isinstance(flags, frozenset)
     assert native_bfloat16() == bool({"avx512_bf16", "amx_bf16"} & flags)
-    assert PRESETS["fast"]["precision"] == ("bfloat16" if native_bfloat16() else "float32")
+    assert preset_config("fast").precision == ("bfloat16" if native_bfloat16() else "float32")
+    assert preset_config("fast", precision="float32").precision == "float32"

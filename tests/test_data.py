@@ -1,4 +1,5 @@
-"""lenet_viz.data and lenet_viz.fetch: IDX reading and its errors, split loading and caching,
+"""lenet_viz.data.datasets and lenet_viz.data.fetch: IDX reading and its errors, split loading and
+caching,
 network inputs, fetching (existing files, fallbacks, atomic installs), the shipped samples."""
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import numpy as np
 import pytest
 import torch
 
-from lenet_viz import data, fetch
-from lenet_viz.data import (
+from lenet_viz.data import datasets as data
+from lenet_viz.data import fetch
+from lenet_viz.data.datasets import (
     DATASETS,
     MNIST_MEAN,
     MNIST_STD,
@@ -29,7 +31,7 @@ from lenet_viz.data import (
     sample_digits,
     to_network_input,
 )
-from lenet_viz.fetch import fetch_data
+from lenet_viz.data.fetch import fetch_data
 
 needs_mnist = pytest.mark.skipif(
     not data_available("mnist"), reason="MNIST not fetched (python -m lenet_viz fetch-data)"

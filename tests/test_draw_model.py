@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from lenet_viz.calibration import UNSURE_BELOW, read_inputs, temperature_of
-from lenet_viz.checkpoints import default_checkpoint_path, load_checkpoint
-from lenet_viz.data import data_available, load_split, to_network_input
-from lenet_viz.drawn import drawn_benchmark, not_digit_drawings, score_drawn
+from lenet_viz.checkpoints.store import default_checkpoint_path, load_checkpoint
+from lenet_viz.data.datasets import data_available, load_split, to_network_input
+from lenet_viz.data.drawn import drawn_benchmark, not_digit_drawings
+from lenet_viz.explain.calibration import UNSURE_BELOW, read_inputs, temperature_of
+from lenet_viz.explain.drawn_score import score_drawn
 
 needs_mnist = pytest.mark.skipif(
     not data_available("mnist"), reason="MNIST is not fetched (run `make data`)"
@@ -58,7 +59,7 @@ def test_the_mnist_target_as_the_draw_page_reads(shipped):
 
 def test_most_scribbles_letters_and_pairs_are_called_unsure(shipped):
     model, temperature = shipped
-    from lenet_viz.preprocess import prepare_for_model
+    from lenet_viz.data.preprocess import prepare_for_model
 
     marks = not_digit_drawings(per_template=3)
     import torch

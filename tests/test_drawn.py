@@ -5,13 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lenet_viz.drawn import (
+from lenet_viz.data.drawn import (
     BENCHMARK_TEMPLATES,
     CANVAS_SIZE,
     NOT_DIGIT_TEMPLATES,
     PEN_RANGE,
     TRAINING_TEMPLATES,
-    DrawnScore,
     drawn_benchmark,
     not_digit_drawings,
     place_strokes,
@@ -19,7 +18,8 @@ from lenet_viz.drawn import (
     render_photo,
     synthesized_training_digits,
 )
-from lenet_viz.preprocess import preprocess_digit
+from lenet_viz.data.preprocess import preprocess_digit
+from lenet_viz.explain.drawn_score import DrawnScore
 
 
 def test_benchmark_and_training_templates_share_no_stroke():

@@ -14,18 +14,20 @@ import pytest
 import torch
 from torch import nn
 
-from lenet_viz.activations import LeCunTanh
-from lenet_viz.data import to_network_input
-from lenet_viz.faithful import (
+from lenet_viz.data.datasets import to_network_input
+from lenet_viz.nets.activations import LeCunTanh
+from lenet_viz.nets.build import build_model
+from lenet_viz.nets.config import ModelConfig
+from lenet_viz.nets.faithful import (
     FaithfulLeNet5,
     RBFOutput,
     TrainableSubsampling,
     paper_lr,
     unit_fan_in,
 )
-from lenet_viz.model import LAYER_NAMES, MaskedConv2d, ModelConfig, build_model
-from lenet_viz.paper import rbf_codes, table_i
-from lenet_viz.sdlm import SDLM, diagonal_gauss_newton
+from lenet_viz.nets.model import LAYER_NAMES, MaskedConv2d
+from lenet_viz.nets.paper import rbf_codes, table_i
+from lenet_viz.sdlm.optimizer import SDLM, diagonal_gauss_newton
 
 RAW_MNIST = Path(__file__).resolve().parent.parent / "data" / "MNIST" / "raw"
 
@@ -465,8 +467,8 @@ def test_paper_learning_rate_per_pass():
 
 
 def test_the_paper_preset_is_the_1998_recipe_from_the_sqrt3_start():
-    from lenet_viz.config import preset_config
-    from lenet_viz.train import learning_rate
+    from lenet_viz.training.config import preset_config
+    from lenet_viz.training.loop import learning_rate
 
     paper = preset_config("paper")
     assert (paper.model.arch, paper.optimizer, paper.batch_size, paper.epochs, paper.augment) == (
@@ -476,16 +478,16 @@ def test_the_paper_preset_is_the_1998_recipe_from_the_sqrt3_start():
         20,
         "none",
     )
-    assert paper.model.init == "sqrt3"  # the departure: see lenet_viz/sdlm.py
+    assert paper.model.init == "sqrt3"  # the departure: see lenet_viz/sdlm/optimizer.py
     per_pass = [learning_rate(paper, epoch * 60_000, 60_000) for epoch in range(20)]
-    scale = paper.lr / 0.0005  # the paper's schedule, scaled as lenet_viz/sdlm.py says
+    scale = paper.lr / 0.0005  # the paper's schedule, scaled as lenet_viz/sdlm/optimizer.py says
     assert per_pass == pytest.approx([scale * paper_lr(epoch) for epoch in range(20)])
     assert learning_rate(paper, 59_999, 60_000) == per_pass[0]  # constant within a pass
 
 
 def test_paper_hold_is_the_papers_schedule_without_its_last_drop():
-    from lenet_viz.config import preset_config
-    from lenet_viz.train import learning_rate
+    from lenet_viz.training.config import preset_config
+    from lenet_viz.training.loop import learning_rate
 
     paper = preset_config("paper", schedule="paper")
     hold = preset_config("paper", schedule="paper-hold")

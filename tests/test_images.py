@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFile
 
-from lenet_viz.images import ImageError, image_to_array, load_image
+from lenet_viz.data.images import ImageError, image_to_array, load_image
 
 
 def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:

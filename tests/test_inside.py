@@ -1,13 +1,15 @@
-"""lenet_viz.inside: the C3 table arithmetic, table comparison, and per-layer activations."""
+"""lenet_viz.explain.inside: the C3 table arithmetic, table comparison, and per-layer
+activations."""
 
 import numpy as np
 import pytest
 import torch
 
-from lenet_viz import inside
-from lenet_viz.data import sample_digits
-from lenet_viz.model import ModelConfig, build_model
-from lenet_viz.paper import table_i
+from lenet_viz.data.datasets import sample_digits
+from lenet_viz.explain import inside
+from lenet_viz.nets.build import build_model
+from lenet_viz.nets.config import ModelConfig
+from lenet_viz.nets.paper import table_i
 
 FULL = [[1] * 16 for _ in range(6)]
 

@@ -10,17 +10,18 @@ import plotly.io
 import plotly.tools
 import pytest
 
-from lenet_viz.config import ModelConfig, TrainConfig
 from lenet_viz.figures.comparison import gradient_norm_figure, overlay_figure, summary_rows
+from lenet_viz.figures.live import LiveRun, LiveView, PreparedFigure, array_of, typed_array
+from lenet_viz.figures.live_curve import AUTO_SETTLED, LiveCurve
 from lenet_viz.figures.smoothing import auto_smoothing, smooth
 from lenet_viz.figures.style import RUN_COLORS
 from lenet_viz.figures.training import iteration_figure
-from lenet_viz.history import History
-from lenet_viz.live import LiveRun, LiveView, PreparedFigure, array_of, typed_array
-from lenet_viz.live_curve import AUTO_SETTLED, LiveCurve
-from lenet_viz.model import LAYER_NAMES
-from lenet_viz.run_slots import RunSlots
-from lenet_viz.runner import Trainer
+from lenet_viz.nets.config import ModelConfig
+from lenet_viz.nets.model import LAYER_NAMES
+from lenet_viz.training.config import TrainConfig
+from lenet_viz.training.history import History
+from lenet_viz.training.runner import Trainer
+from lenet_viz.training.slots import RunSlots
 
 
 def noisy(count: int, seed: int = 0) -> list[float]:

@@ -29,7 +29,7 @@ def _load_script():
 
 loadtest = _load_script()
 
-# What the Train page shows (ui/live_panel.py's progress_panel), as the browser reads it.
+# What the Train page shows (ui/runs/live_panel.py's progress_panel), as the browser reads it.
 RUNNING = "Training · iteration {} of 8 · epoch 0.12"
 WAITING = "Waiting for a free training slot · iteration 0 of 8 · epoch 0.00"
 FINISHED = "Finished · iteration 8 of 8 · epoch 1.00"

@@ -3,9 +3,11 @@
 import pytest
 import torch
 
-from lenet_viz.activations import ACTIVATIONS, LeCunTanh
-from lenet_viz.model import LAYER_NAMES, MaskedConv2d, ModelConfig, build_model
-from lenet_viz.paper import table_i
+from lenet_viz.nets.activations import ACTIVATIONS, LeCunTanh
+from lenet_viz.nets.build import build_model
+from lenet_viz.nets.config import ModelConfig
+from lenet_viz.nets.model import LAYER_NAMES, MaskedConv2d
+from lenet_viz.nets.paper import table_i
 
 MODERN_LAYERS = {
     # name: (output shape, params, connections)

@@ -9,10 +9,15 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from lenet_viz import data
-from lenet_viz.images import load_image
-from lenet_viz.model import ModelConfig
-from lenet_viz.preprocess import MNIST_STROKE_WIDTH, ink_map, prepare_for_model, preprocess_digit
+from lenet_viz.data import datasets as data
+from lenet_viz.data.images import load_image
+from lenet_viz.data.preprocess import (
+    MNIST_STROKE_WIDTH,
+    ink_map,
+    prepare_for_model,
+    preprocess_digit,
+)
+from lenet_viz.nets.config import ModelConfig
 
 CANVAS = 280
 SEVEN_NEAR_CORNER = [(20, 20), (110, 20), (60, 120)]  # a "7" in the top-left corner

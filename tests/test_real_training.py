@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from lenet_viz.checkpoints import default_checkpoint_path, load_checkpoint
-from lenet_viz.sdlm_run import SDLM_CHECKPOINT_NAME as SDLM_CHECKPOINT
+from lenet_viz.checkpoints.store import default_checkpoint_path, load_checkpoint
+from lenet_viz.training.pattern_steps import SDLM_CHECKPOINT_NAME as SDLM_CHECKPOINT
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -111,7 +111,7 @@ DRAWN = {
 
 
 def test_predict_reads_mnist_pngs_and_off_centre_drawings(tmp_path):
-    from lenet_viz.data import sample_digits
+    from lenet_viz.data.datasets import sample_digits
 
     samples = sample_digits()
     files, expected = [], []

@@ -22,8 +22,8 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-import lenet_viz.checkpoints as checkpoints
-from lenet_viz.checkpoints import (
+import lenet_viz.checkpoints.store as checkpoints
+from lenet_viz.checkpoints.store import (
     DEFAULT_CHECKPOINT_NAMES,
     REPO_CHECKPOINT_DIR,
     checkpoint_bytes,
@@ -32,13 +32,20 @@ from lenet_viz.checkpoints import (
     save_checkpoint,
 )
 from lenet_viz.cli import main as cli_main
-from lenet_viz.config import MAX_EPOCHS, TrainConfig
-from lenet_viz.data import RAW_FILES, clear_split_cache, data_available, raw_dir, sample_digits
-from lenet_viz.images import DEFAULT_MAX_BYTES
-from lenet_viz.model import ModelConfig, build_model
-from lenet_viz.preprocess import prepare_for_model
-from lenet_viz.run_slots import RunSlots
-from lenet_viz.runner import Trainer
+from lenet_viz.data.datasets import (
+    RAW_FILES,
+    clear_split_cache,
+    data_available,
+    raw_dir,
+    sample_digits,
+)
+from lenet_viz.data.images import DEFAULT_MAX_BYTES
+from lenet_viz.data.preprocess import prepare_for_model
+from lenet_viz.nets.build import build_model
+from lenet_viz.nets.config import ModelConfig
+from lenet_viz.training.config import MAX_EPOCHS, TrainConfig
+from lenet_viz.training.runner import Trainer
+from lenet_viz.training.slots import RunSlots
 from tests.apptest_helpers import button, texts
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -477,7 +484,7 @@ def canvas_state(rgba: np.ndarray) -> dict:
 def damaged_mnist(tmp_path, monkeypatch) -> Path:
     """MNIST files with the right sizes (so the app thinks it has the data) but zeros inside:
     the wrong magic number. Sparse files, so nothing big is written."""
-    from lenet_viz.data import EXPECTED_FILE_BYTES
+    from lenet_viz.data.datasets import EXPECTED_FILE_BYTES
 
     root = tmp_path / "data"
     folder = raw_dir("mnist", root)

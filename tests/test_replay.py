@@ -4,23 +4,21 @@ checkpoints that carry snapshots, the pictures, `lenet-viz replay`, and sigmoid 
 import io
 import json
 import threading
-import time
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from lenet_viz import inside
-from lenet_viz.checkpoints import (
+from lenet_viz.checkpoints.store import (
     checkpoint_metadata,
     load_checkpoint,
     load_checkpoint_bytes,
     save_checkpoint,
 )
 from lenet_viz.cli import main
-from lenet_viz.config import MAX_EPOCHS, ModelConfig, TrainConfig, preset_config
-from lenet_viz.data import data_available, load_split, sample_digits
+from lenet_viz.data.datasets import data_available, load_split, sample_digits
+from lenet_viz.explain import inside
 from lenet_viz.figures.replay import (
     colorize,
     frame,
@@ -29,8 +27,10 @@ from lenet_viz.figures.replay import (
     tile,
     view_images,
 )
-from lenet_viz.model import build_model
-from lenet_viz.replay import (
+from lenet_viz.nets.build import build_model
+from lenet_viz.nets.config import ModelConfig
+from lenet_viz.training.config import MAX_EPOCHS, TrainConfig, preset_config
+from lenet_viz.training.replay import (
     LOG_SNAPSHOTS,
     ReplayError,
     SnapshotRecorder,
@@ -51,8 +51,8 @@ from lenet_viz.replay import (
     snapshot_schedule,
     snapshots_from_payload,
 )
-from lenet_viz.run_slots import RunSlots
-from lenet_viz.runner import Trainer
+from lenet_viz.training.runner import Trainer
+from lenet_viz.training.slots import RunSlots
 
 needs_mnist = pytest.mark.skipif(
     not data_available("mnist"), reason="MNIST is not fetched (run `make data`)"
@@ -125,7 +125,7 @@ def test_a_run_keeps_its_weights_at_the_scheduled_iterations(digits):
     assert run.replay.nbytes == len(snapshots) * snapshot_bytes(run.model)
 
 
-def test_the_snapshot_of_iteration_k_holds_the_weights_after_exactly_k_steps(digits):
+def test_the_snapshot_of_iteration_k_holds_the_weights_after_exactly_k_steps(digits, wait_until):
     """Taken between two steps (run.py, after a batch is recorded): a run stepped 3 batches
     and paused holds the weights its twin's snapshot of iteration 3 kept."""
     train, test = digits
@@ -134,10 +134,7 @@ def test_the_snapshot_of_iteration_k_holds_the_weights_after_exactly_k_steps(dig
     third = next(s for s in whole.runs[0].replay.snapshots() if s.iteration == 3)
     stepped = Trainer(config, train=train, test=test, slots=RunSlots(4))
     stepped.step(3)
-    deadline = time.monotonic() + 60
-    while stepped.status != "paused" or stepped.runs[0].iteration < 3:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    assert wait_until(lambda: stepped.status == "paused" and stepped.runs[0].iteration >= 3, 60)
     after_three = params_of(stepped.runs[0].model)
     stepped.stop()
     assert stepped.wait(60)
@@ -145,16 +142,13 @@ def test_the_snapshot_of_iteration_k_holds_the_weights_after_exactly_k_steps(dig
         torch.testing.assert_close(value.float(), after_three[name], atol=1e-3, rtol=1e-3)
 
 
-def test_a_stopped_run_keeps_the_weights_it_stopped_with(digits):
+def test_a_stopped_run_keeps_the_weights_it_stopped_with(digits, wait_until):
     train, test = digits
     trainer = Trainer(
         TrainConfig(batch_size=8, epochs=3), train=train, test=test, slots=RunSlots(4)
     )
     trainer.step(5)  # five batches, then paused
-    deadline = time.monotonic() + 60
-    while trainer.status != "paused" or trainer.runs[0].iteration < 5:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    assert wait_until(lambda: trainer.status == "paused" and trainer.runs[0].iteration >= 5, 60)
     trainer.stop()
     assert trainer.wait(60)
     run = trainer.runs[0]
@@ -165,17 +159,33 @@ def test_a_stopped_run_keeps_the_weights_it_stopped_with(digits):
         torch.testing.assert_close(value.float(), final[name], atol=1e-3, rtol=1e-3)
 
 
+class LockThatTellsWhoWaits:
+    """A run's lock that sets an event when a thread asks for it."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.someone_waits = threading.Event()
+
+    def __enter__(self):
+        self.someone_waits.set()
+        self.lock.acquire()
+
+    def __exit__(self, *exc):
+        self.lock.release()
+
+
 def test_live_snapshot_copies_the_weights_under_the_runs_lock(digits):
     """Holding the run's lock stands for a step in progress: the copy waits for its end."""
     train, test = digits
     trainer = Trainer(TrainConfig(batch_size=16), train=train, test=test, slots=RunSlots(4))
     run = trainer.runs[0]
     result = {}
-    with run.lock:
+    run.lock = lock = LockThatTellsWhoWaits()
+    with lock.lock:
         reader = threading.Thread(target=lambda: result.setdefault("s", live_snapshot(run)))
         reader.start()
-        time.sleep(0.2)
-        assert "s" not in result  # still waiting for the "step"
+        assert lock.someone_waits.wait(10)  # the reader reached the lock...
+        assert "s" not in result  # ...and waits there for the end of the "step"
         with torch.no_grad():
             for parameter in run.model.parameters():
                 parameter.add_(1.0)
@@ -355,7 +365,7 @@ def test_a_long_curve_is_decimated_and_damaged_snapshots_are_refused():
 
 
 def test_a_checkpoint_with_snapshots_loads_from_bytes_too(tmp_path):
-    from lenet_viz.checkpoints import checkpoint_bytes
+    from lenet_viz.checkpoints.store import checkpoint_bytes
 
     model = build_model(ModelConfig())
     data = checkpoint_bytes(model, None, replay_payload([capture(model, 0)]))

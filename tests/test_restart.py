@@ -4,8 +4,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from lenet_viz.config import TrainConfig
-from lenet_viz.runner import Trainer, trainer_is_live
+from lenet_viz.training.config import TrainConfig
+from lenet_viz.training.runner import Trainer, trainer_is_live
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 90

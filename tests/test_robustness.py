@@ -1,5 +1,5 @@
-"""The invariance explorer's distortions and the robustness curves (lenet_viz.invariance,
-lenet_viz.robustness), each transform as the app and the CLI use it."""
+"""The invariance explorer's distortions and the robustness curves (lenet_viz.explain.invariance,
+lenet_viz.explain.robustness), each transform as the app and the CLI use it."""
 
 from __future__ import annotations
 
@@ -10,12 +10,17 @@ import numpy as np
 import pytest
 import torch
 
-from lenet_viz import cli, transforms
-from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR, load_checkpoint
-from lenet_viz.data import sample_digits
-from lenet_viz.invariance import Distortion, distort_digit, explore
-from lenet_viz.model_cache import PerModelCache, model_fingerprint
-from lenet_viz.robustness import (
+from lenet_viz import cli
+from lenet_viz.checkpoints.store import (
+    DEFAULT_CHECKPOINT_NAMES,
+    REPO_CHECKPOINT_DIR,
+    load_checkpoint,
+)
+from lenet_viz.data import transforms
+from lenet_viz.data.datasets import sample_digits
+from lenet_viz.explain.cache import PerModelCache, model_fingerprint
+from lenet_viz.explain.invariance import Distortion, distort_digit, explore
+from lenet_viz.explain.robustness import (
     DIRECTIONS,
     SWEEPS,
     cached_robustness_curves,

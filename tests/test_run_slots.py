@@ -3,20 +3,9 @@
 Issue #16: one student's paused run (or closed tab) must never make the whole class wait.
 """
 
-import time
-
-import pytest
-
-from lenet_viz.config import TrainConfig
-from lenet_viz.data import load_split
-from lenet_viz.run_slots import RunSlots
-from lenet_viz.runner import UNWATCHED_SECONDS, Trainer
-
-
-@pytest.fixture(scope="module")
-def small():
-    train, test = load_split("mnist", train=True), load_split("mnist", train=False)
-    return train.subset(1024), test.subset(256)
+from lenet_viz.training.config import TrainConfig
+from lenet_viz.training.runner import UNWATCHED_SECONDS, Trainer
+from lenet_viz.training.slots import RunSlots
 
 
 def trainer_on(small, slots, **changes) -> Trainer:
@@ -25,16 +14,7 @@ def trainer_on(small, slots, **changes) -> Trainer:
     return Trainer(config, train=train, test=test, slots=slots)
 
 
-def wait_until(predicate, timeout=30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
-
-
-def test_a_paused_run_frees_its_slot_and_queues_again_on_resume(small):
+def test_a_paused_run_frees_its_slot_and_queues_again_on_resume(small, wait_until):
     slots = RunSlots(1)
     first = trainer_on(small, slots).start()
     assert wait_until(lambda: first.status == "running")
@@ -55,7 +35,7 @@ def test_a_paused_run_frees_its_slot_and_queues_again_on_resume(small):
     assert first.wait(10) and slots.counts() == (0, 0)
 
 
-def test_a_step_while_paused_trains_without_a_slot(small):
+def test_a_step_while_paused_trains_without_a_slot(small, wait_until):
     slots = RunSlots(1)
     busy = trainer_on(small, slots).start()
     assert wait_until(lambda: busy.status == "running")
@@ -68,7 +48,7 @@ def test_a_step_while_paused_trains_without_a_slot(small):
         assert trainer.wait(10)
 
 
-def test_pausing_a_queued_run_takes_it_out_of_the_queue(small):
+def test_pausing_a_queued_run_takes_it_out_of_the_queue(small, wait_until):
     slots = RunSlots(1)
     busy = trainer_on(small, slots).start()
     assert wait_until(lambda: busy.status == "running")
@@ -82,7 +62,7 @@ def test_pausing_a_queued_run_takes_it_out_of_the_queue(small):
         assert trainer.wait(10)
 
 
-def test_a_run_whose_page_is_gone_gives_way_to_a_waiting_run(small, monkeypatch):
+def test_a_run_whose_page_is_gone_gives_way_to_a_waiting_run(small, monkeypatch, wait_until):
     slots = RunSlots(1)
     orphan = trainer_on(small, slots).start()
     orphan.touch()
@@ -101,17 +81,23 @@ def test_a_run_whose_page_is_gone_gives_way_to_a_waiting_run(small, monkeypatch)
     assert orphan.wait(10) and slots.counts() == (0, 0)
 
 
-def test_a_watched_run_and_an_unwatched_cli_run_keep_their_slot(small):
+def test_a_watched_run_and_an_unwatched_cli_run_keep_their_slot(small, wait_until):
     slots = RunSlots(1)
     watched = trainer_on(small, slots).start()
     cli = trainer_on(small, RunSlots(1)).start()  # never touched: no page watches it
     assert wait_until(lambda: watched.status == "running" and cli.status == "running")
     waiting = trainer_on(small, slots, epochs=1)
     waiting.start()
-    for _ in range(10):  # the page of the holder stays open
+    assert wait_until(lambda: waiting.snapshot().queue_position == 1)
+    start = watched.runs[0].iteration
+
+    def twenty_more_batches_with_both_pages_open() -> bool:
         watched.touch()
         waiting.touch()
-        time.sleep(0.1)
+        return watched.runs[0].iteration >= start + 20
+
+    # the holder decides between every two batches whether to give way: 20 decisions
+    assert wait_until(twenty_more_batches_with_both_pages_open)
     assert watched.status == "running" and waiting.status == "queued"
     for trainer in (watched, cli, waiting):
         trainer.stop()

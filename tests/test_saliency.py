@@ -1,4 +1,5 @@
-"""Why this answer (lenet_viz.saliency): the occlusion map on a 7 whose crossbar decides, checked
+"""Why this answer (lenet_viz.explain.saliency): the occlusion map on a 7 whose crossbar decides,
+checked
 against the occluded digits themselves, and the input gradient against finite differences."""
 
 from __future__ import annotations
@@ -8,11 +9,16 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR, load_checkpoint
-from lenet_viz.inside import inspect_digit, network_input
-from lenet_viz.model import ModelConfig, build_model
-from lenet_viz.preprocess import prepare_for_model
-from lenet_viz.saliency import input_gradient, occluded, occlusion_map, patch_bounds
+from lenet_viz.checkpoints.store import (
+    DEFAULT_CHECKPOINT_NAMES,
+    REPO_CHECKPOINT_DIR,
+    load_checkpoint,
+)
+from lenet_viz.data.preprocess import prepare_for_model
+from lenet_viz.explain.inside import inspect_digit, network_input
+from lenet_viz.explain.saliency import input_gradient, occluded, occlusion_map, patch_bounds
+from lenet_viz.nets.build import build_model
+from lenet_viz.nets.config import ModelConfig
 
 ERASE = 0.0  # a square of background: the ink under it is hidden
 CROSSBAR_SQUARE = 12  # wide enough to hide most of the bar, too small to hide the stem

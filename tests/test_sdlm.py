@@ -8,14 +8,15 @@ import pytest
 import torch
 from torch import nn
 
-from lenet_viz.activations import LeCunTanh
-from lenet_viz.config import PRESETS, preset_config
-from lenet_viz.data import Split, data_available
-from lenet_viz.model import ModelConfig, build_model
-from lenet_viz.run import TrainingRun
-from lenet_viz.sdlm import SDLM, diagonal_gauss_newton, step_size_summary
-from lenet_viz.sdlm_fast import PatternSDLM, supports_fast_path
-from lenet_viz.sdlm_run import PATTERNS_PER_TICK
+from lenet_viz.data.datasets import Split, data_available
+from lenet_viz.nets.activations import LeCunTanh
+from lenet_viz.nets.build import build_model
+from lenet_viz.nets.config import ModelConfig
+from lenet_viz.sdlm.fast import PatternSDLM, supports_fast_path
+from lenet_viz.sdlm.optimizer import SDLM, diagonal_gauss_newton, step_size_summary
+from lenet_viz.training.config import PRESETS, preset_config
+from lenet_viz.training.pattern_steps import PATTERNS_PER_TICK
+from lenet_viz.training.run import TrainingRun
 
 
 def faithful(seed: int = 0, **overrides):
@@ -340,7 +341,7 @@ def test_the_pass_benchmark_times_both_paths_per_pattern():
 
 @pytest.mark.skipif(not data_available("mnist"), reason="MNIST is not fetched (run `make data`)")
 def test_train_saves_every_pass_and_resume_continues_or_says_why_not(tmp_path, capsys):
-    from lenet_viz.checkpoints import checkpoint_metadata, load_checkpoint, save_checkpoint
+    from lenet_viz.checkpoints.store import checkpoint_metadata, load_checkpoint, save_checkpoint
     from lenet_viz.cli import main
 
     path = tmp_path / "paper.pt"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from lenet_viz import data
-from lenet_viz.preprocess import (
+from lenet_viz.data import datasets as data
+from lenet_viz.data.preprocess import (
     MNIST_STROKE_WIDTH,
     estimate_stroke_width,
     normalize_stroke_width,

@@ -1,4 +1,5 @@
-"""What each map looks for (lenet_viz.top_activations): the top-digit search against brute force,
+"""What each map looks for (lenet_viz.explain.top_activations): the top-digit search against brute
+force,
 and receptive fields against the gradient of a unit."""
 
 from __future__ import annotations
@@ -7,16 +8,21 @@ import numpy as np
 import pytest
 import torch
 
-from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR, load_checkpoint
-from lenet_viz.data import sample_digits, to_network_input
-from lenet_viz.inside import inspect_digit
-from lenet_viz.model import ModelConfig, build_model
-from lenet_viz.top_activations import (
+from lenet_viz.checkpoints.store import (
+    DEFAULT_CHECKPOINT_NAMES,
+    REPO_CHECKPOINT_DIR,
+    load_checkpoint,
+)
+from lenet_viz.data.datasets import sample_digits, to_network_input
+from lenet_viz.explain.inside import inspect_digit
+from lenet_viz.explain.top_activations import (
     cached_top_activations,
     field_in_digit,
     receptive_field,
     top_activations,
 )
+from lenet_viz.nets.build import build_model
+from lenet_viz.nets.config import ModelConfig
 
 
 @pytest.fixture(scope="module", params=["modern", "faithful"])

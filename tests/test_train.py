@@ -3,39 +3,23 @@
 import dataclasses
 import math
 import threading
-import time
 
 import pytest
 import torch
 
-from lenet_viz.config import ConfigError, ModelConfig, TrainConfig, preset_config
-from lenet_viz.data import load_split, to_network_input
-from lenet_viz.model import LAYER_NAMES
-from lenet_viz.run_slots import RunSlots
-from lenet_viz.runner import Trainer
-from lenet_viz.train import learning_rate
-
-
-@pytest.fixture(scope="module")
-def small():
-    """The first 1,024 training and 512 test digits of real MNIST."""
-    train, test = load_split("mnist", train=True), load_split("mnist", train=False)
-    return train.subset(1024), test.subset(512)
+from lenet_viz.data.datasets import to_network_input
+from lenet_viz.nets.config import ConfigError, ModelConfig
+from lenet_viz.nets.model import LAYER_NAMES
+from lenet_viz.training.config import TrainConfig, preset_config
+from lenet_viz.training.loop import learning_rate
+from lenet_viz.training.runner import Trainer
+from lenet_viz.training.slots import RunSlots
 
 
 def make_trainer(small, slots=None, **changes):
     train, test = small
     config = TrainConfig.from_dict({"batch_size": 64, "lr": 0.05, **changes})
     return Trainer(config, train=train, test=test, slots=slots or RunSlots(4))
-
-
-def wait_until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_a_run_records_every_iteration_and_epoch(small):
@@ -65,13 +49,11 @@ def test_one_seed_gives_the_same_weights_batches_and_history(small):
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
-def test_pause_step_resume(small):
+def test_pause_step_resume(small, wait_until):
     trainer = make_trainer(small, epochs=1)
     trainer.step()  # starts paused and trains exactly one batch
     assert wait_until(lambda: trainer.runs[0].iteration == 1 and trainer.status == "paused")
-    time.sleep(0.2)
-    assert trainer.runs[0].iteration == 1
-    trainer.step(2)
+    trainer.step(2)  # a paused run that went on by itself would pass 3 and not be paused there
     assert wait_until(lambda: trainer.runs[0].iteration == 3 and trainer.status == "paused")
     trainer.resume()
     assert trainer.wait(timeout=30)
@@ -79,8 +61,8 @@ def test_pause_step_resume(small):
     assert trainer.runs[0].iteration == 16
 
 
-def test_stop_is_honoured_within_a_batch_and_leaves_a_usable_model(small, tmp_path):
-    from lenet_viz.checkpoints import load_checkpoint, save_checkpoint
+def test_stop_is_honoured_within_a_batch_and_leaves_a_usable_model(small, tmp_path, wait_until):
+    from lenet_viz.checkpoints.store import load_checkpoint, save_checkpoint
 
     trainer = make_trainer(small, epochs=50, batch_size=8)
     trainer.start()
@@ -137,7 +119,7 @@ def test_early_spikes_of_a_healthy_run_are_not_a_divergence(small):
 
 
 def test_a_snapshot_says_when_a_run_is_testing_at_the_end_of_an_epoch(small, monkeypatch):
-    import lenet_viz.run as run_module
+    import lenet_viz.training.run as run_module
 
     trainer = make_trainer(small, epochs=2)
     seen_while_testing = []
@@ -187,7 +169,7 @@ def test_runs_in_lockstep_share_initial_weights_and_batch_order(small):
     assert a.history.loss != b.history.loss
 
 
-def test_the_queue_bounds_concurrent_runs(small):
+def test_the_queue_bounds_concurrent_runs(small, wait_until):
     slots = RunSlots(1)
     first = make_trainer(small, slots=slots, epochs=50, batch_size=8)
     second = make_trainer(small, slots=slots, epochs=1)
@@ -271,8 +253,8 @@ def test_a_thread_never_blocks_the_caller(small):
 
 def test_the_plain_loop_reads_top_to_bottom_and_learns(small):
     """train.py's functions without the runner, as pytorch/examples' mnist/main.py."""
-    from lenet_viz.model import build_model
-    from lenet_viz.train import evaluate, make_optimizer, train_one_epoch
+    from lenet_viz.nets.build import build_model
+    from lenet_viz.training.loop import evaluate, make_optimizer, train_one_epoch
 
     train, test = small
     config = TrainConfig(optimizer="adam", lr=3e-3, batch_size=64, epochs=2, schedule="onecycle")
@@ -293,8 +275,8 @@ def test_the_plain_loop_reads_top_to_bottom_and_learns(small):
 
 
 def test_optimizers_are_torch_optims_own_fused_ones():
-    from lenet_viz.model import build_model
-    from lenet_viz.train import make_optimizer
+    from lenet_viz.nets.build import build_model
+    from lenet_viz.training.loop import make_optimizer
 
     model = build_model(ModelConfig(), seed=0)
     adam = make_optimizer(TrainConfig(optimizer="adam", lr=0.01), model)
@@ -305,8 +287,8 @@ def test_optimizers_are_torch_optims_own_fused_ones():
 
 
 def test_a_diverging_loss_raises_before_its_step():
-    from lenet_viz.model import build_model
-    from lenet_viz.train import Diverged, DivergenceGuard
+    from lenet_viz.nets.build import build_model
+    from lenet_viz.training.loop import Diverged, DivergenceGuard
 
     guard = DivergenceGuard(build_model(ModelConfig(), seed=0))
     guard.check(2.3)
@@ -318,7 +300,7 @@ def test_a_diverging_loss_raises_before_its_step():
 
 
 def test_network_inputs_of_a_limited_run_are_the_first_digits_of_the_shared_ones():
-    from lenet_viz.train import network_inputs
+    from lenet_viz.training.loop import network_inputs
 
     whole, all_labels = network_inputs("mnist", ModelConfig(), train=False)
     first, labels = network_inputs("mnist", ModelConfig(), train=False, limit=100)
@@ -326,9 +308,9 @@ def test_network_inputs_of_a_limited_run_are_the_first_digits_of_the_shared_ones
     assert torch.equal(first, whole[:100]) and torch.equal(labels, all_labels[:100])
 
 
-def test_start_run_is_one_call_that_checks_then_starts(monkeypatch, tmp_path):
-    from lenet_viz.data import DataError
-    from lenet_viz.runner import start_run
+def test_start_run_is_one_call_that_checks_then_starts(monkeypatch, tmp_path, wait_until):
+    from lenet_viz.data.datasets import DataError
+    from lenet_viz.training.runner import start_run
 
     with pytest.raises(ConfigError, match="learning rate"):
         start_run(TrainConfig(lr=0))

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from lenet_viz import transforms as T
+from lenet_viz.data import transforms as T
 
 
 def bar(horizontal: bool = True, side: int = 28) -> torch.Tensor:

@@ -10,14 +10,14 @@ Saved checkpoints are files, so they survive.
 
 While this session has a run going on, a small fragment touches its trainers every
 HEARTBEAT_SECONDS on every page: a run whose page was closed stops being touched, and gives
-its training slot to a waiting run (lenet_viz.train.UNWATCHED_SECONDS).
+its training slot to a waiting run (lenet_viz.training.loop.UNWATCHED_SECONDS).
 """
 
 import time
 
 import streamlit as st
 
-from lenet_viz.runner import trainer_is_live
+from lenet_viz.training.runner import trainer_is_live
 from ui.state import ENDED_WITH_SESSION, SAVED_MODELS, TRAINER_KEYS, adopt_trainer, trainer_by_id
 
 RUN_PARAM = "runs"

@@ -13,10 +13,11 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from lenet_viz.live import LiveView
-from lenet_viz.runner import Trainer
+from lenet_viz.figures.live import LiveView
+from lenet_viz.training.runner import Trainer
+from lenet_viz.training.status import ACTIVE_STATUSES, FINISHED_STATUSES
 
-# Session-state keys of the app contract (see notes/CONTEXT.md).
+# Session-state keys of the app contract (ARCHITECTURE.md, "The UI package").
 TRAIN_TRAINER = "train_trainer"
 COMPARE_TRAINER = "compare_trainer"
 TRAINER_KEYS = (TRAIN_TRAINER, COMPARE_TRAINER)
@@ -28,9 +29,6 @@ LANGUAGE = "language"  # the interface's language, "en" or "zh" (ui/i18n.py choo
 # and comes back (by default Streamlit forgets the state of widgets a page did not draw).
 PERSIST = "session"
 
-ACTIVE_STATUSES = ("queued", "running", "paused")
-SLOT_STATUSES = ("queued", "running")  # a run waiting for or holding a training slot
-FINISHED_STATUSES = ("completed", "stopped", "diverged", "error")  # Trainer.done
 POLL_SECONDS = 0.8  # the live panel's refresh period: "updated at least once a second"
 
 

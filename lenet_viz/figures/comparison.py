@@ -13,13 +13,13 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lenet_viz.config import setting
 from lenet_viz.figures.curves import GRADIENT, curve_uid, curves_of
 from lenet_viz.figures.curves import trained_layers as trained_layers  # it lived here
 from lenet_viz.figures.smoothing import AUTO, MAX_PLOT_POINTS, smoothed_curve
 from lenet_viz.figures.style import GRADIENT_LAYER_STYLE, RUN_COLORS, style
 from lenet_viz.figures.training import add_placed, curve_traces, empty_note, x_title
-from lenet_viz.history import History
+from lenet_viz.training.config import setting
+from lenet_viz.training.history import History
 
 
 def _run_traces(index, name, history, x, smoothing, max_points, legend):

@@ -8,7 +8,8 @@ The curve figures (`figures.training.iteration_figure`, `figures.comparison.over
 - `raw(metric)` and `smoothed(metric)`: each an (xs, ys) pair ready to draw, decimated.
 
 Metrics are "loss", "accuracy" (in %) and "grad_norm:<layer>" (against the iteration).
-`HistoryCurves` computes them from a whole `History`; `lenet_viz.live.LiveRun` keeps the same
+`HistoryCurves` computes them from a whole `History`; `lenet_viz.figures.live.LiveRun` keeps the
+same
 curves up to date poll by poll, reading only the iterations added since the last poll. Each
 curve trace has a `uid` ("<run>:<metric>:raw|smooth", `curve_uid`) by which a live view finds
 the trace whose data it refreshes.
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from lenet_viz.figures.smoothing import AUTO, MAX_PLOT_POINTS, decimate, percent, smoothed_curve
-from lenet_viz.history import History
+from lenet_viz.training.history import History
 
 GRADIENT = "grad_norm:"  # metric names: "loss", "accuracy" (%), "grad_norm:<layer>"
 

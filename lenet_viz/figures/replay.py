@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from lenet_viz.figures.smoothing import smoothed_curve
 from lenet_viz.figures.style import RUN_COLORS
-from lenet_viz.replay import InsideView
+from lenet_viz.training.replay import InsideView
 
 # Plotly's "RdBu_r" (the Inside page's SIGNED_SCALE), at -1, -0.5, 0, 0.5, 1.
 SIGNED_ANCHORS = np.array(

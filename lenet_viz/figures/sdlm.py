@@ -2,7 +2,8 @@
 
 A pass record is one entry of `History.epochs` (also stored as "passes" in a checkpoint's
 metadata): "epoch", "test_acc", "train_acc" (the running accuracy during the pass) and, from
-an SDLM run on the pattern path (`lenet_viz.sdlm_run`), "train_set_acc" (the whole training
+an SDLM run on the pattern path (`lenet_viz.training.pattern_steps`), "train_set_acc" (the whole
+training
 set after the pass) and "step_sizes" ({layer: [min, median, max] of eps_k}).
 
 - `figure5_comparison`: training and test error per pass beside the paper's Figure 5

@@ -18,7 +18,7 @@ from plotly.subplots import make_subplots
 from lenet_viz.figures.curves import curve_uid, curves_of
 from lenet_viz.figures.smoothing import AUTO, MAX_PLOT_POINTS
 from lenet_viz.figures.style import FONT_SIZE, RUN_COLORS, style
-from lenet_viz.history import History
+from lenet_viz.training.history import History
 
 DIGIT_CLASSES = tuple(str(d) for d in range(10))
 FASHION_CLASSES = (
@@ -123,7 +123,7 @@ def iteration_figure(
 ) -> go.Figure:
     """Loss and batch accuracy per iteration: faint raw values under a smoothed curve.
 
-    `history`: a History, or a live curves source (`lenet_viz.live.LiveRun`)."""
+    `history`: a History, or a live curves source (`lenet_viz.figures.live.LiveRun`)."""
     fig = make_subplots(
         rows=1,
         cols=2,

@@ -54,17 +54,18 @@ def pytest_collection_modifyitems(config, items):
 def _quick_checkpoints(folder: Path) -> None:
     """Stand-ins for the shipped checkpoints that are missing: a modern net trained for a
     short while on 12,000 MNIST digits, and an untrained faithful net."""
-    from lenet_viz.checkpoints import (
+    from lenet_viz.checkpoints.store import (
         DEFAULT_CHECKPOINT_NAMES,
         REPO_CHECKPOINT_DIR,
         checkpoint_metadata,
         save_checkpoint,
     )
-    from lenet_viz.config import preset_config
-    from lenet_viz.data import load_split
-    from lenet_viz.model import ModelConfig, build_model
-    from lenet_viz.run_slots import RunSlots
-    from lenet_viz.runner import Trainer
+    from lenet_viz.data.datasets import load_split
+    from lenet_viz.nets.build import build_model
+    from lenet_viz.nets.config import ModelConfig
+    from lenet_viz.training.config import preset_config
+    from lenet_viz.training.runner import Trainer
+    from lenet_viz.training.slots import RunSlots
 
     for arch, name in DEFAULT_CHECKPOINT_NAMES.items():
         shipped = REPO_CHECKPOINT_DIR / name
@@ -87,7 +88,7 @@ def _quick_checkpoints(folder: Path) -> None:
 @pytest.fixture(scope="session")
 def checkpoint_env(tmp_path_factory) -> dict[str, str]:
     """Environment for the server: LENET_VIZ_CHECKPOINTS only if a shipped checkpoint is missing."""
-    from lenet_viz.checkpoints import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR
+    from lenet_viz.checkpoints.store import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR
 
     shipped = [REPO_CHECKPOINT_DIR / name for name in DEFAULT_CHECKPOINT_NAMES.values()]
     if all(path.is_file() for path in shipped):

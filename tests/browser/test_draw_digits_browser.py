@@ -1,6 +1,6 @@
 """Every digit, in two styles each, drawn with mouse strokes on the Draw page: all read right.
 
-The strokes are the drawn-digit benchmark's own templates (`lenet_viz.drawn`), two styles per
+The strokes are the drawn-digit benchmark's own templates (`lenet_viz.data.drawn`), two styles per
 digit (a 1 with and without a flag, a 7 with and without a crossbar, a closed and an open 4, a 9
 with a straight and a curved tail, a 2 with and without a loop...), drawn plainly at a size a
 person would, with the page's own 20 px pen. Each drawing starts on a fresh page.
@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from lenet_viz.drawn import BENCHMARK_TEMPLATES, template_paths
+from lenet_viz.data.drawn import BENCHMARK_TEMPLATES, template_paths
 
 pytestmark = pytest.mark.browser
 

@@ -1,6 +1,6 @@
 """The replay in a real browser: after the notebook's experiment on Compare, moving the slider
 with the keyboard takes both runs' kernels, maps, predictions and the loss-curve marker back to
-the initial weights (ui/replay_panel.py)."""
+the initial weights (ui/runs/replay_panel.py)."""
 
 from __future__ import annotations
 

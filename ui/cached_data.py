@@ -1,0 +1,37 @@
+"""Data the pages share, cached per server: the test split, a fresh net's description, and
+what to say when a dataset is not downloaded yet."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lenet_viz.data.datasets import Split, data_available, load_split
+from lenet_viz.nets.build import build_model
+from lenet_viz.nets.config import ModelConfig
+
+DATASET_LABELS = {"mnist": "MNIST digits", "fashion-mnist": "Fashion-MNIST clothes"}
+
+
+@st.cache_resource(show_spinner=False)
+def model_info(arch: str) -> dict:
+    """`model.info()` of a freshly built net: layers, shapes, params, connections."""
+    return build_model(ModelConfig(arch=arch)).info()
+
+
+def dataset_ready(dataset: str) -> bool:
+    return data_available(dataset)
+
+
+def fetch_hint(dataset: str) -> str:
+    command = f"python -m lenet_viz fetch-data --dataset {dataset}"
+    make = "`make data` or " if dataset == "mnist" else ""
+    return (
+        f"{DATASET_LABELS.get(dataset, dataset)} is not downloaded yet, so training is off. "
+        f"In a terminal in the project folder, run {make}`{command}`, then reload this page."
+    )
+
+
+@st.cache_resource(show_spinner=False)
+def test_split(dataset: str) -> Split:
+    """The whole test split (images for the misclassified gallery)."""
+    return load_split(dataset, train=False)

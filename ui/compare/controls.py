@@ -1,0 +1,170 @@
+"""The Compare page's controls: Start and the experiments, setups shared by link,
+Pause/Resume/Stop.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import streamlit as st
+
+from lenet_viz.data.datasets import DataError
+from lenet_viz.figures.comparison import short_run_names
+from lenet_viz.nets.config import ConfigError
+from lenet_viz.training.config import TrainConfig
+from lenet_viz.training.runner import Trainer, start_run
+from lenet_viz.training.status import ACTIVE_STATUSES
+from ui.compare.settings import (
+    DEFAULT_ACTIVATIONS,
+    EXPERIMENTS,
+    KEY,
+    MAX_RUNS,
+    NOTICE,
+    PRESET_PARAM,
+    RUNS_SHOWN,
+    SETTINGS_ARCH,
+    SETUP_PARAM,
+    current_configs,
+    set_run_values,
+)
+from ui.runs.controls import pause_resume_stop_buttons
+from ui.runs.settings import ARCH_DEFAULT_C3, run_size_label
+from ui.state import COMPARE_TRAINER, replace_trainer
+
+
+def trainer_now() -> Trainer | None:
+    return st.session_state.get(COMPARE_TRAINER)
+
+
+def on_start() -> None:
+    try:
+        configs = current_configs()
+        names = short_run_names([c.to_dict() for c in configs])
+        trainer = start_run(configs, names=names)
+    except (ConfigError, DataError) as error:
+        st.session_state[NOTICE] = ("error", f"Cannot start: {error}")
+        return
+    replace_trainer(COMPARE_TRAINER, trainer)
+
+
+def apply_experiment(name: str) -> None:
+    """The named experiment's settings: every run (also those not shown) gets its recipe."""
+    experiment = EXPERIMENTS[name]
+    recipe, runs = experiment["recipe"], experiment["runs"]
+    state = st.session_state
+    state[KEY + "runs"] = state[RUNS_SHOWN] = len(runs)
+    state[KEY + "arch"] = state[SETTINGS_ARCH] = "modern"
+    state[KEY + "epochs"] = recipe["epochs"]
+    state[KEY + "resize"] = recipe["resize"]
+    for index in range(MAX_RUNS):
+        activation, lr = runs[min(index, len(runs) - 1)]
+        set_run_values(
+            index,
+            {
+                "activation": activation if index < len(runs) else DEFAULT_ACTIVATIONS[index],
+                "optimizer": recipe["optimizer"],
+                "lr": lr,
+                "momentum": recipe["momentum"],
+                "batch_size": recipe["batch_size"],
+                "c3": ARCH_DEFAULT_C3["modern"],
+            },
+        )
+
+
+def on_experiment(name: str) -> None:
+    """A preset button: its settings, then Start."""
+    apply_experiment(name)
+    st.session_state["compare_experiment"] = name
+    on_start()
+
+
+def restore_settings(configs: list[TrainConfig]) -> None:
+    """Show these runs' settings (a reattached run, a shared link)."""
+    state = st.session_state
+    first = configs[0]
+    state[KEY + "runs"] = state[RUNS_SHOWN] = len(configs)
+    state[KEY + "arch"] = state[SETTINGS_ARCH] = first.model.arch
+    state[KEY + "dataset"] = first.dataset
+    state[KEY + "epochs"] = first.epochs
+    state[KEY + "seed"] = first.seed
+    state[KEY + "resize"] = first.model.resize
+    size = run_size_label(first.train_limit, first.test_limit)
+    if size:
+        state[KEY + "size"] = size
+    for index, config in enumerate(configs):
+        model = config.model
+        set_run_values(
+            index,
+            {
+                "activation": model.activation,
+                "optimizer": config.optimizer,
+                "lr": config.lr,
+                "momentum": config.momentum,
+                "batch_size": config.batch_size,
+                "c3": model.c3,
+            },
+        )
+
+
+def setup_link() -> str:
+    """The current setup as URL query parameters: `?setup=...` opens it for a whole class."""
+    configs = [c.to_dict() for c in current_configs()]
+    text = json.dumps(configs, separators=(",", ":"))
+    token = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    return f"{SETUP_PARAM}={token}"
+
+
+def apply_link_setup() -> None:
+    """Open the setup or the named experiment a link gives (once; the URL then drops it)."""
+    params = st.query_params
+    if PRESET_PARAM in params:
+        name = params[PRESET_PARAM]
+        del params[PRESET_PARAM]
+        if name in EXPERIMENTS:
+            apply_experiment(name)
+            st.session_state["compare_experiment"] = name
+            st.session_state[NOTICE] = (
+                "info",
+                f"Set up from the link: **{EXPERIMENTS[name]['label']}**. "
+                "Press **Start all runs**.",
+            )
+        else:
+            st.session_state[NOTICE] = (
+                "warning",
+                f"The link names an unknown experiment {name!r}; choose one of: "
+                f"{', '.join(EXPERIMENTS)}.",
+            )
+    if SETUP_PARAM in params:
+        token = params[SETUP_PARAM]
+        del params[SETUP_PARAM]
+        try:
+            text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            configs = [TrainConfig.from_dict(values).validate() for values in json.loads(text)]
+            if not 2 <= len(configs) <= MAX_RUNS:
+                raise ValueError(f"{len(configs)} runs")
+            restore_settings(configs)
+        except (ValueError, TypeError, KeyError, AttributeError, ConfigError) as error:
+            st.session_state[NOTICE] = (
+                "warning",
+                f"The link's setup could not be read ({error}); the settings are unchanged.",
+            )
+            return
+        st.session_state[NOTICE] = (
+            "info",
+            "Set up from the link. Press **Start all runs**.",
+        )
+
+
+def control_buttons(status: str | None, data_ok: bool) -> None:
+    """The run buttons, enabled by the status the page was drawn with (None: no trainer)."""
+    active = status in ACTIVE_STATUSES
+    row = st.container(horizontal=True)
+    row.button(
+        "Start all runs",
+        icon=":material/play_arrow:",
+        type="primary",
+        on_click=on_start,
+        disabled=active or not data_ok,
+    )
+    pause_resume_stop_buttons(row, COMPARE_TRAINER, status)

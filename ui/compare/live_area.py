@@ -1,0 +1,152 @@
+"""The Compare page's live panel: the runs' progress, curves, summary table and CSV, redrawn at
+every poll.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from lenet_viz.training.config import TrainConfig
+from lenet_viz.training.diagnose import diagnose
+from lenet_viz.training.runner import Trainer
+from lenet_viz.training.status import RunStatus
+from ui.compare.settings import DIAGNOSES, FIGURES
+from ui.runs.live_panel import chart_config, poll_trainer, progress_panel
+from ui.runs.replay_panel import inside_panel
+from ui.runs.results_table import CSV_SETTINGS, csv_text, metrics_rows
+from ui.state import COMPARE_TRAINER
+
+SUMMARY_FORMATS = {
+    "lr": "{:g}",
+    "momentum": "{:g}",
+    "train loss (smoothed)": "{:.3f}",
+    "train accuracy % (smoothed)": "{:.1f}",
+    "test accuracy %": "{:.2f}",
+    "C1 gradient norm (last 10%)": "{:.1e}",
+}
+
+
+def summary_table(rows: list[dict]) -> pd.DataFrame:
+    """The summary as text, most telling columns first (a static table reads well projected)."""
+    first = ["run", "test accuracy %", "train accuracy % (smoothed)", "train loss (smoothed)"]
+    table = pd.DataFrame(rows)
+    table = table[first + [c for c in table.columns if c not in first]]
+    for column, template in SUMMARY_FORMATS.items():
+        if column in table:
+            table[column] = [
+                "–" if value is None or pd.isna(value) else template.format(value)
+                for value in table[column]
+            ]
+    return table.set_index("run")
+
+
+def x_axis(trainer: Trainer) -> str:
+    """Iterations, or epochs when the runs' batch sizes differ (their iterations do not align)."""
+    same_batches = len({r.config.batch_size for r in trainer.runs}) == 1
+    return "iteration" if same_batches else "epoch"
+
+
+def with_differing_settings(rows: list[dict], configs: list[TrainConfig]) -> list[dict]:
+    """Add every setting that differs between the runs (momentum included) to the summary."""
+    values = []
+    for config in configs:
+        model = config.model
+        values.append({**config.to_dict(), "activation": model.activation, "c3": model.c3})
+    differing = [key for key in CSV_SETTINGS if len({str(v.get(key)) for v in values}) > 1]
+    return [
+        {**row, **{key: v.get(key) for key in differing if key not in row}}
+        for row, v in zip(rows, values, strict=True)
+    ]
+
+
+def diagnosis_of(trainer: Trainer, index: int):
+    """`diagnose` of a finished run, computed once per run and status (it reads the run's
+    whole history, which a poll must not copy)."""
+    run = trainer.runs[index]
+    key = (trainer.id, index, run.status)
+    cached = st.session_state.get(DIAGNOSES)
+    if cached is None or key not in cached:
+        cached = {k: v for k, v in (cached or {}).items() if k[0] == trainer.id}
+        cached[key] = diagnose(run.config, run.history_snapshot(), run.final.get("test_acc"))
+        st.session_state[DIAGNOSES] = cached
+    return cached[key]
+
+
+def metrics_csv(trainer: Trainer) -> Callable[[], str]:
+    """Every run's metrics and settings as CSV text, made when the button is clicked (a poll
+    does not copy the runs' whole histories)."""
+    runs = [(run.name, run.config, run) for run in trainer.runs]
+    return lambda: csv_text(
+        metrics_rows([(name, config, run.history_snapshot()) for name, config, run in runs])
+    )
+
+
+def live_area() -> None:
+    """What the Compare page's polling fragment draws: the curves and summary, then the
+    inside view of every run."""
+    live_panel()
+    inside_panel(COMPARE_TRAINER, "compare")  # kernels, maps, prediction; replay
+
+
+def live_panel() -> None:
+    polled = poll_trainer(
+        COMPARE_TRAINER,
+        FIGURES,
+        "Press **The notebook's experiment** for sigmoid against ReLU, or set up your own "
+        "runs above and press **Start all runs**. The curves of all runs grow together.",
+        x=x_axis,
+    )
+    if polled is None:
+        return
+    trainer, view, snapshot = polled
+    progress_panel(snapshot, COMPARE_TRAINER, notice=trainer.notice)
+    for index, run in enumerate(snapshot.runs):
+        if run["status"] in (RunStatus.DIVERGED, RunStatus.ERROR):
+            st.error(f"**{run['name']}**: {run['message']}")
+        if run["status"] in (RunStatus.COMPLETED, RunStatus.STOPPED, RunStatus.DIVERGED):
+            failed = diagnosis_of(trainer, index)
+            if failed is not None:
+                st.warning(
+                    f"**{run['name']}**: {failed.headline} {failed.cause} "
+                    f"({failed.change_label.replace('Try', 'try')} for this run.)",
+                    icon=":material/error:",
+                )
+    st.subheader("Loss and accuracy, all runs")
+    st.plotly_chart(
+        view.overlay_figure(), key="compare_overlay_chart", config=chart_config("compare_curves")
+    )
+    st.subheader("Why sigmoid stalls: each layer's gradient norm")
+    st.caption(
+        "How strongly each layer is told to change, on a log scale. The error signal goes "
+        "backwards from the output; every sigmoid multiplies it by at most 1/4, so with "
+        "sigmoid the first layers (C1, C3) get gradients hundreds of times smaller than with "
+        "ReLU, and barely learn."
+    )
+    st.plotly_chart(
+        view.gradient_norm_figure(),
+        key="compare_gradient_chart",
+        config=chart_config("compare_gradient_norms"),
+    )
+    st.subheader("Each run on its own")
+    st.plotly_chart(
+        view.small_multiples_figure(),
+        key="compare_multiples_chart",
+        config=chart_config("compare_each_run"),
+    )
+    st.subheader("Summary")
+    configs = [r.config for r in trainer.runs]
+    rows = view.summary_rows(snapshot, [c.to_dict() for c in configs])
+    st.table(summary_table(with_differing_settings(rows, configs)))
+    st.download_button(
+        "Download every run's metrics and settings (.csv)",
+        icon=":material/download:",
+        data=metrics_csv(trainer),
+        file_name="lenet5_compare_runs.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="compare_csv_download",
+        help="One row per iteration of each run, with the run's name and all its settings.",
+    )

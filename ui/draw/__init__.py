@@ -1,0 +1,1 @@
+"""The Draw page's input: the canvas and an uploaded picture."""

@@ -1,0 +1,70 @@
+"""The Inside page's digit: the one drawn on the Draw page, or a test digit chosen by number."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import streamlit as st
+
+from lenet_viz.data import datasets as data
+from lenet_viz.data.datasets import DataError, Split, load_split, sample_digits
+from ui.state import DIGIT  # the app contract: the last digit the Draw page read, for Inside
+
+SOURCE = "inside_source"
+TEST_INDEX = "inside_test_index"
+DRAWN, TEST = "The digit you drew", "An MNIST test digit"
+
+
+@st.cache_resource(show_spinner="Loading the MNIST test digits…")
+def test_digits() -> tuple[Split, bool]:
+    """(digits, is_full_test_set): MNIST's test set, or the shipped sample digits without it."""
+    if data.data_available("mnist"):  # read at each call (tests stand in for it)
+        try:
+            return load_split("mnist", train=False), True
+        except DataError:
+            pass
+    return sample_digits(), False
+
+
+def choose_digit():
+    """The 28x28 digit to look at (float 0..1 or uint8) and a line saying what it is."""
+    drawn = st.session_state.get(DIGIT)
+    has_drawing = drawn is not None and not drawn.blank
+    sources = (DRAWN, TEST) if has_drawing else (TEST,)
+    if st.session_state.get(SOURCE) not in sources:
+        st.session_state[SOURCE] = sources[0]
+    source = st.radio("Digit", sources, key=SOURCE, horizontal=True)
+    if not has_drawing:
+        st.caption("Draw a digit on the **Draw** page to look at your own here.")
+    if source == DRAWN:
+        return drawn.centered, "the digit you drew on the Draw page"
+    digits, full = test_digits()
+    if not full:
+        st.caption(
+            "MNIST is not downloaded, so these are the 200 test digits shipped with the app "
+            "(run `make data` for all 10,000)."
+        )
+    if TEST_INDEX not in st.session_state:
+        st.session_state[TEST_INDEX] = 0
+    number, dice = st.columns([3, 2], vertical_alignment="bottom")
+    index = number.number_input(
+        f"Test digit number (0 to {len(digits) - 1:,})",
+        min_value=0,
+        max_value=len(digits) - 1,
+        step=1,
+        key=TEST_INDEX,
+    )
+    dice.button("Random", icon=":material/casino:", on_click=_random_digit, args=(len(digits),))
+    label = int(digits.labels[index])
+    return digits.images[index], f"test digit #{index}, labelled **{label}**"
+
+
+def as_unit_image(image) -> np.ndarray:
+    """A digit as float 0..1 (MNIST's uint8 0..255 or an already 0..1 drawing)."""
+    array = np.asarray(image, dtype=np.float32)
+    return array / 255.0 if array.max() > 1.0 else array
+
+
+def _random_digit(count: int) -> None:
+    st.session_state[TEST_INDEX] = random.randrange(count)

@@ -1,0 +1,39 @@
+"""The run controls the Train and Compare pages share, and their callbacks."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lenet_viz.training.status import ACTIVE_STATUSES, SLOT_STATUSES, RunStatus
+
+
+def _control(state_key: str, action: str) -> None:
+    """A button callback: pause, resume or stop the trainer kept at `state_key`, if any."""
+    if trainer := st.session_state.get(state_key):
+        getattr(trainer, action)()
+
+
+def pause_resume_stop_buttons(row, state_key: str, status: str | None) -> None:
+    """Pause, Resume and Stop for the trainer at `state_key`, enabled by the status the page
+    was drawn with (None: no trainer)."""
+    row.button(
+        "Pause",
+        icon=":material/pause:",
+        on_click=_control,
+        args=(state_key, "pause"),
+        disabled=status not in SLOT_STATUSES,
+    )
+    row.button(
+        "Resume",
+        icon=":material/resume:",
+        on_click=_control,
+        args=(state_key, "resume"),
+        disabled=status != RunStatus.PAUSED,
+    )
+    row.button(
+        "Stop",
+        icon=":material/stop:",
+        on_click=_control,
+        args=(state_key, "stop"),
+        disabled=status not in ACTIVE_STATUSES,
+    )

@@ -1,0 +1,112 @@
+"""The live progress panel of a run: progress bar, status, queue position, ETA, images/s."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import streamlit as st
+
+from lenet_viz.figures.live import LiveView
+from lenet_viz.training.runner import Trainer, TrainerSnapshot
+from lenet_viz.training.slots import RUN_SLOTS
+from lenet_viz.training.status import FINISHED_STATUSES, SLOT_STATUSES, RunStatus
+from ui.state import COMPARE_TRAINER, TRAIN_TRAINER, live_view
+
+UPDATED_PREFIX = "Last update: "  # the live panel's clock, read by the load test
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+STATUS_TEXT = {
+    RunStatus.IDLE: "not started",
+    RunStatus.QUEUED: "waiting for a free training slot",
+    RunStatus.RUNNING: "training",
+    RunStatus.PAUSED: RunStatus.PAUSED,
+    RunStatus.COMPLETED: "finished",
+    RunStatus.STOPPED: RunStatus.STOPPED,
+    RunStatus.DIVERGED: RunStatus.DIVERGED,
+    RunStatus.ERROR: "failed",
+}
+
+
+OTHER_PAGE = {
+    TRAIN_TRAINER: ("Compare", COMPARE_TRAINER),
+    COMPARE_TRAINER: ("Train", TRAIN_TRAINER),
+}
+
+
+def progress_panel(snapshot: TrainerSnapshot, state_key: str, notice: str = "") -> None:
+    """Progress bar, status, queue position, ETA and images/s of the trainer at `state_key`."""
+    fraction = snapshot.iteration / snapshot.total_iterations if snapshot.total_iterations else 0
+    status = STATUS_TEXT.get(snapshot.status, snapshot.status)
+    testing = " · testing on the test digits…" if snapshot.testing else ""
+    st.progress(
+        min(1.0, fraction),
+        text=f"**{status.capitalize()}** · iteration {snapshot.iteration:,} of "
+        f"{snapshot.total_iterations:,} · epoch {snapshot.epoch:.2f}{testing}",
+    )
+    if snapshot.status == RunStatus.QUEUED:
+        running, waiting = RUN_SLOTS.counts()
+        place = snapshot.queue_position or 1
+        waiting = max(waiting, place)  # the two reads are not atomic: never "1 of 0"
+        if notice:
+            st.info(notice, icon=":material/tab_close:")
+        st.info(
+            f"Queued: position {place} of {waiting} waiting. The server trains "
+            f"{RUN_SLOTS.capacity} run(s) at a time ({running} busy now); yours starts "
+            "by itself when a slot frees up. Stop cancels it.",
+            icon=":material/hourglass_top:",
+        )
+        page, other_key = OTHER_PAGE[state_key]
+        other = st.session_state.get(other_key)
+        if other is not None and other.status in SLOT_STATUSES:
+            st.warning(
+                f"Your own run on the {page} page is still going, and holds a training slot. "
+                "Pause or stop it there if you want this one to start now."
+            )
+    elif snapshot.status == RunStatus.PAUSED:
+        st.caption("Paused runs hold no training slot: Resume queues this one again.")
+    columns = st.columns(3)
+    columns[0].metric("Iteration", f"{snapshot.iteration:,}")
+    columns[1].metric("Images / s", f"{snapshot.images_per_second:,.0f}")
+    eta = snapshot.eta_seconds if snapshot.status == RunStatus.RUNNING else None
+    columns[2].metric("Time left (ETA)", format_duration(eta))
+    if snapshot.status not in FINISHED_STATUSES:
+        # Changes at every poll: the page is alive even while the run sits on one iteration
+        # (an end-of-epoch test, or a busy server).
+        st.caption(f"{UPDATED_PREFIX}{time.strftime('%H:%M:%S')}")
+
+
+def chart_config(name: str) -> dict:
+    """Plotly's own toolbar, whose camera button downloads the chart as a PNG named after it."""
+    return {"toImageButtonOptions": {"format": "png", "filename": f"lenet5_{name}", "scale": 2}}
+
+
+def poll_trainer(
+    state_key: str,
+    figures_key: str,
+    hint: str,
+    x: Callable[[Trainer], str] = lambda trainer: "iteration",
+) -> tuple[Trainer, LiveView, TrainerSnapshot] | None:
+    """One poll of the trainer at `state_key`: the trainer, its LiveView (kept at `figures_key`,
+    its x axis `x(trainer)`) and a fresh snapshot. Without a trainer, `hint` says what to do."""
+    trainer = st.session_state.get(state_key)
+    if trainer is None:
+        st.info(hint)
+        return None
+    trainer.touch()  # this page is open: its runs keep their training slot
+    view = live_view(figures_key, trainer, x(trainer))
+    return trainer, view, view.poll(trainer)

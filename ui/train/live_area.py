@@ -1,0 +1,50 @@
+"""The Train page's live panel: progress and curves of the run, redrawn at every poll."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lenet_viz.training.status import RunStatus
+from ui.runs.live_panel import chart_config, poll_trainer, progress_panel
+from ui.runs.replay_panel import inside_panel
+from ui.state import TRAIN_TRAINER
+from ui.train.sdlm_panel import sdlm_panel_for_run
+from ui.train.settings import FAITHFUL_LOSS_NOTE, FIGURES
+
+
+def live_area() -> None:
+    """What the Train page's polling fragment draws: the curves, then the inside view."""
+    live_panel()
+    inside_panel(TRAIN_TRAINER, "train")  # kernels, maps, prediction; replay
+
+
+def live_panel() -> None:
+    """Progress and curves, redrawn every POLL_SECONDS while a run is active."""
+    polled = poll_trainer(
+        TRAIN_TRAINER,
+        FIGURES,
+        "Choose the settings on the left and press **Start**. The curves appear here "
+        "and grow with every batch; the run goes on if you visit another page.",
+    )
+    if polled is None:
+        return
+    trainer, view, snapshot = polled
+    run = snapshot.runs[0]
+    st.markdown(f"**Run:** {run['name']}")
+    progress_panel(snapshot, TRAIN_TRAINER, notice=trainer.notice)
+    if run["status"] == RunStatus.DIVERGED:
+        st.error(f"The run {run['message']}", icon=":material/warning:")
+    elif run["status"] == RunStatus.ERROR:
+        st.error(run["message"])
+    st.plotly_chart(
+        view.iteration_figure(), key="train_iteration_chart", config=chart_config("curves")
+    )
+    epochs = trainer.runs[0].config.epochs
+    st.plotly_chart(
+        view.epoch_figure(total_epochs=epochs),
+        key="train_epoch_chart",
+        config=chart_config("per_epoch"),
+    )
+    if trainer.runs[0].config.model.arch == "faithful":
+        st.caption(FAITHFUL_LOSS_NOTE)
+    sdlm_panel_for_run(trainer.runs[0].config, view.runs[0].epochs, key="train_sdlm")

@@ -13,6 +13,7 @@ import streamlit as st
 
 from lenet_viz.explain import inside
 from lenet_viz.figures import inside as figures
+from ui.i18n import _
 from ui.inside import views
 from ui.inside.digit import as_unit_image, choose_digit
 from ui.inside.layers import (
@@ -27,10 +28,12 @@ from ui.model_picker import model_picker
 from ui.navigation import ensure_app_navigation
 
 ensure_app_navigation()
-st.title(":material/biotech: Inside LeNet-5")
+st.title(":material/biotech: " + _("Inside LeNet-5"))
 st.markdown(
-    "Follow one digit through the network, layer by layer: input → **C1** → **S2** → **C3** "
-    "→ **S4** → **C5** → **F6** → output."
+    _(
+        "Follow one digit through the network, layer by layer: input → **C1** → **S2** → **C3** "
+        "→ **S4** → **C5** → **F6** → output."
+    )
 )
 picked = model_picker()
 if picked is None:
@@ -40,10 +43,12 @@ chooser, picture, summary = st.columns([2, 1, 2], vertical_alignment="top")
 with chooser:
     image28, what = choose_digit()
 result = inside.inspect_digit(model, inside.network_input(image28, model.config))
-picture.image(figures.pixel_image(as_unit_image(image28), 168), caption="The digit (28x28)")
+picture.image(figures.pixel_image(as_unit_image(image28), 168), caption=_("The digit (28x28)"))
 with summary:
-    st.metric("Prediction", str(result.prediction))
-    st.markdown(f"Looking at {what}, with the model *{picked.label}*.")
+    st.metric(_("Prediction"), str(result.prediction))
+    st.markdown(
+        _("Looking at {what}, with the model *{model}*.").format(what=what, model=picked.label)
+    )
 
 view = views.view_picker()
 if view == views.LAYERS:

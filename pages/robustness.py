@@ -17,6 +17,8 @@ from lenet_viz.explain.robustness import (
     sweep_examples,
 )
 from lenet_viz.figures import explain as figures
+from ui.i18n import _
+from ui.library_text import library_text, localized_figure
 from ui.model_picker import model_picker, picked_option, second_model_picker
 from ui.navigation import ensure_app_navigation
 
@@ -37,10 +39,11 @@ TABLE_POINTS = {
 def curves_of(models: dict) -> dict[str, dict]:
     """{label: curves as a dict}; each model's curves computed once, then cached."""
     results = {}
-    digits, _ = robustness_digits()
+    digits, _source = robustness_digits()
     ways = sum(len(sweep.strengths) for sweep in SWEEPS.values())
     for label, model in models.items():
-        with st.spinner(f"Distorting {len(digits):,} test digits {ways} ways for {label}…"):
+        distorting = _("Distorting {count} test digits {ways} ways for {label}…")
+        with st.spinner(distorting.format(count=f"{len(digits):,}", ways=ways, label=label)):
             results[label] = cached_robustness_curves(model).to_dict()
     return results
 
@@ -48,10 +51,11 @@ def curves_of(models: dict) -> dict[str, dict]:
 def show_table(results: dict[str, dict]) -> None:
     rows = figures.robustness_table(results, TABLE_POINTS)
     clean = {label: result["clean_accuracy"] for label, result in results.items()}
-    table = {"undistorted": clean} | rows
+    table = {_("undistorted"): clean} | rows
     st.dataframe(
         [
-            {"transform": name} | {label: f"{value:.1%}" for label, value in row.items()}
+            {_("transform"): library_text(name)}
+            | {label: f"{value:.1%}" for label, value in row.items()}
             for name, row in table.items()
         ],
         hide_index=True,
@@ -61,10 +65,10 @@ def show_table(results: dict[str, dict]) -> None:
 
 
 def show_examples() -> None:
-    st.subheader("What the transforms do to a digit")
-    digits, _ = robustness_digits()
+    st.subheader(_("What the transforms do to a digit"))
+    digits, _source = robustness_digits()
     index = st.number_input(
-        f"Example digit (0 to {len(digits) - 1})",
+        _("Example digit (0 to {last})").format(last=len(digits) - 1),
         min_value=0,
         max_value=len(digits) - 1,
         value=0,
@@ -73,19 +77,23 @@ def show_examples() -> None:
     )
     examples = sweep_examples(digits.images[index])
     rows = [
-        (SWEEPS[name].label, images, [f"{s:g}" for s in SWEEPS[name].strengths])
+        (library_text(SWEEPS[name].label), images, [f"{s:g}" for s in SWEEPS[name].strengths])
         for name, images in examples.items()
     ]
-    st.plotly_chart(figures.digit_strip_figure(rows), key="robustness_examples", config=PLAIN)
+    st.plotly_chart(
+        localized_figure(figures.digit_strip_figure(rows)), key="robustness_examples", config=PLAIN
+    )
 
 
 ensure_app_navigation()
-st.title(":material/shield: How robust is it?")
+st.title(":material/shield: " + _("How robust is it?"))
 st.markdown(
-    "LeCun's LeNet-5 demonstrations showed it reading digits shifted, rotated, scaled, squeezed, "
-    "written thick or thin, or buried in noise. Here each transform is swept over **1,000 MNIST "
-    "test digits** (the first 100 of each class) and the accuracy measured at every strength. "
-    "Pick a model, and a second one to set beside it."
+    _(
+        "LeCun's LeNet-5 demonstrations showed it reading digits shifted, rotated, scaled, "
+        "squeezed, written thick or thin, or buried in noise. Here each transform is swept over "
+        "**1,000 MNIST test digits** (the first 100 of each class) and the accuracy measured at "
+        "every strength. Pick a model, and a second one to set beside it."
+    )
 )
 picked = model_picker()
 if picked is None:
@@ -98,19 +106,27 @@ results = curves_of(models)
 first = next(iter(results.values()))
 if first["source"] != "MNIST test set":
     st.caption(
-        f"MNIST is not downloaded, so these curves use the {first['digits']} sample digits "
-        "shipped with the app (run `make data` for 1,000 test digits)."
+        _(
+            "MNIST is not downloaded, so these curves use the {count} sample digits shipped "
+            "with the app (run `make data` for 1,000 test digits)."
+        ).format(count=first["digits"])
     )
-st.plotly_chart(figures.robustness_figure(results), key="robustness_curves", config=PLAIN)
+st.plotly_chart(
+    localized_figure(figures.robustness_figure(results)), key="robustness_curves", config=PLAIN
+)
 st.caption(
-    "Shift: each digit is moved that many pixels right, down, left or up in turn. Stroke width: "
-    "grey dilation (thicker) or erosion (thinner) of every stroke by that many pixels per side. "
-    "Noise: Gaussian, clipped to the ink range, the same pattern at every strength. The net "
-    "reads every distorted digit through its own preprocessing, as on the Draw page."
+    _(
+        "Shift: each digit is moved that many pixels right, down, left or up in turn. Stroke "
+        "width: grey dilation (thicker) or erosion (thinner) of every stroke by that many pixels "
+        "per side. Noise: Gaussian, clipped to the ink range, the same pattern at every strength. "
+        "The net reads every distorted digit through its own preprocessing, as on the Draw page."
+    )
 )
 show_table(results)
 st.markdown(
-    "Try one digit yourself: the **invariance explorer** on the *Inside LeNet-5* page moves, "
-    "turns and thickens a digit with sliders and shows the feature maps change."
+    _(
+        "Try one digit yourself: the **invariance explorer** on the *Inside LeNet-5* page moves, "
+        "turns and thickens a digit with sliders and shows the feature maps change."
+    )
 )
 show_examples()

@@ -11,6 +11,7 @@ import streamlit as st
 
 from lenet_viz.training.status import ACTIVE_STATUSES, FINISHED_STATUSES
 from ui.cached_data import dataset_ready, fetch_hint
+from ui.i18n import _
 from ui.navigation import ensure_app_navigation
 from ui.session_guard import ADOPTED
 from ui.state import TRAIN_TRAINER, live_fragment, status_of
@@ -27,7 +28,7 @@ from ui.train.settings import (
 )
 
 ensure_app_navigation()  # a deep link on a fresh server: rerun through app.py
-st.title("Train LeNet-5")
+st.title(_("Train LeNet-5"))
 trainer = trainer_now()
 if trainer is not None and st.session_state.get(ADOPTED, {}).pop(TRAIN_TRAINER, None):
     restore_settings(trainer.runs[0].config)  # a reloaded page: its run and its settings
@@ -39,9 +40,9 @@ if not active:
 
 settings_column, live_column = st.columns([1, 2.4], gap="large")
 with settings_column, st.container(border=True):
-    st.subheader("Settings")
+    st.subheader(_("Settings"))
     if active:
-        st.caption("Locked while a run is going on: Stop it to change them.")
+        st.caption(_("Locked while a run is going on: Stop it to change them."))
     settings(disabled=active)
 data_ok = dataset_ready(st.session_state[KEY + "dataset"])
 

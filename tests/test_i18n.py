@@ -21,8 +21,9 @@ from streamlit.testing.v1 import AppTest
 
 from lenet_viz.figures.architecture import architecture_figure
 from lenet_viz.figures.training import epoch_figure, iteration_figure
-from lenet_viz.history import History
-from lenet_viz.model import ModelConfig, build_model
+from lenet_viz.nets.build import build_model
+from lenet_viz.nets.config import ModelConfig
+from lenet_viz.training.history import History
 from ui.i18n import (
     CHINESE,
     ENGLISH,

@@ -123,7 +123,7 @@ CHART_TEXT = (
 )
 
 EXPLAIN_TEXT = (
-    # lenet_viz/robustness.py's sweeps, figures/explain.py
+    # lenet_viz/explain/robustness.py's sweeps, figures/explain.py
     N_("rotation (degrees, anticlockwise)"),
     N_("shift (pixels)"),
     N_("scale (x size)"),
@@ -132,13 +132,13 @@ EXPLAIN_TEXT = (
     N_("Gaussian noise (std, 1 = full ink)"),
     N_("<b>{title}</b>"),
     N_("drop"),
-    # lenet_viz/preprocess.py: why a drawing is not read
+    # lenet_viz/data/preprocess.py: why a drawing is not read
     N_("no ink found: draw a digit (or upload a picture of one)"),
     N_("only a speck of ink ({height}x{width} px in a {size} picture): draw a whole digit, larger"),
 )
 
 DIAGNOSIS_TEXT = (
-    # lenet_viz/diagnose.py
+    # lenet_viz/training/diagnose.py
     N_("This run failed: {accuracy} % test accuracy is about what guessing gets ({chance} %)."),
     N_("Try lr ÷ 10 ({lr})"),
     N_("Try lr × 10 ({lr})"),
@@ -164,7 +164,7 @@ DIAGNOSIS_TEXT = (
     ),
     N_("The learning rate ({lr}) is so low that the weights hardly move."),
     N_("The learning rate is the usual cause: a smaller one often gets it going."),
-    # run messages (lenet_viz/run.py, runner.py)
+    # run messages (lenet_viz/training/run.py, runner.py, loop.py)
     N_("stopped at iteration {iteration}"),
     N_("training failed: {error}"),
     N_("the loss became {loss}"),
@@ -176,7 +176,7 @@ DIAGNOSIS_TEXT = (
 )
 
 RUN_TEXT = (
-    # run and trainer statuses (lenet_viz/runner.py)
+    # run and trainer statuses (lenet_viz/training/status.py)
     N_("idle"),
     N_("ready"),
     N_("queued"),
@@ -227,7 +227,7 @@ RUN_TEXT = (
     N_("seed"),
     N_("train_limit"),
     N_("test_limit"),
-    # lenet_viz/augment.py's AUGMENT_HELP (the Train page's distortions)
+    # lenet_viz/training/augment.py's AUGMENT_HELP (the Train page's distortions)
     N_("the training digits as they are"),
     N_("each digit moved by up to 2 px"),
     N_("the paper's random distortions: shift, scale, squeeze, shear (p.10)"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import math
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -440,7 +441,9 @@ def test_a_compare_setup_travels_in_a_link(apps):
     at.slider(key="compare_opt_run1_momentum").set_value(0.42)
     rerun(at)
     link = next(c.value for c in at.code if c.value.startswith("setup="))
-    opened = app_on(COMPARE, setup=link.removeprefix("setup="))
+    params = dict(parse_qsl(link))
+    assert params["lang"] == "en"  # the link opens in the language it was made in
+    opened = app_on(COMPARE, **params)
     assert opened.radio(key="compare_opt_runs").value == 3
     assert opened.slider(key="compare_opt_run1_momentum").value == pytest.approx(0.42)
     assert [opened.session_state[f"compare_opt_run{i}_lr_exact"] for i in range(3)] == lrs

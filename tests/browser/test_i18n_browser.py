@@ -36,6 +36,9 @@ KEPT = {
     *("English", "Language"),  # the language selector names itself in both languages
 }
 NAME = re.compile(r"^(?:[CSF]\d|x\d*|[A-Za-z])$")  # C1-F6, "5x5"'s x, single letters (P(3), I)
+# A page's first run may compute for minutes on a busy machine (Robustness: 2 models x 1,000
+# digits x 17 distortions, once per model; Inside: the model's first pass).
+PAGE_MS = 600_000
 WORD = re.compile(r"[A-Za-zÀ-ÿ]+")
 
 VISIBLE_TEXT = """() => {
@@ -73,9 +76,9 @@ def lines_with(text: str, words: list[str]) -> list[str]:
 def test_every_page_in_chinese_shows_no_english(app_url, page, path):
     page.goto(f"{app_url}/{path}?lang=zh")
     page.locator("h1").filter(has_text=PAGES[path]).first.wait_for()
-    wait_for_app(page)
+    wait_for_app(page, PAGE_MS)
     page.wait_for_timeout(1500)  # charts drawn
-    wait_for_app(page)
+    wait_for_app(page, PAGE_MS)
     text = page.evaluate(VISIBLE_TEXT)
     english = english_words(text)
     context = "\n".join(lines_with(text, english))

@@ -14,6 +14,7 @@ import re
 import pytest
 
 from tests.browser.conftest import wait_for_app
+from tests.browser.test_draw_browser import CANVAS, stroke
 
 pytestmark = pytest.mark.browser
 
@@ -72,17 +73,35 @@ def lines_with(text: str, words: list[str]) -> list[str]:
     return [line for line in text.splitlines() if any(word in line for word in words)][:15]
 
 
-@pytest.mark.parametrize("path", list(PAGES), ids=[p or "home" for p in PAGES])
-def test_every_page_in_chinese_shows_no_english(app_url, page, path):
-    page.goto(f"{app_url}/{path}?lang=zh")
+def open_in_chinese(page, url: str, path: str) -> None:
+    page.goto(f"{url}/{path}?lang=zh")
     page.locator("h1").filter(has_text=PAGES[path]).first.wait_for()
     wait_for_app(page, PAGE_MS)
+
+
+def assert_all_chinese(page, what: str) -> None:
     page.wait_for_timeout(1500)  # charts drawn
     wait_for_app(page, PAGE_MS)
     text = page.evaluate(VISIBLE_TEXT)
     english = english_words(text)
     context = "\n".join(lines_with(text, english))
-    assert not english, f"untranslated on /{path}: {english}\n{context}"
+    assert not english, f"untranslated on {what}: {english}\n{context}"
+
+
+@pytest.mark.parametrize("path", list(PAGES), ids=[p or "home" for p in PAGES])
+def test_every_page_in_chinese_shows_no_english(app_url, page, path):
+    open_in_chinese(page, app_url, path)
+    assert_all_chinese(page, f"/{path}")
+
+
+def test_a_drawn_digit_is_read_in_chinese(app_url, page):
+    """The Draw page after a stroke: the prediction, its chart and the preprocessing steps."""
+    open_in_chinese(page, app_url, "draw")
+    canvas = page.locator(CANVAS)
+    canvas.wait_for()
+    stroke(page, canvas, [(140, 50), (140, 230)])  # a 1
+    page.get_by_text("你的手写数字如何变成网络的输入").wait_for(timeout=PAGE_MS)
+    assert_all_chinese(page, "/draw after a stroke")
 
 
 def test_a_chinese_browser_gets_the_chinese_interface(app_url, browser):

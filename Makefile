@@ -108,7 +108,7 @@ bench: setup data
 	$(PY) -m benchmarks
 
 loadtest: setup data browser
-	$(PY) scripts/loadtest.py
+	$(PY) scripts/loadtest
 
 # The README's pictures of every page (docs/screenshots/), taken in Chromium from a real run.
 screenshots: setup data browser

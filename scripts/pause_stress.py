@@ -23,7 +23,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-import loadtest  # noqa: E402  (the load test's page helpers)
+from loadtest import say, train_page  # noqa: E402  (the load test's page helpers)
+from loadtest.server import copy_shipped_checkpoints  # noqa: E402
+from loadtest.session import new_session, open_home  # noqa: E402
+from loadtest.train_page import start_tiny_run, wait_for_status  # noqa: E402
 
 from devtools.app_server import (  # noqa: E402
     chromium_options,
@@ -40,18 +43,18 @@ RUN = ("Medium: 10,000 images", "3")  # long enough to pause and resume several 
 async def pause_and_resume(session, url: str, together: asyncio.Barrier, rounds: int) -> None:
     page = session.page
     try:
-        await loadtest.open_home(session, url)
-        await loadtest.start_tiny_run(session, together, *RUN)
+        await open_home(session, url)
+        await start_tiny_run(session, together, *RUN)
         for _ in range(rounds):
-            if await loadtest.wait_for_status(session, ("running", "queued")) is None:
+            if await wait_for_status(session, ("running", "queued")) is None:
                 break
             await page.get_by_role("button", name="Pause", exact=True).click(timeout=30_000)
-            if await loadtest.wait_for_status(session, ("paused",)) != "paused":
+            if await wait_for_status(session, ("paused",)) != "paused":
                 break
             await page.get_by_role("button", name="Resume", exact=True).click(timeout=30_000)
     except Exception as error:  # a timeout: the page stopped working
         session.fail(f"{type(error).__name__}: {str(error).splitlines()[0][:200]}")
-    loadtest.say(f"{session.label}: errors {session.errors}, JavaScript {session.page_errors}")
+    say(f"{session.label}: errors {session.errors}, JavaScript {session.page_errors}")
 
 
 async def stress(url: str, sessions: int, rounds: int) -> int:
@@ -59,7 +62,7 @@ async def stress(url: str, sessions: int, rounds: int) -> int:
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(**chromium_options())
-        everyone = [await loadtest.new_session(browser, i, "pause", 1) for i in range(sessions)]
+        everyone = [await new_session(browser, i, "pause", 1) for i in range(sessions)]
         together = asyncio.Barrier(sessions)
         await asyncio.gather(*(pause_and_resume(s, url, together, rounds) for s in everyone))
         crashed = sum(bool(session.page_errors) for session in everyone)
@@ -72,9 +75,9 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
-    loadtest.RUN_SECONDS = 60  # a page that is blank shows no status: give up sooner
+    train_page.RUN_SECONDS = 60  # a page that is blank shows no status: give up sooner
     port, folder = free_port(), tempfile.mkdtemp(prefix="lenet-pause-stress-")
-    loadtest.copy_shipped_checkpoints(Path(folder))
+    copy_shipped_checkpoints(Path(folder))
     env = {**os.environ, "LENET_VIZ_MAX_RUNS": "1", "LENET_VIZ_CHECKPOINTS": folder}
     log = REPO / "test-output" / "pause-stress-server.log"
     server = start_app(port, log, env)

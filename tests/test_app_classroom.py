@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import math
+import weakref
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -129,10 +130,12 @@ def test_a_reloaded_page_gets_its_paused_run_and_settings_back(apps):
     assert not button(new, "Resume").disabled
     assert trainer.status == "paused"
 
+    old_stopper = weakref.ref(old.session_state["train_trainer_stopper"])
     del old  # Streamlit forgets the old session: its stopper must leave the adopted run alone
     apps.pop(0)
     gc.collect()
-    trainer.wait(1)
+    assert old_stopper() is None  # the old session's stopper is gone: its finalizer has run...
+    assert trainer.id not in ENDED_WITH_SESSION  # ...and did not stop the adopted run
     assert trainer.status == "paused"
     button(new, "Resume").click()
     rerun(new)

@@ -1,4 +1,4 @@
-"""The load test's own logic (scripts/loadtest.py), and one small run of it in the browser.
+"""The load test's own logic (scripts/loadtest/), and one small run of it in the browser.
 
 The full load (`make loadtest`: 8 sessions, two rounds) takes minutes; here its judgements are
 checked on made-up observations, and `--sessions 2 --quick` runs it end to end once.
@@ -6,7 +6,6 @@ checked on made-up observations, and `--sessions 2 --quick` runs it end to end o
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -16,18 +15,12 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SCRIPT = REPO / "scripts" / "loadtest.py"
+SCRIPT = REPO / "scripts" / "loadtest"  # a package: `python scripts/loadtest` runs it
+sys.path.insert(0, str(SCRIPT.parent))
 
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("loadtest", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["loadtest"] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-loadtest = _load_script()
+from loadtest import report, roles, server, train_page  # noqa: E402
+from loadtest.__main__ import parse_args  # noqa: E402
+from loadtest.session import Session  # noqa: E402
 
 # What the Train page shows (ui/runs/live_panel.py's progress_panel), as the browser reads it.
 RUNNING = "Training · iteration {} of 8 · epoch 0.12"
@@ -40,29 +33,29 @@ QUEUED_MESSAGE = (
 
 
 def test_eight_sessions_include_a_reload_and_a_closed_tab():
-    roles = loadtest.assign_roles(8)
-    assert (roles.count("train"), roles.count("draw"), roles.count("switch")) == (2, 2, 2)
-    assert roles[-2:] == ["reload", "closetab"]
-    assert sum(role in loadtest.TRAINING_ROLES for role in roles) == 3  # 3 runs to the end
-    assert loadtest.assign_roles(2) == ["train", "draw"]
-    assert "reload" not in loadtest.assign_roles(4)
+    assigned = roles.assign_roles(8)
+    assert (assigned.count("train"), assigned.count("draw"), assigned.count("switch")) == (2, 2, 2)
+    assert assigned[-2:] == ["reload", "closetab"]
+    assert sum(role in roles.TRAINING_ROLES for role in assigned) == 3  # 3 runs to the end
+    assert roles.assign_roles(2) == ["train", "draw"]
+    assert "reload" not in roles.assign_roles(4)
 
 
 def test_percentile_is_nearest_rank():
     values = [float(v) for v in range(10, 0, -1)]
-    assert loadtest.percentile(values, 0.5) == 5
-    assert loadtest.percentile(values, 0.95) == 10
-    assert loadtest.percentile([3.0], 0.95) == 3
-    assert loadtest.percentile([], 0.5) is None
+    assert report.percentile(values, 0.5) == 5
+    assert report.percentile(values, 0.95) == 10
+    assert report.percentile([3.0], 0.95) == 3
+    assert report.percentile([], 0.5) is None
 
 
 def test_status_and_queue_message_are_read_from_the_page_text():
-    assert loadtest.status_of(RUNNING.format(1)) == "running"
-    assert loadtest.status_of(WAITING) == "queued"
-    assert loadtest.status_of(FINISHED) == "finished"
-    assert loadtest.status_of(None) is None
-    assert loadtest.parse_queued(QUEUED_MESSAGE) == (2, 3, 1)
-    assert loadtest.parse_queued("Choose the settings on the left") is None
+    assert train_page.status_of(RUNNING.format(1)) == "running"
+    assert train_page.status_of(WAITING) == "queued"
+    assert train_page.status_of(FINISHED) == "finished"
+    assert train_page.status_of(None) is None
+    assert train_page.parse_queued(QUEUED_MESSAGE) == (2, 3, 1)
+    assert train_page.parse_queued("Choose the settings on the left") is None
 
 
 def test_a_run_counts_as_training_only_where_a_later_redraw_proves_it():
@@ -75,8 +68,8 @@ def test_a_run_counts_as_training_only_where_a_later_redraw_proves_it():
         (5.0, FINISHED),
         (6.0, RUNNING.format(5)),  # a lone read: not certain either
     ]
-    assert loadtest.confirmed_running_intervals(reads) == [(1.0, 2.0)]
-    assert loadtest.confirmed_running_intervals([(0.0, RUNNING.format(1))] * 3) == []
+    assert report.confirmed_running_intervals(reads) == [(1.0, 2.0)]
+    assert report.confirmed_running_intervals([(0.0, RUNNING.format(1))] * 3) == []
 
 
 def test_a_stale_page_does_not_look_like_two_runs_at_once():
@@ -85,22 +78,22 @@ def test_a_stale_page_does_not_look_like_two_runs_at_once():
     a = [(float(t), RUNNING.format(t)) for t in range(1, 6)] + [(6.0, RUNNING.format(5))]
     a.append((7.0, FINISHED))
     b = [(5.5, WAITING), (6.0, RUNNING.format(1)), (7.0, RUNNING.format(2))]
-    intervals = loadtest.confirmed_running_intervals(a) + loadtest.confirmed_running_intervals(b)
-    assert loadtest.max_overlap(intervals) == 1
+    intervals = report.confirmed_running_intervals(a) + report.confirmed_running_intervals(b)
+    assert report.max_overlap(intervals) == 1
     # Two runs that really train at the same time are caught.
     c = [(2.0, RUNNING.format(1)), (3.0, RUNNING.format(2))]
-    assert loadtest.max_overlap(intervals + loadtest.confirmed_running_intervals(c)) == 2
+    assert report.max_overlap(intervals + report.confirmed_running_intervals(c)) == 2
 
 
 def test_max_overlap_counts_shared_moments():
-    assert loadtest.max_overlap([]) == 0
-    assert loadtest.max_overlap([(0, 1), (2, 3)]) == 1
-    assert loadtest.max_overlap([(0, 1), (1, 2)]) == 2  # closed: both at 1
-    assert loadtest.max_overlap([(0, 10), (1, 2), (3, 4), (3.5, 5)]) == 3
+    assert report.max_overlap([]) == 0
+    assert report.max_overlap([(0, 1), (2, 3)]) == 1
+    assert report.max_overlap([(0, 1), (1, 2)]) == 2  # closed: both at 1
+    assert report.max_overlap([(0, 10), (1, 2), (3, 4), (3.5, 5)]) == 3
 
 
 def _trainer(queued=(), reads=(), runs=1):
-    session = loadtest.Session(index=0, role="train", label="t")
+    session = Session(index=0, role="train", label="t")
     session.queued_reads = list(queued)
     session.status_reads = list(reads)
     session.runs_trained = runs
@@ -108,17 +101,17 @@ def _trainer(queued=(), reads=(), runs=1):
 
 
 def test_queue_figures_fail_when_the_server_trains_too_many_or_nobody_ever_waited():
-    figures, failures = loadtest.queue_figures([_trainer([(1, 2, 1)]), _trainer()], capacity=1)
+    figures, failures = report.queue_figures([_trainer([(1, 2, 1)]), _trainer()], capacity=1)
     assert failures == []
     assert figures["queue_max"] == 2 and figures["running_max_server"] == 1
     assert figures["sessions_seen_queued"] == 1
 
-    _, failures = loadtest.queue_figures([_trainer([(1, 1, 2)]), _trainer()], capacity=1)
+    _, failures = report.queue_figures([_trainer([(1, 1, 2)]), _trainer()], capacity=1)
     assert any("2 runs were training at once" in failure for failure in failures)
 
-    _, failures = loadtest.queue_figures([_trainer(), _trainer()], capacity=1)
+    _, failures = report.queue_figures([_trainer(), _trainer()], capacity=1)
     assert any("none was ever seen queued" in failure for failure in failures)
-    _, failures = loadtest.queue_figures([_trainer()], capacity=1)  # one run needs no queue
+    _, failures = report.queue_figures([_trainer()], capacity=1)  # one run needs no queue
     assert failures == []
 
 
@@ -127,13 +120,13 @@ def test_memory_failures_for_the_limit_and_for_growth_between_rounds():
         {"peak_rss_mb": 1000, "end_rss_mb": 900},
         {"peak_rss_mb": 1100, "end_rss_mb": 950},
     ]
-    assert loadtest.memory_failures(steady, limit_mb=4096, growth_mb=300) == []
-    over = loadtest.memory_failures(steady, limit_mb=1050, growth_mb=300)
+    assert report.memory_failures(steady, limit_mb=4096, growth_mb=300) == []
+    over = report.memory_failures(steady, limit_mb=1050, growth_mb=300)
     assert len(over) == 1 and "round 2" in over[0]
     growing = [{"peak_rss_mb": 1000, "end_rss_mb": 900}, {"peak_rss_mb": 1500, "end_rss_mb": 1400}]
-    assert len(loadtest.memory_failures(growing, limit_mb=4096, growth_mb=300)) == 2
+    assert len(report.memory_failures(growing, limit_mb=4096, growth_mb=300)) == 2
     cut_short = [growing[0], {**growing[1], "finished": False}]  # not the same load
-    assert loadtest.memory_failures(cut_short, limit_mb=4096, growth_mb=300) == []
+    assert report.memory_failures(cut_short, limit_mb=4096, growth_mb=300) == []
 
 
 CLIENT_GONE_LOG = """Exception in ASGI application
@@ -152,7 +145,7 @@ starlette.websockets.WebSocketDisconnected: Cannot call "send" once a close mess
 
 
 def test_a_tab_gone_during_the_websocket_handshake_is_not_a_server_failure():
-    assert loadtest.server_tracebacks(CLIENT_GONE_LOG) == (0, 2)
+    assert server.server_tracebacks(CLIENT_GONE_LOG) == (0, 2)
     ours = f"""Traceback (most recent call last):
   File "{REPO}/ui/draw_input.py", line 91, in drawn_image
     raise starlette.websockets.WebSocketDisconnected()
@@ -162,8 +155,8 @@ Traceback (most recent call last):
     return self._call_impl(*args)
 RuntimeError: shapes cannot be multiplied
 """
-    assert loadtest.server_tracebacks(ours) == (2, 0)
-    assert loadtest.server_tracebacks("all quiet\n") == (0, 0)
+    assert server.server_tracebacks(ours) == (2, 0)
+    assert server.server_tracebacks("all quiet\n") == (0, 0)
 
 
 def test_rss_of_a_process_tree_includes_its_children():
@@ -173,10 +166,10 @@ def test_rss_of_a_process_tree_includes_its_children():
     )
     try:
         child.stdout.readline()  # started: its memory no longer grows
-        assert child.pid in loadtest.process_tree(os.getpid())
-        child_rss = loadtest.rss_bytes(child.pid)
-        tree = loadtest.tree_rss_bytes(os.getpid())
-        own = loadtest.rss_bytes(os.getpid())
+        assert child.pid in server.process_tree(os.getpid())
+        child_rss = server.rss_bytes(child.pid)
+        tree = server.tree_rss_bytes(os.getpid())
+        own = server.rss_bytes(os.getpid())
         assert own > 10 * 2**20  # a Python interpreter with pytest: over 10 MB
         assert child_rss > 2**20
         assert tree - own >= 0.9 * child_rss  # the child is counted (give or take a page)
@@ -184,21 +177,21 @@ def test_rss_of_a_process_tree_includes_its_children():
         child.kill()
         child.wait()
         child.stdout.close()
-    assert loadtest.rss_bytes(child.pid) == 0  # gone
+    assert server.rss_bytes(child.pid) == 0  # gone
 
 
 def test_arguments_and_table():
-    assert loadtest.parse_args([]).rounds == 2
-    quick = loadtest.parse_args(["--sessions", "2", "--quick"])
+    assert parse_args([]).rounds == 2
+    quick = parse_args(["--sessions", "2", "--quick"])
     assert (quick.sessions, quick.rounds) == (2, 1)
     with pytest.raises(SystemExit):
-        loadtest.parse_args(["--sessions", "0"])
-    assert loadtest.format_table([("a", 1), ("longer", "x")]) == "a       1\nlonger  x"
+        parse_args(["--sessions", "0"])
+    assert report.format_table([("a", 1), ("longer", "x")]) == "a       1\nlonger  x"
 
 
 @pytest.mark.browser
 def test_two_sessions_quick_run_passes_and_writes_its_figures(tmp_path):
-    problem = loadtest.missing_requirements()
+    problem = server.missing_requirements()
     if problem:
         pytest.skip(problem)
     output = tmp_path / "loadtest.json"

@@ -68,6 +68,12 @@ def progress_text(page) -> str:
     return bars.first.inner_text() if bars.count() else ""
 
 
+def iteration_shown(page) -> int | None:
+    """The iteration the live panel's progress line shows; None if it shows none."""
+    match = re.search(r"iteration ([\d,]+)", progress_text(page))
+    return int(match.group(1).replace(",", "")) if match else None
+
+
 def wait_for_status(page, pattern: str, timeout_s: float = 120) -> float:
     """Wait until the live panel's progress line matches `pattern`; the seconds it took."""
     start = time.monotonic()
@@ -153,15 +159,15 @@ def test_a_tab_closed_while_running_gives_its_slot_to_the_next_start(one_slot_ap
     again_context.close()
 
 
-def test_a_reload_while_running_reattaches_and_the_run_goes_on(one_slot_app, browser):
+def test_a_reload_while_running_reattaches_and_the_run_goes_on(one_slot_app, browser, wait_until):
     context, page = open_train(browser, one_slot_app, FULL)
     press(page, "Start")
     wait_for_status(page, r"^Training")
     page.reload()
     wait_for_status(page, r"^Training", timeout_s=60)
-    before = int(re.search(r"iteration ([\d,]+)", progress_text(page)).group(1).replace(",", ""))
-    page.wait_for_timeout(3000)
-    after = int(re.search(r"iteration ([\d,]+)", progress_text(page)).group(1).replace(",", ""))
-    assert after > before  # the same run, still training, not a new empty page
+    before = iteration_shown(page)
+    assert before is not None, progress_text(page)
+    # the same run, still training, not a new empty page: its iteration goes on from `before`
+    assert wait_until(lambda: (iteration_shown(page) or 0) > before, 60), progress_text(page)
     stop_run(page)
     context.close()

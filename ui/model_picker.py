@@ -49,7 +49,7 @@ class PickedModel:
     temperature: float = 1.0  # calibration of its probabilities (lenet_viz.explain.calibration)
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner="Loading the model…", max_entries=32)
 def _load_cached(path: str, modified_ns: int, size: int) -> LoadedCheckpoint:
     """Load a checkpoint once per server; a changed file (time, size) is loaded again."""
     return load_checkpoint(path)
@@ -57,8 +57,7 @@ def _load_cached(path: str, modified_ns: int, size: int) -> LoadedCheckpoint:
 
 def _load(path: Path) -> LoadedCheckpoint:
     stat = path.stat()
-    with st.spinner(_("Loading the model…")):  # shown only if it takes a while (not cached)
-        return _load_cached(str(path), stat.st_mtime_ns, stat.st_size)
+    return _load_cached(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 def _describe(loaded: LoadedCheckpoint, origin: str) -> str:

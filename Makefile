@@ -9,6 +9,10 @@ MNIST := data/MNIST/raw/train-images-idx3-ubyte
 CHROMIUM := /usr/bin/chromium
 # A Chinese font for that Chromium (the browser tests and screenshots of the Chinese interface).
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+# Debian's PostgreSQL server, which the class board's tests start in a temporary folder.
+PG_CTL := $(firstword $(wildcard /usr/lib/postgresql/*/bin/pg_ctl) /usr/lib/postgresql/bin/pg_ctl)
+# axe-core, the accessibility rules the browser tests inject into every page (tools/package.json).
+AXE := tools/node_modules/axe-core/axe.min.js
 # Debian's Fashion-MNIST files, which `lenet_viz fetch-data --dataset fashion-mnist` copies.
 # The interface's Chinese catalog (kept in the repo) and its compiled form (built here).
 CATALOG := locales/zh_CN/LC_MESSAGES/messages
@@ -18,12 +22,12 @@ PORT ?= 8501
 # training threads made its RSS creep up by ~7 MB per session. Two arenas keep it flat.
 export MALLOC_ARENA_MAX ?= 2
 
-.PHONY: run test test-quick setup messages data fashion-data debian-fashion browser lint format bench loadtest screenshots clean-venv
+.PHONY: run test test-quick setup messages data fashion-data debian-fashion browser postgres axe lint format bench loadtest screenshots clean-venv
 
 run: setup data
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
 
-test: setup data browser
+test: setup data browser postgres axe
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest -q
@@ -95,6 +99,32 @@ $(CJK_FONT): | $(CHROMIUM)
 		echo "error: the Chinese pages need a Chinese font; run: sudo apt-get install -y fonts-wqy-microhei"; \
 		exit 2; \
 	fi
+
+# Debian's PostgreSQL for the class board's storage tests (a real server; the tests start and
+# stop their own in a temporary folder, the package's own cluster is not used).
+postgres: $(PG_CTL)
+$(PG_CTL):
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y -q postgresql \
+		|| (apt-get update -q && apt-get install -y -q postgresql); \
+	else \
+		echo "error: the class board's tests need Debian's postgresql; run: sudo apt-get install -y postgresql"; \
+		exit 2; \
+	fi
+# The npm package axe-core, pinned in tools/package.json, into tools/node_modules (Debian's npm
+# if the machine has no npm yet).
+axe: $(AXE)
+$(AXE): tools/package.json
+	@if ! command -v npm >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -q && apt-get install -y -q npm; \
+		else \
+			echo "error: the accessibility tests need npm; run: sudo apt-get install -y npm"; \
+			exit 2; \
+		fi; \
+	fi
+	cd tools && npm install --no-package-lock --no-audit --no-fund --silent
+	touch $@
 
 lint: setup
 	$(PY) -m ruff check .

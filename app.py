@@ -6,9 +6,16 @@ thin script in pages/ over the `lenet_viz` library.
 
 import streamlit as st
 
+from ui.class_board.membership import follow_class
 from ui.navigation import run_app
 from ui.session_guard import guard_runs_across_restarts
 
 st.set_page_config(page_title="LeNet-5 Explorer", page_icon=":material/pin:", layout="wide")
 
-run_app(before_page=guard_runs_across_restarts)
+
+def before_page() -> None:
+    guard_runs_across_restarts()
+    follow_class()  # ?class=CODE joins; finished runs go to the class board
+
+
+run_app(before_page=before_page)

@@ -36,6 +36,7 @@ SECTIONS = (
     "explain",
     "livepoll",
     "applive",
+    "workers",
 )
 
 # Targets of issue 5, on the 2-core machine.
@@ -44,9 +45,9 @@ FAST_MAX_SECONDS = 12.0
 FAST_MIN_ACCURACY = 0.99
 EVAL_MAX_SECONDS = 0.5
 DRAW_MAX_P95_MS = 20.0
-# Targets of issue 10 for the default Draw model.
+# Targets of issue 10 for the default Draw model (MNIST raised to 99.4% by issue 24).
 DRAWN_MIN_ACCURACY = 0.99
-MNIST_MIN_ACCURACY = 0.992
+MNIST_MIN_ACCURACY = 0.994
 COLD_START_MAX_SECONDS = 5.0
 # Issue 13: the live inside-the-net panel adds no per-poll work that grows with the run.
 REPLAY_MAX_GROWTH = 1.5  # poll at iteration 100,000 / poll at iteration 100
@@ -58,6 +59,9 @@ SALIENCY_MAX_MS = 1000.0
 MIN_APP_OVER_LIBRARY = 0.85
 MAX_POLL_CPU_MS = 30.0
 MAX_POLL_GROWTH = 2.0
+# Targets of issue 21: training in worker processes.
+MAX_SERVER_CPU_SHARE = 0.25
+MAX_KILL_RECOVERY_SECONDS = 15.0
 
 FULL = {
     "throughput": dict(n_images=4_096, notebook_images=2_048, repeats=15, notebook_repeats=3),
@@ -71,19 +75,27 @@ FULL = {
     "browser": True,
     "livepoll": dict(sizes=(2_000, 20_000, 100_000), polls=20, before_polls=3),
     "applive": dict(compare_sizes=("Medium", "Full"), train_epochs=10),
+    "workers": dict(quick=False),
 }
 QUICK = {
     "throughput": dict(n_images=256, notebook_images=64, repeats=1, notebook_repeats=1),
     "fast_args": ("--train-limit", "512", "--test-limit", "256", "--epochs", "1"),
     "eval": dict(test_limit=500, repeats=1),
     "draw": dict(samples=5, distinct=5),
-    "drawn": dict(canvas_per_template=1, photos_per_template=1, mnist_limit=500),
+    "drawn": dict(
+        canvas_per_template=1,
+        photos_per_template=1,
+        mnist_limit=500,
+        canvas_per_writer=1,
+        photos_per_writer=1,
+    ),
     "apptest": dict(reruns=1),
     "replay": dict(polls=2, iterations=(10, 1_000)),
     "explain": dict(repeats=2, sweeps=("rotation",), search_limit=500),
     "browser": False,
     "livepoll": dict(sizes=(200, 2_000), polls=2, before_polls=1),
     "applive": dict(compare_sizes=("Tiny",), train_epochs=None),
+    "workers": dict(quick=True),
 }
 
 
@@ -203,7 +215,16 @@ def run_draw(settings: dict, results: dict, quick: bool) -> list[Row]:
 
 
 def run_drawn(settings: dict, results: dict, quick: bool) -> list[Row]:
-    from benchmarks.drawn import confusion_table_lines, measure_drawn, per_style_lines, summary
+    from benchmarks.drawn import (
+        STYLE_MIN_ACCURACY,
+        STYLE_MIN_DIGITS,
+        WRITERS_MIN_ACCURACY,
+        confusion_table_lines,
+        measure_drawn,
+        per_style_lines,
+        summary,
+        writers_report_lines,
+    )
 
     measured = measure_drawn(**settings["drawn"])
     results["drawn"] = measured
@@ -212,10 +233,19 @@ def run_drawn(settings: dict, results: dict, quick: bool) -> list[Row]:
     _log("drawn, confusions (rows: the digit drawn, columns: what the Draw page read):")
     for line in confusion_table_lines(measured["confusion_matrix"]):
         _log(f"  {line}")
+    for line in writers_report_lines(measured["writers"]):
+        _log(f"drawn, {line}")
     rows = [Row("drawn", what, value) for what, value in summary(measured)]
     rows[0].target = f">= {DRAWN_MIN_ACCURACY:.1%}"
     rows[0].ok = None if quick else measured["accuracy"] >= DRAWN_MIN_ACCURACY
+    writers = measured["writers"]
     for row in rows:
+        if row.what.startswith("test writers ("):
+            row.target = f">= {WRITERS_MIN_ACCURACY:.1%}"
+            row.ok = None if quick else writers["accuracy"] >= WRITERS_MIN_ACCURACY
+        if row.what.startswith("test writers: styles"):
+            row.target = f"every style of >= {STYLE_MIN_DIGITS} digits >= {STYLE_MIN_ACCURACY:.0%}"
+            row.ok = None if quick else not writers["styles_short"]
         if row.what.startswith("MNIST test"):
             row.target = f">= {MNIST_MIN_ACCURACY:.1%}"
             row.ok = None if quick else measured["mnist_accuracy"] >= MNIST_MIN_ACCURACY
@@ -462,6 +492,64 @@ def _poll_overhead(ms: float) -> str:
     return f"{ms:.1f} ms" if ms > 0 else "not measurable (≤ 0 ms)"
 
 
+def run_workers(settings: dict, results: dict, quick: bool) -> list[Row]:
+    """A run in a worker process against the library; the server's share; memory; a kill."""
+    from benchmarks.workers import measure
+
+    measured = measure(log=_log, **settings["workers"])
+    results["workers"] = measured
+    return workers_rows(measured, quick)
+
+
+def workers_rows(measured: dict, quick: bool) -> list[Row]:
+    watched, kill = measured["watched"], measured["kill"]
+    growth = watched["poll_cpu_ms_last"] / max(watched["poll_cpu_ms_first"], 1e-6)
+    rows = [
+        Row(
+            "workers",
+            "a watched run in a worker / the library alone: images/s (ratio)",
+            f"{watched['images_per_second']:,.0f} / "
+            f"{measured['library']['images_per_second']:,.0f} ({measured['ratio']:.2f}x)",
+            f">= {MIN_APP_OVER_LIBRARY}x",
+            None if quick else measured["ratio"] >= MIN_APP_OVER_LIBRARY,
+        ),
+        Row(
+            "workers",
+            "the server's share of the CPU time of server and worker while the run trains",
+            f"{watched['server_share']:.1%}",
+            f"<= {MAX_SERVER_CPU_SHARE:.0%}",
+            None if quick else watched["server_share"] <= MAX_SERVER_CPU_SHARE,
+        ),
+        Row(
+            "workers",
+            "one poll's CPU in the server, first / last tenth of the run (growth)",
+            f"{watched['poll_cpu_ms_first']:.2f} / {watched['poll_cpu_ms_last']:.2f} ms "
+            f"({growth:.2f}x)",
+            f"<= {MAX_POLL_GROWTH}x",
+            None if quick else growth <= MAX_POLL_GROWTH,
+        ),
+    ]
+    for name, memory in measured["two_runs_memory"].items():
+        rows.append(
+            Row(
+                "workers",
+                f"{name}, two runs training at once: RSS / PSS",
+                f"{memory['rss']:.0f} / {memory['pss']:.0f} MB",
+            )
+        )
+    for what, case in (("a worker", kill), ("the only worker", measured["kill_alone"])):
+        rows.append(
+            Row(
+                "workers",
+                f"{what} killed mid-run: its run says so / the next run trains",
+                f"{case['reported_seconds']:.1f} / {case['next_run_trains_seconds']:.1f} s",
+                f"next run <= {MAX_KILL_RECOVERY_SECONDS:.0f} s",
+                None if quick else case["next_run_trains_seconds"] <= MAX_KILL_RECOVERY_SECONDS,
+            )
+        )
+    return rows
+
+
 RUNNERS = {
     "throughput": run_throughput,
     "eval": run_eval,
@@ -474,6 +562,7 @@ RUNNERS = {
     "explain": run_explain,
     "livepoll": run_livepoll,
     "applive": run_applive,
+    "workers": run_workers,
 }
 
 

@@ -82,8 +82,8 @@ with st.expander(_("Settings"), expanded=trainer is None):
             run_settings(index, disabled=active)
     st.caption(
         _(
-            "A link that opens these settings for anyone (a class starts from the same place): "
-            "add this to the page's address, after `/compare?`"
+            "A link that opens these settings for anyone (a class starts from the same place). "
+            "Copy it with the button at its right, or from the address bar, which keeps it."
         )
     )
     st.code(setup_link(), language=None, wrap_lines=True)

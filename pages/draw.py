@@ -17,6 +17,8 @@ from lenet_viz.data.preprocess import DigitPreprocessing, prepare_for_model
 from lenet_viz.explain.calibration import read_digit
 from lenet_viz.explain.inside import inspect_digit
 from lenet_viz.figures.inside import pixel_image, probabilities_figure
+from ui.charts import chart
+from ui.confidence import sure_label
 from ui.draw.canvas import (
     DRAW,
     INPUT_MODE,
@@ -28,13 +30,22 @@ from ui.draw.canvas import (
     uploaded_image,
 )
 from ui.i18n import N_, _
-from ui.library_text import library_text, localized_figure
+from ui.layout import columns_that_wrap, shown_only_below
+from ui.library_text import library_text
 from ui.model_picker import model_picker
 from ui.navigation import ensure_app_navigation
 from ui.state import DIGIT  # the app contract: the last digit the Draw page read, for Inside
 
+LAYOUT, COMPACT, STEPS = "draw_layout", "draw_compact", "draw_steps"  # containers' keys
+CANVAS_COLUMN_PX = 300  # the 280-px canvas and its margin
+PREDICTION_COLUMN_PX = 300
 
-def show_prediction(digit: DigitPreprocessing, model, temperature: float = 1.0) -> None:
+
+def show_prediction(
+    digit: DigitPreprocessing, model, temperature: float = 1.0, compact=None
+) -> None:
+    """The prediction, how sure, and the probabilities; `compact` (a container above the
+    canvas, shown only when this column has wrapped below it) gets the prediction in one line."""
     result = inspect_digit(model, digit.network_input)
     probabilities, prediction, delta = result.probabilities, result.prediction, _how_sure(result)
     if (
@@ -42,11 +53,9 @@ def show_prediction(digit: DigitPreprocessing, model, temperature: float = 1.0) 
     ):  # calibrated, averaged over shifts (lenet_viz.explain.calibration)
         reading = read_digit(model, digit.network_input, temperature)
         probabilities, prediction = reading.probabilities, reading.prediction
-        delta = (
-            _("unsure")
-            if reading.unsure
-            else _("{share} sure").format(share=f"{reading.confidence:.0%}")
-        )
+        delta = sure_label(reading)
+    if compact is not None:
+        compact.markdown(f"**Prediction: {prediction}** · {delta}")
     st.metric(
         label=_("Prediction"),
         value=str(prediction),
@@ -68,8 +77,9 @@ def show_prediction(digit: DigitPreprocessing, model, temperature: float = 1.0) 
             ),
             icon=":material/help:",
         )
-    st.plotly_chart(
-        localized_figure(probabilities_figure(probabilities, prediction)),
+    chart(
+        st,
+        probabilities_figure(probabilities, prediction),
         key="draw_probabilities",
         config={"displayModeBar": False},
     )
@@ -104,7 +114,8 @@ def show_steps(digit: DigitPreprocessing, resize: str, uploaded: bool = False) -
     else:
         st.subheader(_("How your drawing becomes the network's input"))
     captions = {**STEP_CAPTIONS, "raw": N_("1. Your picture")} if uploaded else STEP_CAPTIONS
-    columns = st.columns(4)
+    columns_that_wrap(STEPS, (STEP_PX + 16,) * 4)  # two rows of two, not four overlapping
+    columns = st.container(key=STEPS).columns(4)
     for column, (name, image) in zip(columns, digit.steps().items(), strict=True):
         height, width = image.shape
         shown_width = max(8, round(STEP_PX * min(1.0, width / height)))  # at most STEP_PX high
@@ -112,6 +123,7 @@ def show_steps(digit: DigitPreprocessing, resize: str, uploaded: bool = False) -
             pixel_image(image, STEP_PX),
             caption=_(captions[name]) if name in captions else name,
             width=shown_width,
+            alt=f"Preprocessing step: {captions.get(name, name)}",
         )
     padding = (
         _("adds a 2-pixel border, as the paper did (LeCun et al. 1998, p.7)")
@@ -146,7 +158,11 @@ st.markdown(
 )
 picked = model_picker()
 
-left, right = st.columns([1, 1.3], gap="large")
+# The canvas's column never narrower than the canvas; the prediction's wraps below it when the
+# row is too narrow, and then a one-line prediction shows above the canvas (ui/layout.py).
+columns_that_wrap(LAYOUT, (CANVAS_COLUMN_PX, PREDICTION_COLUMN_PX))
+shown_only_below(COMPACT, LAYOUT, CANVAS_COLUMN_PX + PREDICTION_COLUMN_PX + 60)
+left, right = st.container(key=LAYOUT).columns([1, 1.3], gap="large")
 with left:
     mode = st.radio(
         _("Input"),
@@ -156,6 +172,7 @@ with left:
         horizontal=True,
         label_visibility="collapsed",
     )
+    compact = st.container(key=COMPACT)
     if mode == DRAW:
         image = drawn_image()
         st.button(
@@ -179,15 +196,15 @@ with right:
     if picked is None:
         st.warning(_("Pick a model above to read your digit."), icon=":material/warning:")
     elif digit is None:
-        hint = _("Draw a digit in the box on the left.") if mode == DRAW else _("Upload a picture.")
-        st.info(_("{hint} The prediction appears here.").format(hint=hint), icon=":material/edit:")
+        hint = "Draw a digit in the box." if mode == DRAW else "Upload a picture."
+        st.info(f"{hint} The prediction appears here.", icon=":material/edit:")
     elif digit.blank:
         st.info(
             _("Nothing to read yet: {reason}.").format(reason=library_text(digit.reason)),
             icon=":material/edit:",
         )
     else:
-        show_prediction(digit, picked.model, picked.temperature)
+        show_prediction(digit, picked.model, picked.temperature, compact)
 
 if digit is not None and not digit.blank:
     show_steps(digit, picked.model.config.resize, uploaded=mode == UPLOAD)

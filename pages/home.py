@@ -8,10 +8,15 @@ import streamlit as st
 
 from lenet_viz.figures.architecture import architecture_figure
 from ui.cached_data import DATASET_LABELS, dataset_ready, fetch_hint, model_info
+from ui.charts import chart
 from ui.i18n import N_, _
+from ui.layout import columns_that_wrap, scrolls_below
 from ui.library_text import library_text, localized_figure
 from ui.navigation import ensure_app_navigation, page_links
 from ui.train.sdlm_panel import shipped_sdlm_section
+
+INTRO, DIAGRAM = "home_intro", "home_diagram"  # containers' keys
+DIAGRAM_MIN_PX = 720  # eight layers whose labels stay apart (tests/browser/test_screens_browser)
 
 ensure_app_navigation()  # a deep link on a fresh server: rerun through app.py
 st.title(_("LeNet-5 Explorer"))
@@ -26,7 +31,8 @@ st.markdown(
     )
 )
 
-intro, links = st.columns([3, 2], gap="large")
+columns_that_wrap(INTRO, (320, 300))  # the page links never clipped: they wrap below
+intro, links = st.container(key=INTRO).columns([3, 2], gap="large")
 with intro:
     st.subheader(_("How to use this app"))
     st.markdown(
@@ -96,8 +102,11 @@ infos = {arch: model_info(arch) for arch in ARCH_TITLES}
 tabs = st.tabs([_(title) for title in ARCH_TITLES.values()])
 for tab, arch in zip(tabs, ARCH_TITLES, strict=True):
     with tab:
-        st.plotly_chart(
+        scrolls_below(f"{DIAGRAM}_{arch}", DIAGRAM_MIN_PX)  # labels apart; a phone scrolls
+        chart(
+            st.container(key=f"{DIAGRAM}_{arch}"),
             localized_figure(architecture_figure(infos[arch])),
+            alt=f"{ARCH_TITLES[arch]}: each layer's output shape and parameters, input to output",
             key=f"home_arch_{arch}",
             config={"displayModeBar": False, "staticPlot": True},
         )

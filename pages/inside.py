@@ -12,7 +12,9 @@ from __future__ import annotations
 import streamlit as st
 
 from lenet_viz.explain import inside
+from lenet_viz.explain.calibration import read_digit
 from lenet_viz.figures import inside as figures
+from ui.confidence import sure_label
 from ui.i18n import _
 from ui.inside import views
 from ui.inside.digit import as_unit_image, choose_digit
@@ -43,9 +45,23 @@ chooser, picture, summary = st.columns([2, 1, 2], vertical_alignment="top")
 with chooser:
     image28, what = choose_digit()
 result = inside.inspect_digit(model, inside.network_input(image28, model.config))
-picture.image(figures.pixel_image(as_unit_image(image28), 168), caption=_("The digit (28x28)"))
+picture.image(
+    figures.pixel_image(as_unit_image(image28), 168),
+    caption=_("The digit (28x28)"),
+    alt=f"The digit the page follows through the net: {what}",
+)
 with summary:
-    st.metric(_("Prediction"), str(result.prediction))
+    if result.output_is_penalty:  # RBF penalties: no probabilities to be sure with
+        st.metric(_("Prediction"), str(result.prediction))
+    else:  # the Draw page's reading: calibrated, "unsure" below the same threshold
+        reading = read_digit(model, inside.network_input(image28, model.config), picked.temperature)
+        st.metric(
+            _("Prediction"),
+            str(reading.prediction),
+            sure_label(reading),
+            delta_color="off",
+            delta_arrow="off",
+        )
     st.markdown(
         _("Looking at {what}, with the model *{model}*.").format(what=what, model=picked.label)
     )
@@ -58,7 +74,7 @@ if view == views.LAYERS:
     show_table_against_paper(model)
     show_rbf(model, result)
 elif view == views.INVARIANCE:
-    views.show_invariance(model, image28)
+    views.show_invariance(model, image28, picked.temperature)
 elif view == views.SALIENCY:
     views.show_saliency(model, image28)
 else:

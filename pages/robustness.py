@@ -17,8 +17,9 @@ from lenet_viz.explain.robustness import (
     sweep_examples,
 )
 from lenet_viz.figures import explain as figures
+from ui.charts import chart
 from ui.i18n import _
-from ui.library_text import library_text, localized_figure
+from ui.library_text import library_text
 from ui.model_picker import model_picker, picked_option, second_model_picker
 from ui.navigation import ensure_app_navigation
 
@@ -80,9 +81,7 @@ def show_examples() -> None:
         (library_text(SWEEPS[name].label), images, [f"{s:g}" for s in SWEEPS[name].strengths])
         for name, images in examples.items()
     ]
-    st.plotly_chart(
-        localized_figure(figures.digit_strip_figure(rows)), key="robustness_examples", config=PLAIN
-    )
+    chart(st, figures.digit_strip_figure(rows), key="robustness_examples", config=PLAIN)
 
 
 ensure_app_navigation()
@@ -111,9 +110,7 @@ if first["source"] != "MNIST test set":
             "with the app (run `make data` for 1,000 test digits)."
         ).format(count=first["digits"])
     )
-st.plotly_chart(
-    localized_figure(figures.robustness_figure(results)), key="robustness_curves", config=PLAIN
-)
+chart(st, figures.robustness_figure(results), key="robustness_curves", config=PLAIN)
 st.caption(
     _(
         "Shift: each digit is moved that many pixels right, down, left or up in turn. Stroke "

@@ -11,7 +11,10 @@ import streamlit as st
 
 from lenet_viz.training.status import ACTIVE_STATUSES, FINISHED_STATUSES
 from ui.cached_data import dataset_ready, fetch_hint
+from ui.class_board.kept_work import earlier_visits_section
+from ui.class_board.train_part import preload_assignment
 from ui.i18n import _
+from ui.layout import last_column_first_below
 from ui.navigation import ensure_app_navigation
 from ui.session_guard import ADOPTED
 from ui.state import TRAIN_TRAINER, live_fragment, status_of
@@ -27,6 +30,9 @@ from ui.train.settings import (
     settings,
 )
 
+LAYOUT = "train_layout"  # the settings and live columns' container
+STACKED_BELOW_PX = 640  # Streamlit stacks columns in a window narrower than this
+
 ensure_app_navigation()  # a deep link on a fresh server: rerun through app.py
 st.title(_("Train LeNet-5"))
 trainer = trainer_now()
@@ -37,8 +43,11 @@ active = seen_status in ACTIVE_STATUSES
 st.session_state[SEEN_STATUS] = seen_status
 if not active:
     apply_link_preset()
+    preload_assignment()  # a student's cell of the class's assignments grid
 
-settings_column, live_column = st.columns([1, 2.4], gap="large")
+# On a phone (columns stacked) Start and the curves come first, the twenty settings below them.
+last_column_first_below(LAYOUT, STACKED_BELOW_PX)
+settings_column, live_column = st.container(key=LAYOUT).columns([1, 2.4], gap="large")
 with settings_column, st.container(border=True):
     st.subheader(_("Settings"))
     if active:
@@ -59,3 +68,4 @@ with live_column:
 if trainer is not None and seen_status in FINISHED_STATUSES:
     results_section(trainer)
 history_section(active)
+earlier_visits_section()  # kept for this browser: reloads, other tabs, restarts

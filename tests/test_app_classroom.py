@@ -16,7 +16,7 @@ import gc
 import math
 import weakref
 from pathlib import Path
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -191,11 +191,11 @@ def test_a_paused_train_run_holds_no_slot_so_compare_starts(apps, monkeypatch):
 
 
 def test_runs_added_to_the_notebook_experiment_copy_run_1(apps):
-    at = app_on(COMPARE)
+    at = app_on(COMPARE, preset="notebook")  # its settings, at a size quick for a test
     apps.append(at)
     at.selectbox(key="compare_opt_size").set_value(TINY)
     rerun(at)
-    button(at, "The notebook's experiment: sigmoid vs ReLU").click()
+    button(at, "Start all runs").click()
     rerun(at)
     trainer = finish(at, "compare_trainer")
     at.radio(key="compare_opt_runs").set_value(4)
@@ -329,6 +329,15 @@ def test_diagnosis_names_the_likely_cause():
     assert "too few" in short.cause and short.change == {"epochs": 3}
     slow = diagnose(TrainConfig(lr=1e-5), history([2.30] * 300), 0.12)
     assert slow.change == {"lr": pytest.approx(1e-4)}
+    # Sigmoid at a tiny rate: the rate is named (not only sigmoid), even in a short run.
+    for losses in ([2.30] * 300, [2.30] * 64):
+        tiny = diagnose(
+            TrainConfig.from_dict(dict(activation="sigmoid", lr=1e-4)), history(losses, 1e-5), 0.1
+        )
+        assert "learning rate (0.0001) is so low" in tiny.cause and "sigmoid" in tiny.cause
+        assert tiny.change == {"lr": pytest.approx(1e-3)}
+    adam = TrainConfig.from_dict(dict(optimizer="adam", activation="sigmoid", lr=1e-4))
+    assert "Saturation" in diagnose(adam, stuck, 0.11).cause  # Adam still moves at 1e-4
 
 
 def test_the_per_epoch_loss_axis_starts_at_zero():
@@ -443,10 +452,15 @@ def test_a_compare_setup_travels_in_a_link(apps):
     assert lrs == [0.01, 0.1, 1.0]
     at.slider(key="compare_opt_run1_momentum").set_value(0.42)
     rerun(at)
-    link = next(c.value for c in at.code if c.value.startswith("setup="))
-    params = dict(parse_qsl(link))
-    assert params["lang"] == "en"  # the link opens in the language it was made in
-    opened = app_on(COMPARE, **params)
+    link = next(c.value for c in at.code if "setup=" in c.value)
+    assert link.startswith("/compare?")  # AppTest has no browser URL; a browser's is in front
+    token = parse_qs(urlsplit(link).query)["setup"][0]
+    assert at.query_params["setup"] == token  # kept in the address bar too
+    at.slider(key="compare_opt_run1_momentum").set_value(0.5)
+    rerun(at)  # the address follows the settings, and does not set them back
+    assert at.slider(key="compare_opt_run1_momentum").value == pytest.approx(0.5)
+    assert at.query_params["setup"] not in ("", token)
+    opened = app_on(COMPARE, setup=token)
     assert opened.radio(key="compare_opt_runs").value == 3
     assert opened.slider(key="compare_opt_run1_momentum").value == pytest.approx(0.42)
     assert [opened.session_state[f"compare_opt_run{i}_lr_exact"] for i in range(3)] == lrs
@@ -463,6 +477,13 @@ def test_the_csv_of_several_runs_holds_their_settings(tiny_splits):
     assert len(rows) == 1 + 2 * 2  # two iterations each
     activation = header.index("activation")
     assert [row[activation] for row in rows[1:]] == ["relu", "relu", "tanh", "tanh"]
+    # Every setting once, none empty (arch and resize sit in the model's settings).
+    settings = header[1 : header.index("iteration")]
+    assert len(header) == len(set(header)) and "lr_at_iteration" in header
+    assert set(TrainConfig.from_dict({}).model.to_dict()) <= set(settings)
+    for name in ("arch", "resize", "pooling", "lr", "batch_size", "precision", "seed"):
+        assert all(row[header.index(name)] not in ("", None) for row in rows[1:]), name
+    assert rows[1][header.index("arch")] == "modern" and rows[1][header.index("resize")] == "pad"
 
 
 def test_reset_forgets_runs_and_settings_but_not_saved_models(apps):

@@ -372,3 +372,18 @@ def test_draw_says_it_is_unsure_of_a_scribble_and_names_the_runner_up(app, style
     warning = " ".join(texts(at.warning))
     assert "Not sure" in warning and "or else a" in warning
     assert f"**{prediction.value}**" in warning
+
+
+def test_inside_and_its_explorer_read_an_unsure_drawing_as_draw_does(app):
+    """A scribble Draw calls "unsure" is not "35% sure" on Inside: one reading, one wording."""
+    at = open_page(app, DRAW)
+    at.session_state[CANVAS_KEY] = canvas_state(_drawing_of("scribble"), strokes=2)
+    at.run()
+    drawn = at.metric[0]
+    assert drawn.delta == "unsure"
+    at = open_page(app, INSIDE)
+    assert not at.exception
+    assert (at.metric[0].value, at.metric[0].delta) == (drawn.value, "unsure")
+    at.radio(key="inside_view").set_value("Move, turn, thicken (invariance)").run()
+    assert not at.exception
+    assert (at.metric[1].value, at.metric[1].delta) == (drawn.value, "unsure")

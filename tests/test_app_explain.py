@@ -5,11 +5,13 @@ against the library it calls."""
 from __future__ import annotations
 
 from lenet_viz.checkpoints.store import DEFAULT_CHECKPOINT_NAMES, load_checkpoint
+from lenet_viz.explain.calibration import temperature_of
 from lenet_viz.explain.invariance import Distortion, explore
 from lenet_viz.explain.robustness import cached_robustness_curves
 from lenet_viz.explain.saliency import MNIST_MEAN_GREY, occlusion_map
 from tests import test_app_draw_inside as draw_inside
 from tests.test_app_draw_inside import INSIDE, mnist_test_digits, open_page, texts
+from ui.confidence import sure_label
 
 # The Draw and Inside tests' fixtures: the shipped checkpoints in a folder the app is pointed at.
 checkpoint_dir = draw_inside.checkpoint_dir
@@ -47,16 +49,19 @@ def test_the_invariance_explorer_reads_the_distorted_digit(app, checkpoint_dir):
         assert at.slider(key=f"inside_inv_{key}") is not None
     assert len(charts(at)) == 3  # probabilities, C1, C3
     digit = mnist_test_digits().images[0].numpy()
-    model = shipped(checkpoint_dir, "modern")
-    assert at.metric[1].value == str(explore(model, digit, Distortion()).inspection.prediction)
+    loaded = load_checkpoint(checkpoint_dir / DEFAULT_CHECKPOINT_NAMES["modern"])
+    model, temperature = loaded.model, temperature_of(loaded.metadata)
+    plain = explore(model, digit, Distortion(), temperature).reading
+    assert at.metric[1].value == str(plain.prediction)
 
     at.slider(key="inside_inv_rotation").set_value(90.0).run()
     at.slider(key="inside_inv_stroke").set_value(1.5).run()
     assert not at.exception
-    turned = explore(model, digit, Distortion(rotation=90.0, stroke=1.5)).inspection
+    # The Draw page's reading of the distorted digit: calibrated, "unsure" below its threshold.
+    turned = explore(model, digit, Distortion(rotation=90.0, stroke=1.5), temperature).reading
     explorer = at.metric[1]
     assert explorer.value == str(turned.prediction)
-    assert explorer.delta == f"{turned.probabilities[turned.prediction]:.0%} sure"
+    assert explorer.delta == sure_label(turned)
 
     at.button(key="inv_reset").click().run()
     assert at.slider(key="inside_inv_rotation").value == 0.0

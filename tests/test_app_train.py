@@ -87,8 +87,9 @@ def history_of(iterations: int, epochs_every: int | None = None) -> History:
     return history
 
 
-def app_on(page: str) -> AppTest:
+def app_on(page: str, **params: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update(params)
     at.switch_page(page)
     at.run()
     assert not at.exception, at.exception
@@ -304,7 +305,7 @@ def test_home_shows_both_architectures_and_links_every_page():
     assert chart_count(at) == 2  # the diagram of each net
     links = [link.proto.page for link in at.get("page_link")]
     # url paths; "" is Home
-    assert links == ["", "train", "compare", "draw", "inside", "robustness"]
+    assert links == ["", "train", "compare", "draw", "inside", "robustness", "classroom"]
 
 
 def test_home_and_train_work_before_mnist_is_fetched(monkeypatch, tmp_path):
@@ -461,11 +462,11 @@ def test_saving_sanitizes_the_name_and_asks_before_overwriting(
 
 @needs_mnist
 def test_compare_runs_the_notebook_preset_in_lockstep(stop_trainers_afterwards):
-    at = app_on(COMPARE)
+    at = app_on(COMPARE, preset="notebook")  # its settings, at a size quick for a test
     stop_trainers_afterwards.append(at)
     at.selectbox(key="compare_opt_size").set_value(TINY)
     at.run()
-    button(at, "The notebook's experiment: sigmoid vs ReLU").click()
+    button(at, "Start all runs").click()
     at.run()
     assert not at.exception, at.exception
     trainer = at.session_state["compare_trainer"]

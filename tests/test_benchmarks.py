@@ -121,6 +121,20 @@ def test_explain_section_reports_robustness_saliency_and_top_digits(quick_report
     assert any(what.startswith("robustness curves, faithful net") for what in whats)
 
 
+def test_workers_section_reports_throughput_cpu_share_memory_and_a_kill(quick_report):
+    _, report, _ = quick_report
+    workers = report["results"]["workers"]
+    assert workers["watched"]["status"] == "completed"
+    assert workers["watched"]["images_per_second"] > 0 and workers["ratio"] > 0
+    assert 0 < workers["watched"]["server_share"] < 1
+    assert set(workers["two_runs_memory"]) == {"server", "worker 1", "worker 2"}
+    assert workers["kill"]["status"] == "error"
+    assert workers["kill"]["message"].startswith("the training process stopped: it was killed")
+    rows = [row for row in report["rows"] if row["section"] == "workers"]
+    assert workers["kill_alone"]["status"] == "error"
+    assert len(rows) == 8
+
+
 def test_app_sections_start_streamlit_and_rerun_the_draw_page(tmp_path):
     _, report, _ = run_suite(tmp_path, "--only", "coldstart,apptest")
     assert report["errors"] == {}

@@ -90,7 +90,8 @@ def test_one_check_for_a_choice_and_its_message_lists_the_choices():
 
 
 def test_presets_are_flat_settings_and_overrides_may_change_the_model():
-    assert set(PRESETS) == {"seed", "fast", "faithful-fast", "paper"}
+    d2l = {"d2l", "d2l-max-pool", "d2l-relu", "d2l-mnist"}  # tests/test_d2l.py
+    assert set(PRESETS) == {"seed", "fast", "faithful-fast", "paper"} | d2l
     seed = preset_config("seed", arch="faithful", activation=None, lr=0.05)  # None: not given
     assert seed.model == ModelConfig(arch="faithful", resize="scale")  # the arch's defaults
     assert seed.lr == 0.05 and seed.batch_size == PRESETS["seed"]["batch_size"]

@@ -183,7 +183,8 @@ def test_unknown_dataset_is_a_data_error(tmp_path):
 
 def test_default_data_root(monkeypatch, tmp_path):
     monkeypatch.delenv("LENET_VIZ_DATA", raising=False)
-    assert data.default_data_root() == Path(data.__file__).resolve().parent.parent / "data"
+    repo = Path(__file__).resolve().parent.parent
+    assert data.default_data_root() == repo / "data"
     monkeypatch.setenv("LENET_VIZ_DATA", str(tmp_path))
     assert data.default_data_root() == tmp_path
     assert data.raw_dir("fashion-mnist") == tmp_path.resolve() / "FashionMNIST" / "raw"

@@ -55,7 +55,7 @@ def test_status_and_queue_message_are_read_from_the_page_text():
     assert train_page.status_of(FINISHED) == "finished"
     assert train_page.status_of(None) is None
     assert train_page.parse_queued(QUEUED_MESSAGE) == (2, 3, 1)
-    assert train_page.parse_queued("Choose the settings on the left") is None
+    assert train_page.parse_queued("Choose the settings and press Start") is None
 
 
 def test_a_run_counts_as_training_only_where_a_later_redraw_proves_it():

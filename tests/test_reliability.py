@@ -615,6 +615,6 @@ def test_another_sessions_run_is_not_on_a_fresh_train_page():
     at = app_on(TRAIN)
     assert "train_trainer" not in at.session_state
     assert not any(line.startswith("**Run:**") for line in texts(at.markdown).splitlines())
-    assert "Choose the settings on the left and press **Start**" in texts(at.info)
+    assert "Choose the settings and press **Start**" in texts(at.info)
     picker = app_on(DRAW).selectbox(key="picked_model").options
     assert "training" not in picker

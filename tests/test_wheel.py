@@ -84,7 +84,13 @@ def test_the_wheel_holds_every_subpackage_and_data_file(wheel):
     packages = {p.parent.relative_to(REPO) for p in (REPO / "lenet_viz").rglob("__init__.py")}
     for package in packages:
         assert f"{package.as_posix()}/__init__.py" in names
-    for data in ("nets/paper_tables/table1_s2_to_c3.txt", "data/assets/sample_digits.npz"):
+    for data in (
+        "nets/paper_tables/table1_s2_to_c3.txt",
+        "data/assets/sample_digits.npz",
+        "classroom/migrations/env.py",  # a wheel install migrates the class board's database
+        "classroom/migrations/script.py.mako",
+        "classroom/migrations/versions/0001_class_board.py",
+    ):
         assert f"lenet_viz/{data}" in names
 
 

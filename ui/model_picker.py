@@ -23,9 +23,11 @@ from lenet_viz.checkpoints.store import (
     load_checkpoint,
     load_checkpoint_bytes,
 )
+from lenet_viz.classroom import ClassroomError, StorageUnavailable
 from lenet_viz.explain.calibration import temperature_of
 from lenet_viz.nets.model import LeNetBase
 from lenet_viz.training.status import ACTIVE_STATUSES
+from ui.class_board.kept_work import KEPT_PREFIX, kept_models, load_kept_model
 from ui.i18n import N_, _
 from ui.library_text import library_text
 from ui.state import SAVED_MODELS, TRAIN_TRAINER
@@ -86,11 +88,16 @@ def _options() -> tuple[list[str], dict[str, str]]:
             option = f"shipped:{arch}"
             options.append(option)
             labels[option] = _("Shipped: {label}").format(label=_(SHIPPED_LABELS[arch]))
+    session_files = {Path(p).name for p in st.session_state.get(SAVED_MODELS, [])}
     for path in st.session_state.get(SAVED_MODELS, []):
         if Path(path).is_file():
             option = f"saved:{path}"
             options.append(option)
             labels[option] = _("Saved by you: {name}").format(name=Path(path).name)
+    for kept in kept_models(session_files):  # saved in earlier visits of this browser
+        option = f"{KEPT_PREFIX}{kept.id}"
+        options.append(option)
+        labels[option] = f"Saved by you: {kept.name} ({kept.saved_at[:10]})"
     trainer = st.session_state.get(TRAIN_TRAINER)
     if trainer is not None and getattr(trainer, "runs", None):
         options.append(TRAINING)
@@ -217,10 +224,14 @@ def _resolve(choice: str, label: str) -> PickedModel | None:
             loaded = _load(path)
             description = _describe(loaded, _("saved `{name}`").format(name=path.name))
             return PickedModel(loaded.model, label, description, temperature_of(loaded.metadata))
+        if choice.startswith(KEPT_PREFIX):
+            loaded = load_kept_model(choice)
+            description = _describe(loaded, "saved by you earlier")
+            return PickedModel(loaded.model, label, description, temperature_of(loaded.metadata))
         if choice == TRAINING:
             return _training_model(label)
         return _uploaded_model()
-    except (CheckpointError, OSError) as error:
+    except (CheckpointError, OSError, ClassroomError, StorageUnavailable) as error:
         st.error(_("Cannot use this model: {error}").format(error=error), icon=":material/error:")
         return None
 

@@ -27,11 +27,12 @@ PAGE_FILES = {
     "draw": "pages/draw.py",
     "inside": "pages/inside.py",
     "robustness": "pages/robustness.py",
+    "classroom": "pages/classroom.py",
 }
 
 
 def app_pages() -> list:
-    """The six pages, in the sidebar's order."""
+    """The pages, in the sidebar's order."""
     return [
         st.Page(PAGE_FILES["home"], title=_("Home"), icon=":material/home:", default=True),
         st.Page(
@@ -55,6 +56,12 @@ def app_pages() -> list:
             title=_("Robustness"),
             icon=":material/shield:",
             url_path="robustness",
+        ),
+        st.Page(
+            PAGE_FILES["classroom"],
+            title=_("Class board"),
+            icon=":material/groups:",
+            url_path="classroom",
         ),
     ]
 
@@ -108,4 +115,9 @@ def page_links() -> None:
         PAGE_FILES["robustness"],
         label=_("Robustness: accuracy on rotated, shifted, noisy digits"),
         icon=":material/shield:",
+    )
+    st.page_link(
+        PAGE_FILES["classroom"],
+        label=_("Class board: a whole class's runs on one board"),
+        icon=":material/groups:",
     )

@@ -24,6 +24,14 @@ TRAINER_KEYS = (TRAIN_TRAINER, COMPARE_TRAINER)
 SAVED_MODELS = "saved_models"
 DIGIT = "digit"
 LANGUAGE = "language"  # the interface's language, "en" or "zh" (ui/i18n.py chooses it)
+# The class board (ui/class_board): this browser's identity, the class it is in, the teacher's
+# token (Class page), the "publish my runs" toggle and the trainers being watched for it.
+BROWSER_ID = "browser_id"
+CLASS_CODE = "class_code"
+CLASS_STUDENT = "class_student"
+CLASS_TEACHER_TOKEN = "class_teacher_token"
+CLASS_PUBLISH = "class_publish"
+CLASS_WATCHERS = "class_watchers"
 
 # Widgets created with persist_state=PERSIST keep their values when the user visits another page
 # and comes back (by default Streamlit forgets the state of widgets a page did not draw).

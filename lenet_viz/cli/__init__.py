@@ -2,7 +2,8 @@
 
 One module per command group: fetch-data and info in `lenet_viz.cli.data`, train in
 `lenet_viz.cli.train`, evaluate, predict, calibrate, models and robustness in
-`lenet_viz.cli.models`, replay in `lenet_viz.cli.replay`; what they share in `lenet_viz.cli.common`.
+`lenet_viz.cli.models`, replay in `lenet_viz.cli.replay`, class (the class board) in
+`lenet_viz.cli.classroom`; what they share in `lenet_viz.cli.common`.
 Errors are one line on stderr that starts with "error:", exit code 2, no traceback. A diverged
 run and an unreadable image exit 1.
 """
@@ -18,6 +19,7 @@ from lenet_viz.cli.common import EXIT_OK, EXIT_USAGE, CLIError, Parser
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from lenet_viz.cli.classroom import add_class_commands
     from lenet_viz.cli.data import add_data_commands
     from lenet_viz.cli.models import add_model_commands
     from lenet_viz.cli.replay import add_replay_command
@@ -31,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_command(sub)
     add_model_commands(sub)
     add_replay_command(sub)
+    add_class_commands(sub)
     return parser
 
 

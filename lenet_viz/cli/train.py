@@ -8,7 +8,15 @@ from pathlib import Path
 from lenet_viz.cli.common import EXIT_FAILED, EXIT_OK, CLIError, emit, number
 from lenet_viz.data.datasets import DATASETS
 from lenet_viz.nets.activations import ACTIVATIONS
-from lenet_viz.nets.config import ARCHS, C3_TABLES, INITS, POOLINGS, RESIZES
+from lenet_viz.nets.config import (
+    ARCHS,
+    C3_TABLES,
+    INITS,
+    MODERN_INITS,
+    POOLINGS,
+    RESIZES,
+    SCALINGS,
+)
 from lenet_viz.training.augment import AUGMENT_HELP
 from lenet_viz.training.config import AUGMENTS, OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULES
 from lenet_viz.training.status import RunStatus
@@ -36,6 +44,7 @@ def _train_config(args):
         "train_limit": args.train_limit,
         "test_limit": args.test_limit,
         "init": args.init,
+        "scaling": args.scaling,
     }
     if args.preset:
         return preset_config(args.preset, **given).validate()
@@ -195,8 +204,15 @@ def add_train_command(sub) -> None:
     train.add_argument("--resize", choices=RESIZES)
     train.add_argument(
         "--init",
-        choices=INITS,
-        help="the faithful net's initial weights: appendix-a (+-2.4/F_i) or sqrt3 (+-sqrt(3/F_i))",
+        choices=INITS + MODERN_INITS,
+        help="initial weights: the faithful net's appendix-a (+-2.4/F_i) or sqrt3 "
+        "(+-sqrt(3/F_i)); the modern net's xavier (d2l-zh's; default: PyTorch's own)",
+    )
+    train.add_argument(
+        "--scaling",
+        choices=SCALINGS,
+        help="pixels to inputs: mnist (mean/std, the modern net's), paper (-0.1..1.175, the "
+        "faithful net's) or unit (0..1, d2l-zh's)",
     )
     train.add_argument("--dataset", choices=list(DATASETS))
     train.add_argument(

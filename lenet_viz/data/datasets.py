@@ -98,7 +98,7 @@ def to_network_input(
     resize: "pad" adds 2 blank pixels on each side, as the paper did (p.7); "scale" resizes
     bilinearly to 32x32, like the notebook's transforms.Scale(32).
     scaling: "mnist" subtracts the MNIST mean and divides by its std; "paper" maps background
-    to -0.1 and ink to 1.175 (p.7).
+    to -0.1 and ink to 1.175 (p.7); "unit" keeps the 0..1 pixels (d2l-zh's ToTensor).
     """
     x = images.float()
     if images.dtype == torch.uint8:
@@ -117,7 +117,9 @@ def to_network_input(
         return x.sub_(MNIST_MEAN).div_(MNIST_STD)
     if scaling == "paper":
         return x.mul_(PAPER_INK - PAPER_BACKGROUND).add_(PAPER_BACKGROUND)
-    raise ValueError(f"unknown scaling {scaling!r}; choose 'mnist' or 'paper'")
+    if scaling == "unit":
+        return x
+    raise ValueError(f"unknown scaling {scaling!r}; choose 'mnist', 'paper' or 'unit'")
 
 
 # ----------------------------------------------------------------------------------- locations

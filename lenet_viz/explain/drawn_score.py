@@ -1,5 +1,5 @@
-"""How a model reads a set of drawn digits (`score_drawn`): accuracy per digit, style and
-medium, and its confusions, read exactly as the Draw page reads (lenet_viz.data.drawn makes
+"""How a model reads a set of drawn digits (`score_drawn`): accuracy per digit, style, medium
+and pen habit, and its confusions, read exactly as the Draw page reads (lenet_viz.data.drawn makes
 the digits)."""
 
 from __future__ import annotations
@@ -24,14 +24,20 @@ class DrawnScore:
     probabilities: np.ndarray  # (N, 10), calibrated (and test-time averaged) as read
     styles: list[str]
     media: list[str]
+    habits: list[str] | None = None  # the writers' pen habits, where known
 
     @property
     def accuracy(self) -> float:
         return float((self.predicted == self.labels).mean())
 
     def accuracy_by(self, key: str) -> dict:
-        """Accuracy per "digit", "style" or "medium": {value: (correct, total)}."""
-        values = {"digit": self.labels.tolist(), "style": self.styles, "medium": self.media}[key]
+        """Accuracy per "digit", "style", "medium" or "habit": {value: (correct, total)}."""
+        values = {
+            "digit": self.labels.tolist(),
+            "style": self.styles,
+            "medium": self.media,
+            "habit": self.habits or ["ordinary pen"] * len(self.styles),
+        }[key]
         out: dict = {}
         for value, ok in zip(values, (self.predicted == self.labels).tolist(), strict=True):
             right, total = out.get(value, (0, 0))
@@ -77,4 +83,5 @@ def score_drawn(
         probabilities=probabilities,
         styles=[d.style for d in digits],
         media=[d.medium for d in digits],
+        habits=[d.habit for d in digits],
     )

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from lenet_viz.data import transforms
+from lenet_viz.explain.calibration import Reading, read_digit
 from lenet_viz.explain.inside import DigitInspection, inspect_digit, network_input
 from lenet_viz.nets.model import LeNetBase
 
@@ -89,11 +90,18 @@ class InvarianceView:
     original: np.ndarray  # (28, 28) float 0..1
     distorted: np.ndarray  # (28, 28) float 0..1
     inspection: DigitInspection  # every layer's output for the distorted digit
+    # The Draw page's reading of the distorted digit (calibrated, "unsure" below the same
+    # threshold); None for the faithful net, whose RBF penalties are not probabilities.
+    reading: Reading | None = None
 
 
-def explore(model: LeNetBase, image28, distortion: Distortion) -> InvarianceView:
+def explore(
+    model: LeNetBase, image28, distortion: Distortion, temperature: float = 1.0
+) -> InvarianceView:
     """Distort one digit and run it through `model`, keeping every layer's output."""
     original = as_ink_image(image28).numpy()
     distorted = distort_digit(original, distortion)
-    inspection = inspect_digit(model, network_input(distorted, model.config))
-    return InvarianceView(original, distorted, inspection)
+    inputs = network_input(distorted, model.config)
+    inspection = inspect_digit(model, inputs)
+    reading = None if inspection.output_is_penalty else read_digit(model, inputs, temperature)
+    return InvarianceView(original, distorted, inspection, reading)

@@ -36,7 +36,7 @@ def _shape_text(shape: Sequence[int]) -> str:
     return f"{shape[0]} units"
 
 
-def architecture_figure(info: dict, *, height: int = 300) -> go.Figure:
+def architecture_figure(info: dict, *, height: int = 340) -> go.Figure:
     """LeNet-5 drawn left to right from `model.info()`: feature maps as stacked squares sized by
     their side, vectors as bars sized by their length, with shapes and parameter counts."""
     layers = [{"name": "input", "output_shape": [1, 32, 32], "params": 0}] + list(info["layers"])
@@ -61,9 +61,9 @@ def architecture_figure(info: dict, *, height: int = 300) -> go.Figure:
             font=dict(size=FONT_SIZE),
         )
         params = f"{layer['params']:,} params" if layer["name"] != "input" else ""
-        fig.add_annotation(
+        fig.add_annotation(  # every other layer's lower: neighbours' labels never meet
             x=center,
-            y=-0.85,
+            y=-0.85 - 0.45 * (index % 2),
             text=f"{kind}<br><i>{params}</i>",
             showarrow=False,
             yanchor="top",
@@ -86,7 +86,7 @@ def architecture_figure(info: dict, *, height: int = 300) -> go.Figure:
                 text="",
             )
     fig.update_xaxes(visible=False, range=[-0.6, (len(layers) - 1) * gap + 0.6])
-    fig.update_yaxes(visible=False, range=[-1.6, 1.5])
+    fig.update_yaxes(visible=False, range=[-2.05, 1.5])
     fig.update_layout(
         height=height,
         margin=dict(l=0, r=0, t=0, b=0),

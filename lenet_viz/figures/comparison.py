@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 from lenet_viz.figures.curves import GRADIENT, curve_uid, curves_of
 from lenet_viz.figures.curves import trained_layers as trained_layers  # it lived here
 from lenet_viz.figures.smoothing import AUTO, MAX_PLOT_POINTS, smoothed_curve
-from lenet_viz.figures.style import GRADIENT_LAYER_STYLE, RUN_COLORS, style
+from lenet_viz.figures.style import GRADIENT_LAYER_STYLE, RUN_COLORS, RUN_DASHES, style
 from lenet_viz.figures.training import add_placed, curve_traces, empty_note, x_title
 from lenet_viz.training.config import setting
 from lenet_viz.training.history import History
@@ -25,10 +25,17 @@ from lenet_viz.training.history import History
 def _run_traces(index, name, history, x, smoothing, max_points, legend):
     """(1, loss trace) and (2, accuracy trace) pairs of run number `index`, in its colour."""
     color = RUN_COLORS[index % len(RUN_COLORS)]
+    dash = RUN_DASHES[index % len(RUN_DASHES)]
     source = curves_of(history, x, smoothing, max_points)
     for col, metric in ((1, "loss"), (2, "accuracy")):
         for trace in curve_traces(
-            source, metric, run=index, name=name, color=color, legend=legend and col == 1
+            source,
+            metric,
+            run=index,
+            name=name,
+            color=color,
+            legend=legend and col == 1,
+            dash=dash,
         ):
             yield col, trace
 

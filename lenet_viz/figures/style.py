@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-# Okabe-Ito: colour-blind-safe, and distinct on a classroom projector.
+# Okabe-Ito: colour-blind-safe, and distinct on a classroom projector. Runs 1 and 2 (the
+# notebook's sigmoid and ReLU) are blue and vermillion, never red and green: they stay far
+# apart under protanopia, deuteranopia and tritanopia (tests/test_figures_style.py simulates
+# them), though not in greyscale, where the dashes below tell them apart.
 RUN_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+# And each run's own line pattern, so that no run is told apart by colour alone.
+RUN_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 # The gradient-norm chart's layers: a dark-to-light scale from the input to the output, plus
 # dashes, so that no layer looks like a run (RUN_COLORS) in the charts beside it.
 GRADIENT_LAYER_STYLE = {

@@ -53,6 +53,7 @@ def curve_traces(
     color: str,
     show_raw: bool = True,
     legend: bool = True,
+    dash: str = "solid",
 ) -> list[go.Scatter]:
     """A faint raw curve (every batch) under its bold smoothed curve, both decimated, of
     `metric` from a curves source (`lenet_viz.figures.curves`); `run` goes in the uids."""
@@ -79,7 +80,7 @@ def curve_traces(
             x=smooth_x,
             y=smooth_y,
             mode="lines",
-            line=dict(color=color, width=3),
+            line=dict(color=color, width=3, dash=dash),
             name=name,
             legendgroup=name,
             showlegend=legend,

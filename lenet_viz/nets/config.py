@@ -17,6 +17,12 @@ RESIZES = ("pad", "scale")
 # reads; "sqrt3", uniform +-sqrt(3/F_i) (variance 1/F_i), with which SDLM reproduces the
 # paper's learning rates and result (see lenet_viz/sdlm/optimizer.py). F_i: the unit's fan-in.
 INITS = ("appendix-a", "sqrt3")
+# The modern net's: None, PyTorch's own; "xavier", Glorot and Bengio's (2010) uniform
+# +-sqrt(6/(fan_in + fan_out)) on every weight, as d2l-zh's LeNet chapter initialises its net.
+MODERN_INITS = ("xavier",)
+# How pixels become inputs: "mnist", (x - mean) / std with MNIST's; "paper", background -0.1
+# and ink 1.175 (p.7); "unit", the 0..1 pixels as they are (torchvision's ToTensor, d2l-zh's).
+SCALINGS = ("mnist", "paper", "unit")
 
 
 class ConfigError(ValueError):
@@ -39,7 +45,11 @@ class ModelConfig:
     c3: str | None = None  # "full" (6->16) or "paper" (Table I); modern: full, faithful: paper
     resize: str = "pad"  # 28x28 -> 32x32: "pad" 2 px (the paper) or "scale" (bilinear resize)
     rbf_j: float = 1.0  # the constant j of the faithful net's MAP loss (eq. 9, p.10)
-    init: str | None = None  # faithful: its initial weights, one of INITS ("appendix-a")
+    init: str | None = None  # faithful: one of INITS ("appendix-a"); modern: None or "xavier"
+    # How pixels become inputs, one of SCALINGS; None takes the architecture's own (modern:
+    # "mnist", faithful: "paper"). "pad" with "unit" is d2l-zh's C1, a 5x5 convolution with
+    # padding 2 on the 28x28 input: the 2 blank pixels are zeros, as its padding (tested).
+    scaling: str | None = None
 
     def __post_init__(self) -> None:
         check_choice("arch", self.arch, ARCHS)
@@ -61,18 +71,22 @@ class ModelConfig:
         check_choice("resize", self.resize, RESIZES)
         if faithful and self.init is None:
             self.init = "appendix-a"
-        if not faithful and self.init is not None:
+        if not faithful and self.init is not None and self.init not in MODERN_INITS:
             raise ConfigError(
-                f"init {self.init!r} chooses the faithful net's initial weights; the modern net "
-                "has its own: leave init out, or choose arch 'faithful'"
+                f"init {self.init!r} does not fit the modern net; leave init out (PyTorch's "
+                f"own) or choose one of: {', '.join(MODERN_INITS)}; {', '.join(INITS)} are the "
+                "faithful net's"
             )
         if faithful:
             check_choice("init", self.init, INITS)
+        if self.scaling is None:
+            self.scaling = "paper" if faithful else "mnist"
+        check_choice("scaling", self.scaling, SCALINGS)
 
     @property
     def input_scaling(self) -> str:
-        """How pixels become inputs: "mnist" (mean/std) or "paper" (background -0.1, ink 1.175)."""
-        return "paper" if self.arch == "faithful" else "mnist"
+        """How pixels become inputs: one of SCALINGS (what `to_network_input` takes)."""
+        return self.scaling
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -223,3 +223,20 @@ class ModernLeNet5(LeNetBase):
                 "output": nn.Linear(84, 10),  # (10,) logits
             }
         )
+        if self.config.init == "xavier":
+            self.xavier_init()
+
+    @torch.no_grad()
+    def xavier_init(self) -> None:
+        """Glorot and Bengio's (2010) uniform init of every weight, as d2l-zh's LeNet does
+        (`nn.init.xavier_uniform_` on its Conv2d and Linear layers; biases keep PyTorch's).
+        C5 is d2l-zh's Linear(400, 120): its fan-out is 120 units, not 120 x 5x5 as a
+        convolution's would count, so its weight is initialised as that matrix."""
+        for name, layer in self.layers.items():
+            for module in layer.modules():
+                if isinstance(module, nn.Conv2d | nn.Linear):
+                    weight = module.weight
+                    shaped = weight.view(weight.shape[0], -1) if name == "C5" else weight
+                    nn.init.xavier_uniform_(shaped)
+                    if isinstance(module, MaskedConv2d):
+                        weight.mul_(module.mask)

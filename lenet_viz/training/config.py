@@ -87,12 +87,52 @@ class TrainConfig:
         return cls(model=ModelConfig.from_dict(model), **rest)
 
 
+TRAIN_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name != "model")
+SETTING_NAMES = MODEL_FIELDS + TRAIN_FIELDS  # every setting of a run, each once
+
+
+def flat_settings(config: TrainConfig) -> dict:
+    """Every setting of a run in one flat dict, the model's beside the training's (a table of
+    runs reads its columns from here: `to_dict()` nests the model's under "model")."""
+    return {**config.model.to_dict(), **{name: getattr(config, name) for name in TRAIN_FIELDS}}
+
+
+def batches_per_epoch(train_images: int, batch_size: int) -> int:
+    """Iterations in one epoch: the last batch may be short (never dropped)."""
+    return math.ceil(train_images / batch_size)
+
+
 def setting(config: dict, name: str):
     """One setting of a `TrainConfig.to_dict()` (nested) or of flat settings; None if absent."""
     if name in config:
         return config[name]
     return (config.get("model") or {}).get(name)
 
+
+D2L_RECIPE = dict(
+    arch="modern",
+    activation="sigmoid",
+    pooling="avg",
+    c3="full",
+    resize="pad",
+    scaling="unit",
+    init="xavier",
+    dataset="fashion-mnist",
+    optimizer="sgd",
+    lr=0.9,
+    momentum=0.0,
+    batch_size=256,
+    epochs=10,
+    schedule="constant",
+)
+# What d2l-zh's LeNet chapter reports after its 10 epochs (the README sets ours beside it).
+D2L_PUBLISHED = {"train_loss": 0.469, "train_acc": 0.823, "test_acc": 0.779}
+# d2l-zh's exercises on its LeNet as one-change variations: {name: (change, what it asks)}.
+D2L_VARIATIONS = {
+    "max-pool": (dict(pooling="max"), "max pooling instead of average pooling"),
+    "relu": (dict(activation="relu", lr=0.1), "ReLU instead of sigmoid (at lr 0.1: see README)"),
+    "mnist": (dict(dataset="mnist"), "the original MNIST instead of Fashion-MNIST"),
+}
 
 # Named recipes, as flat settings (model and training side by side; see benchmarks/RESULTS.md
 # for what each measured). `seed` is the notebook this project grew from: batch 32, SGD lr
@@ -142,6 +182,13 @@ PRESETS: dict[str, dict] = {
         schedule="paper",
         seed=1,
     ),
+    # d2l-zh's LeNet (Dive into Deep Learning, Chinese edition, 6.6): sigmoid, average pooling,
+    # C1 a 5x5 convolution with padding 2 on the 28x28 input (pad + unit scaling), no RBF, every
+    # weight Xavier-initialised; Fashion-MNIST, plain SGD at lr 0.9, batch 256, 10 epochs. Its
+    # published result: loss 0.469, train acc 0.823, test acc 0.779 (README: what it reaches).
+    "d2l": D2L_RECIPE,
+    # Its exercises, one change each (D2L_VARIATIONS).
+    **{f"d2l-{name}": {**D2L_RECIPE, **change} for name, (change, _) in D2L_VARIATIONS.items()},
 }
 
 

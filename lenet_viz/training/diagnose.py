@@ -20,6 +20,10 @@ NEAR_CHANCE = 0.2  # a test accuracy under this after a whole run is a failure
 VANISHING_GRADIENT = 1e-3
 FEW_BATCHES = 100  # a run this short may end near chance without anything being wrong
 SATURATING = ("sigmoid", "tanh", "lecun_tanh")
+# At or under these learning rates the weights hardly move in a classroom run: the tiny rate is
+# named first, before any other cause (sigmoid at SGD lr 0.0001 was blamed on sigmoid alone).
+# Adam scales its steps by the gradients' size, so it still learns at 1e-4.
+TINY_LR = {"sgd": 1e-4, "adam": 1e-5, "sdlm": 1e-6}
 
 
 @dataclass
@@ -46,6 +50,23 @@ def loss_went_up(history: History) -> bool:
     tenth = max(1, len(loss) // 10)
     first, last = _mean(loss[:tenth]), _mean(loss[-tenth:])
     return last > 1.05 * first or max(loss) > 10 * max(first, 1e-12)
+
+
+def tiny_lr_cause(config: TrainConfig) -> str:
+    """The tiny learning rate, and what makes it worse with a saturating activation."""
+    cause = f"The learning rate ({config.lr:g}) is so low that the weights hardly move."
+    activation = config.model.activation
+    if activation in SATURATING:
+        cause += (
+            f" With {activation}, whose small slope shrinks the gradients on their way back, "
+            "they move even less."
+        )
+    return cause
+
+
+def higher_lr(config: TrainConfig) -> tuple[dict, str]:
+    """The change to try for a tiny learning rate, and its button label."""
+    return {"lr": config.lr * 10}, f"Try lr × 10 ({config.lr * 10:g})"
 
 
 def diagnose(config: TrainConfig, history: History, test_acc: float | None) -> Diagnosis | None:
@@ -77,6 +98,8 @@ def diagnose(config: TrainConfig, history: History, test_acc: float | None) -> D
     if config.lr >= 0.5:
         cause = f"The learning rate ({config.lr:g}) is too high for this net."
         return Diagnosis(headline, cause, lower, lower_label)
+    if config.lr <= TINY_LR.get(config.optimizer, TINY_LR["sgd"]):
+        return Diagnosis(headline, tiny_lr_cause(config), *higher_lr(config))
     if activation in SATURATING and math.isfinite(c1_tail) and c1_tail < VANISHING_GRADIENT:
         cause = (
             f"Saturation: {activation} squashes its input, and its slope is small, so the "
@@ -91,10 +114,5 @@ def diagnose(config: TrainConfig, history: History, test_acc: float | None) -> D
         )
         epochs = min(config.epochs * 3, 50)
         return Diagnosis(headline, cause, {"epochs": epochs}, f"Try {epochs} epochs")
-    if config.lr <= 1e-4:
-        cause = f"The learning rate ({config.lr:g}) is so low that the weights hardly move."
-        return Diagnosis(
-            headline, cause, {"lr": config.lr * 10}, f"Try lr × 10 ({config.lr * 10:g})"
-        )
     cause = "The learning rate is the usual cause: a smaller one often gets it going."
     return Diagnosis(headline, cause, lower, lower_label)

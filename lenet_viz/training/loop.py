@@ -23,6 +23,7 @@ from functools import lru_cache
 import torch
 
 from lenet_viz.data.datasets import load_split, to_network_input
+from lenet_viz.data.shared_inputs import mapped_inputs
 from lenet_viz.nets.config import ModelConfig
 from lenet_viz.nets.faithful import PAPER_LAST_DROP, paper_lr
 from lenet_viz.nets.model import LeNetBase
@@ -44,15 +45,16 @@ HESSIAN_SAMPLES = 500  # SDLM's estimate of the second derivatives, before each 
 
 @lru_cache(maxsize=8)
 def cached_inputs(dataset: str, train: bool, resize: str, scaling: str) -> torch.Tensor:
-    """A whole split as 32x32 network inputs, computed once per process and preprocessing."""
-    return to_network_input(load_split(dataset, train=train).images, resize, scaling)
+    """A whole split as 32x32 network inputs, converted once per machine and preprocessing
+    (a file every process maps: lenet_viz.data.shared_inputs), opened once per process."""
+    return mapped_inputs(load_split(dataset, train=train), dataset, train, resize, scaling)
 
 
 def network_inputs(
     dataset: str, model: ModelConfig, train: bool, limit: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(inputs, labels) of the first `limit` digits of a split (all when None), as the `model`
-    reads them. The whole split is converted once per process and shared; a limited run
+    reads them. The whole split is converted once per machine and shared; a limited run
     converts only its own digits."""
     split = load_split(dataset, train=train)
     resize, scaling = model.resize, model.input_scaling

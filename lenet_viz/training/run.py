@@ -8,7 +8,6 @@ in lockstep and pause between batches. Reads from other threads go through `run.
 from __future__ import annotations
 
 import copy
-import math
 import threading
 from collections.abc import Callable, Iterator
 
@@ -18,7 +17,7 @@ from lenet_viz.data.datasets import Split, to_network_input
 from lenet_viz.nets.build import build_model
 from lenet_viz.nets.model import LAYER_NAMES, LeNetBase
 from lenet_viz.sdlm.fast import PatternSDLM
-from lenet_viz.training.config import TrainConfig, describe
+from lenet_viz.training.config import TrainConfig, batches_per_epoch, describe
 from lenet_viz.training.history import History
 from lenet_viz.training.loop import (
     BatchResult,
@@ -31,7 +30,7 @@ from lenet_viz.training.loop import (
     train_one_epoch,
 )
 from lenet_viz.training.pattern_steps import pass_record, train_one_pattern_epoch, uses_pattern_path
-from lenet_viz.training.replay import SnapshotRecorder
+from lenet_viz.training.replay import SnapshotRecorder, WeightSnapshot, live_snapshot
 from lenet_viz.training.status import RunStatus
 
 
@@ -81,7 +80,7 @@ class TrainingRun:
         cfg = self.config
         self.train_inputs, self.train_labels = self._inputs(self._train_split, True)
         self.test_inputs, self.test_labels = self._inputs(self._test_split, False)
-        self.iterations_per_epoch = math.ceil(len(self.train_labels) / cfg.batch_size)
+        self.iterations_per_epoch = batches_per_epoch(len(self.train_labels), cfg.batch_size)
         self.total_iterations = self.iterations_per_epoch * cfg.epochs
 
     def _inputs(self, split: Split | None, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -240,12 +239,20 @@ class TrainingRun:
     def evaluate_full(self) -> dict:
         """Test accuracy, predictions and confusion matrix of the current weights."""
         self.load_data()
-        model = self.model_snapshot()
-        loss, acc, predicted = evaluate(model, self.test_inputs, self.test_labels)
-        return {
-            "test_loss": loss,
-            "test_acc": acc,
-            "predicted": predicted,
-            "labels": self.test_labels,
-            "confusion": confusion_matrix(self.test_labels, predicted),
-        }
+        return full_evaluation(self.model_snapshot(), self.test_inputs, self.test_labels)
+
+    def live_snapshot(self) -> WeightSnapshot:
+        """The weights right now, for the live replay (`replay.live_snapshot`)."""
+        return live_snapshot(self)
+
+
+def full_evaluation(model: LeNetBase, inputs: torch.Tensor, labels: torch.Tensor) -> dict:
+    """Test loss and accuracy, predictions and confusion matrix of `model` on a test set."""
+    loss, acc, predicted = evaluate(model, inputs, labels)
+    return {
+        "test_loss": loss,
+        "test_acc": acc,
+        "predicted": predicted,
+        "labels": labels,
+        "confusion": confusion_matrix(labels, predicted),
+    }

@@ -106,6 +106,7 @@ class Trainer:
         # Training slots: held only while training (see _wait_for_turn). `last_seen` is when a
         # page last showed this run (touch); None for runs no page watches (the CLI).
         self._holds_slot = False
+        self._active: list = []  # (run, its steps()) of the runs still training
         self.last_seen: float | None = None
         self.notice = ""  # why the run is waiting, when it gave its slot away
 
@@ -243,42 +244,59 @@ class Trainer:
             return
         stopped = False
         try:
-            for run in self.runs:
-                run.load_data()
-            active = [(run, run.steps()) for run in self.runs]
-            self._started_at = time.perf_counter()
-            while active:
+            self.begin()
+            while True:
                 if not self._may_continue():
                     stopped = True
                     break
-                tick = time.perf_counter()
-                still = []
-                for run, steps in active:
-                    event = next(steps, None)
-                    if event is None:
-                        continue
-                    still.append((run, steps))
-                    if self.on_event:
-                        self.on_event(run, event)
-                self._train_seconds += time.perf_counter() - tick
-                active = still
+                if not self.tick():
+                    break
         except Exception as error:  # keep the weights and history; say what happened
-            self.status = RunStatus.ERROR
-            self.message = f"training failed: {error}"
-            for run in self.runs:
-                if run.status in (
-                    RunStatus.READY,
-                    RunStatus.RUNNING,
-                ):  # not the runs that had ended
-                    run.status, run.message = RunStatus.ERROR, self.message
+            self.fail(f"training failed: {error}")
         finally:
             with self._cond:
                 self._free_slot()
         self._finish(stopped)
 
+    # -- one tick at a time: the thread above, or a worker process (lenet_viz.workers) ------
+    def begin(self) -> None:
+        """Load the runs' data and start their step generators."""
+        for run in self.runs:
+            run.load_data()
+        self._active = [(run, run.steps()) for run in self.runs]
+        self._started_at = time.perf_counter()
+
+    def tick(self) -> bool:
+        """One batch of each unfinished run, in lockstep; False once every run has ended."""
+        tick = time.perf_counter()
+        still = []
+        for run, steps in self._active:
+            event = next(steps, None)
+            if event is None:
+                continue
+            still.append((run, steps))
+            if self.on_event:
+                self.on_event(run, event)
+        self._train_seconds += time.perf_counter() - tick
+        self._active = still
+        return bool(still)
+
+    def fail(self, message: str) -> None:
+        """End in error with `message`; the runs that had not ended keep their weights and
+        history and say the same."""
+        self.status = RunStatus.ERROR
+        self.message = message
+        for run in self.runs:
+            if run.status in (RunStatus.READY, RunStatus.RUNNING):  # not the runs that had ended
+                run.status, run.message = RunStatus.ERROR, message
+
     def _finish(self, stopped: bool) -> None:
         for run in self.runs:
             run.finish(stopped)
+        self._conclude(stopped)
+
+    def _conclude(self, stopped: bool) -> None:
+        """The trainer's status and message, from its runs' (unless it failed)."""
         if self.status == RunStatus.ERROR:
             return
         statuses = {run.status for run in self.runs}
@@ -292,6 +310,11 @@ class Trainer:
         self.message = "; ".join(messages) if len(self.runs) > 1 else self.runs[0].message
 
     # -- safe reads ------------------------------------------------------------------------
+    @property
+    def train_seconds(self) -> float:
+        """Seconds spent training so far (waits in the queue and pauses not counted)."""
+        return self._train_seconds
+
     @property
     def images_per_second(self) -> float:
         images = sum(run.images_seen for run in self.runs)
@@ -348,9 +371,14 @@ def start_run(
     Raises ConfigError or DataError (both say what to change) before anything starts. The runs
     read their dataset's first train_limit / test_limit digits (the first config's dataset).
     """
+    return Trainer(checked(configs), names=names, slots=slots).start(paused=paused)
+
+
+def checked(configs: TrainConfig | list[TrainConfig]) -> list[TrainConfig]:
+    """The configs as a list, each validated, their dataset on disk (ConfigError, DataError)."""
     configs = [configs] if isinstance(configs, TrainConfig) else list(configs)
     for config in configs:
         config.validate()
     if configs:
         check_data(configs[0].dataset)
-    return Trainer(configs, names=names, slots=slots).start(paused=paused)
+    return configs

@@ -39,7 +39,7 @@ CLOSETAB_RUN = ("Medium: 10,000 images", "3")
 # Longer than the guard's wait before adopting (ui/session_guard.ADOPT_AFTER_SECONDS) and a
 # script run under load.
 IDLE_AFTER_RELOAD_SECONDS = 20
-IDLE_TRAIN_TEXT = "Choose the settings on the left and press"  # Train, before any run
+IDLE_TRAIN_TEXT = "Choose the settings and press"  # Train, before any run
 # The Train page's status line (its progress bar) and its "Queued: ..." message, if any.
 TRAIN_STATUS_JS = """() => {
     const bar = document.querySelector('[data-testid="stProgress"]');

@@ -67,7 +67,7 @@ def test_a_stroke_starting_at_the_top_edge_counts(page, app_url, wait_for_app, s
     canvas = open_draw_page(page, app_url, wait_for_app)
     toolbar = page.locator("[data-testid=stBidiComponentIsolated] .dc-toolbar")
     expect(toolbar).to_be_hidden()  # it would float, invisible, over the top right corner
-    expect(page.get_by_text("Draw a digit in the box on the left")).to_be_visible()
+    expect(page.get_by_text("Draw a digit in the box.")).to_be_visible()
     expect(prediction(page)).to_have_count(0)  # a blank canvas shows a hint, not a guess
     stroke(page, canvas, [(205, 3), (195, 140), (185, 272)])
     expect(prediction(page)).to_have_text("1")
@@ -92,7 +92,7 @@ def test_a_seven_drawn_with_the_mouse_is_read_as_7(page, app_url, wait_for_app, 
     page.get_by_role("button", name="Clear").click()
     wait_for_app(page)
     expect(prediction(page)).to_have_count(0)
-    expect(page.get_by_text("Draw a digit in the box on the left")).to_be_visible()
+    expect(page.get_by_text("Draw a digit in the box.")).to_be_visible()
 
 
 def test_inside_shows_the_drawn_digit_and_opens_a_clicked_c3_map(

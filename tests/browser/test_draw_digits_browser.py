@@ -1,9 +1,12 @@
-"""Every digit, in two styles each, drawn with mouse strokes on the Draw page: all read right.
+"""Every digit, in two styles each, and one digit of every style of issue 24, drawn with mouse
+strokes on the Draw page: all read right.
 
 The strokes are the drawn-digit benchmark's own templates (`lenet_viz.data.drawn`), two styles per
 digit (a 1 with and without a flag, a 7 with and without a crossbar, a closed and an open 4, a 9
-with a straight and a curved tail, a 2 with and without a loop...), drawn plainly at a size a
-person would, with the page's own 20 px pen. Each drawing starts on a fresh page.
+with a straight and a curved tail, a 2 with and without a loop...), and the first test writer of
+each of issue 24's styles (a 6 with a ball or a curled top, a slashed 0, a European 1...), in
+that writer's stroke order and direction, drawn plainly at a size a person would, with the
+page's own 20 px pen. Each drawing starts on a fresh page.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import re
 
 import pytest
 
-from lenet_viz.data.drawn import BENCHMARK_TEMPLATES, template_paths
+from lenet_viz.data.drawn import BENCHMARK_TEMPLATES, template_paths, writers
+from lenet_viz.data.drawn.styles import STYLE_FAMILIES
 
 pytestmark = pytest.mark.browser
 
@@ -26,6 +30,11 @@ def two_styles_of_every_digit():
     for digit in range(10):
         picked += [t for t in BENCHMARK_TEMPLATES if t.label == digit][:STYLES_PER_DIGIT]
     return picked
+
+
+def one_test_writer_of_every_style():
+    test_writers = writers("test")
+    return [next(w for w in test_writers if w.template.style == s) for s in STYLE_FAMILIES]
 
 
 def draw_template(page, canvas, template, height: float, centre, slant: float) -> None:
@@ -45,6 +54,19 @@ def draw_template(page, canvas, template, height: float, centre, slant: float) -
     ids=lambda t: t.style.replace(" ", "_").replace(",", ""),
 )
 def test_a_drawn_digit_is_read_right(page, app_url, wait_for_app, template):
+    draw_and_expect_it_read_right(page, app_url, wait_for_app, template)
+
+
+@pytest.mark.parametrize(
+    "writer",
+    one_test_writer_of_every_style(),
+    ids=lambda w: w.template.style.replace(" ", "_").replace(",", ""),
+)
+def test_a_digit_in_each_new_style_is_read_right(page, app_url, wait_for_app, writer):
+    draw_and_expect_it_read_right(page, app_url, wait_for_app, writer.template)
+
+
+def draw_and_expect_it_read_right(page, app_url, wait_for_app, template) -> None:
     from playwright.sync_api import expect
 
     page.goto(f"{app_url}/draw")

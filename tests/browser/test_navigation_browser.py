@@ -6,7 +6,7 @@ from tests.browser.conftest import wait_for_app
 
 pytestmark = pytest.mark.browser
 
-PAGE_LINKS = ["Home", "Train", "Compare", "Draw", "Inside LeNet-5", "Robustness"]
+PAGE_LINKS = ["Home", "Train", "Compare", "Draw", "Inside LeNet-5", "Robustness", "Class board"]
 
 
 def sidebar_links(page) -> list[str]:

@@ -28,11 +28,11 @@ def test_the_replay_slider_moves_both_runs_back_to_the_start(
     app_url, page, wait_for_app, screenshot
 ):
     page.set_viewport_size(TALL)
-    page.goto(f"{app_url}/compare")
+    page.goto(f"{app_url}/compare?preset=notebook")  # its settings, at a size quick for a test
     wait_for_app(page)
     choose(page, "Run size", TINY)
     wait_for_app(page)
-    page.get_by_role("button", name="The notebook's experiment").click()
+    page.get_by_role("button", name="Start all runs").click()
     panel = page.locator(PANEL)
     panel.get_by_text("Inside the net while it learns").wait_for(timeout=RUN_MS)
 

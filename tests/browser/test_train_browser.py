@@ -38,10 +38,11 @@ def test_home_shows_the_architecture(app_url, page, wait_for_app, screenshot):
     page.get_by_text("The architecture").wait_for()
     page.locator(".js-plotly-plot").first.wait_for()  # the diagram (shapes, no traces)
     nav = sidebar_pages(page)
-    for title in ("Home", "Train", "Compare", "Draw", "Inside LeNet-5", "Robustness"):
+    titles = ("Home", "Train", "Compare", "Draw", "Inside LeNet-5", "Robustness", "Class board")
+    for title in titles:
         assert title in nav
     assert "common" not in nav  # app.py's navigation, not the pages/ folder listing
-    assert page.locator("[data-testid=stPageLink]").count() == 6  # a link to every page
+    assert page.locator("[data-testid=stPageLink]").count() == len(titles)  # a link to each
     screenshot(page, "home.png")
 
 

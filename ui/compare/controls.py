@@ -14,8 +14,9 @@ from lenet_viz.data.datasets import DataError
 from lenet_viz.figures.comparison import short_run_names
 from lenet_viz.nets.config import ConfigError
 from lenet_viz.training.config import TrainConfig
-from lenet_viz.training.runner import Trainer, start_run
+from lenet_viz.training.runner import Trainer
 from lenet_viz.training.status import ACTIVE_STATUSES
+from lenet_viz.workers.launch import start_run
 from ui.compare.settings import (
     DEFAULT_ACTIVATIONS,
     EXPERIMENTS,
@@ -26,13 +27,17 @@ from ui.compare.settings import (
     RUNS_SHOWN,
     SETTINGS_ARCH,
     SETUP_PARAM,
+    SETUP_WRITTEN,
+    SHARED_DEFAULTS,
     current_configs,
     experiment_label,
+    experiment_size,
     set_run_values,
 )
-from ui.i18n import _, language_param
+from ui.i18n import _
 from ui.runs.controls import pause_resume_stop_buttons
 from ui.runs.settings import ARCH_DEFAULT_C3, run_size_label
+from ui.session_guard import RUN_PARAM
 from ui.state import COMPARE_TRAINER, replace_trainer
 
 
@@ -60,6 +65,14 @@ def apply_experiment(name: str) -> None:
     state[KEY + "arch"] = state[SETTINGS_ARCH] = "modern"
     state[KEY + "epochs"] = recipe["epochs"]
     state[KEY + "resize"] = recipe["resize"]
+    chosen = state.get(KEY + "size", SHARED_DEFAULTS["size"])
+    state[KEY + "size"] = experiment_size(name, chosen)
+    if state[KEY + "size"] != chosen:
+        state[NOTICE] = (
+            "info",
+            f"Run size raised from {chosen} to {state[KEY + 'size']}: a smaller run ends "
+            "before this experiment shows anything.",
+        )
     for index in range(MAX_RUNS):
         activation, lr = runs[min(index, len(runs) - 1)]
         set_run_values(
@@ -110,16 +123,30 @@ def restore_settings(configs: list[TrainConfig]) -> None:
         )
 
 
-def setup_link() -> str:
-    """The current setup as URL query parameters: `?setup=...` opens it for a whole class."""
+def setup_token() -> str:
+    """The current setup as one URL-safe token (JSON of the runs' configs, base64)."""
     configs = [c.to_dict() for c in current_configs()]
     text = json.dumps(configs, separators=(",", ":"))
-    token = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-    return urlencode({SETUP_PARAM: token, **language_param()})
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def setup_link() -> str:
+    """The current setup as a full URL that opens it for a whole class, and the same setup
+    kept in the address bar (so the address a teacher copies from the browser works too).
+    Other parameters of the address (e.g. the language) stay; a run id does not travel."""
+    token = setup_token()
+    st.session_state[SETUP_WRITTEN] = token
+    if st.query_params.get(SETUP_PARAM) != token:
+        st.query_params[SETUP_PARAM] = token
+    params = {k: v for k, v in st.query_params.to_dict().items() if k != RUN_PARAM}
+    page = st.context.url or "/compare"  # None outside a browser (AppTest)
+    return f"{page}?{urlencode(params)}"
 
 
 def apply_link_setup() -> None:
-    """Open the setup or the named experiment a link gives (once; the URL then drops it)."""
+    """Open the setup or the named experiment a link gives. A named experiment is applied
+    once (the URL then drops it); a setup only when it is not the one this page last put in
+    the address bar (a link opened, or an address edited by hand)."""
     params = st.query_params
     if PRESET_PARAM in params:
         name = params[PRESET_PARAM]
@@ -140,9 +167,9 @@ def apply_link_setup() -> None:
                     name=repr(name), names=", ".join(EXPERIMENTS)
                 ),
             )
-    if SETUP_PARAM in params:
-        token = params[SETUP_PARAM]
-        del params[SETUP_PARAM]
+    token = params.get(SETUP_PARAM)
+    if token and token != st.session_state.get(SETUP_WRITTEN):
+        st.session_state[SETUP_WRITTEN] = token  # read once, even if it cannot be
         try:
             text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
             configs = [TrainConfig.from_dict(values).validate() for values in json.loads(text)]

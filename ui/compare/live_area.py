@@ -9,13 +9,14 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from lenet_viz.training.config import TrainConfig
+from lenet_viz.training.config import TrainConfig, flat_settings
 from lenet_viz.training.diagnose import diagnose
 from lenet_viz.training.runner import Trainer
 from lenet_viz.training.status import RunStatus
+from ui.charts import chart
 from ui.compare.settings import DIAGNOSES, FIGURES
 from ui.i18n import _
-from ui.library_text import library_text, localized_figure
+from ui.library_text import library_text
 from ui.runs.live_panel import chart_config, poll_trainer, progress_panel
 from ui.runs.replay_panel import inside_panel
 from ui.runs.results_table import CSV_SETTINGS, csv_text, metrics_rows
@@ -56,10 +57,7 @@ def x_axis(trainer: Trainer) -> str:
 
 def with_differing_settings(rows: list[dict], configs: list[TrainConfig]) -> list[dict]:
     """Add every setting that differs between the runs (momentum included) to the summary."""
-    values = []
-    for config in configs:
-        model = config.model
-        values.append({**config.to_dict(), "activation": model.activation, "c3": model.c3})
+    values = [flat_settings(config) for config in configs]
     differing = [key for key in CSV_SETTINGS if len({str(v.get(key)) for v in values}) > 1]
     return [
         {**row, **{key: v.get(key) for key in differing if key not in row}}
@@ -130,8 +128,9 @@ def live_panel() -> None:
                     icon=":material/error:",
                 )
     st.subheader(_("Loss and accuracy, all runs"))
-    st.plotly_chart(
-        localized_figure(view.overlay_figure()),
+    chart(
+        st,
+        view.overlay_figure(),
         key="compare_overlay_chart",
         config=chart_config("compare_curves"),
     )
@@ -144,14 +143,16 @@ def live_panel() -> None:
             "ReLU, and barely learn."
         )
     )
-    st.plotly_chart(
-        localized_figure(view.gradient_norm_figure()),
+    chart(
+        st,
+        view.gradient_norm_figure(),
         key="compare_gradient_chart",
         config=chart_config("compare_gradient_norms"),
     )
     st.subheader(_("Each run on its own"))
-    st.plotly_chart(
-        localized_figure(view.small_multiples_figure()),
+    chart(
+        st,
+        view.small_multiples_figure(),
         key="compare_multiples_chart",
         config=chart_config("compare_each_run"),
     )

@@ -10,8 +10,8 @@ from lenet_viz.figures import inside as figures
 from lenet_viz.figures.c3_table import connection_table_figure, table_comparison_figure
 from lenet_viz.nets.model import LeNetBase
 from lenet_viz.nets.paper import table_i
+from ui.charts import chart
 from ui.i18n import N_, _
-from ui.library_text import localized_figure
 
 C3_MAP = "inside_c3_map"
 TABLE_CHART = "inside_connection_table"
@@ -58,21 +58,19 @@ def show_layers(model: LeNetBase, result: inside.DigitInspection) -> None:
     summaries = {summary.name: summary for summary in model.layer_summary()}
     for name, columns, cell in (("C1", 6, 150), ("S2", 6, 150), ("C3", 8, 120), ("S4", 8, 120)):
         st.markdown(layer_caption(summaries, name))
-        st.plotly_chart(
-            localized_figure(
-                figures.feature_maps_figure(layers[name], name, columns, cell_px=cell)
-            ),
+        chart(
+            st,
+            figures.feature_maps_figure(layers[name], name, columns, cell_px=cell),
             key=f"inside_{name}",
             config=PLAIN,
         )
     for name in ("C5", "F6"):
         st.markdown(layer_caption(summaries, name))
-        st.plotly_chart(
-            localized_figure(
-                figures.vector_figure(
-                    layers[name],
-                    _("{name}: {count} units").format(name=name, count=len(layers[name])),
-                )
+        chart(
+            st,
+            figures.vector_figure(
+                layers[name],
+                _("{name}: {count} units").format(name=name, count=len(layers[name])),
             ),
             key=f"inside_{name}",
             config=PLAIN,
@@ -90,15 +88,14 @@ def show_layers(model: LeNetBase, result: inside.DigitInspection) -> None:
             probability=f"{result.probabilities[result.prediction]:.0%}",
         )
     )
-    st.plotly_chart(
-        localized_figure(
-            figures.vector_figure(
-                output,
-                title,
-                labels=[str(d) for d in range(10)],
-                highlight=result.prediction,
-                y_title=y_title,
-            )
+    chart(
+        st,
+        figures.vector_figure(
+            output,
+            title,
+            labels=[str(d) for d in range(10)],
+            highlight=result.prediction,
+            y_title=y_title,
         ),
         key="inside_output",
         config=PLAIN,
@@ -113,11 +110,7 @@ def show_kernels(model: LeNetBase) -> None:
             "them, blue ones subtract it: a kernel with a red band next to a blue band finds edges."
         )
     )
-    st.plotly_chart(
-        localized_figure(figures.kernels_figure(inside.c1_kernels(model))),
-        key="inside_kernels",
-        config=PLAIN,
-    )
+    chart(st, figures.kernels_figure(inside.c1_kernels(model)), key="inside_kernels", config=PLAIN)
 
 
 def _select_from_table() -> None:
@@ -152,8 +145,9 @@ def show_connection_table(model: LeNetBase, result: inside.DigitInspection) -> N
     chooser, note = st.columns([1, 3], vertical_alignment="bottom")
     c3_map = chooser.selectbox(_("C3 map"), list(range(16)), key=C3_MAP)
     note.caption(_("Pick a C3 map here, or click a column of the table."))
-    st.plotly_chart(
-        localized_figure(connection_table_figure(table, selected=c3_map)),
+    chart(
+        st,
+        connection_table_figure(table, selected=c3_map),
         key=TABLE_CHART,
         on_select=_select_from_table,
         selection_mode="points",
@@ -167,17 +161,16 @@ def show_connection_table(model: LeNetBase, result: inside.DigitInspection) -> N
             "convolved with its own 5x5 kernel, plus a bias ({bias}), then the activation."
         ).format(c3_map=c3_map, inputs=inputs, bias=f"{opened.bias:+.3f}")
     )
-    st.plotly_chart(
-        localized_figure(
-            figures.c3_breakdown_figure(
-                opened.s2_maps,
-                opened.kernels,
-                opened.contributions,
-                opened.inputs,
-                c3_map,
-                opened.pre_activation,
-                opened.output,
-            )
+    chart(
+        st,
+        figures.c3_breakdown_figure(
+            opened.s2_maps,
+            opened.kernels,
+            opened.contributions,
+            opened.inputs,
+            c3_map,
+            opened.pre_activation,
+            opened.output,
         ),
         key="inside_c3_breakdown",
         config=PLAIN,
@@ -192,20 +185,18 @@ def show_table_against_paper(model: LeNetBase) -> None:
     full = [[1] * 16 for _ in range(6)]
     left, right = st.columns(2)
     mine = inside.compare_tables(table)
-    left.plotly_chart(
-        localized_figure(
-            table_comparison_figure(
-                inside.compare_tables(full).cells, _("Full table: every S2 map feeds every C3 map")
-            )
+    chart(
+        left,
+        table_comparison_figure(
+            inside.compare_tables(full).cells, _("Full table: every S2 map feeds every C3 map")
         ),
         key="inside_full_table",
         config=PLAIN,
     )
-    right.plotly_chart(
-        localized_figure(
-            table_comparison_figure(
-                inside.compare_tables(table_i()).cells, _("Table I (LeCun et al. 1998, p.8)")
-            )
+    chart(
+        right,
+        table_comparison_figure(
+            inside.compare_tables(table_i()).cells, _("Table I (LeCun et al. 1998, p.8)")
         ),
         key="inside_paper_table",
         config=PLAIN,
@@ -251,8 +242,9 @@ def show_rbf(model: LeNetBase, result: inside.DigitInspection) -> None:
             "prediction is the closest code."
         )
     )
-    st.plotly_chart(
-        localized_figure(figures.rbf_codes_figure(bitmaps, highlight=result.prediction)),
+    chart(
+        st,
+        figures.rbf_codes_figure(bitmaps, highlight=result.prediction),
         key="inside_rbf_codes",
         config=PLAIN,
     )
@@ -263,11 +255,10 @@ def show_rbf(model: LeNetBase, result: inside.DigitInspection) -> None:
         )
     )
     middle = st.columns([1, 2, 1])[1]
-    middle.plotly_chart(
-        localized_figure(
-            figures.f6_against_code_figure(
-                inside.f6_bitmap(result.layers["F6"]), bitmaps[digit], digit
-            )
+    chart(
+        middle,
+        figures.f6_against_code_figure(
+            inside.f6_bitmap(result.layers["F6"]), bitmaps[digit], digit
         ),
         key="inside_f6_code",
         config=PLAIN,

@@ -18,8 +18,8 @@ from lenet_viz.explain.top_activations import (
 )
 from lenet_viz.figures import explain as figures
 from lenet_viz.nets.model import LeNetBase
+from ui.charts import chart
 from ui.i18n import N_, _
-from ui.library_text import localized_figure
 
 LAYER = "inside_top_layer"
 UNIT = "inside_top_unit"
@@ -78,15 +78,14 @@ def show_top_digits(model: LeNetBase) -> None:
         images = _as_unit(digits.images.numpy()[top.indices])  # (maps, 9, 28, 28)
         captions = [[f"{labels[i]}" for i in row] for row in top.indices]
         titles = [_("{layer} map {index}").format(layer=layer, index=m) for m in range(top.count)]
-        st.plotly_chart(
-            localized_figure(
-                figures.top_digits_figure(
-                    images,
-                    map_boxes(model, layer, top.units),
-                    titles,
-                    BLOCKS_PER_ROW[layer],
-                    captions=captions,
-                )
+        chart(
+            st,
+            figures.top_digits_figure(
+                images,
+                map_boxes(model, layer, top.units),
+                titles,
+                BLOCKS_PER_ROW[layer],
+                captions=captions,
             ),
             key=f"inside_top_{layer}",
             config=PLAIN,
@@ -109,17 +108,16 @@ def show_top_digits(model: LeNetBase) -> None:
             for i, s in zip(row, top.scores[unit], strict=True)
         ]
     ]
-    st.plotly_chart(
-        localized_figure(
-            figures.top_digits_figure(
-                images,
-                None,
-                [_("{layer} unit {unit}").format(layer=layer, unit=unit)],
-                1,
-                block_side=9,
-                captions=captions,
-                px_per_block=900,
-            )
+    chart(
+        st,
+        figures.top_digits_figure(
+            images,
+            None,
+            [_("{layer} unit {unit}").format(layer=layer, unit=unit)],
+            1,
+            block_side=9,
+            captions=captions,
+            px_per_block=900,
         ),
         key="inside_top_unit",
         config=PLAIN,

@@ -20,8 +20,9 @@ from lenet_viz.explain.saliency import (
 from lenet_viz.figures import explain as explain_figures
 from lenet_viz.figures import inside as figures
 from lenet_viz.nets.model import LeNetBase
+from ui.charts import chart
+from ui.confidence import sure_label
 from ui.i18n import N_, _
-from ui.library_text import localized_figure
 
 VIEW = "inside_view"
 LAYERS = N_("Every layer")  # the views, shown through format_func=_
@@ -92,7 +93,7 @@ def distortion_sliders() -> Distortion:
 
 
 @st.fragment
-def show_invariance(model: LeNetBase, image28) -> None:
+def show_invariance(model: LeNetBase, image28, temperature: float = 1.0) -> None:
     """Sliders; the distorted digit, the prediction, the probabilities, C1's and C3's maps.
     A fragment: moving a slider reruns this view only."""
     st.header(_("Move, turn, thicken: does the net still read it?"))
@@ -105,31 +106,44 @@ def show_invariance(model: LeNetBase, image28) -> None:
     controls, pictures, chart = st.columns([2, 1, 2], gap="medium")
     with controls:
         distortion = distortion_sliders()
-    view = explore(model, image28, distortion)
+    view = explore(model, image28, distortion, temperature)
     result = view.inspection
     with pictures:
-        st.image(figures.pixel_image(view.original, 140), caption=_("The digit"))
-        st.image(figures.pixel_image(view.distorted, 140), caption=_("Distorted"))
+        st.image(
+            figures.pixel_image(view.original, 140),
+            caption=_("The digit"),
+            alt="The digit, as chosen",
+        )
+        st.image(
+            figures.pixel_image(view.distorted, 140),
+            caption=_("Distorted"),
+            alt="The digit with the distortions of the sliders",
+        )
     with chart:
-        sure = float(result.probabilities[result.prediction])
+        reading = view.reading  # the Draw page's reading; None for the faithful net
+        probabilities, prediction = (
+            (reading.probabilities, reading.prediction)
+            if reading
+            else (result.probabilities, result.prediction)
+        )
         st.metric(
             _("Prediction"),
-            str(result.prediction),
-            _("{share} sure").format(share=f"{sure:.0%}"),
+            str(prediction),
+            sure_label(reading) if reading else None,
             delta_color="off",
             delta_arrow="off",
         )
-        st.plotly_chart(
-            localized_figure(figures.probabilities_figure(result.probabilities, result.prediction)),
+        chart(
+            st,
+            figures.probabilities_figure(probabilities, prediction),
             key="inv_probabilities",
             config=PLAIN,
         )
     for name, columns in (("C1", 6), ("C3", 8)):
         st.markdown(_("**{name}** of the distorted digit").format(name=name))
-        st.plotly_chart(
-            localized_figure(
-                figures.feature_maps_figure(result.layers[name], name, columns, cell_px=130)
-            ),
+        chart(
+            st,
+            figures.feature_maps_figure(result.layers[name], name, columns, cell_px=130),
             key=f"inv_{name}",
             config=PLAIN,
         )
@@ -164,16 +178,15 @@ def show_saliency(model: LeNetBase, image28) -> None:
     drops = occlusion.probability_drop if by_probability else occlusion.score_drop
     what = f"P({digit})" if by_probability else _("score of {digit}").format(digit=digit)
     image = as_ink_image(image28).numpy()
-    st.plotly_chart(
-        localized_figure(
-            explain_figures.saliency_figure(
-                image,
-                drops,
-                gradient.gradient,
-                _("Occlusion: drop in {what}").format(what=what),
-                _("Input gradient of the score of {digit}").format(digit=digit),
-                occlusion_unit="drop",
-            )
+    chart(
+        st,
+        explain_figures.saliency_figure(
+            image,
+            drops,
+            gradient.gradient,
+            _("Occlusion: drop in {what}").format(what=what),
+            _("Input gradient of the score of {digit}").format(digit=digit),
+            occlusion_unit="drop",
         ),
         key="inside_saliency",
         config=PLAIN,
@@ -197,7 +210,11 @@ def show_saliency(model: LeNetBase, image28) -> None:
     row, col = occlusion.worst_place()
     hidden = occluded(image28, row, col, patch=patch, fill=FILLS[fill_label])
     left, right = st.columns([1, 4], vertical_alignment="center")
-    left.image(figures.pixel_image(hidden, 140), caption=_("The square where it hurts most"))
+    left.image(
+        figures.pixel_image(hidden, 140),
+        caption=_("The square where it hurts most"),
+        alt="The digit with a square hidden where hiding hurts the answer most",
+    )
     now = occlusion.probability - float(occlusion.probability_drop[row, col])
     reads = int(occlusion.predictions[row, col])
     right.markdown(

@@ -32,14 +32,14 @@ def format_duration(seconds: float | None) -> str:
 
 
 STATUS_TEXT = {
-    RunStatus.IDLE: N_("not started"),
-    RunStatus.QUEUED: N_("waiting for a free training slot"),
-    RunStatus.RUNNING: N_("training"),
-    RunStatus.PAUSED: N_("paused"),
-    RunStatus.COMPLETED: N_("finished"),
-    RunStatus.STOPPED: N_("stopped"),
-    RunStatus.DIVERGED: N_("diverged"),
-    RunStatus.ERROR: N_("failed"),
+    RunStatus.IDLE: "not started",
+    RunStatus.QUEUED: "waiting for a free training slot",
+    RunStatus.RUNNING: "training",
+    RunStatus.PAUSED: RunStatus.PAUSED,
+    RunStatus.COMPLETED: "finished",
+    RunStatus.STOPPED: RunStatus.STOPPED,
+    RunStatus.DIVERGED: RunStatus.DIVERGED,
+    RunStatus.ERROR: "failed",
 }
 
 
@@ -65,17 +65,17 @@ def progress_panel(snapshot: TrainerSnapshot, state_key: str, notice: str = "") 
         ),
     )
     if snapshot.status == RunStatus.QUEUED:
-        running, waiting = RUN_SLOTS.counts()
+        trainer = st.session_state.get(state_key)
+        slots = trainer.slots if trainer is not None else RUN_SLOTS  # this server's, or Ray's
+        running, waiting = slots.counts()
         place = snapshot.queue_position or 1
         waiting = max(waiting, place)  # the two reads are not atomic: never "1 of 0"
         if notice:
             st.info(notice, icon=":material/tab_close:")
         st.info(
-            _(
-                "Queued: position {place} of {waiting} waiting. The server trains {capacity} "
-                "run(s) at a time ({running} busy now); yours starts by itself when a slot frees "
-                "up. Stop cancels it."
-            ).format(place=place, waiting=waiting, capacity=RUN_SLOTS.capacity, running=running),
+            f"Queued: position {place} of {waiting} waiting. The server trains "
+            f"{slots.capacity} run(s) at a time ({running} busy now); yours starts "
+            "by itself when a slot frees up. Stop cancels it.",
             icon=":material/hourglass_top:",
         )
         page, other_key = OTHER_PAGE[state_key]

@@ -3,7 +3,7 @@
 A page draws `inside_panel(state_key, prefix)` under its curves, inside its one polling
 fragment (ui/state.live_fragment). While the run trains, each poll shows, for one chosen digit
 and every run of the trainer (one row each): C1's six kernels, the digit's C1 and C3 maps, and the
-prediction. Each poll copies the run's weights between two steps (`live_snapshot`) and draws
+prediction. Each poll copies the run's weights between two steps (`run.live_snapshot()`) and draws
 from that copy only, so its cost does not grow with the run; what a snapshot shows is cached
 by (trainer, run, iteration, digit), so a poll that finds the run where it was redraws nothing.
 After the run a slider moves through the snapshots the runs kept, all runs together, with a
@@ -26,10 +26,10 @@ from lenet_viz.training.replay import (
     aligned_stops,
     digit_input,
     inside_at,
-    live_snapshot,
     scratch_model,
 )
 from ui.cached_data import test_split
+from ui.charts import chart
 from ui.i18n import N_, _
 from ui.library_text import library_text, localized_figure
 from ui.state import DIGIT
@@ -133,7 +133,9 @@ def choose_digit(dataset: str, prefix: str) -> Digit:
             digit = Digit(image, f"test-{dataset}-{index}", text, label)
         if not can_use_drawing and dataset == "mnist":
             st.caption(_("Draw a digit on the **Draw** page to watch the nets read your own."))
-    picture.image(_as_unit(image), width=84, clamp=True)
+    picture.image(
+        _as_unit(image), width=84, clamp=True, alt=f"The digit the nets read: {digit.text}"
+    )
     return digit
 
 
@@ -190,7 +192,7 @@ def live_drawn(prefix: str, trainer, index: int, digit: Digit) -> Drawn:
     cached = _cache(prefix).get((trainer.id, index, run.iteration, digit.key))
     if cached is not None:
         return cached
-    return drawn_at(prefix, trainer, index, live_snapshot(run), digit)
+    return drawn_at(prefix, trainer, index, run.live_snapshot(), digit)
 
 
 def run_row(prefix: str, index: int, name: str, drawn: Drawn, digit: Digit) -> None:
@@ -207,9 +209,24 @@ def run_row(prefix: str, index: int, name: str, drawn: Drawn, digit: Digit) -> N
     )
     row = st.container(key=f"{prefix}_inside_row_{index}")
     kernels, c1, c3, prediction = row.columns([1, 1, 1, 1.2], gap="medium")
-    kernels.image(drawn.pictures["kernels"], caption=_("C1's six 5x5 kernels"), width="stretch")
-    c1.image(drawn.pictures["C1"], caption=_("the digit's six C1 maps"), width="stretch")
-    c3.image(drawn.pictures["C3"], caption=_("its sixteen C3 maps"), width="stretch")
+    kernels.image(
+        drawn.pictures["kernels"],
+        caption=_("C1's six 5x5 kernels"),
+        width="stretch",
+        alt=f"{name}: C1's six 5x5 kernels at iteration {drawn.iteration:,}",
+    )
+    c1.image(
+        drawn.pictures["C1"],
+        caption=_("the digit's six C1 maps"),
+        width="stretch",
+        alt=f"{name}: the digit's six C1 feature maps at iteration {drawn.iteration:,}",
+    )
+    c3.image(
+        drawn.pictures["C3"],
+        caption=_("its sixteen C3 maps"),
+        width="stretch",
+        alt=f"{name}: the digit's sixteen C3 feature maps at iteration {drawn.iteration:,}",
+    )
     guess = drawn.prediction
     verdict = ""
     if digit.label is not None:
@@ -221,7 +238,11 @@ def run_row(prefix: str, index: int, name: str, drawn: Drawn, digit: Digit) -> N
             guess=guess, probability=f"{float(drawn.probabilities[guess]):.0%}", verdict=verdict
         )
     )
-    prediction.image(drawn.pictures["prediction"], caption=_("probability of each digit"))
+    prediction.image(
+        drawn.pictures["prediction"],
+        caption=_("probability of each digit"),
+        alt=f"{name}: bars of the probability of each digit; it predicts {guess}",
+    )
 
 
 def live(trainer, digit: Digit, prefix: str) -> None:
@@ -287,7 +308,8 @@ def replay(trainer, digit: Digit, prefix: str) -> None:
         xs = history.iteration if x == "iteration" else history.epoch_float
         curves.append((run.name, xs, history.loss))
         markers.append(snapshot.iteration if x == "iteration" else snapshot.epoch)
-    st.plotly_chart(
+    chart(
+        st,
         localized_figure(loss_marker_figure(curves, markers, x_title=X_TITLES[x])),
         key=f"{prefix}_replay_loss_chart",
         config={"displayModeBar": False},

@@ -8,8 +8,9 @@ import streamlit as st
 
 from lenet_viz.data.datasets import DataError
 from lenet_viz.nets.config import ConfigError
-from lenet_viz.training.runner import Trainer, start_run
+from lenet_viz.training.runner import Trainer
 from lenet_viz.training.status import ACTIVE_STATUSES, SLOT_STATUSES
+from lenet_viz.workers.launch import start_run
 from ui.i18n import _
 from ui.library_text import library_text
 from ui.runs.controls import pause_resume_stop_buttons
@@ -158,7 +159,7 @@ def control_buttons(status: str | None, data_ok: bool) -> None:
         type="primary",
         on_click=on_start,
         disabled=active or not data_ok,
-        help=_("Train a new net with the settings on the left."),
+        help=_("Train a new net with the settings chosen."),
     )
     pause_resume_stop_buttons(row, TRAIN_TRAINER, status)
     row.button(

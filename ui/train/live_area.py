@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from lenet_viz.training.status import RunStatus
+from ui.charts import chart
 from ui.i18n import _
-from ui.library_text import library_text, localized_figure
+from ui.library_text import library_text
 from ui.runs.live_panel import chart_config, poll_trainer, progress_panel
 from ui.runs.replay_panel import inside_panel
 from ui.state import TRAIN_TRAINER
@@ -25,10 +26,8 @@ def live_panel() -> None:
     polled = poll_trainer(
         TRAIN_TRAINER,
         FIGURES,
-        _(
-            "Choose the settings on the left and press **Start**. The curves appear here and "
-            "grow with every batch; the run goes on if you visit another page."
-        ),
+        "Choose the settings and press **Start**. The curves appear here "
+        "and grow with every batch; the run goes on if you visit another page.",
     )
     if polled is None:
         return
@@ -37,20 +36,14 @@ def live_panel() -> None:
     st.markdown(_("**Run:** {name}").format(name=library_text(run["name"])))
     progress_panel(snapshot, TRAIN_TRAINER, notice=trainer.notice)
     if run["status"] == RunStatus.DIVERGED:
-        st.error(
-            _("The run {message}").format(message=library_text(run["message"])),
-            icon=":material/warning:",
-        )
+        st.error(f"The run {run['message']}", icon=":material/warning:")
     elif run["status"] == RunStatus.ERROR:
-        st.error(library_text(run["message"]))
-    st.plotly_chart(
-        localized_figure(view.iteration_figure()),
-        key="train_iteration_chart",
-        config=chart_config("curves"),
-    )
+        st.error(run["message"])
+    chart(st, view.iteration_figure(), key="train_iteration_chart", config=chart_config("curves"))
     epochs = trainer.runs[0].config.epochs
-    st.plotly_chart(
-        localized_figure(view.epoch_figure(total_epochs=epochs)),
+    chart(
+        st,
+        view.epoch_figure(total_epochs=epochs),
         key="train_epoch_chart",
         config=chart_config("per_epoch"),
     )

@@ -20,6 +20,8 @@ from lenet_viz.training.diagnose import diagnose
 from lenet_viz.training.replay import replay_payload
 from lenet_viz.training.runner import Trainer
 from ui.cached_data import test_split
+from ui.charts import chart
+from ui.class_board.kept_work import keep_saved_model
 from ui.i18n import _
 from ui.library_text import library_text, localized_figure
 from ui.runs.results_table import csv_text, metrics_rows
@@ -128,7 +130,8 @@ def results_section(trainer: Trainer) -> None:
                 "mistakes."
             )
         )
-        st.plotly_chart(
+        chart(
+            st,
             localized_figure(confusion_figure(evaluation["confusion"], names)),
             key="train_confusion_chart",
         )
@@ -142,12 +145,9 @@ def results_section(trainer: Trainer) -> None:
             ).format(shown=len(shown), wrong=f"{len(wrong):,}")
         )
         images = test_split(run.config.dataset).images[shown].numpy()
-        st.plotly_chart(
-            localized_figure(
-                misclassified_figure(
-                    images, labels[shown].tolist(), predicted[shown].tolist(), names
-                )
-            ),
+        chart(
+            st,
+            misclassified_figure(images, labels[shown].tolist(), predicted[shown].tolist(), names),
             key="train_gallery_chart",
             config={"displayModeBar": False},
         )
@@ -184,9 +184,11 @@ def save_model(trainer: Trainer, overwrite: bool) -> None:
     saved = st.session_state.setdefault(SAVED_MODELS, [])
     if str(path) not in saved:
         saved.append(str(path))
+    kept = keep_saved_model(path)  # for this browser: after a reload, in a new tab, ...
     st.session_state[SAVE_NOTICE] = (
         "success",
-        _("Saved as `{path}`. The Draw and Inside pages can use it now.").format(path=path),
+        f"Saved as `{path}`. The Draw and Inside pages can use it now"
+        + (", in this browser's later visits too." if kept else "."),
     )
 
 
@@ -281,7 +283,7 @@ def history_section(active: bool) -> None:
     st.caption(
         _(
             "A new run files the one shown above here. Show brings a run back above, with its "
-            "curves, results and model (to save or download); its settings go back on the left."
+            "curves, results and model (to save or download); its settings go back into Settings."
         )
     )
     for index, trainer in enumerate(earlier):

@@ -24,8 +24,8 @@ from lenet_viz.figures.sdlm import (
 )
 from lenet_viz.training.config import PRESETS
 from lenet_viz.training.pattern_steps import SDLM_CHECKPOINT_NAME as SDLM_CHECKPOINT
+from ui.charts import chart
 from ui.i18n import _
-from ui.library_text import localized_figure
 
 PAPER_RUN_SIZE = "Full: 60,000 images"  # the paper trains on all of them
 
@@ -69,9 +69,9 @@ def sdlm_panel(passes: list[dict], title: str, key: str) -> None:
         ).format(test_error=PAPER_TEST_ERROR, train_error=PAPER_TRAIN_ERROR)
     )
     left, right = st.columns(2, gap="large")
-    left.plotly_chart(localized_figure(figure5_comparison(passes, title)), key=f"{key}_figure5")
+    chart(left, figure5_comparison(passes, title), key=f"{key}_figure5")
     if any(record.get("step_sizes") for record in passes):
-        right.plotly_chart(localized_figure(step_size_figure(passes)), key=f"{key}_step_sizes")
+        chart(right, step_size_figure(passes), key=f"{key}_step_sizes")
     else:
         right.caption(_("Step sizes are recorded for runs of one pattern per step (batch size 1)."))
     st.dataframe(pass_table(passes), hide_index=True, key=f"{key}_table")

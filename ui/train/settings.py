@@ -6,9 +6,16 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lenet_viz.data.datasets import SPLIT_SIZES
 from lenet_viz.nets.config import POOLINGS, ModelConfig
 from lenet_viz.training.augment import AUGMENT_HELP
-from lenet_viz.training.config import PRESETS, SCHEDULES, TrainConfig
+from lenet_viz.training.config import (
+    D2L_PUBLISHED,
+    PRESETS,
+    SCHEDULES,
+    TrainConfig,
+    batches_per_epoch,
+)
 from ui.i18n import N_, _
 from ui.library_text import library_text
 from ui.runs import settings as widgets
@@ -42,6 +49,14 @@ SCHEDULE_LABELS = {
     "paper": N_("the paper's, pass by pass (p.10)"),
     "paper-hold": N_("the paper's, without its last drop (pass 13 on)"),
 }
+# The modern net's input scaling and initial weights (d2l-zh's recipe sets both).
+SCALING_LABELS = {"mnist": "standardised (MNIST's mean and std)", "unit": "0..1 as they are"}
+DEFAULT_INIT = "pytorch"  # ModelConfig's init None: PyTorch's own
+INIT_LABELS = {DEFAULT_INIT: "PyTorch's default", "xavier": "Xavier (Glorot and Bengio 2010)"}
+# What a recipe sets besides the per-net settings: the modern net's structure and input, and
+# for d2l-zh's recipes the dataset and the whole training set.
+NET_EXTRAS = ("pooling", "scaling", "init")
+D2L_SIZE = "Full: 60,000 images"
 DEFAULTS = {
     "dataset": "mnist",
     "arch": "modern",
@@ -57,6 +72,8 @@ DEFAULTS = {
     "augment": "none",
     "seed": 0,
     "size": "Medium: 10,000 images",
+    "scaling": "mnist",
+    "init": DEFAULT_INIT,
 }
 
 
@@ -65,16 +82,15 @@ ARCH_SETTINGS = (
     "activation", "c3", "optimizer", "lr", "momentum", "batch_size", "epochs", "schedule"
 )  # fmt: skip
 # Recipes a learner can pick, per net: (preset, button label, what to notice). "default" is the
-# page's DEFAULTS for the modern net; the others are lenet_viz.training.loop.PRESETS.
+# page's DEFAULTS for the modern net; the others are lenet_viz.training.config.PRESETS.
+# "{batches}" in a text is the run's number of batches at the chosen run size (`recipe_notice`).
 RECIPES = {
     "modern": [
         (
             "default",
-            N_("Quick SGD (the default)"),
-            N_(
-                "SGD, lr 0.01, momentum 0.9, batch 64, 2 epochs. Notice how fast the loss falls "
-                "in the first hundred batches, then only slowly."
-            ),
+            "Quick SGD (the default)",
+            "SGD, lr 0.01, momentum 0.9, batch 64, 2 epochs: {batches} at this run size. "
+            "Notice how fast the loss falls at first, then only slowly.",
         ),
         (
             "fast",
@@ -86,11 +102,38 @@ RECIPES = {
         ),
         (
             "seed",
-            N_("The notebook's recipe"),
-            N_(
-                "SGD, lr 0.01, momentum 0.5, batch 32, 1 epoch. Try it with sigmoid: the net "
-                "stays stuck near 10 % (a guess) while ReLU learns."
-            ),
+            "The notebook's recipe",
+            "SGD, lr 0.01, momentum 0.5, batch 32, 1 epoch: {batches} at this run size. Try "
+            "it with sigmoid at the Medium size: the net stays stuck near 10 % (a guess) while "
+            "ReLU learns (at Quick, ReLU has not learned yet either).",
+        ),
+        (
+            "d2l",
+            "d2l-zh's LeNet (动手学深度学习 6.6)",
+            "Dive into Deep Learning's LeNet: sigmoid, average pooling, 0..1 pixels, Xavier "
+            "weights; Fashion-MNIST, SGD lr 0.9, batch 256, 10 epochs on all 60,000 images "
+            "({batches}, a few minutes). The book reports train loss {train_loss}, train "
+            "accuracy {train_acc}, test accuracy {test_acc}. Notice the first epoch stuck at "
+            "10 %: sigmoid needs that high rate to get going.",
+        ),
+        (
+            "d2l-max-pool",
+            "d2l-zh exercise: max pooling",
+            "The d2l-zh recipe with max pooling instead of average pooling ({batches}). Notice "
+            "whether it ends higher than the book's test accuracy {test_acc}.",
+        ),
+        (
+            "d2l-relu",
+            "d2l-zh exercise: ReLU",
+            "The d2l-zh recipe with ReLU instead of sigmoid, at lr 0.1 ({batches}): at the "
+            "book's lr 0.9 ReLU's first steps overshoot and it ends at chance. Notice no stuck "
+            "first epoch.",
+        ),
+        (
+            "d2l-mnist",
+            "d2l-zh exercise: MNIST",
+            "The d2l-zh recipe on the original MNIST digits instead of Fashion-MNIST "
+            "({batches}). Notice how much easier digits are than clothes.",
         ),
     ],
     "faithful": [
@@ -133,6 +176,16 @@ def recipe_settings(arch: str, preset: str) -> dict:
     return base
 
 
+def recipe_notice(arch: str, preset: str, size: str) -> str:
+    """What to notice in a recipe, with its number of batches at this run size (a text that
+    says "the first hundred batches" of a 64-batch run teaches the wrong thing)."""
+    text = next(notice for name, _label, notice in RECIPES[arch] if name == preset)
+    values = recipe_settings(arch, preset)
+    images = RUN_SIZES[size][0] or SPLIT_SIZES[True]
+    batches = batches_per_epoch(images, values["batch_size"]) * values["epochs"]
+    return text.format(batches=f"{batches:,} batches", **D2L_PUBLISHED)
+
+
 def arch_defaults(arch: str) -> dict:
     """Settings that learn on this net: for the faithful net its fast recipe (SGD at lr 0.01,
     momentum 0.9 makes its RBF loss climb from 80 to 200 and end at chance)."""
@@ -155,9 +208,28 @@ def apply_settings(values: dict) -> None:
             st.session_state[KEY + name] = value
 
 
+def net_extras(arch: str, preset: str) -> dict:
+    """What a recipe sets besides the per-net settings: the modern net's pooling, input scaling
+    and initial weights (the recipe's, else the net's own), and d2l-zh's dataset and size."""
+    if arch != "modern":
+        return {}
+    recipe = PRESETS.get(preset, {})
+    model = ModelConfig(arch=arch)
+    extras = {
+        "pooling": recipe.get("pooling", model.pooling),
+        "scaling": recipe.get("scaling", model.scaling),
+        "init": recipe.get("init") or DEFAULT_INIT,
+    }
+    if preset.startswith("d2l"):
+        extras.update(dataset=recipe["dataset"], size=D2L_SIZE)
+    return extras
+
+
 def apply_recipe(preset: str) -> None:
     """A callback: the recipe's settings for the current net."""
-    apply_settings(recipe_settings(st.session_state[KEY + "arch"], preset))
+    arch = st.session_state[KEY + "arch"]
+    apply_settings(recipe_settings(arch, preset))
+    apply_settings(net_extras(arch, preset))
 
 
 def apply_paper_recipe() -> None:
@@ -190,6 +262,8 @@ def restore_settings(config: TrainConfig) -> None:
     )
     if config.model.arch == "modern":
         state[KEY + "pooling"] = model.pooling
+        state[KEY + "scaling"] = model.scaling
+        state[KEY + "init"] = model.init or DEFAULT_INIT
     state[KEY + "seed"] = config.seed
     if config.augment in PAGE_AUGMENTS:  # "drawn" runs come from `lenet_viz train` only
         state[KEY + "augment"] = config.augment
@@ -243,14 +317,45 @@ def structure_settings(arch: str, disabled: bool) -> None:
             disabled=disabled,
             persist_state=PERSIST,
         )
+        input_and_init_settings(disabled)
     else:
         st.caption(_("S2, S4: the paper's trainable subsampling (p.7)."))
+
+
+def input_and_init_settings(disabled: bool) -> None:
+    """The modern net's input pixels and initial weights (d2l-zh's recipe sets both)."""
+    st.radio(
+        _("Input pixels"),
+        list(SCALING_LABELS),
+        key=KEY + "scaling",
+        format_func=SCALING_LABELS.get,
+        horizontal=True,
+        disabled=disabled,
+        persist_state=PERSIST,
+        help=_(
+            "Standardised pixels are what most tutorials feed; d2l-zh feeds the 0..1 pixels "
+            "as they are, and pads them with zeros, as C1's padding 2 does in the book."
+        ),
+    )
+    st.radio(
+        _("Initial weights"),
+        list(INIT_LABELS),
+        key=KEY + "init",
+        format_func=INIT_LABELS.get,
+        horizontal=True,
+        disabled=disabled,
+        persist_state=PERSIST,
+        help=_(
+            "Xavier draws each weight uniformly in ±sqrt(6 / (inputs + outputs)) of its "
+            "layer, as d2l-zh's LeNet chapter does."
+        ),
+    )
 
 
 def recipe_buttons(arch: str, disabled: bool) -> None:
     """One button per recipe of this net, each with what to notice when it runs."""
     with st.expander(_("Recipes: settings that work on this net")):
-        for preset, label, notice in RECIPES[arch]:
+        for preset, label, _notice in RECIPES[arch]:
             st.button(
                 _(label),
                 key=f"train_recipe_{preset}",
@@ -259,7 +364,7 @@ def recipe_buttons(arch: str, disabled: bool) -> None:
                 disabled=disabled,
                 width="stretch",
             )
-            st.caption(_(notice))
+            st.caption(recipe_notice(arch, preset, st.session_state[KEY + "size"]))
 
 
 def settings(disabled: bool) -> None:
@@ -341,17 +446,25 @@ def settings(disabled: bool) -> None:
     )
 
 
+def modern_init() -> str | None:
+    """The modern net's init setting: None for PyTorch's own, else its name ("xavier")."""
+    init = st.session_state[KEY + "init"]
+    return None if init == DEFAULT_INIT else init
+
+
 def current_config() -> TrainConfig:
     """The TrainConfig the settings describe (not validated: Start reports what is wrong)."""
     state = st.session_state
     train_limit, test_limit = RUN_SIZES[state[KEY + "size"]]
+    modern = state[KEY + "arch"] == "modern"
     return TrainConfig(
         model=ModelConfig(
             arch=state[KEY + "arch"],
             activation=state[KEY + "activation"],
             c3=state[KEY + "c3"],
-            pooling=state[KEY + "pooling"] if state[KEY + "arch"] == "modern" else None,
-            init=paper_init(state[KEY + "arch"], state[KEY + "optimizer"]),
+            pooling=state[KEY + "pooling"] if modern else None,
+            scaling=state[KEY + "scaling"] if modern else None,
+            init=modern_init() if modern else paper_init("faithful", state[KEY + "optimizer"]),
         ),
         dataset=state[KEY + "dataset"],
         optimizer=state[KEY + "optimizer"],
@@ -377,11 +490,10 @@ def apply_link_preset() -> None:
         if preset in [name for name, _label, _notice in recipes] and preset != "default":
             st.session_state[KEY + "arch"] = st.session_state[SETTINGS_ARCH] = arch
             apply_settings(recipe_settings(arch, preset))
-            notice = next(text for name, _label, text in recipes if name == preset)
-            st.session_state[NOTICE] = (
-                "info",
-                _("Recipe from the link: {notice}").format(notice=_(notice)),
-            )
+            apply_settings(net_extras(arch, preset))
+            size = st.session_state.get(KEY + "size", DEFAULTS["size"])
+            notice = recipe_notice(arch, preset, size)
+            st.session_state[NOTICE] = ("info", f"Recipe from the link: {notice}")
             return
     names = ", ".join(name for recipes in RECIPES.values() for name, _label, _notice in recipes)
     st.session_state[NOTICE] = (

@@ -16,6 +16,14 @@ is different: no template, and no point of one, is shared between the two sets, 
 variation is drawn from different seeds. A model trained on the training set has never seen a
 benchmark stroke. `tests/test_drawn.py` checks that the two sets share no template.
 
+Issue 24 adds writers in 19 styles the issue 10 templates lacked (typeset terminals, the
+European 1 and 7, the slashed 0...), each style written by several writers in three parts that
+never mix (`writers`: training, validation, test), each writer with a pen habit (a thin or
+thick pen, small in a corner, strokes in another order, overshoot, gaps). The training writers
+join `TRAINING_TEMPLATES` in synthesis; `writer_benchmark` draws the validation writers (to
+choose models) or the test writers (to report). `tests/test_drawn_writers.py` keeps the parts
+apart.
+
 A template is drawn with random pen width, size, slant, turn, position and a hand's wobble
 (`place_strokes`), then rendered either as the canvas returns it (`render_canvas`: RGBA, black
 ink in the alpha channel on a transparent background, anti-aliased, streamlit-drawable-canvas's
@@ -23,8 +31,10 @@ ink in the alpha channel on a transparent background, anti-aliased, streamlit-dr
 texture, uneven lighting and a little blur). Everything is seeded and deterministic.
 
 Modules: `templates` (what a template is), `benchmark_writers` and `training_writers` (the two
-sets), `render` (placing and rendering strokes), `benchmark` (the benchmark; a model's score on it is `lenet_viz.explain.drawn_score`),
-`synthesis` (training digits and non-digits). Everything is importable from here.
+sets of issue 10), `styles` and `writers` (issue 24's style families and writers), `render`
+(placing and rendering strokes), `benchmark` (the benchmarks; a model's score on them is
+`lenet_viz.explain.drawn_score`), `synthesis` (training digits and non-digits). Everything is
+importable from here.
 """
 
 from lenet_viz.data.drawn.benchmark import (
@@ -35,6 +45,7 @@ from lenet_viz.data.drawn.benchmark import (
     drawn_benchmark,
     drawn_digits,
     not_digit_drawings,
+    writer_benchmark,
 )
 from lenet_viz.data.drawn.benchmark_writers import BENCHMARK_TEMPLATES, NOT_DIGIT_TEMPLATES
 from lenet_viz.data.drawn.render import (
@@ -53,6 +64,7 @@ from lenet_viz.data.drawn.synthesis import (
 )
 from lenet_viz.data.drawn.templates import Points, Template, arc, template
 from lenet_viz.data.drawn.training_writers import TRAINING_TEMPLATES
+from lenet_viz.data.drawn.writers import HANDS, PARTS, Hand, Writer, all_writers, writers
 
 __all__ = [
     "BENCHMARK_CANVAS_PER_TEMPLATE",
@@ -64,6 +76,13 @@ __all__ = [
     "PEN_RANGE",
     "TRAINING_TEMPLATES",
     "DrawnDigit",
+    "HANDS",
+    "Hand",
+    "PARTS",
+    "Writer",
+    "all_writers",
+    "writer_benchmark",
+    "writers",
     "Placement",
     "Points",
     "Template",

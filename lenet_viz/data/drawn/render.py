@@ -15,6 +15,7 @@ from lenet_viz.data.drawn.templates import Template
 
 CANVAS_SIZE = 280  # the Draw page's canvas
 PEN_RANGE = (14.0, 24.0)  # canvas pen widths people use, px
+HEIGHT_RANGE = (0.35, 0.85)  # digit heights people draw, share of the canvas
 
 
 @dataclass(frozen=True)
@@ -52,14 +53,19 @@ def _smooth(points: np.ndarray, per_segment: int = 8) -> np.ndarray:
 
 
 def place_strokes(
-    template: Template, rng: np.random.Generator, size: int = CANVAS_SIZE
+    template: Template,
+    rng: np.random.Generator,
+    size: int = CANVAS_SIZE,
+    pen_range: tuple[float, float] = PEN_RANGE,
+    height_range: tuple[float, float] = HEIGHT_RANGE,
 ) -> tuple[list[np.ndarray], Placement]:
     """The template's strokes as pixel paths on a size x size canvas, drawn as a hand would:
-    a random pen width (14-24 px on 280), height (35-85% of the canvas), aspect, slant, turn,
-    position (anywhere the digit fits: often off-centre) and a small wobble of every point."""
+    a random pen width (by default 14-24 px on 280), height (35-85% of the canvas), aspect,
+    slant, turn, position (anywhere the digit fits: often off-centre) and a small wobble of
+    every point."""
     scale = size / CANVAS_SIZE
-    pen = float(rng.uniform(*PEN_RANGE)) * scale
-    height = float(rng.uniform(0.35, 0.85)) * size
+    pen = float(rng.uniform(*pen_range)) * scale
+    height = float(rng.uniform(*height_range)) * size
     aspect = float(rng.uniform(0.8, 1.25))
     slant = float(rng.uniform(-0.15, 0.35))
     rotation = float(rng.uniform(-10, 10))

@@ -1,5 +1,6 @@
-"""Stroke digits (and marks that are not digits) for training, made from the training writers'
-templates only, through the Draw page's own preprocessing (`augment` mixes them into batches)."""
+"""Stroke digits (and marks that are not digits) for training, made from the training writers
+only (the issue 10 training templates and issue 24's training writers), through the Draw page's
+own preprocessing (`augment` mixes them into batches)."""
 
 from __future__ import annotations
 
@@ -7,23 +8,40 @@ from functools import lru_cache
 
 import numpy as np
 
-from lenet_viz.data.drawn.render import place_strokes, render_canvas, render_photo
+from lenet_viz.data.drawn.render import Placement, place_strokes, render_canvas, render_photo
 from lenet_viz.data.drawn.templates import Template
 from lenet_viz.data.drawn.training_writers import TRAINING_TEMPLATES
+from lenet_viz.data.drawn.writers import place_by_writer, writers
 from lenet_viz.data.preprocess import preprocess_digit
+
+WRITERS_SHARE = 0.6  # of the synthesized digits, from issue 24's training writers
+
+
+def random_training_drawing(rng: np.random.Generator, size: int) -> tuple[list, Placement, int]:
+    """One training drawing: the pixel paths, their placement and the digit. From issue 24's
+    training writers (`writers("training")`, each in their own hand) with probability
+    WRITERS_SHARE, else from `TRAINING_TEMPLATES` in an ordinary hand; never from the
+    validation or test writers, nor the benchmark's templates."""
+    if rng.random() < WRITERS_SHARE:
+        training = writers("training")
+        writer = training[int(rng.integers(len(training)))]
+        paths, placement = place_by_writer(writer, rng, size)
+        return paths, placement, writer.template.label
+    template = TRAINING_TEMPLATES[int(rng.integers(len(TRAINING_TEMPLATES)))]
+    paths, placement = place_strokes(template, rng, size)
+    return paths, placement, template.label
 
 
 @lru_cache(maxsize=2)
 def synthesized_training_digits(count: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """`count` digits drawn from `TRAINING_TEMPLATES` only (never the benchmark's), through
+    """`count` digits drawn by the training writers only (`random_training_drawing`), through
     the Draw page's own preprocessing: (count, 28, 28) float32 0..1 MNIST-layout images and
     their int64 labels. A quarter are photos. Seeded; cached per process."""
     rng = np.random.default_rng([seed, 7])
     images = np.zeros((count, 28, 28), dtype=np.float32)
     labels = np.zeros(count, dtype=np.int64)
     for i in range(count):
-        template = TRAINING_TEMPLATES[int(rng.integers(len(TRAINING_TEMPLATES)))]
-        paths, placement = place_strokes(template, rng, size=140)
+        paths, placement, label = random_training_drawing(rng, size=140)
         if rng.random() < 0.25:
             image = render_photo(paths, placement.pen, rng, size=140)
         else:
@@ -31,7 +49,7 @@ def synthesized_training_digits(count: int, seed: int = 1) -> tuple[np.ndarray, 
         digit = preprocess_digit(image)
         if not digit.blank:
             images[i] = digit.centered
-        labels[i] = template.label
+        labels[i] = label
     return images, labels
 
 

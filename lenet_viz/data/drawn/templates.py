@@ -19,6 +19,7 @@ class Template:
     label: int  # 0-9, or -1 for marks that are not a digit (scribbles, letters)
     style: str  # e.g. "1 with flag", "7 crossbar"
     strokes: tuple[Points, ...]
+    source: str = "hand-written point list (issue 10)"  # where the template comes from
 
 
 def arc(cx, cy, rx, ry, start, end, n=14) -> Points:

@@ -1,0 +1,177 @@
+"""Every screen a class uses, from a projector to a phone: 1920, 1280, 1024 (projector), 820
+(tablet) and 390 px (phone) wide, with the sidebar open and closed.
+
+- Draw: the whole 280-px canvas is visible and drawable (each corner of it is the canvas, not
+  something over it or a clipped column), and after a stroke the prediction is in view (on a
+  phone: drawn with touch events, in both languages).
+- Train: Start is on the first screen, not below the twenty settings.
+- Every page: nothing wider than the window (a table scrolls inside its own frame instead).
+
+One tab per width walks the pages; the phone's sidebar, an overlay that covers the page when open,
+is checked closed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import wait_for_app
+from ui.navigation import PAGE_FILES
+
+FIRST_RUN_MS = 300_000  # a page's first run on a busy shared machine (load 20-30 seen)
+WIDTHS = (1920, 1280, 1024, 820, 390)
+PHONE = 390
+HEIGHTS = {PHONE: 844}  # an iPhone 12-15's CSS pixels; the others 800 high
+PAGES = tuple("" if name == "home" else name for name in PAGE_FILES)  # every page's URL path
+CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
+
+# The page's width beyond the window: >0 means something sticks out (clipped or scrolls away).
+OVERFLOW = """() => {
+    const main = document.querySelector('[data-testid=stMain]');
+    return Math.max(0, main.scrollWidth - main.clientWidth);
+}"""
+# Is each corner of the canvas (2 px in) the canvas itself, inside the window?
+CANVAS_CORNERS_SHOWN = """(canvas) => {
+    const box = canvas.getBoundingClientRect();
+    const inside = (x, y) => x >= 0 && y >= 0 && x < innerWidth && y < innerHeight;
+    const root = canvas.getRootNode();
+    return [[box.left + 2, box.top + 2], [box.right - 2, box.top + 2],
+            [box.left + 2, box.bottom - 2], [box.right - 2, box.bottom - 2]]
+        .every(([x, y]) => inside(x, y) && root.elementFromPoint(x, y) === canvas);
+}"""
+# The prediction in the window: the metric, or its one line above the canvas.
+PREDICTION_IN_VIEW = """() => [...document.querySelectorAll(
+        '[data-testid=stMetric], .st-key-draw_compact [data-testid=stMarkdown]')]
+    .filter((e) => e.offsetParent !== null && e.innerText.trim())
+    .some((e) => { const b = e.getBoundingClientRect();
+                   return b.top >= 0 && b.bottom <= innerHeight && b.height > 0; })"""
+# Pairs of the Home diagram's labels whose boxes meet (its visible tab's).
+DIAGRAM_LABELS_MEETING = """() => {
+    const plot = [...document.querySelectorAll('.js-plotly-plot')]
+        .find((p) => p.offsetParent !== null);
+    const boxes = [...plot.querySelectorAll('.annotation-text')]
+        .filter((t) => t.textContent.trim()).map((t) => [t.textContent, t.getBoundingClientRect()]);
+    const meet = (a, b) => a.left < b.right && b.left < a.right
+        && a.top < b.bottom && b.top < a.bottom;
+    const pairs = [];
+    boxes.forEach(([ta, a], i) => boxes.slice(i + 1).forEach(([tb, b]) => {
+        if (meet(a, b)) pairs.push([ta, tb]);
+    }));
+    return pairs;
+}"""
+
+
+def open_tab(browser, width: int, lang: str = "en"):
+    context = browser.new_context(
+        viewport={"width": width, "height": HEIGHTS.get(width, 800)},
+        has_touch=width == PHONE,
+        is_mobile=width == PHONE,
+        locale=lang,
+    )
+    page = context.new_page()
+    page.set_default_timeout(FIRST_RUN_MS)
+    return context, page
+
+
+def set_sidebar(page, state: str) -> None:
+    sidebar = page.locator("[data-testid=stSidebar]")
+    is_open = (
+        sidebar.get_attribute("aria-expanded") != "false"
+        and sidebar.bounding_box()["width"] > 0
+        and sidebar.bounding_box()["x"] >= 0
+    )
+    if state == "closed" and is_open:
+        page.locator("[data-testid=stSidebarCollapseButton] button").click(force=True)
+    elif state == "open" and not is_open:
+        page.locator("[data-testid=stExpandSidebarButton]").click()
+    page.wait_for_timeout(600)  # the slide
+
+
+def open_page(page, app_url: str, path: str, lang: str = "en") -> None:
+    page.goto(f"{app_url}/{path}?lang={lang}")
+    wait_for_app(page, FIRST_RUN_MS)
+
+
+def stroke(page, canvas, touch: bool) -> None:
+    """A vertical stroke down the middle of the canvas: a 1. With touch events on a phone."""
+    box = canvas.bounding_box()
+    x, top, bottom = box["x"] + box["width"] / 2, box["y"] + 40, box["y"] + box["height"] - 40
+    if not touch:
+        page.mouse.move(x, top)
+        page.mouse.down()
+        page.mouse.move(x, bottom, steps=12)
+        page.mouse.up()
+        return
+    canvas.evaluate(
+        """(canvas, [x, top, bottom]) => {
+            const touch = (y) => new Touch({identifier: 1, target: canvas, clientX: x,
+                                            clientY: y, pageX: x, pageY: y});
+            const fire = (type, y) => canvas.dispatchEvent(new TouchEvent(type, {
+                bubbles: true, cancelable: true, composed: true,
+                touches: type === 'touchend' ? [] : [touch(y)],
+                targetTouches: type === 'touchend' ? [] : [touch(y)],
+                changedTouches: [touch(y)]}));
+            fire('touchstart', top);
+            for (let i = 1; i <= 12; i++) fire('touchmove', top + (bottom - top) * i / 12);
+            fire('touchend', bottom);
+        }""",
+        [x, top, bottom],
+    )
+
+
+def check_draw(page) -> None:
+    """The whole canvas shown and drawable; after a stroke, the prediction in view."""
+    canvas = page.locator(CANVAS)
+    canvas.scroll_into_view_if_needed()
+    assert canvas.bounding_box()["width"] == pytest.approx(280, abs=1)
+    assert canvas.evaluate(CANVAS_CORNERS_SHOWN), "part of the canvas is hidden"
+    stroke(page, canvas, touch=page.viewport_size["width"] == PHONE)
+    page.wait_for_function(PREDICTION_IN_VIEW)
+    page.get_by_role("button", name="Clear", exact=True).click()
+    wait_for_app(page)
+
+
+def check_start(page) -> None:
+    """Start on the first screen, above the settings (not below twenty of them)."""
+    start = page.get_by_role("button", name="Start", exact=True).bounding_box()
+    assert start["y"] + start["height"] <= page.viewport_size["height"], "Start below the fold"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_fits_this_screen_with_the_sidebar_open_and_closed(app_url, browser, width):
+    """Each page at this width (sidebar open, or closed on the phone) is no wider than the
+    window and the Home diagram's labels are apart; Train's Start and Draw's canvas and
+    prediction are checked with the sidebar open, then closed."""
+    context, page = open_tab(browser, width)
+    states = ("closed",) if width == PHONE else ("open", "closed")
+    try:
+        overflowing = {}
+        for path in PAGES:
+            open_page(page, app_url, path)
+            set_sidebar(page, states[0])
+            if excess := page.evaluate(OVERFLOW):
+                overflowing[path or "home"] = excess
+            if not path:
+                assert page.evaluate(DIAGRAM_LABELS_MEETING) == []
+        assert not overflowing, f"wider than the window by (px): {overflowing}"
+        for path, check in (("train", check_start), ("draw", check_draw)):
+            open_page(page, app_url, path)
+            for state in states:
+                set_sidebar(page, state)
+                check(page)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_phone_draws_with_touch_and_sees_the_prediction(app_url, browser, lang):
+    context, page = open_tab(browser, PHONE, lang)
+    try:
+        open_page(page, app_url, "draw", lang)
+        canvas = page.locator(CANVAS)
+        canvas.scroll_into_view_if_needed()
+        stroke(page, canvas, touch=True)
+        page.wait_for_function(PREDICTION_IN_VIEW)
+        assert canvas.evaluate(CANVAS_CORNERS_SHOWN)  # and the canvas is still all there
+    finally:
+        context.close()

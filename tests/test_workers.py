@@ -1,0 +1,130 @@
+"""Runs in worker processes (issue 21): the pages' methods through the proxy, Compare's lockstep
+in one worker, and a worker killed with SIGKILL mid-run ending only its own run.
+
+Real processes, real MNIST digits, a pool of this test module's own.
+"""
+
+import os
+import signal
+import time
+
+import pytest
+import torch
+
+from lenet_viz.training.config import TrainConfig
+from lenet_viz.training.runner import trainer_is_live
+from lenet_viz.training.slots import RunSlots
+from lenet_viz.workers.pool import WorkerPool
+from lenet_viz.workers.proxy import RemoteTrainer
+
+
+@pytest.fixture(scope="module")
+def pool():
+    workers = WorkerPool(2)
+    yield workers
+    workers.shutdown()
+
+
+def small(**changes) -> TrainConfig:
+    values = {"train_limit": 512, "test_limit": 256, "batch_size": 32, "lr": 0.05, **changes}
+    return TrainConfig.from_dict(values)
+
+
+def wait_until(predicate, timeout=60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_compare_experiment_trains_in_lockstep_in_one_worker_and_comes_back_whole(pool):
+    configs = [small(), small(activation="relu")]
+    slots = RunSlots(2)
+    trainer = RemoteTrainer(configs, backend=pool, names=["tanh", "relu"], slots=slots).start()
+    assert trainer_is_live(trainer.id)  # a reloaded page finds it, as a thread's
+    assert trainer.wait(120), trainer.status
+    assert trainer.status == "completed", trainer.message
+    assert slots.counts() == (0, 0)
+
+    first, second = trainer.runs
+    assert [run.status for run in trainer.runs] == ["completed", "completed"]
+    assert first.iteration == second.iteration == first.total_iterations == 16
+    # the same seed, the same initial weights: both start from one net
+    start_a, start_b = first.replay.snapshots()[0], second.replay.snapshots()[0]
+    assert start_a.iteration == start_b.iteration == 0
+    for name, weights in start_a.parameters.items():
+        assert torch.equal(weights, start_b.parameters[name])
+    # everything the run made is back in the server: history, weights, snapshots, final test
+    history = first.history_snapshot()
+    assert len(history.loss) == 16 and history.epochs[-1]["iteration"] == 16
+    assert first.replay.snapshots()[-1].iteration == 16
+    evaluation = first.evaluate_full()
+    assert evaluation["test_acc"] == pytest.approx(first.final["test_acc"])
+    model = first.model_snapshot()
+    ended = first.replay.snapshots()[-1].parameters
+    for name, weights in model.named_parameters():
+        assert torch.allclose(weights.detach(), ended[name].float(), atol=1e-2)
+    snapshot = trainer.snapshot()
+    assert snapshot.status == "completed" and snapshot.images_per_second > 0
+    assert trainer.train_seconds > 0  # what the class board publishes as the run's duration
+    assert trainer.remote.runs is None  # the worker let go of them
+
+
+def test_the_controls_reach_the_worker_step_pause_resume_stop(pool):
+    trainer = RemoteTrainer(small(epochs=20), backend=pool, slots=RunSlots(1))
+    trainer.step(3)
+    assert wait_until(lambda: trainer.runs[0].iteration == 3 and trainer.status == "paused")
+    time.sleep(0.5)
+    assert trainer.runs[0].iteration == 3  # paused: no more batches
+
+    since = trainer.runs[0].history_since(1)  # what a live view's poll reads
+    assert len(since.loss) == 2 and len(trainer.runs[0].history_snapshot().loss) == 3
+    assert trainer.runs[0].live_snapshot().iteration == 3
+
+    trainer.resume()
+    assert wait_until(lambda: trainer.runs[0].iteration > 10)
+    trainer.pause()
+    assert wait_until(lambda: trainer.status == "paused")
+    paused_at = trainer.runs[0].iteration
+    time.sleep(0.5)
+    assert trainer.runs[0].iteration == paused_at
+    trainer.stop()
+    assert trainer.wait(60)
+    assert trainer.status == "stopped"
+    assert trainer.runs[0].status == "stopped"
+    assert trainer.runs[0].iteration == paused_at  # its weights and history came back
+    assert len(trainer.runs[0].history_snapshot().loss) == paused_at
+
+
+def test_a_worker_killed_mid_run_ends_only_its_run_and_is_replaced(pool):
+    slots = RunSlots(2)
+    long_run = small(train_limit=4096, epochs=50)
+    doomed = RemoteTrainer(long_run, backend=pool, slots=slots).start()
+    other = RemoteTrainer(long_run, backend=pool, slots=slots).start()
+    assert wait_until(lambda: doomed.runs[0].iteration > 0 and other.runs[0].iteration > 0)
+    assert doomed.remote.worker is not other.remote.worker  # each on a worker of its own
+
+    os.kill(doomed.remote.worker.pid, signal.SIGKILL)
+    assert doomed.wait(30)
+    assert doomed.status == "error"
+    assert doomed.message.startswith("the training process stopped: it was killed (SIGKILL")
+    assert doomed.runs[0].status == "error"
+    assert doomed.snapshot().status == "error"  # a page's poll still answers
+    assert slots.counts() == (1, 0)  # its slot is free; the other run still holds its own
+
+    going = other.runs[0].iteration
+    assert wait_until(lambda: other.runs[0].iteration > going)  # the other run goes on
+    assert other.status == "running"
+
+    started = time.monotonic()  # the next Start trains, on the replacement worker
+    after = RemoteTrainer(small(epochs=20), backend=pool, slots=slots).start()
+    assert wait_until(lambda: after.runs[0].iteration > 0, timeout=15)
+    print(f"the next run trained {time.monotonic() - started:.1f} s after the kill")
+    assert wait_until(lambda: len(pool.pids()) == 2)  # the dead worker's successor is up
+    assert doomed.remote.worker.pid not in pool.pids()
+    for trainer in (other, after):
+        trainer.stop()
+        assert trainer.wait(60) and trainer.status == "stopped"
+    assert slots.counts() == (0, 0)

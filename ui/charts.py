@@ -1,0 +1,37 @@
+"""Every Plotly chart of the pages, with a text alternative for screen readers.
+
+`st.plotly_chart` draws an SVG that a screen reader cannot read; its `alt` gives the chart's
+element an accessible name. The name is the figure's own title, or its subplots' titles, so it
+is written once, in the figure (and follows it when a live chart changes)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from ui.library_text import localized_figure
+
+
+def chart_alt(figure: go.Figure) -> str:
+    """The figure's title, or its subplots' titles joined, or "Chart"."""
+    title = figure.layout.title.text if figure.layout.title else None
+    if title:
+        return _plain(title)
+    subplot_titles = [
+        _plain(note.text)
+        for note in figure.layout.annotations
+        if note.text and note.xref == "paper" and note.yref == "paper"
+    ]
+    return " · ".join(subplot_titles) or "Chart"
+
+
+def chart(where, figure: go.Figure, alt: str | None = None, **kwargs):
+    """`where.plotly_chart(figure, ...)` (where: st or a container) with its text alternative:
+    `alt` for a figure without a title, else the figure's titles."""
+    return where.plotly_chart(localized_figure(figure), alt=alt or chart_alt(figure), **kwargs)
+
+
+def _plain(text: str) -> str:
+    """Plotly's title markup (<b>, <br>, <i>) as plain text."""
+    for tag in ("<b>", "</b>", "<i>", "</i>", "<sub>", "</sub>", "<sup>", "</sup>"):
+        text = text.replace(tag, "")
+    return text.replace("<br>", " ").strip()

@@ -1,0 +1,107 @@
+"""A browser's work kept in the database under its identity (the cookie's random id): the
+models it saved (offered again by the model picker after a reload, in a new tab, after a server
+restart, on another replica), its finished runs (listed on Train), and, for a class's teacher,
+every model the class saved. A database that is down only hides them for a while."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from lenet_viz.checkpoints.store import LoadedCheckpoint, load_checkpoint_bytes
+from lenet_viz.classroom import ClassroomError, StorageUnavailable
+from lenet_viz.classroom.tables import percent
+from lenet_viz.classroom.workspace import SavedModelInfo
+from ui.class_board.membership import browser_identity, class_code
+from ui.class_board.resources import workspace
+from ui.i18n import _
+from ui.state import TRAINER_KEYS
+
+KEPT_PREFIX = "kept:"
+LOADED_KEPT = "kept_models_loaded"  # {model id: LoadedCheckpoint}, decoded once a session
+
+
+def keep_saved_model(path: Path) -> bool:
+    """Keep a checkpoint just saved on disk for this browser (and its class); False if the
+    database could not take it (the file is saved all the same)."""
+    try:
+        workspace().save_model(browser_identity(), path.name, path.read_bytes(), class_code())
+    except (StorageUnavailable, ClassroomError, OSError):
+        return False
+    return True
+
+
+def kept_models(skip_names: set[str]) -> list[SavedModelInfo]:
+    """This browser's saved models, but those the session already offers by file."""
+    try:
+        return [m for m in workspace().saved_models(browser_identity()) if m.name not in skip_names]
+    except StorageUnavailable:
+        return []
+
+
+def load_kept_model(option: str) -> LoadedCheckpoint:
+    """The model behind a picker option "kept:ID" (CheckpointError if it cannot be read)."""
+    model_id = int(option.removeprefix(KEPT_PREFIX))
+    loaded = st.session_state.setdefault(LOADED_KEPT, {})
+    if model_id not in loaded:
+        data = workspace().model_bytes(model_id, identity=browser_identity())
+        loaded[model_id] = load_checkpoint_bytes(data, f"saved model {model_id}")
+    return loaded[model_id]
+
+
+def this_sessions_run_ids() -> set[str]:
+    return {
+        st.session_state[key].id for key in TRAINER_KEYS if st.session_state.get(key) is not None
+    }
+
+
+def earlier_visits_section() -> None:
+    """Train: the runs this browser finished in earlier visits (a reload, another tab, before a
+    server restart), with their settings and final accuracies."""
+    try:
+        runs = workspace().runs(browser_identity())
+    except StorageUnavailable:
+        return
+    mine = this_sessions_run_ids()
+    earlier = [run for run in runs if run["run_uid"].split("-")[0] not in mine]
+    if not earlier:
+        return
+    with st.expander(f"Your runs from earlier visits ({len(earlier)}, kept for this browser)"):
+        st.dataframe(
+            [
+                {
+                    "finished": run["finished_at"][:16].replace("T", " "),
+                    "run": run["name"],
+                    "train accuracy %": percent(run["train_accuracy"]),
+                    "test accuracy %": percent(run["test_accuracy"]),
+                    "seconds": round(run["duration_seconds"], 1),
+                    "status": run["status"],
+                }
+                for run in earlier
+            ],
+            hide_index=True,
+        )
+
+
+def class_models_panel(code: str, token: str) -> None:
+    """Class page, for the teacher: every model the class saved, to download."""
+    try:
+        models = workspace().class_models(code, token)
+    except (StorageUnavailable, ClassroomError) as error:
+        st.warning(str(error))
+        return
+    if not models:
+        st.caption(_("No student has saved a model in this class yet."))
+        return
+    for model in models:
+        name_column, button_column = st.columns([3, 1])
+        name_column.text(f"{model.student or 'a student'}: {model.name} ({model.saved_at[:16]})")
+        button_column.download_button(
+            _("Download"),
+            lambda model_id=model.id: workspace().model_bytes(
+                model_id, class_code=code, teacher_token=token
+            ),
+            file_name=model.name,
+            key=f"class_model_{model.id}",
+        )

@@ -1,0 +1,15 @@
+"""How sure the net is, worded once for every page (Draw, Inside, the invariance explorer).
+
+The reading itself is the library's (`lenet_viz.calibration.read_digit`: calibrated, averaged
+over shifts, "unsure" below `UNSURE_BELOW`); this module only words it, so that a digit the
+Draw page calls "unsure" is not "35% sure" on another page.
+"""
+
+from __future__ import annotations
+
+from lenet_viz.explain.calibration import Reading
+
+
+def sure_label(reading: Reading) -> str:
+    """ "unsure", or e.g. "96% sure": the delta under a Prediction metric."""
+    return "unsure" if reading.unsure else f"{reading.confidence:.0%} sure"

@@ -112,12 +112,12 @@ def show_invariance(model: LeNetBase, image28, temperature: float = 1.0) -> None
         st.image(
             figures.pixel_image(view.original, 140),
             caption=_("The digit"),
-            alt="The digit, as chosen",
+            alt=_("The digit, as chosen"),
         )
         st.image(
             figures.pixel_image(view.distorted, 140),
             caption=_("Distorted"),
-            alt="The digit with the distortions of the sliders",
+            alt=_("The digit with the distortions of the sliders"),
         )
     with chart:
         reading = view.reading  # the Draw page's reading; None for the faithful net
@@ -213,7 +213,7 @@ def show_saliency(model: LeNetBase, image28) -> None:
     left.image(
         figures.pixel_image(hidden, 140),
         caption=_("The square where it hurts most"),
-        alt="The digit with a square hidden where hiding hurts the answer most",
+        alt=_("The digit with a square hidden where hiding hurts the answer most"),
     )
     now = occlusion.probability - float(occlusion.probability_drop[row, col])
     reads = int(occlusion.predictions[row, col])

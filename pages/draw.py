@@ -196,8 +196,8 @@ with right:
     if picked is None:
         st.warning(_("Pick a model above to read your digit."), icon=":material/warning:")
     elif digit is None:
-        hint = "Draw a digit in the box." if mode == DRAW else "Upload a picture."
-        st.info(f"{hint} The prediction appears here.", icon=":material/edit:")
+        hint = _("Draw a digit in the box.") if mode == DRAW else _("Upload a picture.")
+        st.info(_("{hint} The prediction appears here.").format(hint=hint), icon=":material/edit:")
     elif digit.blank:
         st.info(
             _("Nothing to read yet: {reason}.").format(reason=library_text(digit.reason)),

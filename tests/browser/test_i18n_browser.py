@@ -33,7 +33,7 @@ KEPT = {
     *("SGD", "Adam", "softmax", "logits", "logit", "eps", "eta", "mu", "kk", "ETA"),
     *("LeCun", "Yann", "Léon", "Bottou", "Yoshua", "Bengio", "Patrick", "Haffner", "et", "al"),
     *("Gradient", "Based", "Learning", "Applied", "to", "Document", "Recognition"),
-    *("px", "min", "csv", "pt", "CPU", "GIF", "PNG", "URL"),
+    *("px", "min", "csv", "pt", "CPU", "GIF", "PNG", "URL", "PyTorch", "Xavier", "Glorot"),
     *("English", "Language"),  # the language selector names itself in both languages
 }
 NAME = re.compile(r"^(?:[CSF]\d|x\d*|[A-Za-z])$")  # C1-F6, "5x5"'s x, single letters (P(3), I)

@@ -53,11 +53,13 @@ EXPERIMENTS = {
         runs=[("sigmoid", SEED["lr"]), ("relu", SEED["lr"])],
         recipe=SEED,
         min_size="Medium: 10,000 images",
-        notice="SGD, learning rate 0.01, momentum 0.5, batch 32, one epoch, as in the notebook "
-        "this project grew from. Notice sigmoid stuck near 10 % (a guess) while ReLU climbs; "
-        "the gradient-norm chart shows why: sigmoid's first layers get gradients hundreds of "
-        "times smaller. It runs at the Medium size or larger: at Quick, ReLU has not learned "
-        "yet either.",
+        notice=N_(
+            "SGD, learning rate 0.01, momentum 0.5, batch 32, one epoch, as in the notebook "
+            "this project grew from. Notice sigmoid stuck near 10 % (a guess) while ReLU climbs; "
+            "the gradient-norm chart shows why: sigmoid's first layers get gradients hundreds "
+            "of times smaller. It runs at the Medium size or larger: at Quick, ReLU has not "
+            "learned yet either."
+        ),
     ),
     "activations": dict(
         label=N_("Four activations, one recipe"),

@@ -26,8 +26,10 @@ def live_panel() -> None:
     polled = poll_trainer(
         TRAIN_TRAINER,
         FIGURES,
-        "Choose the settings and press **Start**. The curves appear here "
-        "and grow with every batch; the run goes on if you visit another page.",
+        _(
+            "Choose the settings and press **Start**. The curves appear here and grow with "
+            "every batch; the run goes on if you visit another page."
+        ),
     )
     if polled is None:
         return

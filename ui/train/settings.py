@@ -50,9 +50,12 @@ SCHEDULE_LABELS = {
     "paper-hold": N_("the paper's, without its last drop (pass 13 on)"),
 }
 # The modern net's input scaling and initial weights (d2l-zh's recipe sets both).
-SCALING_LABELS = {"mnist": "standardised (MNIST's mean and std)", "unit": "0..1 as they are"}
+SCALING_LABELS = {
+    "mnist": N_("standardised (MNIST's mean and std)"),
+    "unit": N_("0..1 as they are"),
+}
 DEFAULT_INIT = "pytorch"  # ModelConfig's init None: PyTorch's own
-INIT_LABELS = {DEFAULT_INIT: "PyTorch's default", "xavier": "Xavier (Glorot and Bengio 2010)"}
+INIT_LABELS = {DEFAULT_INIT: N_("PyTorch's default"), "xavier": "Xavier (Glorot and Bengio 2010)"}
 # What a recipe sets besides the per-net settings: the modern net's structure and input, and
 # for d2l-zh's recipes the dataset and the whole training set.
 NET_EXTRAS = ("pooling", "scaling", "init")
@@ -328,7 +331,7 @@ def input_and_init_settings(disabled: bool) -> None:
         _("Input pixels"),
         list(SCALING_LABELS),
         key=KEY + "scaling",
-        format_func=SCALING_LABELS.get,
+        format_func=lambda scaling: _(SCALING_LABELS[scaling]),
         horizontal=True,
         disabled=disabled,
         persist_state=PERSIST,
@@ -341,7 +344,7 @@ def input_and_init_settings(disabled: bool) -> None:
         _("Initial weights"),
         list(INIT_LABELS),
         key=KEY + "init",
-        format_func=INIT_LABELS.get,
+        format_func=lambda init: _(INIT_LABELS[init]),
         horizontal=True,
         disabled=disabled,
         persist_state=PERSIST,

@@ -55,7 +55,10 @@ SCALING_LABELS = {
     "unit": N_("0..1 as they are"),
 }
 DEFAULT_INIT = "pytorch"  # ModelConfig's init None: PyTorch's own
-INIT_LABELS = {DEFAULT_INIT: N_("PyTorch's default"), "xavier": "Xavier (Glorot and Bengio 2010)"}
+INIT_LABELS = {
+    DEFAULT_INIT: N_("PyTorch's default"),
+    "xavier": N_("Xavier (Glorot and Bengio 2010)"),
+}
 # What a recipe sets besides the per-net settings: the modern net's structure and input, and
 # for d2l-zh's recipes the dataset and the whole training set.
 NET_EXTRAS = ("pooling", "scaling", "init")

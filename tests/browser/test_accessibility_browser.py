@@ -74,9 +74,14 @@ def test_every_page_passes_wcag_21_a_and_aa(app_url, browser, axe_source, lang):
 CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
 
 
+def page_button(page, name: str):
+    """The page's button `name` (not the header's Stop, Streamlit's own while a script runs)."""
+    return page.get_by_test_id("stMainBlockContainer").get_by_role("button", name=name, exact=True)
+
+
 def press_with_keyboard(page, name: str) -> None:
     """Focus the button as Tab would (it must be in the tab order) and press Enter on it."""
-    button = page.get_by_role("button", name=name, exact=True)
+    button = page_button(page, name)
     button.wait_for()
     page.wait_for_function("(b) => !b.disabled", arg=button.element_handle())
     assert button.evaluate("(b) => b.tabIndex") >= 0, f"{name} is not in the tab order"
@@ -86,7 +91,7 @@ def press_with_keyboard(page, name: str) -> None:
 
 
 def enabled(page, name: str) -> bool:
-    return page.get_by_role("button", name=name, exact=True).is_enabled()
+    return page_button(page, name).is_enabled()
 
 
 def test_start_pause_resume_stop_and_clear_work_from_the_keyboard(app_url, page, wait_for_app):
@@ -98,17 +103,11 @@ def test_start_pause_resume_stop_and_clear_work_from_the_keyboard(app_url, page,
         "(b) => b.innerText.trim().endsWith('Pause') && !b.disabled)"
     )
     press_with_keyboard(page, "Pause")
-    page.get_by_role("button", name="Resume", exact=True).and_(
-        page.locator("button:enabled")
-    ).wait_for()
+    page_button(page, "Resume").and_(page.locator("button:enabled")).wait_for()
     press_with_keyboard(page, "Resume")
-    page.get_by_role("button", name="Pause", exact=True).and_(
-        page.locator("button:enabled")
-    ).wait_for()
+    page_button(page, "Pause").and_(page.locator("button:enabled")).wait_for()
     press_with_keyboard(page, "Stop")
-    page.get_by_role("button", name="Start", exact=True).and_(
-        page.locator("button:enabled")
-    ).wait_for()
+    page_button(page, "Start").and_(page.locator("button:enabled")).wait_for()
     wait_for_app(page)
     assert not enabled(page, "Pause") and not enabled(page, "Stop")
 

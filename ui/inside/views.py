@@ -98,7 +98,7 @@ def show_invariance(model: LeNetBase, image28, temperature: float = 1.0) -> None
         "The same transforms as the robustness curves (the **Robustness** page) and the "
         "training distortions, applied to the 28x28 digit before the net's own preprocessing."
     )
-    controls, pictures, chart = st.columns([2, 1, 2], gap="medium")
+    controls, pictures, reading_column = st.columns([2, 1, 2], gap="medium")
     with controls:
         distortion = distortion_sliders()
     view = explore(model, image28, distortion, temperature)
@@ -114,7 +114,7 @@ def show_invariance(model: LeNetBase, image28, temperature: float = 1.0) -> None
             caption="Distorted",
             alt="The digit with the distortions of the sliders",
         )
-    with chart:
+    with reading_column:
         reading = view.reading  # the Draw page's reading; None for the faithful net
         probabilities, prediction = (
             (reading.probabilities, reading.prediction)

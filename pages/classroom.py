@@ -22,13 +22,16 @@ from ui.class_board.teacher import (
     share_panel,
     teacher_token,
 )
+from ui.i18n import _
 from ui.navigation import ensure_app_navigation
 
 ensure_app_navigation()  # a deep link on a fresh server: rerun through app.py
-st.title("Class board")
+st.title(_("Class board"))
 st.caption(
-    "Every run a student of the class finishes on Train or Compare appears here: one table, "
-    "every curve on one chart, and the pooled experiment."
+    _(
+        "Every run a student of the class finishes on Train or Compare appears here: one table, "
+        "every curve on one chart, and the pooled experiment."
+    )
 )
 code = class_code()
 info = None
@@ -46,10 +49,10 @@ if info is None:
 else:
     token = teacher_token()
     teacher = class_board().is_teacher(info.code, token)
-    st.caption("Class")
+    st.caption(_("Class"))
     st.text(info.name)  # as text: a class name is never Markdown or HTML
     if info.closed:
-        st.warning("This class is closed: it takes no new runs.")
+        st.warning(_("This class is closed: it takes no new runs."))
     me = student()
     if me is not None and not teacher:
         st.text(
@@ -57,14 +60,14 @@ else:
             + (f" Your part: {part_text(me.assignment)}." if me.assignment else "")
         )
     if teacher:
-        with st.expander("Share the class", expanded=info.run_count == 0):
+        with st.expander(_("Share the class"), expanded=info.run_count == 0):
             share_panel(info, token)
-        with st.expander("Assignments: a grid the class fills in together"):
+        with st.expander(_("Assignments: a grid the class fills in together")):
             assignments_panel(info, token)
-        with st.expander("Models the class saved"):
+        with st.expander(_("Models the class saved")):
             class_models_panel(info.code, token)
-        with st.expander("Close or delete the class"):
+        with st.expander(_("Close or delete the class")):
             manage_panel(info, token)
-    with st.expander("Remove runs"):
+    with st.expander(_("Remove runs")):
         remove_panel(info, token if teacher else None)
     board_fragment(info)

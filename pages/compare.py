@@ -26,20 +26,25 @@ from ui.compare.settings import (
     MAX_RUNS,
     NOTICE,
     SEEN_STATUS,
+    experiment_label,
+    experiment_notice,
     run_settings,
     set_defaults,
     shared_settings,
 )
+from ui.i18n import _
 from ui.navigation import ensure_app_navigation
 from ui.session_guard import ADOPTED
 from ui.state import COMPARE_TRAINER, live_fragment, status_of
 
 ensure_app_navigation()  # a deep link on a fresh server: rerun through app.py
-st.title("Compare runs side by side")
+st.title(_("Compare runs side by side"))
 st.markdown(
-    "Every run starts from **the same initial weights** and sees **the same batches in the "
-    "same order**: only the settings you change differ. They train in lockstep, one batch "
-    "each in turn, so their curves grow together."
+    _(
+        "Every run starts from **the same initial weights** and sees **the same batches in the "
+        "same order**: only the settings you change differ. They train in lockstep, one batch "
+        "each in turn, so their curves grow together."
+    )
 )
 trainer = trainer_now()
 if trainer is not None and st.session_state.get(ADOPTED, {}).pop(COMPARE_TRAINER, None):
@@ -52,11 +57,11 @@ if not active:
 set_defaults()
 
 data_ok = dataset_ready(st.session_state[KEY + "dataset"])
-st.markdown("**Experiments** (each sets up the runs and starts them):")
-for name, experiment in EXPERIMENTS.items():
+st.markdown(_("**Experiments** (each sets up the runs and starts them):"))
+for name in EXPERIMENTS:
     preset_column, text_column = st.columns([1.2, 2])
     preset_column.button(
-        experiment["label"],
+        _(experiment_label(name)),
         key=f"compare_experiment_{name}",
         icon=":material/science:",
         on_click=on_experiment,
@@ -65,24 +70,28 @@ for name, experiment in EXPERIMENTS.items():
         type="primary" if name == "notebook" else "secondary",
         width="stretch",
     )
-    text_column.caption(experiment["notice"])
+    text_column.caption(_(experiment_notice(name)))
 
-with st.expander("Settings", expanded=trainer is None):
+with st.expander(_("Settings"), expanded=trainer is None):
     if active:
-        st.caption("Locked while the runs go on: Stop them to change the settings.")
+        st.caption(_("Locked while the runs go on: Stop them to change the settings."))
     shared_settings(disabled=active)
     run_columns = st.columns(MAX_RUNS, gap="medium")
     for index in range(int(st.session_state[KEY + "runs"])):
         with run_columns[index], st.container(border=True):
             run_settings(index, disabled=active)
     st.caption(
-        "A link that opens these settings for anyone (a class starts from the same place). "
-        "Copy it with the button at its right, or from the address bar, which keeps it."
+        _(
+            "A link that opens these settings for anyone (a class starts from the same place). "
+            "Copy it with the button at its right, or from the address bar, which keeps it."
+        )
     )
     st.code(setup_link(), language=None, wrap_lines=True)
     st.caption(
-        "Or name an experiment: `/compare?preset=notebook`, `?preset=activations`, "
-        "`?preset=learning-rates`."
+        _(
+            "Or name an experiment: `/compare?preset=notebook`, `?preset=activations`, "
+            "`?preset=learning-rates`."
+        )
     )
 
 if not data_ok:

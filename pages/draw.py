@@ -29,7 +29,9 @@ from ui.draw.canvas import (
     drawn_image,
     uploaded_image,
 )
+from ui.i18n import N_, _
 from ui.layout import columns_that_wrap, shown_only_below
+from ui.library_text import library_text
 from ui.model_picker import model_picker
 from ui.navigation import ensure_app_navigation
 from ui.state import DIGIT  # the app contract: the last digit the Draw page read, for Inside
@@ -55,7 +57,7 @@ def show_prediction(
     if compact is not None:
         compact.markdown(f"**Prediction: {prediction}** · {delta}")
     st.metric(
-        label="Prediction",
+        label=_("Prediction"),
         value=str(prediction),
         delta=delta,
         delta_color="off",
@@ -63,10 +65,16 @@ def show_prediction(
     )
     if not result.output_is_penalty and reading.unsure:
         st.warning(
-            f"Not sure. This looks most like a **{reading.prediction}** "
-            f"({reading.confidence:.0%}), or else a **{reading.runner_up}** "
-            f"({reading.runner_up_probability:.0%}). Is it one clear digit? Try writing it "
-            "larger, in one piece, or clear and draw it again.",
+            _(
+                "Not sure. This looks most like a **{prediction}** ({confidence}), or else a "
+                "**{runner_up}** ({runner_up_probability}). Is it one clear digit? Try writing "
+                "it larger, in one piece, or clear and draw it again."
+            ).format(
+                prediction=reading.prediction,
+                confidence=f"{reading.confidence:.0%}",
+                runner_up=reading.runner_up,
+                runner_up_probability=f"{reading.runner_up_probability:.0%}",
+            ),
             icon=":material/help:",
         )
     chart(
@@ -77,8 +85,10 @@ def show_prediction(
     )
     if result.output_is_penalty:
         st.caption(
-            "The faithful net outputs RBF penalties (smaller = closer to that digit's code); "
-            "the bars are softmax(−penalty), a readout for display, not part of the paper."
+            _(
+                "The faithful net outputs RBF penalties (smaller = closer to that digit's code); "
+                "the bars are softmax(−penalty), a readout for display, not part of the paper."
+            )
         )
 
 
@@ -86,19 +96,24 @@ def _how_sure(result) -> str:
     """The modern net's probability; for the faithful net, its RBF penalty and the runner-up's
     (softmax of penalties that far apart says "100%" for anything, which teaches nothing)."""
     if not result.output_is_penalty:
-        return f"{float(result.probabilities[result.prediction]):.0%} sure"
+        return _("{share} sure").format(
+            share=f"{float(result.probabilities[result.prediction]):.0%}"
+        )
     penalties = result.layers["output"]
     runner_up = int(np.argsort(penalties)[1])
-    return (
-        f"penalty {penalties[result.prediction]:.1f} · next: {runner_up} "
-        f"at {penalties[runner_up]:.1f}"
+    return _("penalty {penalty} · next: {runner_up} at {runner_up_penalty}").format(
+        penalty=f"{penalties[result.prediction]:.1f}",
+        runner_up=runner_up,
+        runner_up_penalty=f"{penalties[runner_up]:.1f}",
     )
 
 
 def show_steps(digit: DigitPreprocessing, resize: str, uploaded: bool = False) -> None:
-    what = "picture" if uploaded else "drawing"
-    st.subheader(f"How your {what} becomes the network's input")
-    captions = {**STEP_CAPTIONS, "raw": "1. Your picture"} if uploaded else STEP_CAPTIONS
+    if uploaded:
+        st.subheader(_("How your picture becomes the network's input"))
+    else:
+        st.subheader(_("How your drawing becomes the network's input"))
+    captions = {**STEP_CAPTIONS, "raw": N_("1. Your picture")} if uploaded else STEP_CAPTIONS
     columns_that_wrap(STEPS, (STEP_PX + 16,) * 4)  # two rows of two, not four overlapping
     columns = st.container(key=STEPS).columns(4)
     for column, (name, image) in zip(columns, digit.steps().items(), strict=True):
@@ -106,27 +121,40 @@ def show_steps(digit: DigitPreprocessing, resize: str, uploaded: bool = False) -
         shown_width = max(8, round(STEP_PX * min(1.0, width / height)))  # at most STEP_PX high
         column.image(
             pixel_image(image, STEP_PX),
-            caption=captions.get(name, name),
+            caption=_(captions[name]) if name in captions else name,
             width=shown_width,
             alt=f"Preprocessing step: {captions.get(name, name)}",
         )
     padding = (
-        "adds a 2-pixel border, as the paper did (LeCun et al. 1998, p.7)"
+        _("adds a 2-pixel border, as the paper did (LeCun et al. 1998, p.7)")
         if resize == "pad"
-        else "resizes the 28x28 digit to 32x32, as this model was trained"
+        else _("resizes the 28x28 digit to 32x32, as this model was trained")
     )
-    st.caption(
-        "MNIST digits were made this way: each was scaled to fit a 20x20 box keeping its shape, "
-        f"then placed in a 28x28 field with its centre of mass in the middle. A {what} treated "
-        f"the same way looks like the digits the net learned from. The last step {padding}."
+    how = (
+        _(
+            "MNIST digits were made this way: each was scaled to fit a 20x20 box keeping its "
+            "shape, then placed in a 28x28 field with its centre of mass in the middle. A "
+            "picture treated the same way looks like the digits the net learned from. The last "
+            "step {padding}."
+        )
+        if uploaded
+        else _(
+            "MNIST digits were made this way: each was scaled to fit a 20x20 box keeping its "
+            "shape, then placed in a 28x28 field with its centre of mass in the middle. A "
+            "drawing treated the same way looks like the digits the net learned from. The last "
+            "step {padding}."
+        )
     )
+    st.caption(how.format(padding=padding))
 
 
 ensure_app_navigation()
-st.title(":material/draw: Draw a digit")
+st.title(":material/draw: " + _("Draw a digit"))
 st.markdown(
-    "Write one digit, **0 to 9**, in the box with your mouse (or finger). The network reads it "
-    "every time you lift the pen: no button to press."
+    _(
+        "Write one digit, **0 to 9**, in the box with your mouse (or finger). The network reads it "
+        "every time you lift the pen: no button to press."
+    )
 )
 picked = model_picker()
 
@@ -137,17 +165,22 @@ shown_only_below(COMPACT, LAYOUT, CANVAS_COLUMN_PX + PREDICTION_COLUMN_PX + 60)
 left, right = st.container(key=LAYOUT).columns([1, 1.3], gap="large")
 with left:
     mode = st.radio(
-        "Input", (DRAW, UPLOAD), key=INPUT_MODE, horizontal=True, label_visibility="collapsed"
+        _("Input"),
+        (DRAW, UPLOAD),
+        key=INPUT_MODE,
+        format_func=_,
+        horizontal=True,
+        label_visibility="collapsed",
     )
     compact = st.container(key=COMPACT)
     if mode == DRAW:
         image = drawn_image()
         st.button(
-            "Clear",
+            _("Clear"),
             key="draw_clear",
             icon=":material/ink_eraser:",
             on_click=clear_canvas,
-            help="Start again with an empty canvas.",
+            help=_("Start again with an empty canvas."),
         )
     else:
         image = uploaded_image()
@@ -161,12 +194,15 @@ elif image is None:
 
 with right:
     if picked is None:
-        st.warning("Pick a model above to read your digit.", icon=":material/warning:")
+        st.warning(_("Pick a model above to read your digit."), icon=":material/warning:")
     elif digit is None:
-        hint = "Draw a digit in the box." if mode == DRAW else "Upload a picture."
-        st.info(f"{hint} The prediction appears here.", icon=":material/edit:")
+        hint = _("Draw a digit in the box.") if mode == DRAW else _("Upload a picture.")
+        st.info(_("{hint} The prediction appears here.").format(hint=hint), icon=":material/edit:")
     elif digit.blank:
-        st.info(f"Nothing to read yet: {digit.reason}.", icon=":material/edit:")
+        st.info(
+            _("Nothing to read yet: {reason}.").format(reason=library_text(digit.reason)),
+            icon=":material/edit:",
+        )
     else:
         show_prediction(digit, picked.model, picked.temperature, compact)
 
@@ -174,6 +210,6 @@ if digit is not None and not digit.blank:
     show_steps(digit, picked.model.config.resize, uploaded=mode == UPLOAD)
     st.page_link(
         "pages/inside.py",
-        label="See what every layer of LeNet-5 sees in this digit",
+        label=_("See what every layer of LeNet-5 sees in this digit"),
         icon=":material/biotech:",
     )

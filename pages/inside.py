@@ -15,6 +15,7 @@ from lenet_viz.explain import inside
 from lenet_viz.explain.calibration import read_digit
 from lenet_viz.figures import inside as figures
 from ui.confidence import sure_label
+from ui.i18n import _
 from ui.inside import views
 from ui.inside.digit import as_unit_image, choose_digit
 from ui.inside.layers import (
@@ -29,10 +30,12 @@ from ui.model_picker import model_picker
 from ui.navigation import ensure_app_navigation
 
 ensure_app_navigation()
-st.title(":material/biotech: Inside LeNet-5")
+st.title(":material/biotech: " + _("Inside LeNet-5"))
 st.markdown(
-    "Follow one digit through the network, layer by layer: input → **C1** → **S2** → **C3** "
-    "→ **S4** → **C5** → **F6** → output."
+    _(
+        "Follow one digit through the network, layer by layer: input → **C1** → **S2** → **C3** "
+        "→ **S4** → **C5** → **F6** → output."
+    )
 )
 picked = model_picker()
 if picked is None:
@@ -44,22 +47,24 @@ with chooser:
 result = inside.inspect_digit(model, inside.network_input(image28, model.config))
 picture.image(
     figures.pixel_image(as_unit_image(image28), 168),
-    caption="The digit (28x28)",
+    caption=_("The digit (28x28)"),
     alt=f"The digit the page follows through the net: {what}",
 )
 with summary:
     if result.output_is_penalty:  # RBF penalties: no probabilities to be sure with
-        st.metric("Prediction", str(result.prediction))
+        st.metric(_("Prediction"), str(result.prediction))
     else:  # the Draw page's reading: calibrated, "unsure" below the same threshold
         reading = read_digit(model, inside.network_input(image28, model.config), picked.temperature)
         st.metric(
-            "Prediction",
+            _("Prediction"),
             str(reading.prediction),
             sure_label(reading),
             delta_color="off",
             delta_arrow="off",
         )
-    st.markdown(f"Looking at {what}, with the model *{picked.label}*.")
+    st.markdown(
+        _("Looking at {what}, with the model *{model}*.").format(what=what, model=picked.label)
+    )
 
 view = views.view_picker()
 if view == views.LAYERS:

@@ -19,6 +19,8 @@ from lenet_viz.explain.robustness import (
 )
 from lenet_viz.figures import explain as figures
 from ui.charts import chart
+from ui.i18n import _
+from ui.library_text import library_text
 from ui.model_picker import model_picker, picked_option, second_model_picker
 from ui.navigation import ensure_app_navigation
 
@@ -45,7 +47,7 @@ def curves_of(models: dict) -> dict[str, dict] | None:
     if all(job.finished.is_set() for job in jobs.values()):
         for label, job in jobs.items():
             if job.error is not None:
-                st.error(f"Could not compute the curves of {label}: {job.error}")
+                st.error(f"{label}: {job.error}")
                 return None
         return {label: job.curves.to_dict() for label, job in jobs.items()}
     show_progress(jobs)
@@ -57,23 +59,22 @@ def show_progress(jobs: dict) -> None:
     """Each model's progress; the whole page again once every curve is there."""
     if all(job.finished.is_set() for job in jobs.values()):
         st.rerun(scope="app")
-    digits, _ = robustness_digits()
+    digits, _source = robustness_digits()
     ways = sum(len(sweep.strengths) for sweep in SWEEPS.values())
+    distorting = _("Distorting {count} test digits {ways} ways for {label}…")
     for label, job in jobs.items():
-        st.progress(
-            job.progress,
-            text=f"Distorting {len(digits):,} test digits {ways} ways for {label}: "
-            f"{job.progress:.0%}",
-        )
+        text = distorting.format(count=f"{len(digits):,}", ways=ways, label=label)
+        st.progress(job.progress, text=f"{text} {job.progress:.0%}")
 
 
 def show_table(results: dict[str, dict]) -> None:
     rows = figures.robustness_table(results, TABLE_POINTS)
     clean = {label: result["clean_accuracy"] for label, result in results.items()}
-    table = {"undistorted": clean} | rows
+    table = {_("undistorted"): clean} | rows
     st.dataframe(
         [
-            {"transform": name} | {label: f"{value:.1%}" for label, value in row.items()}
+            {_("transform"): library_text(name)}
+            | {label: f"{value:.1%}" for label, value in row.items()}
             for name, row in table.items()
         ],
         hide_index=True,
@@ -86,25 +87,29 @@ def show_curves(results: dict[str, dict]) -> None:
     first = next(iter(results.values()))
     if first["source"] != "MNIST test set":
         st.caption(
-            f"MNIST is not downloaded, so these curves use the {first['digits']} sample digits "
-            "shipped with the app (run `make data` for 1,000 test digits)."
+            _(
+                "MNIST is not downloaded, so these curves use the {count} sample digits shipped "
+                "with the app (run `make data` for 1,000 test digits)."
+            ).format(count=first["digits"])
         )
     chart(st, figures.robustness_figure(results), key="robustness_curves", config=PLAIN)
     st.caption(
-        "Shift: each digit is moved that many pixels right, down, left or up in turn. Stroke "
-        "width: grey dilation (thicker) or erosion (thinner) of every stroke by that many pixels "
-        "per side. Noise: Gaussian, clipped to the ink range, the same pattern at every "
-        "strength. The net reads every distorted digit through its own preprocessing, as on "
-        "the Draw page."
+        _(
+            "Shift: each digit is moved that many pixels right, down, left or up in turn. Stroke "
+            "width: grey dilation (thicker) or erosion (thinner) of every stroke by that many "
+            "pixels per side. Noise: Gaussian, clipped to the ink range, the same pattern at "
+            "every strength. The net reads every distorted digit through its own preprocessing, "
+            "as on the Draw page."
+        )
     )
     show_table(results)
 
 
 def show_examples() -> None:
-    st.subheader("What the transforms do to a digit")
-    digits, _ = robustness_digits()
+    st.subheader(_("What the transforms do to a digit"))
+    digits, _source = robustness_digits()
     index = st.number_input(
-        f"Example digit (0 to {len(digits) - 1})",
+        _("Example digit (0 to {last})").format(last=len(digits) - 1),
         min_value=0,
         max_value=len(digits) - 1,
         value=0,
@@ -113,19 +118,21 @@ def show_examples() -> None:
     )
     examples = sweep_examples(digits.images[index])
     rows = [
-        (SWEEPS[name].label, images, [f"{s:g}" for s in SWEEPS[name].strengths])
+        (library_text(SWEEPS[name].label), images, [f"{s:g}" for s in SWEEPS[name].strengths])
         for name, images in examples.items()
     ]
     chart(st, figures.digit_strip_figure(rows), key="robustness_examples", config=PLAIN)
 
 
 ensure_app_navigation()
-st.title(":material/shield: How robust is it?")
+st.title(":material/shield: " + _("How robust is it?"))
 st.markdown(
-    "LeCun's LeNet-5 demonstrations showed it reading digits shifted, rotated, scaled, squeezed, "
-    "written thick or thin, or buried in noise. Here each transform is swept over **1,000 MNIST "
-    "test digits** (the first 100 of each class) and the accuracy measured at every strength. "
-    "Pick a model, and a second one to set beside it."
+    _(
+        "LeCun's LeNet-5 demonstrations showed it reading digits shifted, rotated, scaled, "
+        "squeezed, written thick or thin, or buried in noise. Here each transform is swept over "
+        "**1,000 MNIST test digits** (the first 100 of each class) and the accuracy measured at "
+        "every strength. Pick a model, and a second one to set beside it."
+    )
 )
 picked = model_picker()
 if picked is None:
@@ -138,7 +145,9 @@ results = curves_of(models)
 if results is not None:
     show_curves(results)
 st.markdown(
-    "Try one digit yourself: the **invariance explorer** on the *Inside LeNet-5* page moves, "
-    "turns and thickens a digit with sliders and shows the feature maps change."
+    _(
+        "Try one digit yourself: the **invariance explorer** on the *Inside LeNet-5* page moves, "
+        "turns and thickens a digit with sliders and shows the feature maps change."
+    )
 )
 show_examples()

@@ -13,6 +13,7 @@ from lenet_viz.training.status import ACTIVE_STATUSES, FINISHED_STATUSES
 from ui.cached_data import dataset_ready, fetch_hint
 from ui.class_board.kept_work import earlier_visits_section
 from ui.class_board.train_part import preload_assignment
+from ui.i18n import _
 from ui.layout import last_column_first_below
 from ui.navigation import ensure_app_navigation
 from ui.session_guard import ADOPTED
@@ -33,7 +34,7 @@ LAYOUT = "train_layout"  # the settings and live columns' container
 STACKED_BELOW_PX = 640  # Streamlit stacks columns in a window narrower than this
 
 ensure_app_navigation()  # a deep link on a fresh server: rerun through app.py
-st.title("Train LeNet-5")
+st.title(_("Train LeNet-5"))
 trainer = trainer_now()
 if trainer is not None and st.session_state.get(ADOPTED, {}).pop(TRAIN_TRAINER, None):
     restore_settings(trainer.runs[0].config)  # a reloaded page: its run and its settings
@@ -48,9 +49,9 @@ if not active:
 last_column_first_below(LAYOUT, STACKED_BELOW_PX)
 settings_column, live_column = st.container(key=LAYOUT).columns([1, 2.4], gap="large")
 with settings_column, st.container(border=True):
-    st.subheader("Settings")
+    st.subheader(_("Settings"))
     if active:
-        st.caption("Locked while a run is going on: Stop it to change them.")
+        st.caption(_("Locked while a run is going on: Stop it to change them."))
     settings(disabled=active)
 data_ok = dataset_ready(st.session_state[KEY + "dataset"])
 

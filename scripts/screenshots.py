@@ -2,8 +2,8 @@
 
 Starts `streamlit run app.py` on a free port of 127.0.0.1 (the browser tests' launcher, from
 tests/browser/conftest.py), drives Debian's headless Chromium with Playwright, and saves
-docs/screenshots/{home,train,compare,replay,draw,inside}.png (`scripts/screenshots.py replay ...`
-takes only the ones named):
+docs/screenshots/{home,train,compare,replay,draw,inside,home_zh,draw_zh,...}.png
+(`scripts/screenshots.py replay ...` takes only the ones named):
 
 - home: the top of the page, with the architecture diagram and table;
 - train: a finished run of the modern ReLU net on the Medium run size (2 epochs): live curves,
@@ -18,7 +18,8 @@ takes only the ones named):
 - invariance: the Inside page's invariance explorer, a test digit turned and thickened;
 - saliency: the Inside page's occlusion map and input gradient for a test digit;
 - top_digits: the Inside page's top digits of every C3 map, receptive fields outlined;
-- robustness: the Robustness page, the shipped modern and faithful nets side by side.
+- robustness: the Robustness page, the shipped modern and faithful nets side by side;
+- home_zh, draw_zh: the Home page and the Draw page (a drawn 3) in Chinese (`?lang=zh`).
 
 `python scripts/screenshots.py NAME...` retakes only those pictures (e.g. `robustness`).
 
@@ -199,8 +200,8 @@ def arc(cx: float, cy: float, radius: float, start: float, end: float, count: in
     ]
 
 
-def prediction(page):
-    metric = page.locator("[data-testid=stMetric]").filter(has_text="Prediction")
+def prediction(page, label: str = "Prediction"):
+    metric = page.locator("[data-testid=stMetric]").filter(has_text=label)
     return metric.locator("[data-testid=stMetricValue]")
 
 
@@ -217,6 +218,25 @@ def shoot_home(context, url: str) -> Path:
     page.locator("[data-testid=stDataFrame]").first.wait_for()
     page.wait_for_function(CHARTS_DRAWN, arg=1)
     return save_page(page, "home.png")
+
+
+def shoot_home_zh(context, url: str) -> Path:
+    """The Home page in Chinese (`?lang=zh`), for both READMEs."""
+    page = open_page(context, f"{url}/?lang=zh")
+    expect_text(page, "网络结构")
+    page.locator("[data-testid=stDataFrame]").first.wait_for()
+    page.wait_for_function(CHARTS_DRAWN, arg=1)
+    return save_page(page, "home_zh.png")
+
+
+def shoot_draw_zh(context, url: str) -> Path:
+    """The Draw page in Chinese reading a drawn 3, for both READMEs."""
+    page = open_page(context, f"{url}/draw?lang=zh")
+    draw_three(page, label="预测")
+    expect_text(page, "你的手写数字如何变成网络的输入")
+    page.locator("[data-testid=stImage]").nth(3).wait_for()
+    wait_for_app(page)
+    return save_page(page, "draw_zh.png")
 
 
 def shoot_train(context, url: str) -> Path:
@@ -270,8 +290,9 @@ def inside_panel(page) -> list[tuple[int, int]]:
     return [(top_of(page, panel) - MARGIN, bottom_of(page, panel) + MARGIN)]
 
 
-def draw_three(page) -> None:
-    """A 3 in two strokes: the upper bowl, then the lower one, as a hand writes it."""
+def draw_three(page, label: str = "Prediction") -> None:
+    """A 3 in two strokes: the upper bowl, then the lower one, as a hand writes it (`label`:
+    the prediction's, in the page's language)."""
     canvas = page.locator(CANVAS)
     canvas.wait_for()
     stroke(page, canvas, arc(140, 95, 52, -165, 90))
@@ -279,9 +300,9 @@ def draw_three(page) -> None:
     stroke(page, canvas, arc(138, 195, 58, -90, 165))
     wait_for_app(page)
     try:
-        prediction(page).filter(has_text=DRAWN_DIGIT).wait_for(timeout=30_000)
+        prediction(page, label).filter(has_text=DRAWN_DIGIT).wait_for(timeout=30_000)
     except Exception as error:
-        read = prediction(page).all_inner_texts()
+        read = prediction(page, label).all_inner_texts()
         raise ScreenshotError(f"the drawn {DRAWN_DIGIT} was read as {read or 'nothing'}") from error
 
 
@@ -416,6 +437,8 @@ PICTURES = (
     "saliency",
     "top_digits",
     "robustness",
+    "home_zh",
+    "draw_zh",
 )
 
 
@@ -439,6 +462,8 @@ def take_all(url: str, names: tuple[str, ...] = PICTURES) -> list[Path]:
                 "saliency": lambda: shoot_saliency(context(), url),
                 "top_digits": lambda: shoot_top_digits(context(), url),
                 "robustness": lambda: shoot_robustness(context(), url),
+                "home_zh": lambda: shoot_home_zh(context(), url),
+                "draw_zh": lambda: shoot_draw_zh(context(), url),
             }
             for name, shoot in shots.items():
                 if name in names and name in ("home", "train", "compare", "replay"):

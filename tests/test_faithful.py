@@ -366,7 +366,7 @@ def test_sqrt3_init_is_the_same_draws_within_sqrt_3_over_fan_in():
         assert coefficient.abs().max() <= math.sqrt(3 / 4)
     with pytest.raises(ValueError, match="unknown init"):
         ModelConfig(arch="faithful", init="xavier")
-    with pytest.raises(ValueError, match="faithful net's initial weights"):
+    with pytest.raises(ValueError, match="are the faithful net's"):
         ModelConfig(arch="modern", init="sqrt3")
     assert ModelConfig.from_dict({"arch": "faithful"}).init == "appendix-a"  # old checkpoints
 

@@ -8,8 +8,9 @@ import streamlit as st
 from lenet_viz.data.datasets import Split, data_available, load_split
 from lenet_viz.nets.build import build_model
 from lenet_viz.nets.config import ModelConfig
+from ui.i18n import N_, _
 
-DATASET_LABELS = {"mnist": "MNIST digits", "fashion-mnist": "Fashion-MNIST clothes"}
+DATASET_LABELS = {"mnist": N_("MNIST digits"), "fashion-mnist": N_("Fashion-MNIST clothes")}
 
 
 @st.cache_resource(show_spinner=False)
@@ -23,12 +24,13 @@ def dataset_ready(dataset: str) -> bool:
 
 
 def fetch_hint(dataset: str) -> str:
-    command = f"python -m lenet_viz fetch-data --dataset {dataset}"
-    make = "`make data` or " if dataset == "mnist" else ""
-    return (
-        f"{DATASET_LABELS.get(dataset, dataset)} is not downloaded yet, so training is off. "
-        f"In a terminal in the project folder, run {make}`{command}`, then reload this page."
-    )
+    command = f"`python -m lenet_viz fetch-data --dataset {dataset}`"
+    if dataset == "mnist":
+        command = _("{make} or {python}").format(make="`make data`", python=command)
+    return _(
+        "{dataset} is not downloaded yet, so training is off. In a terminal in the project "
+        "folder, run {command}, then reload this page."
+    ).format(dataset=_(DATASET_LABELS.get(dataset, dataset)), command=command)
 
 
 @st.cache_resource(show_spinner=False)

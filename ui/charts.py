@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from ui.library_text import localized_figure
+
 
 def chart_alt(figure: go.Figure) -> str:
     """The figure's title, or its subplots' titles joined, or "Chart"."""
@@ -25,7 +27,7 @@ def chart_alt(figure: go.Figure) -> str:
 def chart(where, figure: go.Figure, alt: str | None = None, **kwargs):
     """`where.plotly_chart(figure, ...)` (where: st or a container) with its text alternative:
     `alt` for a figure without a title, else the figure's titles."""
-    return where.plotly_chart(figure, alt=alt or chart_alt(figure), **kwargs)
+    return where.plotly_chart(localized_figure(figure), alt=alt or chart_alt(figure), **kwargs)
 
 
 def _plain(text: str) -> str:

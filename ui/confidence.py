@@ -8,8 +8,11 @@ Draw page calls "unsure" is not "35% sure" on another page.
 from __future__ import annotations
 
 from lenet_viz.explain.calibration import Reading
+from ui.i18n import _
 
 
 def sure_label(reading: Reading) -> str:
     """ "unsure", or e.g. "96% sure": the delta under a Prediction metric."""
-    return "unsure" if reading.unsure else f"{reading.confidence:.0%} sure"
+    if reading.unsure:
+        return _("unsure")
+    return _("{share} sure").format(share=f"{reading.confidence:.0%}")

@@ -28,6 +28,8 @@ from lenet_viz.explain.calibration import temperature_of
 from lenet_viz.nets.model import LeNetBase
 from lenet_viz.training.status import ACTIVE_STATUSES
 from ui.class_board.kept_work import KEPT_PREFIX, kept_models, load_kept_model
+from ui.i18n import N_, _
+from ui.library_text import library_text
 from ui.state import SAVED_MODELS, TRAIN_TRAINER
 
 PICKED = "picked_model"  # the widget key, kept across pages (persist_state)
@@ -35,7 +37,10 @@ UPLOADED = "uploaded_checkpoint"  # {"file_id", "name", "loaded"}: the upload, d
 
 TRAINING = "training"
 UPLOAD = "upload"
-SHIPPED_LABELS = {"modern": "modern LeNet-5 (ReLU)", "faithful": "faithful LeNet-5 (1998)"}
+SHIPPED_LABELS = {
+    "modern": N_("modern LeNet-5 (ReLU)"),
+    "faithful": N_("faithful LeNet-5 (1998)"),
+}
 
 
 @dataclass
@@ -60,10 +65,14 @@ def _load(path: Path) -> LoadedCheckpoint:
 def _describe(loaded: LoadedCheckpoint, origin: str) -> str:
     config = loaded.config
     accuracy = loaded.metadata.get("test_acc")
-    parts = [f"{config.arch} net", f"activation {config.activation}", f"C3 table: {config.c3}"]
+    parts = [
+        _("{arch} net").format(arch=library_text(config.arch)),
+        _("activation {activation}").format(activation=config.activation),
+        _("C3 table: {c3}").format(c3=library_text(config.c3)),
+    ]
     if isinstance(accuracy, float):
-        parts.append(f"test accuracy {accuracy:.2%}")
-    return f"{origin} · " + " · ".join(parts)
+        parts.append(_("test accuracy {accuracy}").format(accuracy=f"{accuracy:.2%}"))
+    return " · ".join([origin, *parts])
 
 
 def _shipped_paths() -> dict[str, Path]:
@@ -78,13 +87,13 @@ def _options() -> tuple[list[str], dict[str, str]]:
         if path.is_file():
             option = f"shipped:{arch}"
             options.append(option)
-            labels[option] = f"Shipped: {SHIPPED_LABELS[arch]}"
+            labels[option] = _("Shipped: {label}").format(label=_(SHIPPED_LABELS[arch]))
     session_files = {Path(p).name for p in st.session_state.get(SAVED_MODELS, [])}
     for path in st.session_state.get(SAVED_MODELS, []):
         if Path(path).is_file():
             option = f"saved:{path}"
             options.append(option)
-            labels[option] = f"Saved by you: {Path(path).name}"
+            labels[option] = _("Saved by you: {name}").format(name=Path(path).name)
     for kept in kept_models(session_files):  # saved in earlier visits of this browser
         option = f"{KEPT_PREFIX}{kept.id}"
         options.append(option)
@@ -92,33 +101,36 @@ def _options() -> tuple[list[str], dict[str, str]]:
     trainer = st.session_state.get(TRAIN_TRAINER)
     if trainer is not None and getattr(trainer, "runs", None):
         options.append(TRAINING)
-        labels[TRAINING] = "The model on the Train page (its weights right now)"
+        labels[TRAINING] = _("The model on the Train page (its weights right now)")
     options.append(UPLOAD)
-    labels[UPLOAD] = "Upload a checkpoint (.pt)…"
+    labels[UPLOAD] = _("Upload a checkpoint (.pt)…")
     return options, labels
 
 
 def _missing_shipped_message() -> str:
-    commands = " and ".join(
+    commands = _(" and ").join(
         f"`python -m lenet_viz train --preset {DEFAULT_CHECKPOINT_PRESETS[arch]} --save {path}`"
         for arch, path in _shipped_paths().items()
     )
-    return (
-        "No trained model is available yet: the shipped checkpoints are not in "
-        f"`{configured_checkpoint_dir()}`. Train one on the **Train** page (it appears here "
-        f"while it trains, and once you save it), upload a checkpoint, or run {commands}."
-    )
+    return _(
+        "No trained model is available yet: the shipped checkpoints are not in `{folder}`. "
+        "Train one on the **Train** page (it appears here while it trains, and once you save "
+        "it), upload a checkpoint, or run {commands}."
+    ).format(folder=configured_checkpoint_dir(), commands=commands)
 
 
 def _missing_some_shipped_note() -> str | None:
     """A line naming the shipped checkpoints that are not there yet (None if all are)."""
     missing = [
-        f"the {SHIPPED_LABELS[arch]} (`python -m lenet_viz train --preset "
-        f"{DEFAULT_CHECKPOINT_PRESETS[arch]} --save {path}`)"
+        _("the {label} ({command})").format(
+            label=_(SHIPPED_LABELS[arch]),
+            command=f"`python -m lenet_viz train --preset {DEFAULT_CHECKPOINT_PRESETS[arch]} "
+            f"--save {path}`",
+        )
         for arch, path in _shipped_paths().items()
         if not path.is_file()
     ]
-    return f"Not shipped yet: {'; '.join(missing)}." if missing else None
+    return _("Not shipped yet: {missing}.").format(missing="; ".join(missing)) if missing else None
 
 
 def model_picker() -> PickedModel | None:
@@ -128,13 +140,15 @@ def model_picker() -> PickedModel | None:
         st.session_state[PICKED] = options[0]
     column, info = st.columns([2, 3], vertical_alignment="bottom")
     choice = column.selectbox(
-        "Model",
+        _("Model"),
         options,
         format_func=labels.__getitem__,
         key=PICKED,
         persist_state="session",
-        help="The shipped nets were trained on all of MNIST. Models you save on the Train page "
-        "and the model training there right now appear here too.",
+        help=_(
+            "The shipped nets were trained on all of MNIST. Models you save on the Train page "
+            "and the model training there right now appear here too."
+        ),
     )
     if not any(option.startswith("shipped:") for option in options):
         st.info(_missing_shipped_message(), icon=":material/info:")
@@ -163,25 +177,39 @@ def _training_status(trainer) -> None:
         status, run = trainer.status, trainer.runs[0]
         if status != drawn_with:
             st.rerun(scope="app")
-        progress = (
-            f"iteration {run.iteration:,} of {run.total_iterations:,}"
-            if run.total_iterations
-            else "not trained yet"
-        )
         weights = (
-            f"the prediction uses the weights of iteration {drawn_iteration:,} (draw again to "
-            "use newer ones)"
+            _(
+                "the prediction uses the weights of iteration {iteration} (draw again to use "
+                "newer ones)"
+            ).format(iteration=f"{drawn_iteration:,}")
             if status in ACTIVE_STATUSES and run.iteration != drawn_iteration
-            else "the prediction uses these weights"
+            else _("the prediction uses these weights")
         )
-        config = run.config.model
-        st.caption(
-            f"Train page, {status} · {progress} · {config.arch} net · activation "
-            f"{config.activation} · {weights}"
-        )
+        st.caption(training_line(status, run, weights))
 
     every = STATUS_POLL_SECONDS if drawn_with in ACTIVE_STATUSES else None
     st.fragment(status_line, run_every=every)()
+
+
+def training_line(status: str, run, weights: str) -> str:
+    """The Train page's run in one line: status, progress, net, and which weights are used."""
+    progress = (
+        _("iteration {iteration} of {total}").format(
+            iteration=f"{run.iteration:,}", total=f"{run.total_iterations:,}"
+        )
+        if run.total_iterations
+        else _("not trained yet")
+    )
+    config = run.config.model
+    return _(
+        "Train page, {status} · {progress} · {arch} net · activation {activation} · {weights}"
+    ).format(
+        status=library_text(status),
+        progress=progress,
+        arch=library_text(config.arch),
+        activation=config.activation,
+        weights=weights,
+    )
 
 
 def _resolve(choice: str, label: str) -> PickedModel | None:
@@ -189,12 +217,12 @@ def _resolve(choice: str, label: str) -> PickedModel | None:
         if choice.startswith("shipped:"):
             path = _shipped_paths()[choice.split(":", 1)[1]]
             loaded = _load(path)
-            description = _describe(loaded, f"shipped `{path.name}`")
+            description = _describe(loaded, _("shipped `{name}`").format(name=path.name))
             return PickedModel(loaded.model, label, description, temperature_of(loaded.metadata))
         if choice.startswith("saved:"):
             path = Path(choice.split(":", 1)[1])
             loaded = _load(path)
-            description = _describe(loaded, f"saved `{path.name}`")
+            description = _describe(loaded, _("saved `{name}`").format(name=path.name))
             return PickedModel(loaded.model, label, description, temperature_of(loaded.metadata))
         if choice.startswith(KEPT_PREFIX):
             loaded = load_kept_model(choice)
@@ -204,7 +232,7 @@ def _resolve(choice: str, label: str) -> PickedModel | None:
             return _training_model(label)
         return _uploaded_model()
     except (CheckpointError, OSError, ClassroomError, StorageUnavailable) as error:
-        st.error(f"Cannot use this model: {error}", icon=":material/error:")
+        st.error(_("Cannot use this model: {error}").format(error=error), icon=":material/error:")
         return None
 
 
@@ -212,22 +240,15 @@ def _training_model(label: str) -> PickedModel | None:
     trainer = st.session_state[TRAIN_TRAINER]
     run = trainer.runs[0]
     model = run.model_snapshot()  # a consistent copy, taken between two training steps
-    config = model.config
-    progress = (
-        f"iteration {run.iteration:,} of {run.total_iterations:,}"
-        if run.total_iterations
-        else "not trained yet"
-    )
-    description = (
-        f"Train page, {trainer.status} · {progress} · {config.arch} net · "
-        f"activation {config.activation} · the weights as they were when this page updated"
+    description = training_line(
+        trainer.status, run, _("the weights as they were when this page updated")
     )
     return PickedModel(model, label, description)
 
 
 def _uploaded_model() -> PickedModel | None:
     upload = st.file_uploader(
-        "Checkpoint file (.pt) saved by this app or `python -m lenet_viz train --save`",
+        _("Checkpoint file (.pt) saved by this app or `python -m lenet_viz train --save`"),
         type=["pt"],
         key="model_upload",
     )
@@ -243,13 +264,16 @@ def _uploaded_model() -> PickedModel | None:
             }
     kept = st.session_state.get(UPLOADED)
     if kept is None:
-        st.info("Choose a checkpoint file to upload, or pick another model above.")
+        st.info(_("Choose a checkpoint file to upload, or pick another model above."))
         return None
     name = os.path.basename(kept["name"])
     loaded = kept["loaded"]
-    description = _describe(loaded, f"uploaded `{name}`")
+    description = _describe(loaded, _("uploaded `{name}`").format(name=name))
     return PickedModel(
-        loaded.model, f"Uploaded: {name}", description, temperature_of(loaded.metadata)
+        loaded.model,
+        _("Uploaded: {name}").format(name=name),
+        description,
+        temperature_of(loaded.metadata),
     )
 
 
@@ -261,11 +285,11 @@ def second_model_picker(key: str, first: str | None = None) -> PickedModel | Non
     uploads go through the first picker), or None. It starts on the other shipped net."""
     options, labels = _options()
     choices = [NO_MODEL] + [o for o in options if o not in (UPLOAD, first)]
-    labels = {**labels, NO_MODEL: "Nothing: one model only"}
+    labels = {**labels, NO_MODEL: _("Nothing: one model only")}
     if st.session_state.get(key) not in choices:
         others = [o for o in choices if o.startswith("shipped:")]
         st.session_state[key] = others[0] if others else NO_MODEL
-    choice = st.selectbox("Compare with", choices, format_func=labels.__getitem__, key=key)
+    choice = st.selectbox(_("Compare with"), choices, format_func=labels.__getitem__, key=key)
     return None if choice == NO_MODEL else _resolve(choice, labels[choice])
 
 

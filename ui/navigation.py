@@ -15,6 +15,8 @@ import threading
 
 import streamlit as st
 
+from ui.i18n import _, choose_language
+
 # Per script-runner thread: is the current script run going through app.py's navigation?
 run_state = threading.local()
 
@@ -32,30 +34,32 @@ PAGE_FILES = {
 def app_pages() -> list:
     """The pages, in the sidebar's order."""
     return [
-        st.Page(PAGE_FILES["home"], title="Home", icon=":material/home:", default=True),
-        st.Page(PAGE_FILES["train"], title="Train", icon=":material/monitoring:", url_path="train"),
+        st.Page(PAGE_FILES["home"], title=_("Home"), icon=":material/home:", default=True),
+        st.Page(
+            PAGE_FILES["train"], title=_("Train"), icon=":material/monitoring:", url_path="train"
+        ),
         st.Page(
             PAGE_FILES["compare"],
-            title="Compare",
+            title=_("Compare"),
             icon=":material/compare_arrows:",
             url_path="compare",
         ),
-        st.Page(PAGE_FILES["draw"], title="Draw", icon=":material/draw:", url_path="draw"),
+        st.Page(PAGE_FILES["draw"], title=_("Draw"), icon=":material/draw:", url_path="draw"),
         st.Page(
             PAGE_FILES["inside"],
-            title="Inside LeNet-5",
+            title=_("Inside LeNet-5"),
             icon=":material/biotech:",
             url_path="inside",
         ),
         st.Page(
             PAGE_FILES["robustness"],
-            title="Robustness",
+            title=_("Robustness"),
             icon=":material/shield:",
             url_path="robustness",
         ),
         st.Page(
             PAGE_FILES["classroom"],
-            title="Class board",
+            title=_("Class board"),
             icon=":material/groups:",
             url_path="classroom",
         ),
@@ -63,7 +67,9 @@ def app_pages() -> list:
 
 
 def run_app(before_page=None) -> None:
-    """app.py's body: register the pages, run `before_page` (if any), then the chosen page."""
+    """app.py's body: settle the language, register the pages, run `before_page` (if any), then
+    the chosen page."""
+    choose_language()
     page = st.navigation(app_pages())
     if before_page is not None:
         before_page()
@@ -84,30 +90,34 @@ def ensure_app_navigation() -> None:
 
 def page_links() -> None:
     """A link to every page, with what it is for."""
-    st.page_link(PAGE_FILES["home"], label="Home: what LeNet-5 is", icon=":material/home:")
+    st.page_link(PAGE_FILES["home"], label=_("Home: what LeNet-5 is"), icon=":material/home:")
     st.page_link(
-        PAGE_FILES["train"], label="Train: watch the net learn, live", icon=":material/monitoring:"
+        PAGE_FILES["train"],
+        label=_("Train: watch the net learn, live"),
+        icon=":material/monitoring:",
     )
     st.page_link(
         PAGE_FILES["compare"],
-        label="Compare: runs side by side (sigmoid vs ReLU)",
+        label=_("Compare: runs side by side (sigmoid vs ReLU)"),
         icon=":material/compare_arrows:",
     )
     st.page_link(
-        PAGE_FILES["draw"], label="Draw: write a digit, see the prediction", icon=":material/draw:"
+        PAGE_FILES["draw"],
+        label=_("Draw: write a digit, see the prediction"),
+        icon=":material/draw:",
     )
     st.page_link(
         PAGE_FILES["inside"],
-        label="Inside LeNet-5: what every layer sees",
+        label=_("Inside LeNet-5: what every layer sees"),
         icon=":material/biotech:",
     )
     st.page_link(
         PAGE_FILES["robustness"],
-        label="Robustness: accuracy on rotated, shifted, noisy digits",
+        label=_("Robustness: accuracy on rotated, shifted, noisy digits"),
         icon=":material/shield:",
     )
     st.page_link(
         PAGE_FILES["classroom"],
-        label="Class board: a whole class's runs on one board",
+        label=_("Class board: a whole class's runs on one board"),
         icon=":material/groups:",
     )

@@ -18,7 +18,16 @@ import time
 import streamlit as st
 
 from lenet_viz.training.runner import trainer_is_live
-from ui.state import ENDED_WITH_SESSION, SAVED_MODELS, TRAINER_KEYS, adopt_trainer, trainer_by_id
+from ui.i18n import _, language_param, ngettext
+from ui.library_text import library_text
+from ui.state import (
+    ENDED_WITH_SESSION,
+    LANGUAGE,
+    SAVED_MODELS,
+    TRAINER_KEYS,
+    adopt_trainer,
+    trainer_by_id,
+)
 
 RUN_PARAM = "runs"
 LOST_NOTICE = "lost_runs_notice"
@@ -66,7 +75,9 @@ def adopt_named_runs(named: list[str]) -> list[str]:
         adopt_trainer(key, trainer)
         st.session_state.setdefault(ADOPTED, {})[key] = trainer_id
         st.toast(
-            f"Reconnected to your run ({trainer.status}): it was kept while the page reloaded.",
+            _("Reconnected to your run ({status}): it was kept while the page reloaded.").format(
+                status=library_text(trainer.status)
+            ),
             icon=":material/link:",
         )
     return watched
@@ -78,8 +89,10 @@ def wait_to_adopt(watched: list[str]) -> None:
     since = st.session_state.setdefault(WAITING_SINCE, time.monotonic())
     if time.monotonic() - since > GIVE_UP_SECONDS:
         st.info(
-            "This link names a training run that is open in another tab or browser; it stays "
-            "there. Start your own run here.",
+            _(
+                "This link names a training run that is open in another tab or browser; it stays "
+                "there. Start your own run here."
+            ),
             icon=":material/tab:",
         )
         return
@@ -94,7 +107,7 @@ def wait_to_adopt(watched: list[str]) -> None:
                 or time.monotonic() - since > GIVE_UP_SECONDS
             ):
                 st.rerun(scope="app")
-        st.caption("Reconnecting to your training run…")
+        st.caption(_("Reconnecting to your training run…"))
 
     st.fragment(poll, run_every=1.0)()
 
@@ -131,7 +144,7 @@ def guard_runs_across_restarts() -> None:
 
 
 RESET_ASKED = "reset_asked"
-KEPT_BY_RESET = (SAVED_MODELS,)  # files on disk: the picker keeps offering them
+KEPT_BY_RESET = (SAVED_MODELS, LANGUAGE)  # files on disk; the interface's language
 
 
 def ask_reset() -> None:
@@ -155,8 +168,9 @@ def reset_session() -> None:
         del state[key]
     state.update(kept)
     st.query_params.clear()
+    st.query_params.update(language_param())  # the reset keeps the language
     st.toast(
-        "This session starts afresh: runs and settings forgotten.", icon=":material/restart_alt:"
+        _("This session starts afresh: runs and settings forgotten."), icon=":material/restart_alt:"
     )
 
 
@@ -165,17 +179,19 @@ def reset_control() -> None:
     with st.sidebar:
         if not st.session_state.get(RESET_ASKED):
             st.button(
-                "Reset this session",
+                _("Reset this session"),
                 key="reset_session",
                 icon=":material/restart_alt:",
                 on_click=ask_reset,
-                help="Stop and forget your runs and settings (for a fresh start in class). "
-                "Saved checkpoints stay.",
+                help=_(
+                    "Stop and forget your runs and settings (for a fresh start in class). "
+                    "Saved checkpoints stay."
+                ),
             )
             return
-        st.warning("Stop and forget all your runs and settings? Saved checkpoints stay.")
-        st.button("Yes, reset", key="reset_confirm", on_click=reset_session, type="primary")
-        st.button("Cancel", key="reset_cancel", on_click=cancel_reset)
+        st.warning(_("Stop and forget all your runs and settings? Saved checkpoints stay."))
+        st.button(_("Yes, reset"), key="reset_confirm", on_click=reset_session, type="primary")
+        st.button(_("Cancel"), key="reset_cancel", on_click=cancel_reset)
 
 
 def lost_notice() -> None:
@@ -183,19 +199,28 @@ def lost_notice() -> None:
     if not notice:
         return
     cause, count = notice if isinstance(notice, tuple) else ("restart", notice)
-    runs = "training run was" if count == 1 else f"{count} training runs were"
     if cause == "ended":
-        text = (
-            f"Your {runs} stopped: its page was closed for longer than the server keeps a "
+        text = ngettext(
+            "Your training run stopped: its page was closed for longer than the server keeps a "
             "closed page (about 2 minutes). Its curves and any weights you had not saved are "
-            "gone. Checkpoints you saved are files in `checkpoints/` and are intact. "
-            "Start the run again on the Train or Compare page."
+            "gone. Checkpoints you saved are files in `checkpoints/` and are intact. Start the "
+            "run again on the Train or Compare page.",
+            "Your {count} training runs stopped: their page was closed for longer than the "
+            "server keeps a closed page (about 2 minutes). Their curves and any weights you had "
+            "not saved are gone. Checkpoints you saved are files in `checkpoints/` and are "
+            "intact. Start the runs again on the Train or Compare page.",
+            count,
         )
     else:
-        text = (
-            f"The server restarted, and your {runs} lost: its curves and any weights you had "
-            "not saved are gone. Checkpoints you saved are files in `checkpoints/` and are "
-            "intact. Start the run again on the Train or Compare page."
+        text = ngettext(
+            "The server restarted, and your training run was lost: its curves and any weights "
+            "you had not saved are gone. Checkpoints you saved are files in `checkpoints/` and "
+            "are intact. Start the run again on the Train or Compare page.",
+            "The server restarted, and your {count} training runs were lost: their curves and "
+            "any weights you had not saved are gone. Checkpoints you saved are files in "
+            "`checkpoints/` and are intact. Start the runs again on the Train or Compare page.",
+            count,
         )
+    text = text.format(count=count)
     st.warning(text, icon=":material/restart_alt:")
-    st.button("Got it", key="lost_runs_dismiss", on_click=dismiss_lost_notice)
+    st.button(_("Got it"), key="lost_runs_dismiss", on_click=dismiss_lost_notice)

@@ -23,6 +23,7 @@ COMPARE_TRAINER = "compare_trainer"
 TRAINER_KEYS = (TRAIN_TRAINER, COMPARE_TRAINER)
 SAVED_MODELS = "saved_models"
 DIGIT = "digit"
+LANGUAGE = "language"  # the interface's language, "en" or "zh" (ui/i18n.py chooses it)
 # The class board (ui/class_board): this browser's identity, the class it is in, the teacher's
 # token (Class page), the "publish my runs" toggle and the trainers being watched for it.
 BROWSER_ID = "browser_id"

@@ -11,6 +11,8 @@ from lenet_viz.classroom import ClassInfo, StorageUnavailable, pooled_grid
 from lenet_viz.classroom.tables import csv_text, run_rows, varying_settings
 from lenet_viz.figures.classroom import CURVES, board_png, curves_figure, pooled_figure
 from ui.class_board.resources import class_board
+from ui.i18n import _
+from ui.library_text import localized_figure
 
 BOARD_POLL_SECONDS = 1.0  # "the board updates within 2 s of a run finishing"
 BOARD_CACHE = "class_board_cache"  # (code, version, runs)
@@ -46,21 +48,21 @@ def draw_board(info: ClassInfo, runs: list[dict]) -> None:
     students = len({run["member_id"] for run in runs})
     st.subheader(f"{len(runs)} runs from {students} students")
     if not runs:
-        st.info("No runs yet: each run a student finishes on Train or Compare appears here.")
+        st.info(_("No runs yet: each run a student finishes on Train or Compare appears here."))
         return
     rows = run_rows(runs)
     st.dataframe(rows, hide_index=True, key="class_runs_table")
     settings = varying_settings(runs)
     colour_column, curve_column = st.columns(2)
-    colour_by = colour_column.selectbox("Colour the curves by", settings, key="class_colour_by")
+    colour_by = colour_column.selectbox(_("Colour the curves by"), settings, key="class_colour_by")
     curve = curve_column.selectbox(
-        "Curve", list(CURVE_LABELS), format_func=CURVE_LABELS.get, key="class_curve"
+        _("Curve"), list(CURVE_LABELS), format_func=CURVE_LABELS.get, key="class_curve"
     )
-    st.plotly_chart(curves_figure(runs, curve, colour_by), key="class_curves")
+    st.plotly_chart(localized_figure(curves_figure(runs, curve, colour_by)), key="class_curves")
     grid = pooled_section(info, runs, settings)
     csv_column, png_column = st.columns(2)
     csv_column.download_button(
-        "Download the runs (CSV)",
+        _("Download the runs (CSV)"),
         csv_text(rows),
         file_name=f"class-{info.code}.csv",
         mime="text/csv",
@@ -68,7 +70,7 @@ def draw_board(info: ClassInfo, runs: list[dict]) -> None:
         key="class_csv",
     )
     png_column.download_button(
-        "Download the board (PNG, for slides)",
+        _("Download the board (PNG, for slides)"),
         lambda: board_png(info.name, runs, grid, curve, colour_by),  # drawn when clicked
         file_name=f"class-{info.code}.png",
         mime="image/png",
@@ -79,23 +81,28 @@ def draw_board(info: ClassInfo, runs: list[dict]) -> None:
 
 def pooled_section(info: ClassInfo, runs: list[dict], settings: list[str]):
     """The pooled experiment over two settings (the assignments grid's, by default)."""
-    st.subheader("The pooled experiment")
+    st.subheader(_("The pooled experiment"))
     first, second = info.grid or ("activation", "lr")
     rows_column, columns_column = st.columns(2)
     rows = rows_column.selectbox(
-        "Rows", settings, index=settings.index(first) if first in settings else 0, key="class_rows"
+        _("Rows"),
+        settings,
+        index=settings.index(first) if first in settings else 0,
+        key="class_rows",
     )
     others = [name for name in settings if name != rows] or settings
     columns = columns_column.selectbox(
-        "Columns",
+        _("Columns"),
         others,
         index=others.index(second) if second in others else 0,
         key="class_columns",
     )
     grid = pooled_grid(runs, rows, columns)
     st.caption(
-        "Each cell: the mean final test accuracy of the runs with these two settings, ± their "
-        "standard deviation, and how many runs (n)."
+        _(
+            "Each cell: the mean final test accuracy of the runs with these two settings, ± their "
+            "standard deviation, and how many runs (n)."
+        )
     )
-    st.plotly_chart(pooled_figure(grid), key="class_pooled")
+    st.plotly_chart(localized_figure(pooled_figure(grid)), key="class_pooled")
     return grid

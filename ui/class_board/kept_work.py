@@ -15,6 +15,7 @@ from lenet_viz.classroom.tables import percent
 from lenet_viz.classroom.workspace import SavedModelInfo
 from ui.class_board.membership import browser_identity, class_code
 from ui.class_board.resources import workspace
+from ui.i18n import _
 from ui.state import TRAINER_KEYS
 
 KEPT_PREFIX = "kept:"
@@ -91,13 +92,13 @@ def class_models_panel(code: str, token: str) -> None:
         st.warning(str(error))
         return
     if not models:
-        st.caption("No student has saved a model in this class yet.")
+        st.caption(_("No student has saved a model in this class yet."))
         return
     for model in models:
         name_column, button_column = st.columns([3, 1])
         name_column.text(f"{model.student or 'a student'}: {model.name} ({model.saved_at[:16]})")
         button_column.download_button(
-            "Download",
+            _("Download"),
             lambda model_id=model.id: workspace().model_bytes(
                 model_id, class_code=code, teacher_token=token
             ),

@@ -18,6 +18,7 @@ from lenet_viz.classroom.publication import PublishWhenDone
 from lenet_viz.classroom.schema import NAME_LENGTH
 from lenet_viz.training.status import RunStatus
 from ui.class_board.resources import class_board, class_outbox, workspace
+from ui.i18n import _
 from ui.state import (
     BROWSER_ID,
     CLASS_CODE,
@@ -141,25 +142,27 @@ def follow_class() -> None:
 def sidebar_panel() -> None:
     me = student()
     with st.sidebar.container(border=True):
-        st.caption("Class board")
+        st.caption(_("Class board"))
         if me is None:
-            st.caption("Joining the class when its database answers again.")
+            st.caption(_("Joining the class when its database answers again."))
             return
         st.text_input(
-            "Your name on the board", key=NAME_INPUT, max_chars=NAME_LENGTH, on_change=rename
+            _("Your name on the board"), key=NAME_INPUT, max_chars=NAME_LENGTH, on_change=rename
         )
         st.toggle(
-            "Publish my finished runs",
+            _("Publish my finished runs"),
             key=CLASS_PUBLISH,
-            help="Every run you finish on Train or Compare goes to the class board.",
+            help=_("Every run you finish on Train or Compare goes to the class board."),
         )
         if me.assignment:
             st.text(f"Your part: {part_text(me.assignment)}")
         waiting = class_outbox().waiting(me.code)
         if waiting:
             st.caption(f"{waiting} run(s) wait for the board's database; they are kept.")
-        st.page_link("pages/classroom.py", label="Open the class board", icon=":material/groups:")
-        st.button("Leave the class", on_click=leave, key="class_leave")
+        st.page_link(
+            "pages/classroom.py", label=_("Open the class board"), icon=":material/groups:"
+        )
+        st.button(_("Leave the class"), on_click=leave, key="class_leave")
 
 
 def part_text(assignment: dict) -> str:

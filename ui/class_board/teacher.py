@@ -26,6 +26,7 @@ from ui.class_board.membership import (
     student,
 )
 from ui.class_board.resources import class_board
+from ui.i18n import _
 from ui.runs.settings import BATCH_SIZES, LR_CHOICES
 from ui.state import CLASS_TEACHER_TOKEN
 
@@ -71,13 +72,13 @@ def create_or_join() -> None:
     """Without a class: create one (a teacher) or type a code (a student)."""
     create_column, join_column = st.columns(2, gap="large")
     with create_column, st.container(border=True):
-        st.subheader("Create a class")
-        st.text_input("Class name", key="class_new_name", max_chars=NAME_LENGTH)
-        st.button("Create the class", type="primary", on_click=create_class, key="class_create")
+        st.subheader(_("Create a class"))
+        st.text_input(_("Class name"), key="class_new_name", max_chars=NAME_LENGTH)
+        st.button(_("Create the class"), type="primary", on_click=create_class, key="class_create")
     with join_column, st.container(border=True):
-        st.subheader("Join a class")
-        st.text_input("Class code (from the class link)", key="class_join_code")
-        st.button("Join", on_click=join_typed, key="class_join")
+        st.subheader(_("Join a class"))
+        st.text_input(_("Class code (from the class link)"), key="class_join_code")
+        st.button(_("Join"), on_click=join_typed, key="class_join")
     notice = st.session_state.pop(PAGE_NOTICE, None)
     if notice:
         getattr(st, notice[0])(notice[1])
@@ -105,11 +106,11 @@ def share_panel(info: ClassInfo, token: str) -> None:
     """The class link with its QR code (for the projector), and the teacher's own link."""
     link = class_link(info.code, base_url())
     qr_column, links_column = st.columns([1, 2], gap="large")
-    qr_column.image(segno.make(link, error="m").png_data_uri(scale=8), caption="The class link")
+    qr_column.image(segno.make(link, error="m").png_data_uri(scale=8), caption=_("The class link"))
     with links_column:
-        st.markdown("**Students open** (any page of the app with `?class=` joins):")
+        st.markdown(_("**Students open** (any page of the app with `?class=` joins):"))
         st.code(link, language=None)
-        st.markdown("**Your teacher link** (keep it private: it manages the class):")
+        st.markdown(_("**Your teacher link** (keep it private: it manages the class):"))
         st.code(teacher_link(info.code, token, base_url()), language=None)
         st.caption(f"Class code {info.code}; it expires on {info.expires_at:%Y-%m-%d}.")
 
@@ -118,7 +119,7 @@ def assignments_panel(info: ClassInfo, token: str) -> None:
     """The grid of settings the class fills in together, one cell per student as they join."""
     rows_column, columns_column = st.columns(2)
     with rows_column:
-        rows = st.selectbox("Rows", list(GRID_SETTINGS), key="class_grid_rows")
+        rows = st.selectbox(_("Rows"), list(GRID_SETTINGS), key="class_grid_rows")
         row_values = st.multiselect(
             f"{rows} values",
             GRID_SETTINGS[rows],
@@ -128,7 +129,7 @@ def assignments_panel(info: ClassInfo, token: str) -> None:
     with columns_column:
         others = [name for name in GRID_SETTINGS if name != rows]
         columns = st.selectbox(
-            "Columns",
+            _("Columns"),
             others,
             key="class_grid_columns",
             index=others.index("lr") if "lr" in others else 0,
@@ -140,7 +141,7 @@ def assignments_panel(info: ClassInfo, token: str) -> None:
             default=grid_default(columns),
         )
     st.button(
-        "Set the assignments",
+        _("Set the assignments"),
         key="class_set_grid",
         on_click=set_assignments,
         args=(info.code, token, rows, row_values, columns, column_values),
@@ -192,16 +193,16 @@ def remove_runs(code: str, token: str | None) -> None:
 def manage_panel(info: ClassInfo, token: str) -> None:
     """Close or reopen the class, delete it."""
     if info.closed:
-        st.text("The class is closed: it takes no new runs.")
+        st.text(_("The class is closed: it takes no new runs."))
     st.button(
         "Reopen the class" if info.closed else "Close the class (no new runs)",
         key="class_close",
         on_click=close_class,
         args=(info.code, token, not info.closed),
     )
-    sure = st.checkbox("Yes, delete this class and every run on it", key="class_delete_sure")
+    sure = st.checkbox(_("Yes, delete this class and every run on it"), key="class_delete_sure")
     st.button(
-        "Delete the class",
+        _("Delete the class"),
         disabled=not sure,
         type="primary",
         key="class_delete",
@@ -216,14 +217,14 @@ def remove_panel(info: ClassInfo, token: str | None) -> None:
     runs = class_board().export(info.code)
     removable = [run for run in runs if token or (me and run["member_id"] == me.member_id)]
     if not removable:
-        st.caption("No runs you can remove.")
+        st.caption(_("No runs you can remove."))
         return
     labels = {run["id"]: f"#{run['id']} {run['student']}: {run['name']}" for run in removable}
     chosen = st.multiselect(
-        "Runs to remove", list(labels), format_func=labels.get, key="class_remove"
+        _("Runs to remove"), list(labels), format_func=labels.get, key="class_remove"
     )
     st.button(
-        "Remove",
+        _("Remove"),
         disabled=not chosen,
         key="class_remove_button",
         on_click=remove_runs,

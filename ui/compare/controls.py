@@ -30,9 +30,11 @@ from ui.compare.settings import (
     SETUP_WRITTEN,
     SHARED_DEFAULTS,
     current_configs,
+    experiment_label,
     experiment_size,
     set_run_values,
 )
+from ui.i18n import _
 from ui.runs.controls import pause_resume_stop_buttons
 from ui.runs.settings import ARCH_DEFAULT_C3, run_size_label
 from ui.session_guard import RUN_PARAM
@@ -49,7 +51,7 @@ def on_start() -> None:
         names = short_run_names([c.to_dict() for c in configs])
         trainer = start_run(configs, names=names)
     except (ConfigError, DataError) as error:
-        st.session_state[NOTICE] = ("error", f"Cannot start: {error}")
+        st.session_state[NOTICE] = ("error", _("Cannot start: {error}").format(error=error))
         return
     replace_trainer(COMPARE_TRAINER, trainer)
 
@@ -154,14 +156,16 @@ def apply_link_setup() -> None:
             st.session_state["compare_experiment"] = name
             st.session_state[NOTICE] = (
                 "info",
-                f"Set up from the link: **{EXPERIMENTS[name]['label']}**. "
-                "Press **Start all runs**.",
+                _("Set up from the link: **{label}**. Press **Start all runs**.").format(
+                    label=_(experiment_label(name))
+                ),
             )
         else:
             st.session_state[NOTICE] = (
                 "warning",
-                f"The link names an unknown experiment {name!r}; choose one of: "
-                f"{', '.join(EXPERIMENTS)}.",
+                _("The link names an unknown experiment {name}; choose one of: {names}.").format(
+                    name=repr(name), names=", ".join(EXPERIMENTS)
+                ),
             )
     token = params.get(SETUP_PARAM)
     if token and token != st.session_state.get(SETUP_WRITTEN):
@@ -175,12 +179,14 @@ def apply_link_setup() -> None:
         except (ValueError, TypeError, KeyError, AttributeError, ConfigError) as error:
             st.session_state[NOTICE] = (
                 "warning",
-                f"The link's setup could not be read ({error}); the settings are unchanged.",
+                _(
+                    "The link's setup could not be read ({error}); the settings are unchanged."
+                ).format(error=error),
             )
             return
         st.session_state[NOTICE] = (
             "info",
-            "Set up from the link. Press **Start all runs**.",
+            _("Set up from the link. Press **Start all runs**."),
         )
 
 
@@ -189,7 +195,7 @@ def control_buttons(status: str | None, data_ok: bool) -> None:
     active = status in ACTIVE_STATUSES
     row = st.container(horizontal=True)
     row.button(
-        "Start all runs",
+        _("Start all runs"),
         icon=":material/play_arrow:",
         type="primary",
         on_click=on_start,

@@ -15,6 +15,8 @@ from lenet_viz.training.runner import Trainer
 from lenet_viz.training.status import RunStatus
 from ui.charts import chart
 from ui.compare.settings import DIAGNOSES, FIGURES
+from ui.i18n import _
+from ui.library_text import library_text
 from ui.runs.live_panel import chart_config, poll_trainer, progress_panel
 from ui.runs.replay_panel import inside_panel
 from ui.runs.results_table import CSV_SETTINGS, csv_text, metrics_rows
@@ -41,7 +43,10 @@ def summary_table(rows: list[dict]) -> pd.DataFrame:
                 "–" if value is None or pd.isna(value) else template.format(value)
                 for value in table[column]
             ]
-    return table.set_index("run")
+    if "status" in table:
+        table["status"] = [library_text(status) for status in table["status"]]
+    table["run"] = [library_text(name) for name in table["run"]]
+    return table.set_index("run").rename(columns=library_text).rename_axis(library_text("run"))
 
 
 def x_axis(trainer: Trainer) -> str:
@@ -93,8 +98,10 @@ def live_panel() -> None:
     polled = poll_trainer(
         COMPARE_TRAINER,
         FIGURES,
-        "Press **The notebook's experiment** for sigmoid against ReLU, or set up your own "
-        "runs above and press **Start all runs**. The curves of all runs grow together.",
+        _(
+            "Press **The notebook's experiment** for sigmoid against ReLU, or set up your own "
+            "runs above and press **Start all runs**. The curves of all runs grow together."
+        ),
         x=x_axis,
     )
     if polled is None:
@@ -103,28 +110,38 @@ def live_panel() -> None:
     progress_panel(snapshot, COMPARE_TRAINER, notice=trainer.notice)
     for index, run in enumerate(snapshot.runs):
         if run["status"] in (RunStatus.DIVERGED, RunStatus.ERROR):
-            st.error(f"**{run['name']}**: {run['message']}")
+            st.error(
+                _("**{name}**: {message}").format(
+                    name=library_text(run["name"]), message=library_text(run["message"])
+                )
+            )
         if run["status"] in (RunStatus.COMPLETED, RunStatus.STOPPED, RunStatus.DIVERGED):
             failed = diagnosis_of(trainer, index)
             if failed is not None:
                 st.warning(
-                    f"**{run['name']}**: {failed.headline} {failed.cause} "
-                    f"({failed.change_label.replace('Try', 'try')} for this run.)",
+                    _("**{name}**: {headline} {cause} ({change} for this run.)").format(
+                        name=library_text(run["name"]),
+                        headline=library_text(failed.headline),
+                        cause=library_text(failed.cause),
+                        change=library_text(failed.change_label).replace("Try", "try"),
+                    ),
                     icon=":material/error:",
                 )
-    st.subheader("Loss and accuracy, all runs")
+    st.subheader(_("Loss and accuracy, all runs"))
     chart(
         st,
         view.overlay_figure(),
         key="compare_overlay_chart",
         config=chart_config("compare_curves"),
     )
-    st.subheader("Why sigmoid stalls: each layer's gradient norm")
+    st.subheader(_("Why sigmoid stalls: each layer's gradient norm"))
     st.caption(
-        "How strongly each layer is told to change, on a log scale. The error signal goes "
-        "backwards from the output; every sigmoid multiplies it by at most 1/4, so with "
-        "sigmoid the first layers (C1, C3) get gradients hundreds of times smaller than with "
-        "ReLU, and barely learn."
+        _(
+            "How strongly each layer is told to change, on a log scale. The error signal goes "
+            "backwards from the output; every sigmoid multiplies it by at most 1/4, so with "
+            "sigmoid the first layers (C1, C3) get gradients hundreds of times smaller than with "
+            "ReLU, and barely learn."
+        )
     )
     chart(
         st,
@@ -132,24 +149,24 @@ def live_panel() -> None:
         key="compare_gradient_chart",
         config=chart_config("compare_gradient_norms"),
     )
-    st.subheader("Each run on its own")
+    st.subheader(_("Each run on its own"))
     chart(
         st,
         view.small_multiples_figure(),
         key="compare_multiples_chart",
         config=chart_config("compare_each_run"),
     )
-    st.subheader("Summary")
+    st.subheader(_("Summary"))
     configs = [r.config for r in trainer.runs]
     rows = view.summary_rows(snapshot, [c.to_dict() for c in configs])
     st.table(summary_table(with_differing_settings(rows, configs)))
     st.download_button(
-        "Download every run's metrics and settings (.csv)",
+        _("Download every run's metrics and settings (.csv)"),
         icon=":material/download:",
         data=metrics_csv(trainer),
         file_name="lenet5_compare_runs.csv",
         mime="text/csv",
         on_click="ignore",
         key="compare_csv_download",
-        help="One row per iteration of each run, with the run's name and all its settings.",
+        help=_("One row per iteration of each run, with the run's name and all its settings."),
     )

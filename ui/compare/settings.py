@@ -7,6 +7,8 @@ import streamlit as st
 from lenet_viz.figures.style import RUN_COLORS
 from lenet_viz.nets.config import ModelConfig
 from lenet_viz.training.config import PRESETS, TrainConfig
+from ui.i18n import N_, _
+from ui.library_text import library_text
 from ui.runs import settings as widgets
 from ui.runs.settings import ARCH_DEFAULT_C3, RUN_SIZES
 from ui.state import PERSIST, default
@@ -18,7 +20,10 @@ FIGURES = "compare_figures"  # the LiveView of the trainer: its figures, updated
 DIAGNOSES = "compare_diagnoses"  # {(trainer id, run index, status): diagnose(...)} of ended runs
 MAX_RUNS = 4
 NOTEBOOK_ACTIVATIONS = ("sigmoid", "relu")
-RESIZE_LABELS = {"pad": "pad to 32x32 (the paper)", "scale": "scale to 32x32 (the notebook)"}
+RESIZE_LABELS = {
+    "pad": N_("pad to 32x32 (the paper)"),
+    "scale": N_("scale to 32x32 (the notebook)"),
+}
 SHARED_DEFAULTS = {
     "runs": 2,
     "dataset": "mnist",
@@ -44,32 +49,38 @@ PRESET_PARAM = "preset"
 SEED = PRESETS["seed"]
 EXPERIMENTS = {
     "notebook": dict(
-        label="The notebook's experiment: sigmoid vs ReLU",
+        label=N_("The notebook's experiment: sigmoid vs ReLU"),
         runs=[("sigmoid", SEED["lr"]), ("relu", SEED["lr"])],
         recipe=SEED,
         min_size="Medium: 10,000 images",
-        notice="SGD, learning rate 0.01, momentum 0.5, batch 32, one epoch, as in the notebook "
-        "this project grew from. Notice sigmoid stuck near 10 % (a guess) while ReLU climbs; "
-        "the gradient-norm chart shows why: sigmoid's first layers get gradients hundreds of "
-        "times smaller. It runs at the Medium size or larger: at Quick, ReLU has not learned "
-        "yet either.",
+        notice=N_(
+            "SGD, learning rate 0.01, momentum 0.5, batch 32, one epoch, as in the notebook "
+            "this project grew from. Notice sigmoid stuck near 10 % (a guess) while ReLU climbs; "
+            "the gradient-norm chart shows why: sigmoid's first layers get gradients hundreds "
+            "of times smaller. It runs at the Medium size or larger: at Quick, ReLU has not "
+            "learned yet either."
+        ),
     ),
     "activations": dict(
-        label="Four activations, one recipe",
+        label=N_("Four activations, one recipe"),
         runs=[(a, SEED["lr"]) for a in DEFAULT_ACTIVATIONS],
         recipe=SEED,
         min_size="Medium: 10,000 images",
-        notice="sigmoid, ReLU, tanh and GELU with the notebook's recipe. Notice that tanh (centred "
-        "on 0) learns where sigmoid does not, and that ReLU and GELU are close.",
+        notice=N_(
+            "sigmoid, ReLU, tanh and GELU with the notebook's recipe. Notice that tanh (centred "
+            "on 0) learns where sigmoid does not, and that ReLU and GELU are close."
+        ),
     ),
     "learning-rates": dict(
-        label="ReLU at three learning rates",
+        label=N_("ReLU at three learning rates"),
         runs=[("relu", 0.01), ("relu", 0.1), ("relu", 1.0)],
         recipe=dict(optimizer="sgd", momentum=0.9, batch_size=64, epochs=1, resize="pad"),
         min_size="Medium: 10,000 images",
-        notice="The same ReLU net at lr 0.01, 0.1 and 1. Notice lr 1: the first steps are so "
-        "big that the ReLUs die (they output 0 for every image) and the loss sits at 2.30, "
-        "chance, for good. Too high is worse than too low.",
+        notice=N_(
+            "The same ReLU net at lr 0.01, 0.1 and 1. Notice lr 1: the first steps are so "
+            "big that the ReLUs die (they output 0 for every image) and the loss sits at 2.30, "
+            "chance, for good. Too high is worse than too low."
+        ),
     ),
 }
 
@@ -103,6 +114,16 @@ def experiment_configs(name: str, size: str) -> list[TrainConfig]:
         )
         for activation, lr in experiment["runs"]
     ]
+
+
+def experiment_label(name: str) -> str:
+    """The experiment's button label, in English (the catalog's key: `_()` shows it)."""
+    return EXPERIMENTS[name]["label"]
+
+
+def experiment_notice(name: str) -> str:
+    """What to notice in the experiment, in English (`_()` shows it)."""
+    return EXPERIMENTS[name]["notice"]
 
 
 def run_key(index: int, name: str) -> str:
@@ -183,23 +204,24 @@ def shared_settings(disabled: bool) -> None:
     columns = st.columns([1.2, 1, 1, 1, 1.3])
     widgets.dataset_radio(KEY + "dataset", disabled, where=columns[0])
     columns[1].radio(
-        "Architecture",
+        _("Architecture"),
         ["modern", "faithful"],
         key=KEY + "arch",
+        format_func=library_text,
         on_change=on_arch_change,
         disabled=disabled,
         persist_state=PERSIST,
-        help="Shared by every run, so that they all start from the same weights.",
+        help=_("Shared by every run, so that they all start from the same weights."),
     )
     widgets.epochs_input(KEY + "epochs", disabled, where=columns[2])
     widgets.seed_input(
         KEY + "seed",
         disabled,
-        "One seed for all runs: the same initial weights and the same batch order.",
+        _("One seed for all runs: the same initial weights and the same batch order."),
         where=columns[2],
     )
     columns[3].radio(
-        "Number of runs",
+        _("Number of runs"),
         list(range(2, MAX_RUNS + 1)),
         key=KEY + "runs",
         on_change=on_runs_change,
@@ -209,10 +231,10 @@ def shared_settings(disabled: bool) -> None:
     )
     widgets.run_size_select(KEY + "size", disabled, where=columns[3])
     columns[4].radio(
-        "28x28 digits to the 32x32 input",
+        _("28x28 digits to the 32x32 input"),
         list(RESIZE_LABELS),
         key=KEY + "resize",
-        format_func=RESIZE_LABELS.get,
+        format_func=lambda resize: _(RESIZE_LABELS[resize]),
         disabled=disabled,
         persist_state=PERSIST,
     )
@@ -221,7 +243,9 @@ def shared_settings(disabled: bool) -> None:
 def run_settings(index: int, disabled: bool) -> None:
     color = RUN_COLORS[index % len(RUN_COLORS)]
     st.markdown(
-        f"<span style='color:{color};font-size:1.3em'>●</span> **Run {index + 1}**",
+        f"<span style='color:{color};font-size:1.3em'>●</span> **"
+        + _("Run {number}").format(number=index + 1)
+        + "**",
         unsafe_allow_html=True,
     )
     widgets.activation_select(run_key(index, "activation"), disabled)
@@ -234,7 +258,7 @@ def run_settings(index: int, disabled: bool) -> None:
         run_key(index, "c3"),
         st.session_state[KEY + "arch"],
         disabled,
-        "All six S2 maps, or the paper's Table I: compare what the table does.",
+        _("All six S2 maps, or the paper's Table I: compare what the table does."),
     )
 
 

@@ -13,6 +13,7 @@ import streamlit_drawable_canvas
 from streamlit_drawable_canvas import st_canvas
 
 from lenet_viz.data.images import ImageError, load_image
+from ui.i18n import N_, _
 from ui.state import DIGIT  # the app contract: the last digit the Draw page read, for Inside
 
 CANVAS_SIZE = 280  # 10x MNIST's 28 px
@@ -24,12 +25,12 @@ LAST_DRAWING = "draw_last_drawing"
 CANVAS_STARTS = "draw_canvas_starts"  # {canvas key: the drawing it was mounted with}
 INPUT_MODE = "draw_input_mode"
 STEP_PX = 160  # the preprocessing steps are shown at most this many pixels wide and high
-DRAW, UPLOAD = "Draw with the mouse", "Upload a picture"
+DRAW, UPLOAD = N_("Draw with the mouse"), N_("Upload a picture")  # format_func=_ shows them
 STEP_CAPTIONS = {
-    "raw": "1. What you drew",
-    "cropped": "2. Cropped to the ink",
-    "28x28 centred": "3. 20x20 box, centred in 28x28 (MNIST's layout)",
-    "32x32 input": "4. The 32x32 network input",
+    "raw": N_("1. What you drew"),
+    "cropped": N_("2. Cropped to the ink"),
+    "28x28 centred": N_("3. 20x20 box, centred in 28x28 (MNIST's layout)"),
+    "32x32 input": N_("4. The 32x32 network input"),
 }
 
 # streamlit-drawable-canvas 0.13 floats a toolbar (send, undo, redo, edit, reset) over the top
@@ -146,7 +147,7 @@ def drawn_image() -> np.ndarray | None:
 def uploaded_image():
     """The uploaded picture (PIL), None if none; a message instead of a crash if unreadable."""
     upload = st.file_uploader(
-        "A photo or scan of one handwritten digit",
+        _("A photo or scan of one handwritten digit"),
         type=["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"],
         key="draw_upload",
     )
@@ -155,5 +156,7 @@ def uploaded_image():
     try:
         return load_image(upload.getvalue(), name=upload.name)
     except ImageError as error:
-        st.error(f"Cannot read this picture. {error}", icon=":material/error:")
+        st.error(
+            _("Cannot read this picture. {error}").format(error=error), icon=":material/error:"
+        )
         return None

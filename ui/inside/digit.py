@@ -9,11 +9,12 @@ import streamlit as st
 
 from lenet_viz.data import datasets as data
 from lenet_viz.data.datasets import DataError, Split, load_split, sample_digits
+from ui.i18n import N_, _
 from ui.state import DIGIT  # the app contract: the last digit the Draw page read, for Inside
 
 SOURCE = "inside_source"
 TEST_INDEX = "inside_test_index"
-DRAWN, TEST = "The digit you drew", "An MNIST test digit"
+DRAWN, TEST = N_("The digit you drew"), N_("An MNIST test digit")  # format_func=_ shows them
 
 
 @st.cache_resource(show_spinner="Loading the MNIST test digits…")
@@ -34,30 +35,34 @@ def choose_digit():
     sources = (DRAWN, TEST) if has_drawing else (TEST,)
     if st.session_state.get(SOURCE) not in sources:
         st.session_state[SOURCE] = sources[0]
-    source = st.radio("Digit", sources, key=SOURCE, horizontal=True)
+    source = st.radio(_("Digit"), sources, key=SOURCE, format_func=_, horizontal=True)
     if not has_drawing:
-        st.caption("Draw a digit on the **Draw** page to look at your own here.")
+        st.caption(_("Draw a digit on the **Draw** page to look at your own here."))
     if source == DRAWN:
-        return drawn.centered, "the digit you drew on the Draw page"
+        return drawn.centered, _("the digit you drew on the Draw page")
     digits, full = test_digits()
     if not full:
         st.caption(
-            "MNIST is not downloaded, so these are the 200 test digits shipped with the app "
-            "(run `make data` for all 10,000)."
+            _(
+                "MNIST is not downloaded, so these are the 200 test digits shipped with the app "
+                "(run `make data` for all 10,000)."
+            )
         )
     if TEST_INDEX not in st.session_state:
         st.session_state[TEST_INDEX] = 0
     number, dice = st.columns([3, 2], vertical_alignment="bottom")
     index = number.number_input(
-        f"Test digit number (0 to {len(digits) - 1:,})",
+        _("Test digit number (0 to {last})").format(last=f"{len(digits) - 1:,}"),
         min_value=0,
         max_value=len(digits) - 1,
         step=1,
         key=TEST_INDEX,
     )
-    dice.button("Random", icon=":material/casino:", on_click=_random_digit, args=(len(digits),))
+    dice.button(_("Random"), icon=":material/casino:", on_click=_random_digit, args=(len(digits),))
     label = int(digits.labels[index])
-    return digits.images[index], f"test digit #{index}, labelled **{label}**"
+    return digits.images[index], _("test digit #{index}, labelled **{label}**").format(
+        index=index, label=label
+    )
 
 
 def as_unit_image(image) -> np.ndarray:

@@ -19,17 +19,20 @@ from lenet_viz.explain.top_activations import (
 from lenet_viz.figures import explain as figures
 from lenet_viz.nets.model import LeNetBase
 from ui.charts import chart
+from ui.i18n import N_, _
 
 LAYER = "inside_top_layer"
 UNIT = "inside_top_unit"
 PLAIN = {"displayModeBar": False}
 BLOCKS_PER_ROW = {"C1": 3, "C3": 4}
 LAYER_NOTES = {
-    "C1": "Each C1 unit sees a 5x5 patch of the input (outlined).",
-    "C3": "Each C3 unit sees a 5x5 window of S2 maps, which is a 14x14 patch of the input "
-    "(outlined): C3 finds larger parts of strokes.",
-    "C5": "Each C5 unit sees the whole digit.",
-    "F6": "Each F6 unit sees the whole digit, through C5.",
+    "C1": N_("Each C1 unit sees a 5x5 patch of the input (outlined)."),
+    "C3": N_(
+        "Each C3 unit sees a 5x5 window of S2 maps, which is a 14x14 patch of the input "
+        "(outlined): C3 finds larger parts of strokes."
+    ),
+    "C5": N_("Each C5 unit sees the whole digit."),
+    "F6": N_("Each F6 unit sees the whole digit, through C5."),
 }
 
 
@@ -49,28 +52,32 @@ def map_boxes(model: LeNetBase, layer: str, units: np.ndarray) -> np.ndarray:
 
 
 def show_top_digits(model: LeNetBase) -> None:
-    st.header("What each map looks for")
-    with st.spinner("Running every test digit through the net, once for this model…"):
+    st.header(_("What each map looks for"))
+    with st.spinner(_("Running every test digit through the net, once for this model…")):
         found, digits = cached_top_activations(model)
     where = (
-        f"the {found.digits:,} MNIST test digits"
+        _("the {count} MNIST test digits").format(count=f"{found.digits:,}")
         if found.source == "MNIST test set"
-        else f"the {found.digits} sample digits shipped with the app (run `make data` for all "
-        "10,000 test digits)"
+        else _(
+            "the {count} sample digits shipped with the app (run `make data` for all 10,000 "
+            "test digits)"
+        ).format(count=found.digits)
     )
     st.markdown(
-        f"For every map, the 9 digits among {where} that excite it most: a digit's score is the "
-        "map's strongest unit on it. The orange box on each digit is the part of it that unit "
-        "sees."
+        _(
+            "For every map, the 9 digits among {where} that excite it most: a digit's score is "
+            "the map's strongest unit on it. The orange box on each digit is the part of it that "
+            "unit sees."
+        ).format(where=where)
     )
-    layer = st.radio("Layer", MAP_LAYERS + UNIT_LAYERS, key=LAYER, horizontal=True)
-    st.caption(LAYER_NOTES[layer])
+    layer = st.radio(_("Layer"), MAP_LAYERS + UNIT_LAYERS, key=LAYER, horizontal=True)
+    st.caption(_(LAYER_NOTES[layer]))
     top = found.layers[layer]
     labels = digits.labels.numpy()
     if layer in MAP_LAYERS:
         images = _as_unit(digits.images.numpy()[top.indices])  # (maps, 9, 28, 28)
         captions = [[f"{labels[i]}" for i in row] for row in top.indices]
-        titles = [f"{layer} map {m}" for m in range(top.count)]
+        titles = [_("{layer} map {index}").format(layer=layer, index=m) for m in range(top.count)]
         chart(
             st,
             figures.top_digits_figure(
@@ -83,10 +90,10 @@ def show_top_digits(model: LeNetBase) -> None:
             key=f"inside_top_{layer}",
             config=PLAIN,
         )
-        st.caption("Under each digit: its label. The most exciting digit is at the top left.")
+        st.caption(_("Under each digit: its label. The most exciting digit is at the top left."))
         return
     unit = st.number_input(
-        f"{layer} unit (0 to {top.count - 1})",
+        _("{layer} unit (0 to {last})").format(layer=layer, last=top.count - 1),
         min_value=0,
         max_value=top.count - 1,
         value=0,
@@ -96,14 +103,17 @@ def show_top_digits(model: LeNetBase) -> None:
     row = top.indices[unit]
     images = _as_unit(digits.images.numpy()[row])[None]
     captions = [
-        [f"#{i}: {labels[i]} ({s:.2f})" for i, s in zip(row, top.scores[unit], strict=True)]
+        [
+            _("#{index}: {label} ({value})").format(index=i, label=labels[i], value=f"{s:.2f}")
+            for i, s in zip(row, top.scores[unit], strict=True)
+        ]
     ]
     chart(
         st,
         figures.top_digits_figure(
             images,
             None,
-            [f"{layer} unit {unit}"],
+            [_("{layer} unit {unit}").format(layer=layer, unit=unit)],
             1,
             block_side=9,
             captions=captions,
@@ -115,6 +125,8 @@ def show_top_digits(model: LeNetBase) -> None:
     counts = np.bincount(labels[row], minlength=10)
     common = int(counts.argmax())
     st.caption(
-        f"Under each digit: its test-set number, label and the unit's value. {counts[common]} "
-        f"of the 9 are {common}s."
+        _(
+            "Under each digit: its test-set number, label and the unit's value. {count} of the "
+            "9 are {digit}s."
+        ).format(count=counts[common], digit=common)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lenet_viz.training.status import ACTIVE_STATUSES, SLOT_STATUSES, RunStatus
+from ui.i18n import _
 
 
 def _control(state_key: str, action: str) -> None:
@@ -17,21 +18,21 @@ def pause_resume_stop_buttons(row, state_key: str, status: str | None) -> None:
     """Pause, Resume and Stop for the trainer at `state_key`, enabled by the status the page
     was drawn with (None: no trainer)."""
     row.button(
-        "Pause",
+        _("Pause"),
         icon=":material/pause:",
         on_click=_control,
         args=(state_key, "pause"),
         disabled=status not in SLOT_STATUSES,
     )
     row.button(
-        "Resume",
+        _("Resume"),
         icon=":material/resume:",
         on_click=_control,
         args=(state_key, "resume"),
         disabled=status != RunStatus.PAUSED,
     )
     row.button(
-        "Stop",
+        _("Stop"),
         icon=":material/stop:",
         on_click=_control,
         args=(state_key, "stop"),

@@ -12,9 +12,10 @@ from lenet_viz.figures.live import LiveView
 from lenet_viz.training.runner import Trainer, TrainerSnapshot
 from lenet_viz.training.slots import RUN_SLOTS
 from lenet_viz.training.status import FINISHED_STATUSES, SLOT_STATUSES, RunStatus
+from ui.i18n import N_, _
 from ui.state import COMPARE_TRAINER, TRAIN_TRAINER, live_view
 
-UPDATED_PREFIX = "Last update: "  # the live panel's clock, read by the load test
+UPDATED_PREFIX = N_("Last update: ")  # the live panel's clock, read by the load test
 
 
 def format_duration(seconds: float | None) -> str:
@@ -22,12 +23,12 @@ def format_duration(seconds: float | None) -> str:
         return "–"
     seconds = int(round(seconds))
     if seconds < 60:
-        return f"{seconds} s"
+        return _("{seconds} s").format(seconds=seconds)
     minutes, seconds = divmod(seconds, 60)
     if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
+        return _("{minutes} min {seconds} s").format(minutes=minutes, seconds=f"{seconds:02d}")
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+    return _("{hours} h {minutes} min").format(hours=hours, minutes=f"{minutes:02d}")
 
 
 STATUS_TEXT = {
@@ -43,20 +44,25 @@ STATUS_TEXT = {
 
 
 OTHER_PAGE = {
-    TRAIN_TRAINER: ("Compare", COMPARE_TRAINER),
-    COMPARE_TRAINER: ("Train", TRAIN_TRAINER),
+    TRAIN_TRAINER: (N_("Compare"), COMPARE_TRAINER),
+    COMPARE_TRAINER: (N_("Train"), TRAIN_TRAINER),
 }
 
 
 def progress_panel(snapshot: TrainerSnapshot, state_key: str, notice: str = "") -> None:
     """Progress bar, status, queue position, ETA and images/s of the trainer at `state_key`."""
     fraction = snapshot.iteration / snapshot.total_iterations if snapshot.total_iterations else 0
-    status = STATUS_TEXT.get(snapshot.status, snapshot.status)
-    testing = " · testing on the test digits…" if snapshot.testing else ""
+    status = _(STATUS_TEXT[snapshot.status]) if snapshot.status in STATUS_TEXT else snapshot.status
+    testing = _(" · testing on the test digits…") if snapshot.testing else ""
     st.progress(
         min(1.0, fraction),
-        text=f"**{status.capitalize()}** · iteration {snapshot.iteration:,} of "
-        f"{snapshot.total_iterations:,} · epoch {snapshot.epoch:.2f}{testing}",
+        text=_("**{status}** · iteration {iteration} of {total} · epoch {epoch}{testing}").format(
+            status=status.capitalize(),
+            iteration=f"{snapshot.iteration:,}",
+            total=f"{snapshot.total_iterations:,}",
+            epoch=f"{snapshot.epoch:.2f}",
+            testing=testing,
+        ),
     )
     if snapshot.status == RunStatus.QUEUED:
         trainer = st.session_state.get(state_key)
@@ -76,20 +82,22 @@ def progress_panel(snapshot: TrainerSnapshot, state_key: str, notice: str = "") 
         other = st.session_state.get(other_key)
         if other is not None and other.status in SLOT_STATUSES:
             st.warning(
-                f"Your own run on the {page} page is still going, and holds a training slot. "
-                "Pause or stop it there if you want this one to start now."
+                _(
+                    "Your own run on the {page} page is still going, and holds a training slot. "
+                    "Pause or stop it there if you want this one to start now."
+                ).format(page=_(page))
             )
     elif snapshot.status == RunStatus.PAUSED:
-        st.caption("Paused runs hold no training slot: Resume queues this one again.")
+        st.caption(_("Paused runs hold no training slot: Resume queues this one again."))
     columns = st.columns(3)
-    columns[0].metric("Iteration", f"{snapshot.iteration:,}")
-    columns[1].metric("Images / s", f"{snapshot.images_per_second:,.0f}")
+    columns[0].metric(_("Iteration"), f"{snapshot.iteration:,}")
+    columns[1].metric(_("Images / s"), f"{snapshot.images_per_second:,.0f}")
     eta = snapshot.eta_seconds if snapshot.status == RunStatus.RUNNING else None
-    columns[2].metric("Time left (ETA)", format_duration(eta))
+    columns[2].metric(_("Time left (ETA)"), format_duration(eta))
     if snapshot.status not in FINISHED_STATUSES:
         # Changes at every poll: the page is alive even while the run sits on one iteration
         # (an end-of-epoch test, or a busy server).
-        st.caption(f"{UPDATED_PREFIX}{time.strftime('%H:%M:%S')}")
+        st.caption(_(UPDATED_PREFIX) + time.strftime("%H:%M:%S"))
 
 
 def chart_config(name: str) -> dict:

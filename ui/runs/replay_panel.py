@@ -30,6 +30,8 @@ from lenet_viz.training.replay import (
 )
 from ui.cached_data import test_split
 from ui.charts import chart
+from ui.i18n import N_, _
+from ui.library_text import library_text, localized_figure
 from ui.state import DIGIT
 
 # Session-state keys, each followed by the page's prefix ("train", "compare").
@@ -40,8 +42,8 @@ STOP_OWNER = "{}_replay_owner"  # the trainer the slider's position belongs to
 CACHE = "{}_inside_cache"  # {(trainer, run, iteration, digit): Drawn}
 MODELS = "{}_inside_models"  # {(trainer, run): scratch model to load snapshots into}
 
-TEST_IMAGE, DRAWING = "A test image", "The digit drawn on Draw"
-X_TITLES = {"iteration": "iteration (batches)", "epoch": "epoch"}
+TEST_IMAGE, DRAWING = N_("A test image"), N_("The digit drawn on Draw")  # format_func=_
+X_TITLES = {"iteration": N_("iteration (batches)"), "epoch": N_("epoch")}
 CACHE_ENTRIES = 400  # 4 runs x 100 snapshots; older entries are dropped first
 
 
@@ -72,7 +74,7 @@ def inside_panel(state_key: str, prefix: str) -> None:
     if trainer is None:
         return
     with st.container(key=f"{prefix}_inside_panel"):
-        st.subheader("Inside the net while it learns")
+        st.subheader(_("Inside the net while it learns"))
         # The pictures are sent small and enlarged by the browser in whole pixels, not blurred.
         st.markdown(
             f"<style>[class*='st-key-{prefix}_inside_row_'] img "
@@ -82,7 +84,7 @@ def inside_panel(state_key: str, prefix: str) -> None:
         try:
             digit = choose_digit(trainer.runs[0].config.dataset, prefix)
         except DataError as error:  # the page says what to do about the data; nothing to show
-            st.caption(f"No test digit to look at: {error}")
+            st.caption(_("No test digit to look at: {error}").format(error=error))
             return
         if trainer.done:
             replay(trainer, digit, prefix)
@@ -106,20 +108,20 @@ def choose_digit(dataset: str, prefix: str) -> Digit:
     picture, choice = st.columns([1, 6], vertical_alignment="center")
     with choice:
         row = st.container(horizontal=True, vertical_alignment="bottom")
-        row.radio("Digit to look at", sources, key=source_key, horizontal=True)
+        row.radio(_("Digit to look at"), sources, key=source_key, format_func=_, horizontal=True)
         if st.session_state[source_key] == DRAWING:
             image = drawn.centered
-            digit = Digit(image, f"drawing-{hash(image.tobytes())}", "your drawing", None)
+            digit = Digit(image, f"drawing-{hash(image.tobytes())}", _("your drawing"), None)
         else:
             index = row.number_input(
-                f"Test image (0 to {len(test.labels) - 1:,})",
+                _("Test image (0 to {last})").format(last=f"{len(test.labels) - 1:,}"),
                 min_value=0,
                 max_value=len(test.labels) - 1,
                 step=1,
                 key=index_key,
             )
             row.button(
-                "Random",
+                _("Random"),
                 icon=":material/casino:",
                 key=f"{prefix}_inside_random",
                 on_click=_random_index,
@@ -127,9 +129,10 @@ def choose_digit(dataset: str, prefix: str) -> Digit:
             )
             image = test.images[index].numpy()
             label = int(test.labels[index])
-            digit = Digit(image, f"test-{dataset}-{index}", f"test image #{index:,}", label)
+            text = _("test image #{index}").format(index=f"{index:,}")
+            digit = Digit(image, f"test-{dataset}-{index}", text, label)
         if not can_use_drawing and dataset == "mnist":
-            st.caption("Draw a digit on the **Draw** page to watch the nets read your own.")
+            st.caption(_("Draw a digit on the **Draw** page to watch the nets read your own."))
     picture.image(
         _as_unit(image), width=84, clamp=True, alt=f"The digit the nets read: {digit.text}"
     )
@@ -196,56 +199,70 @@ def run_row(prefix: str, index: int, name: str, drawn: Drawn, digit: Digit) -> N
     """One run: its name, C1's kernels, the digit's C1 and C3 maps, the prediction."""
     color = RUN_COLORS[index % len(RUN_COLORS)]
     st.markdown(
-        f"<span style='color:{color};font-size:1.2em'>●</span> **{name}** · iteration "
-        f"{drawn.iteration:,} · epoch {drawn.epoch:.2f}",
+        f"<span style='color:{color};font-size:1.2em'>●</span> "
+        + _("**{name}** · iteration {iteration} · epoch {epoch}").format(
+            name=library_text(name),
+            iteration=f"{drawn.iteration:,}",
+            epoch=f"{drawn.epoch:.2f}",
+        ),
         unsafe_allow_html=True,
     )
     row = st.container(key=f"{prefix}_inside_row_{index}")
     kernels, c1, c3, prediction = row.columns([1, 1, 1, 1.2], gap="medium")
     kernels.image(
         drawn.pictures["kernels"],
-        caption="C1's six 5x5 kernels",
+        caption=_("C1's six 5x5 kernels"),
         width="stretch",
         alt=f"{name}: C1's six 5x5 kernels at iteration {drawn.iteration:,}",
     )
     c1.image(
         drawn.pictures["C1"],
-        caption="the digit's six C1 maps",
+        caption=_("the digit's six C1 maps"),
         width="stretch",
         alt=f"{name}: the digit's six C1 feature maps at iteration {drawn.iteration:,}",
     )
     c3.image(
         drawn.pictures["C3"],
-        caption="its sixteen C3 maps",
+        caption=_("its sixteen C3 maps"),
         width="stretch",
         alt=f"{name}: the digit's sixteen C3 feature maps at iteration {drawn.iteration:,}",
     )
     guess = drawn.prediction
     verdict = ""
     if digit.label is not None:
-        verdict = " ✓" if guess == digit.label else f" ✗ (it is a {digit.label})"
-    prediction.markdown(f"Predicts **{guess}** ({float(drawn.probabilities[guess]):.0%}){verdict}")
+        verdict = (
+            " ✓" if guess == digit.label else _(" ✗ (it is a {label})").format(label=digit.label)
+        )
+    prediction.markdown(
+        _("Predicts **{guess}** ({probability}){verdict}").format(
+            guess=guess, probability=f"{float(drawn.probabilities[guess]):.0%}", verdict=verdict
+        )
+    )
     prediction.image(
         drawn.pictures["prediction"],
-        caption="probability of each digit",
+        caption=_("probability of each digit"),
         alt=f"{name}: bars of the probability of each digit; it predicts {guess}",
     )
 
 
 def live(trainer, digit: Digit, prefix: str) -> None:
     st.caption(
-        f"Now, for {digit.text}: the weights are copied between two training steps at every "
-        "update. Kernels: blue weights subtract, red ones add. Maps: bright = strong. "
-        "Each kernel and each layer's maps have their own colour scale."
+        _(
+            "Now, for {digit}: the weights are copied between two training steps at every "
+            "update. Kernels: blue weights subtract, red ones add. Maps: bright = strong. Each "
+            "kernel and each layer's maps have their own colour scale."
+        ).format(digit=digit.text)
     )
     for index, run in enumerate(trainer.runs):
         drawn = live_drawn(prefix, trainer, index, digit)
         run_row(prefix, index, run.name, drawn, digit)
     kept = len(trainer.runs[0].replay)
     st.caption(
-        f"{kept} snapshots kept so far (about 30 per run plus one per epoch, log-spaced: "
-        "dense at the start, where the kernels change the most). When the run ends, a slider "
-        "replays them."
+        _(
+            "{kept} snapshots kept so far (about 30 per run plus one per epoch, log-spaced: "
+            "dense at the start, where the kernels change the most). When the run ends, a "
+            "slider replays them."
+        ).format(kept=kept)
     )
 
 
@@ -253,7 +270,9 @@ def live(trainer, digit: Digit, prefix: str) -> None:
 
 
 def _stop_label(snapshot) -> str:
-    return f"iteration {snapshot.iteration:,} (epoch {snapshot.epoch:.2f})"
+    return _("iteration {iteration} (epoch {epoch})").format(
+        iteration=f"{snapshot.iteration:,}", epoch=f"{snapshot.epoch:.2f}"
+    )
 
 
 def replay(trainer, digit: Digit, prefix: str) -> None:
@@ -261,7 +280,7 @@ def replay(trainer, digit: Digit, prefix: str) -> None:
     per_run = [run.replay.snapshots() for run in trainer.runs]
     stops = aligned_stops(per_run)
     if not stops:
-        st.info("This run kept no snapshots to replay.")
+        st.info(_("This run kept no snapshots to replay."))
         return
     lead = max(range(len(per_run)), key=lambda i: len(per_run[i]))
     stop_key, owner_key = STOP.format(prefix), STOP_OWNER.format(prefix)
@@ -271,12 +290,14 @@ def replay(trainer, digit: Digit, prefix: str) -> None:
         st.session_state[owner_key] = trainer.id
         st.session_state[stop_key] = len(stops) - 1  # start at the end of training
     position = st.select_slider(
-        "Replay the training: move through the snapshots",
+        _("Replay the training: move through the snapshots"),
         options=list(range(len(stops))),
         key=stop_key,
         format_func=lambda i: _stop_label(per_run[lead][i]),
-        help="About 30 snapshots per run, log-spaced (dense at the start) plus every epoch "
-        "end. The kernels, the maps, the prediction and the marker on the loss curve follow.",
+        help=_(
+            "About 30 snapshots per run, log-spaced (dense at the start) plus every epoch "
+            "end. The kernels, the maps, the prediction and the marker on the loss curve follow."
+        ),
     )
     chosen = [per_run[run][at] for run, at in enumerate(stops[position])]
     same_batches = len({run.config.batch_size for run in trainer.runs}) == 1
@@ -289,13 +310,15 @@ def replay(trainer, digit: Digit, prefix: str) -> None:
         markers.append(snapshot.iteration if x == "iteration" else snapshot.epoch)
     chart(
         st,
-        loss_marker_figure(curves, markers, x_title=X_TITLES[x]),
+        localized_figure(loss_marker_figure(curves, markers, x_title=X_TITLES[x])),
         key=f"{prefix}_replay_loss_chart",
         config={"displayModeBar": False},
     )
     st.caption(
-        f"For {digit.text}. Kernels: blue weights subtract, red ones add. Maps: bright = "
-        "strong. Each kernel and each layer's maps have their own colour scale."
+        _(
+            "For {digit}. Kernels: blue weights subtract, red ones add. Maps: bright = strong. "
+            "Each kernel and each layer's maps have their own colour scale."
+        ).format(digit=digit.text)
     )
     for index, (run, snapshot) in enumerate(zip(trainer.runs, chosen, strict=True)):
         drawn = drawn_at(prefix, trainer, index, snapshot, digit)

@@ -11,6 +11,7 @@ from lenet_viz.nets.build import build_model
 from lenet_viz.nets.config import C3_TABLES, ModelConfig
 from lenet_viz.training.config import MAX_EPOCHS
 from ui.cached_data import DATASET_LABELS
+from ui.i18n import N_, _
 from ui.state import PERSIST, default
 
 # Learning rates on the log-scale slider; the exact entry accepts any other value.
@@ -19,15 +20,15 @@ LR_CHOICES = (
 )  # fmt: skip
 BATCH_SIZES = (1, 8, 16, 32, 64, 128, 256, 512, 1024)
 # Quick runs for a classroom: (training images, test images). None means the whole split.
-RUN_SIZES = {
-    "Tiny: 500 images": (500, 250),
-    "Quick: 2,000 images": (2_000, 1_000),
-    "Medium: 10,000 images": (10_000, 2_000),
-    "Full: 60,000 images": (None, None),
+RUN_SIZES = {  # the labels are the widget's values, shown through format_func=_
+    N_("Tiny: 500 images"): (500, 250),
+    N_("Quick: 2,000 images"): (2_000, 1_000),
+    N_("Medium: 10,000 images"): (10_000, 2_000),
+    N_("Full: 60,000 images"): (None, None),
 }
 
-C3_LABELS = {"full": "Full", "paper": "Paper's Table I"}
-POOLING_LABELS = {"max": "max", "avg": "average"}
+C3_LABELS = {"full": N_("Full"), "paper": N_("Paper's Table I")}
+POOLING_LABELS = {"max": N_("max"), "avg": N_("average")}
 ARCH_DEFAULT_C3 = {arch: ModelConfig(arch=arch).c3 for arch in ("modern", "faithful")}
 
 
@@ -40,7 +41,9 @@ def c3_parameters(arch: str, c3: str) -> int:
 
 def c3_label(arch: str, c3: str) -> str:
     """E.g. "Paper's Table I (1,516 parameters)": the count moves with the table."""
-    return f"{C3_LABELS[c3]} ({c3_parameters(arch, c3):,} parameters)"
+    return _("{table} ({count} parameters)").format(
+        table=_(C3_LABELS[c3]), count=f"{c3_parameters(arch, c3):,}"
+    )
 
 
 def nearest_lr_choice(value: float) -> float:
@@ -78,24 +81,26 @@ def learning_rate_input(key: str, initial: float, disabled: bool = False) -> flo
         st.session_state[slider_key] = nearest_lr_choice(st.session_state[exact_key])
 
     st.select_slider(
-        "Learning rate (log scale)",
+        _("Learning rate (log scale)"),
         options=LR_CHOICES,
         key=slider_key,
         on_change=from_slider,
         format_func=lambda v: f"{v:g}",
         disabled=disabled,
         persist_state=PERSIST,
-        help="How big a step the optimizer takes. Too small: slow. Too large: the loss explodes.",
+        help=_(
+            "How big a step the optimizer takes. Too small: slow. Too large: the loss explodes."
+        ),
     )
     st.number_input(
-        "Learning rate, exact",
+        _("Learning rate, exact"),
         key=exact_key,
         step=0.001,
         format="%g",
         on_change=from_exact,
         disabled=disabled,
         persist_state=PERSIST,
-        help="Type any value; the slider above follows. It must be positive.",
+        help=_("Type any value; the slider above follows. It must be positive."),
     )
     return float(st.session_state[exact_key])
 
@@ -107,10 +112,10 @@ def learning_rate_input(key: str, initial: float, disabled: bool = False) -> flo
 
 def dataset_radio(key: str, disabled: bool, horizontal: bool = False, where=st) -> None:
     where.radio(
-        "Dataset",
+        _("Dataset"),
         list(DATASET_LABELS),
         key=key,
-        format_func=DATASET_LABELS.get,
+        format_func=lambda dataset: _(DATASET_LABELS[dataset]),
         horizontal=horizontal,
         disabled=disabled,
         persist_state=PERSIST,
@@ -119,7 +124,7 @@ def dataset_radio(key: str, disabled: bool, horizontal: bool = False, where=st) 
 
 def epochs_input(key: str, disabled: bool, help: str | None = None, where=st) -> None:
     where.number_input(
-        f"Epochs (1-{MAX_EPOCHS})",
+        _("Epochs (1-{max_epochs})").format(max_epochs=MAX_EPOCHS),
         min_value=1,
         max_value=MAX_EPOCHS,
         step=1,
@@ -132,7 +137,7 @@ def epochs_input(key: str, disabled: bool, help: str | None = None, where=st) ->
 
 def seed_input(key: str, disabled: bool, help: str, where=st) -> None:
     where.number_input(
-        "Seed",
+        _("Seed"),
         min_value=0,
         max_value=2**31 - 1,
         step=1,
@@ -145,13 +150,19 @@ def seed_input(key: str, disabled: bool, help: str, where=st) -> None:
 
 def run_size_select(key: str, disabled: bool, help: str | None = None, where=st) -> None:
     where.selectbox(
-        "Run size", list(RUN_SIZES), key=key, disabled=disabled, persist_state=PERSIST, help=help
+        _("Run size"),
+        list(RUN_SIZES),
+        key=key,
+        format_func=_,
+        disabled=disabled,
+        persist_state=PERSIST,
+        help=help,
     )
 
 
 def activation_select(key: str, disabled: bool, help: str | None = None) -> None:
     st.selectbox(
-        "Activation",
+        _("Activation"),
         list(ACTIVATIONS),
         key=key,
         disabled=disabled,
@@ -162,7 +173,7 @@ def activation_select(key: str, disabled: bool, help: str | None = None) -> None
 
 def optimizer_select(key: str, choices: list[str], disabled: bool, format_func=str) -> None:
     st.selectbox(
-        "Optimizer",
+        _("Optimizer"),
         choices,
         key=key,
         format_func=format_func,
@@ -174,7 +185,7 @@ def optimizer_select(key: str, choices: list[str], disabled: bool, format_func=s
 def momentum_slider(key: str, optimizer: str, disabled: bool, help: str | None = None) -> None:
     """SGD's momentum, off unless `optimizer` (the run's chosen optimizer) is SGD."""
     st.slider(
-        "Momentum (SGD)",
+        _("Momentum (SGD)"),
         0.0,
         0.99,
         step=0.01,
@@ -187,14 +198,14 @@ def momentum_slider(key: str, optimizer: str, disabled: bool, help: str | None =
 
 def batch_size_slider(key: str, disabled: bool, help: str | None = None) -> None:
     st.select_slider(
-        "Batch size", BATCH_SIZES, key=key, disabled=disabled, persist_state=PERSIST, help=help
+        _("Batch size"), BATCH_SIZES, key=key, disabled=disabled, persist_state=PERSIST, help=help
     )
 
 
 def c3_select(key: str, arch: str, disabled: bool, help: str) -> None:
     """The S2->C3 connection table, each labelled with C3's parameter count in this net."""
     st.selectbox(
-        "C3 connections",
+        _("C3 connections"),
         list(C3_TABLES),
         key=key,
         format_func=lambda table: c3_label(arch, table),

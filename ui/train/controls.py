@@ -11,6 +11,8 @@ from lenet_viz.nets.config import ConfigError
 from lenet_viz.training.runner import Trainer
 from lenet_viz.training.status import ACTIVE_STATUSES, SLOT_STATUSES
 from lenet_viz.workers.launch import start_run
+from ui.i18n import _
+from ui.library_text import library_text
 from ui.runs.controls import pause_resume_stop_buttons
 from ui.runs.settings import set_learning_rate
 from ui.state import TRAIN_TRAINER, is_active, replace_trainer
@@ -71,7 +73,7 @@ def begin_run(paused: bool) -> Trainer | None:
     try:
         trainer = start_run(current_config(), paused=paused)
     except (ConfigError, DataError) as error:
-        st.session_state[NOTICE] = ("error", f"Cannot start: {error}")
+        st.session_state[NOTICE] = ("error", _("Cannot start: {error}").format(error=error))
         return None
     previous = trainer_now()
     replace_trainer(TRAIN_TRAINER, trainer)
@@ -114,22 +116,27 @@ def confirm_discard_panel() -> None:
         return
     run = dropped.runs[0]
     accuracy = run.final.get("test_acc")
-    score = f", {100 * accuracy:.1f} % test accuracy" if accuracy is not None else ""
+    score = (
+        _(", {accuracy} % test accuracy").format(accuracy=f"{100 * accuracy:.1f}")
+        if accuracy is not None
+        else ""
+    )
     st.warning(
-        f"A new run drops the oldest of your last {HISTORY_SIZE} runs, **{run.name}**{score}, "
-        "and its model was never saved. Save it first (Earlier runs → Show, then Save), or "
-        "drop it.",
+        _(
+            "A new run drops the oldest of your last {count} runs, **{name}**{score}, and its "
+            "model was never saved. Save it first (Earlier runs → Show, then Save), or drop it."
+        ).format(count=HISTORY_SIZE, name=library_text(run.name), score=score),
         icon=":material/delete_forever:",
     )
     yes, no = st.columns(2)
     handler = on_start if action == "start" else on_step
     yes.button(
-        "Drop it and start" if action == "start" else "Drop it and step",
+        _("Drop it and start") if action == "start" else _("Drop it and step"),
         on_click=handler,
         kwargs={"confirmed": True},
         type="primary",
     )
-    no.button("Cancel", key="train_discard_cancel", on_click=cancel_discard)
+    no.button(_("Cancel"), key="train_discard_cancel", on_click=cancel_discard)
 
 
 def retry_with(change: dict) -> None:
@@ -147,18 +154,18 @@ def control_buttons(status: str | None, data_ok: bool) -> None:
     active = status in ACTIVE_STATUSES
     row = st.container(horizontal=True)
     row.button(
-        "Start",
+        _("Start"),
         icon=":material/play_arrow:",
         type="primary",
         on_click=on_start,
         disabled=active or not data_ok,
-        help="Train a new net with the settings chosen.",
+        help=_("Train a new net with the settings chosen."),
     )
     pause_resume_stop_buttons(row, TRAIN_TRAINER, status)
     row.button(
-        "Step one batch",
+        _("Step one batch"),
         icon=":material/skip_next:",
         on_click=on_step,
         disabled=not data_ok or status in SLOT_STATUSES,
-        help="Train exactly one batch, then wait. Starts a new run if none is paused.",
+        help=_("Train exactly one batch, then wait. Starts a new run if none is paused."),
     )

@@ -6,6 +6,8 @@ import streamlit as st
 
 from lenet_viz.training.status import RunStatus
 from ui.charts import chart
+from ui.i18n import _
+from ui.library_text import library_text
 from ui.runs.live_panel import chart_config, poll_trainer, progress_panel
 from ui.runs.replay_panel import inside_panel
 from ui.state import TRAIN_TRAINER
@@ -24,14 +26,16 @@ def live_panel() -> None:
     polled = poll_trainer(
         TRAIN_TRAINER,
         FIGURES,
-        "Choose the settings and press **Start**. The curves appear here "
-        "and grow with every batch; the run goes on if you visit another page.",
+        _(
+            "Choose the settings and press **Start**. The curves appear here and grow with "
+            "every batch; the run goes on if you visit another page."
+        ),
     )
     if polled is None:
         return
     trainer, view, snapshot = polled
     run = snapshot.runs[0]
-    st.markdown(f"**Run:** {run['name']}")
+    st.markdown(_("**Run:** {name}").format(name=library_text(run["name"])))
     progress_panel(snapshot, TRAIN_TRAINER, notice=trainer.notice)
     if run["status"] == RunStatus.DIVERGED:
         st.error(f"The run {run['message']}", icon=":material/warning:")
@@ -46,5 +50,5 @@ def live_panel() -> None:
         config=chart_config("per_epoch"),
     )
     if trainer.runs[0].config.model.arch == "faithful":
-        st.caption(FAITHFUL_LOSS_NOTE)
+        st.caption(_(FAITHFUL_LOSS_NOTE))
     sdlm_panel_for_run(trainer.runs[0].config, view.runs[0].epochs, key="train_sdlm")

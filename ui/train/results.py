@@ -22,6 +22,8 @@ from lenet_viz.training.runner import Trainer
 from ui.cached_data import test_split
 from ui.charts import chart
 from ui.class_board.kept_work import keep_saved_model
+from ui.i18n import _
+from ui.library_text import library_text, localized_figure
 from ui.runs.results_table import csv_text, metrics_rows
 from ui.state import SAVED_MODELS, TRAIN_TRAINER, default, replace_trainer
 from ui.train.controls import (
@@ -49,7 +51,7 @@ def results_of(trainer: Trainer) -> dict:
     if cached is not None and cached["trainer_id"] == id(trainer):
         return cached
     run = trainer.runs[0]
-    with st.spinner("Evaluating on the test images…"):
+    with st.spinner(_("Evaluating on the test images…")):
         evaluation = run.evaluate_full()
         model = run.model_snapshot()
         metadata = checkpoint_metadata(
@@ -83,14 +85,17 @@ def failure_panel(run, test_acc: float | None) -> None:
     if diagnosis is None:
         return
     # A warning, not an error: the app worked, the run did not learn.
-    st.warning(f"**{diagnosis.headline}** {diagnosis.cause}", icon=":material/error:")
+    st.warning(
+        f"**{library_text(diagnosis.headline)}** {library_text(diagnosis.cause)}",
+        icon=":material/error:",
+    )
     st.button(
-        diagnosis.change_label,
+        library_text(diagnosis.change_label),
         icon=":material/replay:",
         on_click=retry_with,
         args=(diagnosis.change,),
         type="primary",
-        help="Start a new run with the same settings and this one change.",
+        help=_("Start a new run with the same settings and this one change."),
     )
 
 
@@ -105,27 +110,39 @@ def results_section(trainer: Trainer) -> None:
     names = class_names(run.config.dataset)
 
     st.divider()
-    st.header("Results")
+    st.header(_("Results"))
     failure_panel(run, evaluation["test_acc"])
     columns = st.columns(4)
-    columns[0].metric("Test accuracy", f"{100 * evaluation['test_acc']:.2f} %")
-    columns[1].metric("Test images wrong", f"{len(wrong):,} of {len(labels):,}")
-    columns[2].metric("Test loss", f"{evaluation['test_loss']:.4f}")
-    columns[3].metric("Iterations trained", f"{run.iteration:,}")
+    columns[0].metric(_("Test accuracy"), f"{100 * evaluation['test_acc']:.2f} %")
+    columns[1].metric(
+        _("Test images wrong"),
+        _("{wrong} of {total}").format(wrong=f"{len(wrong):,}", total=f"{len(labels):,}"),
+    )
+    columns[2].metric(_("Test loss"), f"{evaluation['test_loss']:.4f}")
+    columns[3].metric(_("Iterations trained"), f"{run.iteration:,}")
 
     left, right = st.columns([1, 1], gap="large")
     with left:
-        st.subheader("Confusion matrix")
+        st.subheader(_("Confusion matrix"))
         st.caption(
-            "Rows: the true label. Columns: what the net answered. The colours show the mistakes."
+            _(
+                "Rows: the true label. Columns: what the net answered. The colours show the "
+                "mistakes."
+            )
         )
-        chart(st, confusion_figure(evaluation["confusion"], names), key="train_confusion_chart")
+        chart(
+            st,
+            localized_figure(confusion_figure(evaluation["confusion"], names)),
+            key="train_confusion_chart",
+        )
     with right:
-        st.subheader("Misclassified test images")
+        st.subheader(_("Misclassified test images"))
         shown = wrong[:GALLERY_SIZE]
         st.caption(
-            f"The first {len(shown)} of {len(wrong):,} mistakes, titled "
-            "*true → predicted*. Would you have read them right?"
+            _(
+                "The first {shown} of {wrong} mistakes, titled *true → predicted*. Would you "
+                "have read them right?"
+            ).format(shown=len(shown), wrong=f"{len(wrong):,}")
         )
         images = test_split(run.config.dataset).images[shown].numpy()
         chart(
@@ -145,7 +162,9 @@ def save_model(trainer: Trainer, overwrite: bool) -> None:
         file_name = sanitize_checkpoint_name(st.session_state.get("train_save_name", ""))
         if file_name in DEFAULT_CHECKPOINT_NAMES.values():
             raise CheckpointError(
-                f"{file_name} is the name of a model shipped with the app; pick another name"
+                _("{name} is the name of a model shipped with the app; pick another name").format(
+                    name=file_name
+                )
             )
         path = configured_checkpoint_dir() / file_name
         if path.exists() and not overwrite:
@@ -175,12 +194,12 @@ def save_model(trainer: Trainer, overwrite: bool) -> None:
 
 def cancel_overwrite() -> None:
     st.session_state.pop(PENDING_OVERWRITE, None)
-    st.session_state[SAVE_NOTICE] = ("info", "Not saved: the existing file was kept.")
+    st.session_state[SAVE_NOTICE] = ("info", _("Not saved: the existing file was kept."))
 
 
 def keep_model_section(trainer: Trainer, results: dict) -> None:
     run = trainer.runs[0]
-    st.subheader("Keep the model")
+    st.subheader(_("Keep the model"))
     config = run.config
     default(
         "train_save_name",
@@ -189,20 +208,24 @@ def keep_model_section(trainer: Trainer, results: dict) -> None:
     save_col, download_col = st.columns([1.4, 1], gap="large")
     with save_col:
         st.text_input(
-            f"Name for the checkpoint (saved in `{configured_checkpoint_dir().name}/`)",
+            _("Name for the checkpoint (saved in `{folder}/`)").format(
+                folder=configured_checkpoint_dir().name
+            ),
             key="train_save_name",
             max_chars=80,
-            help="Letters, digits, `.`, `_` and `-`; other characters become `_`.",
+            help=_("Letters, digits, `.`, `_` and `-`; other characters become `_`."),
         )
-        st.button("Save", icon=":material/save:", on_click=save_model, args=(trainer, False))
+        st.button(_("Save"), icon=":material/save:", on_click=save_model, args=(trainer, False))
         pending = st.session_state.get(PENDING_OVERWRITE)
         if pending:
-            st.warning(f"A checkpoint named **{pending}** already exists. Replace it?")
+            st.warning(
+                _("A checkpoint named **{name}** already exists. Replace it?").format(name=pending)
+            )
             yes, no = st.columns(2)
             yes.button(
-                "Yes, overwrite it", on_click=save_model, args=(trainer, True), type="primary"
+                _("Yes, overwrite it"), on_click=save_model, args=(trainer, True), type="primary"
             )
-            no.button("No, keep the old one", on_click=cancel_overwrite)
+            no.button(_("No, keep the old one"), on_click=cancel_overwrite)
         notice = st.session_state.get(SAVE_NOTICE)
         if notice:
             getattr(st, notice[0])(notice[1])
@@ -214,7 +237,7 @@ def keep_model_section(trainer: Trainer, results: dict) -> None:
         stem = f"lenet5_{config.model.arch}_{run.model.config.activation}"
     with download_col:
         st.download_button(
-            "Download the model (.pt)",
+            _("Download the model (.pt)"),
             icon=":material/download:",
             data=results["checkpoint"],
             file_name=f"{stem}.pt",
@@ -223,7 +246,7 @@ def keep_model_section(trainer: Trainer, results: dict) -> None:
             args=(trainer,),
         )
         st.download_button(
-            "Download the metrics and settings (.csv)",
+            _("Download the metrics and settings (.csv)"),
             icon=":material/download:",
             data=csv_text(metrics_rows([(run.name, config, run.history_snapshot())])),
             file_name=f"{stem}_metrics.csv",
@@ -252,23 +275,34 @@ def history_section(active: bool) -> None:
     if not earlier:
         return
     st.divider()
-    st.subheader(f"Earlier runs in this session ({len(earlier)} of at most {HISTORY_SIZE})")
+    st.subheader(
+        _("Earlier runs in this session ({count} of at most {most})").format(
+            count=len(earlier), most=HISTORY_SIZE
+        )
+    )
     st.caption(
-        "A new run files the one shown above here. Show brings a run back above, with its "
-        "curves, results and model (to save or download); its settings go back into Settings."
+        _(
+            "A new run files the one shown above here. Show brings a run back above, with its "
+            "curves, results and model (to save or download); its settings go back into Settings."
+        )
     )
     for index, trainer in enumerate(earlier):
         run = trainer.runs[0]
         accuracy = run.final.get("test_acc")
         score = "–" if accuracy is None else f"{100 * accuracy:.2f} %"
-        kept = "saved" if is_saved(trainer) else "not saved"
+        kept = _("saved") if is_saved(trainer) else _("not saved")
         row = st.container(horizontal=True, vertical_alignment="center")
         row.markdown(
-            f"**{run.name}** · {run.config.epochs} epoch(s) · {run.status} · test accuracy "
-            f"{score} · {kept}"
+            _("**{name}** · {epochs} epoch(s) · {status} · test accuracy {score} · {kept}").format(
+                name=library_text(run.name),
+                epochs=run.config.epochs,
+                status=library_text(run.status),
+                score=score,
+                kept=kept,
+            )
         )
         row.button(
-            "Show",
+            _("Show"),
             key=f"train_history_show_{index}",
             on_click=show_earlier,
             args=(trainer,),

@@ -16,6 +16,8 @@ from lenet_viz.training.config import (
     TrainConfig,
     batches_per_epoch,
 )
+from ui.i18n import N_, _
+from ui.library_text import library_text
 from ui.runs import settings as widgets
 from ui.runs.settings import ARCH_DEFAULT_C3, POOLING_LABELS, RUN_SIZES, run_size_label
 from ui.state import PERSIST, default
@@ -36,21 +38,27 @@ CONFIRM_DISCARD = "train_confirm_discard"  # "start" or "step", waiting for "dro
 HISTORY_SIZE = 5  # earlier runs kept, besides the current one
 GALLERY_SIZE = 24
 
-ARCH_LABELS = {"modern": "Modern (simplified)", "faithful": "Faithful (LeCun 1998)"}
-OPTIMIZER_LABELS = {"sgd": "SGD", "adam": "Adam", "sdlm": "SDLM (the paper's)"}
+ARCH_LABELS = {"modern": N_("Modern (simplified)"), "faithful": N_("Faithful (LeCun 1998)")}
+OPTIMIZER_LABELS = {"sgd": "SGD", "adam": "Adam", "sdlm": N_("SDLM (the paper's)")}
 # The Train page offers these; "drawn" (stroke digits mixed in) is for `lenet_viz train`: it
 # synthesizes 12,000 drawings first, a minute of a shared server's CPU.
 PAGE_AUGMENTS = ["none", "shift", "paper"]
 SCHEDULE_LABELS = {
-    "constant": "constant",
-    "onecycle": "one-cycle: warm up, then anneal",
-    "paper": "the paper's, pass by pass (p.10)",
-    "paper-hold": "the paper's, without its last drop (pass 13 on)",
+    "constant": N_("constant"),
+    "onecycle": N_("one-cycle: warm up, then anneal"),
+    "paper": N_("the paper's, pass by pass (p.10)"),
+    "paper-hold": N_("the paper's, without its last drop (pass 13 on)"),
 }
 # The modern net's input scaling and initial weights (d2l-zh's recipe sets both).
-SCALING_LABELS = {"mnist": "standardised (MNIST's mean and std)", "unit": "0..1 as they are"}
+SCALING_LABELS = {
+    "mnist": N_("standardised (MNIST's mean and std)"),
+    "unit": N_("0..1 as they are"),
+}
 DEFAULT_INIT = "pytorch"  # ModelConfig's init None: PyTorch's own
-INIT_LABELS = {DEFAULT_INIT: "PyTorch's default", "xavier": "Xavier (Glorot and Bengio 2010)"}
+INIT_LABELS = {
+    DEFAULT_INIT: N_("PyTorch's default"),
+    "xavier": N_("Xavier (Glorot and Bengio 2010)"),
+}
 # What a recipe sets besides the per-net settings: the modern net's structure and input, and
 # for d2l-zh's recipes the dataset and the whole training set.
 NET_EXTRAS = ("pooling", "scaling", "init")
@@ -92,9 +100,11 @@ RECIPES = {
         ),
         (
             "fast",
-            "Fast: Adam, one-cycle",
-            "Adam with a one-cycle schedule, batch 256, 3 epochs: about 99 % on the Full size. "
-            "Notice the learning rate warming up, then annealing (the loss drops late).",
+            N_("Fast: Adam, one-cycle"),
+            N_(
+                "Adam with a one-cycle schedule, batch 256, 3 epochs: about 99 % with the Full "
+                "size. Notice the learning rate warming up, then annealing (the loss drops late)."
+            ),
         ),
         (
             "seed",
@@ -135,20 +145,24 @@ RECIPES = {
     "faithful": [
         (
             "faithful-fast",
-            "Fast: Adam, one-cycle (the default)",
-            "Adam, lr 0.002, batch 64, 4 epochs. Notice the loss starts near 200, not 2.3: it is "
-            "the RBF output's penalty (eq. 9), squared distances to 84-pixel codes.",
+            N_("Fast: Adam, one-cycle (the default)"),
+            N_(
+                "Adam, lr 0.002, batch 64, 4 epochs. Notice the loss starts near 200, not 2.3: it "
+                "is the RBF output's penalty (eq. 9), squared distances to 84-pixel codes."
+            ),
         ),
         (
             "paper",
-            "The paper's: SDLM, one digit per step",
-            "SDLM, one digit per step, 20 passes (LeCun et al. 1998, p.10): about a minute of "
-            "CPU per pass over all 60,000 digits. Notice how few passes it needs, and the step "
-            "sizes per layer below the curves.",
+            N_("The paper's: SDLM, one digit per step"),
+            N_(
+                "SDLM, one digit per step, 20 passes (LeCun et al. 1998, p.10): about a minute of "
+                "CPU per pass over all 60,000 digits. Notice how few passes it needs, and the "
+                "step sizes per layer below the curves."
+            ),
         ),
     ],
 }
-FAITHFUL_LOSS_NOTE = (
+FAITHFUL_LOSS_NOTE = N_(
     "The faithful net's loss is the paper's RBF criterion (eq. 9): the squared distance of F6's "
     "84 outputs to the right digit's code, so it starts near 200, not near 2.3 as the modern "
     "net's cross-entropy. Compare how it falls, not its size."
@@ -171,7 +185,7 @@ def recipe_settings(arch: str, preset: str) -> dict:
 def recipe_notice(arch: str, preset: str, size: str) -> str:
     """What to notice in a recipe, with its number of batches at this run size (a text that
     says "the first hundred batches" of a 64-batch run teaches the wrong thing)."""
-    text = next(notice for name, _, notice in RECIPES[arch] if name == preset)
+    text = next(notice for name, _label, notice in RECIPES[arch] if name == preset)
     values = recipe_settings(arch, preset)
     images = RUN_SIZES[size][0] or SPLIT_SIZES[True]
     batches = batches_per_epoch(images, values["batch_size"]) * values["epochs"]
@@ -294,56 +308,62 @@ def structure_settings(arch: str, disabled: bool) -> None:
         KEY + "c3",
         arch,
         disabled,
-        "Which S2 maps each C3 map sees: all six, or the paper's partial Table I "
-        "(LeCun et al. 1998, p.8). Inside LeNet-5 shows the table.",
+        _(
+            "Which S2 maps each C3 map sees: all six, or the paper's partial Table I "
+            "(LeCun et al. 1998, p.8). Inside LeNet-5 shows the table."
+        ),
     )
     if arch == "modern":
         st.radio(
-            "Pooling (S2, S4)",
+            _("Pooling (S2, S4)"),
             list(POOLINGS),
             key=KEY + "pooling",
-            format_func=POOLING_LABELS.get,
+            format_func=lambda pooling: _(POOLING_LABELS[pooling]),
             horizontal=True,
             disabled=disabled,
             persist_state=PERSIST,
         )
         input_and_init_settings(disabled)
     else:
-        st.caption("S2, S4: the paper's trainable subsampling (p.7).")
+        st.caption(_("S2, S4: the paper's trainable subsampling (p.7)."))
 
 
 def input_and_init_settings(disabled: bool) -> None:
     """The modern net's input pixels and initial weights (d2l-zh's recipe sets both)."""
     st.radio(
-        "Input pixels",
+        _("Input pixels"),
         list(SCALING_LABELS),
         key=KEY + "scaling",
-        format_func=SCALING_LABELS.get,
+        format_func=lambda scaling: _(SCALING_LABELS[scaling]),
         horizontal=True,
         disabled=disabled,
         persist_state=PERSIST,
-        help="Standardised pixels are what most tutorials feed; d2l-zh feeds the 0..1 pixels "
-        "as they are, and pads them with zeros, as C1's padding 2 does in the book.",
+        help=_(
+            "Standardised pixels are what most tutorials feed; d2l-zh feeds the 0..1 pixels "
+            "as they are, and pads them with zeros, as C1's padding 2 does in the book."
+        ),
     )
     st.radio(
-        "Initial weights",
+        _("Initial weights"),
         list(INIT_LABELS),
         key=KEY + "init",
-        format_func=INIT_LABELS.get,
+        format_func=lambda init: _(INIT_LABELS[init]),
         horizontal=True,
         disabled=disabled,
         persist_state=PERSIST,
-        help="Xavier draws each weight uniformly in ±sqrt(6 / (inputs + outputs)) of its "
-        "layer, as d2l-zh's LeNet chapter does.",
+        help=_(
+            "Xavier draws each weight uniformly in ±sqrt(6 / (inputs + outputs)) of its "
+            "layer, as d2l-zh's LeNet chapter does."
+        ),
     )
 
 
 def recipe_buttons(arch: str, disabled: bool) -> None:
     """One button per recipe of this net, each with what to notice when it runs."""
-    with st.expander("Recipes: settings that work on this net"):
-        for preset, label, _ in RECIPES[arch]:
+    with st.expander(_("Recipes: settings that work on this net")):
+        for preset, label, _notice in RECIPES[arch]:
             st.button(
-                label,
+                _(label),
                 key=f"train_recipe_{preset}",
                 on_click=apply_recipe,
                 args=(preset,),
@@ -362,10 +382,10 @@ def settings(disabled: bool) -> None:
     paper_recipe_button(disabled, apply_paper_recipe)
     widgets.dataset_radio(KEY + "dataset", disabled, horizontal=True)
     st.radio(
-        "Architecture",
+        _("Architecture"),
         list(ARCH_LABELS),
         key=KEY + "arch",
-        format_func=ARCH_LABELS.get,
+        format_func=lambda arch: _(ARCH_LABELS[arch]),
         horizontal=True,
         on_change=on_arch_change,
         disabled=disabled,
@@ -377,49 +397,58 @@ def settings(disabled: bool) -> None:
     widgets.activation_select(
         KEY + "activation",
         disabled,
-        "The squashing function after each layer. Try sigmoid to see a net get stuck.",
+        _("The squashing function after each layer. Try sigmoid to see a net get stuck."),
     )
     widgets.optimizer_select(
-        KEY + "optimizer", optimizer_choices(arch), disabled, OPTIMIZER_LABELS.get
+        KEY + "optimizer",
+        optimizer_choices(arch),
+        disabled,
+        lambda optimizer: _(OPTIMIZER_LABELS[optimizer]),
     )
     widgets.learning_rate_input(KEY + "lr", DEFAULTS["lr"], disabled=disabled)
     widgets.momentum_slider(
         KEY + "momentum",
         st.session_state[KEY + "optimizer"],
         disabled,
-        "How much of the previous step SGD keeps. Only SGD uses it.",
+        _("How much of the previous step SGD keeps. Only SGD uses it."),
     )
     widgets.batch_size_slider(
-        KEY + "batch_size", disabled, "Images per step. One iteration = one batch."
+        KEY + "batch_size", disabled, _("Images per step. One iteration = one batch.")
     )
-    widgets.epochs_input(KEY + "epochs", disabled, "One epoch = one pass over the training images.")
+    widgets.epochs_input(
+        KEY + "epochs", disabled, _("One epoch = one pass over the training images.")
+    )
     widgets.seed_input(
-        KEY + "seed", disabled, "Same seed, same initial weights and same batch order."
+        KEY + "seed", disabled, _("Same seed, same initial weights and same batch order.")
     )
     st.selectbox(
-        "Learning-rate schedule",
+        _("Learning-rate schedule"),
         list(SCHEDULES),
         key=KEY + "schedule",
-        format_func=SCHEDULE_LABELS.get,
+        format_func=lambda schedule: _(SCHEDULE_LABELS[schedule]),
         disabled=disabled,
         persist_state=PERSIST,
     )
     st.selectbox(
-        "Training distortions",
+        _("Training distortions"),
         PAGE_AUGMENTS,
         key=KEY + "augment",
-        format_func=AUGMENT_HELP.get,
+        format_func=lambda augment: library_text(AUGMENT_HELP[augment]),
         disabled=disabled,
         persist_state=PERSIST,
-        help="What happens to each training digit before the net sees it. The paper's random "
-        "distortions brought LeNet-5's test error from 0.95% to 0.8% (LeCun et al. 1998, p.10). "
-        "Train with and without them and compare.",
+        help=_(
+            "What happens to each training digit before the net sees it. The paper's random "
+            "distortions brought LeNet-5's test error from 0.95% to 0.8% (LeCun et al. 1998, "
+            "p.10). Train with and without them and compare."
+        ),
     )
     widgets.run_size_select(
         KEY + "size",
         disabled,
-        "Quick runs train on the first images only: good for a class. "
-        "Full uses all 60,000 training and 10,000 test images.",
+        _(
+            "Quick runs train on the first images only: good for a class. Full uses all 60,000 "
+            "training and 10,000 test images."
+        ),
     )
 
 
@@ -464,7 +493,7 @@ def apply_link_preset() -> None:
         return
     del st.query_params["preset"]
     for arch, recipes in RECIPES.items():
-        if preset in [name for name, _, _ in recipes] and preset != "default":
+        if preset in [name for name, _label, _notice in recipes] and preset != "default":
             st.session_state[KEY + "arch"] = st.session_state[SETTINGS_ARCH] = arch
             apply_settings(recipe_settings(arch, preset))
             apply_settings(net_extras(arch, preset))
@@ -472,8 +501,10 @@ def apply_link_preset() -> None:
             notice = recipe_notice(arch, preset, size)
             st.session_state[NOTICE] = ("info", f"Recipe from the link: {notice}")
             return
-    names = ", ".join(name for recipes in RECIPES.values() for name, _, _ in recipes)
+    names = ", ".join(name for recipes in RECIPES.values() for name, _label, _notice in recipes)
     st.session_state[NOTICE] = (
         "warning",
-        f"The link asks for an unknown recipe {preset!r}: {names}.",
+        _("The link asks for an unknown recipe {preset}: {names}.").format(
+            preset=repr(preset), names=names
+        ),
     )

@@ -1,0 +1,117 @@
+"""Every page in Chinese (issue 23): opened with `?lang=zh`, a page shows no English words but the
+names that stay as they are (LeNet-5, MNIST, ReLU, C1–F6, SDLM, RBF...), numbers and units.
+
+What is read: the sidebar and the page's body as the user sees them (`innerText`), and the text
+of every chart (Plotly draws it as SVG). Commands and file names in `code` stay as typed, and
+icons (Material Symbols ligatures such as "draw", marked translate=no) are not text.
+A browser whose language is Chinese gets the Chinese pages without `?lang=`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import wait_for_app
+from tests.browser.test_draw_browser import CANVAS, stroke
+
+pytestmark = pytest.mark.browser
+
+PAGES = {  # url path: the page's title in Chinese
+    "": "LeNet-5 探索器",
+    "train": "训练 LeNet-5",
+    "compare": "并排比较多次训练",
+    "draw": "画一个数字",
+    "inside": "LeNet-5 内部",
+    "robustness": "它有多稳健？",
+}
+# Names that stay as they are in the Chinese interface (issue 23), the names of activation
+# functions and optimizers as d2l-zh writes them, the paper's authors and title, units.
+KEPT = {
+    *("LeNet", "MNIST", "Fashion", "ReLU", "SDLM", "RBF", "GELU", "sigmoid", "tanh", "Sigmoid"),
+    *("SGD", "Adam", "softmax", "logits", "logit", "eps", "eta", "mu", "kk", "ETA"),
+    *("LeCun", "Yann", "Léon", "Bottou", "Yoshua", "Bengio", "Patrick", "Haffner", "et", "al"),
+    *("Gradient", "Based", "Learning", "Applied", "to", "Document", "Recognition"),
+    *("px", "min", "csv", "pt", "CPU", "GIF", "PNG", "URL", "PyTorch", "Xavier", "Glorot"),
+    *("English", "Language"),  # the language selector names itself in both languages
+}
+NAME = re.compile(r"^(?:[CSF]\d|x\d*|[A-Za-z])$")  # C1-F6, "5x5"'s x, single letters (P(3), I)
+# A page's first run may compute for minutes on a busy machine (Robustness: 2 models x 1,000
+# digits x 17 distortions, once per model; Inside: the model's first pass).
+PAGE_MS = 600_000
+WORD = re.compile(r"[A-Za-zÀ-ÿ]+")
+
+VISIBLE_TEXT = """() => {
+    const parts = [];
+    for (const where of ['[data-testid=stSidebar]', '[data-testid=stMain]']) {
+        const root = document.querySelector(where);
+        if (!root) continue;
+        const copy = root.cloneNode(true);
+        const kept = 'code, pre, style, script, svg, [translate=no], [role=img]';  // icons: no
+        copy.querySelectorAll(kept).forEach((node) => node.remove());
+        document.body.appendChild(copy);  // innerText needs a rendered node
+        copy.style.position = 'absolute'; copy.style.left = '-99999px';
+        parts.push(copy.innerText);
+        copy.remove();
+    }
+    for (const text of document.querySelectorAll('[data-testid=stMain] .main-svg text')) {
+        parts.push(text.textContent);
+    }
+    return parts.join('\\n');
+}"""
+
+
+def english_words(text: str) -> list[str]:
+    """The words of `text` that are English and not a kept name."""
+    kept = {word.lower() for word in KEPT}
+    words = (w for w in WORD.findall(text) if w.lower() not in kept and not NAME.match(w))
+    return sorted(set(words))
+
+
+def lines_with(text: str, words: list[str]) -> list[str]:
+    return [line for line in text.splitlines() if any(word in line for word in words)][:15]
+
+
+def open_in_chinese(page, url: str, path: str) -> None:
+    page.goto(f"{url}/{path}?lang=zh")
+    page.locator("h1").filter(has_text=PAGES[path]).first.wait_for()
+    wait_for_app(page, PAGE_MS)
+
+
+def assert_all_chinese(page, what: str) -> None:
+    page.wait_for_timeout(1500)  # charts drawn
+    wait_for_app(page, PAGE_MS)
+    text = page.evaluate(VISIBLE_TEXT)
+    english = english_words(text)
+    context = "\n".join(lines_with(text, english))
+    assert not english, f"untranslated on {what}: {english}\n{context}"
+
+
+@pytest.mark.parametrize("path", list(PAGES), ids=[p or "home" for p in PAGES])
+def test_every_page_in_chinese_shows_no_english(app_url, page, path):
+    open_in_chinese(page, app_url, path)
+    assert_all_chinese(page, f"/{path}")
+
+
+def test_a_drawn_digit_is_read_in_chinese(app_url, page):
+    """The Draw page after a stroke: the prediction, its chart and the preprocessing steps."""
+    open_in_chinese(page, app_url, "draw")
+    canvas = page.locator(CANVAS)
+    canvas.wait_for()
+    stroke(page, canvas, [(140, 50), (140, 230)])  # a 1
+    page.get_by_text("你的手写数字如何变成网络的输入").wait_for(timeout=PAGE_MS)
+    assert_all_chinese(page, "/draw after a stroke")
+
+
+def test_a_chinese_browser_gets_the_chinese_interface(app_url, browser):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(app_url)
+        page.locator("h1").filter(has_text=PAGES[""]).first.wait_for()
+        wait_for_app(page)
+        nav = page.locator("[data-testid=stSidebarNav]").inner_text()
+        assert "训练" in nav and "比较" in nav
+    finally:
+        context.close()

@@ -41,6 +41,15 @@ TEST_ACCURACIES = """() => {
 }"""
 
 
+@pytest.fixture(autouse=True, scope="session")
+def patient_expectations() -> None:
+    """Playwright's `expect` gives up after 5 s by default: a script run on a busy machine (the
+    first ones load the models) can take longer. Give each expectation a script run's time."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=RUN_SECONDS * 1000)
+
+
 def pytest_collection_modifyitems(config, items):
     here = Path(__file__).parent
     for item in items:

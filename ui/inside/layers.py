@@ -59,11 +59,8 @@ def show_layers(model: LeNetBase, result: inside.DigitInspection) -> None:
     for name, cell in (("C1", 150), ("S2", 150), ("C3", 120), ("S4", 120)):
         st.markdown(layer_caption(summaries, name))
         maps = layers[name]
-        st.image(
-            figures.map_images(maps, cell),
-            caption=[f"{name} map {i}" for i in range(len(maps))],
-            width=cell,
-        )
+        captions = [_("{layer} map {index}").format(layer=name, index=i) for i in range(len(maps))]
+        st.image(figures.map_images(maps, cell), caption=captions, width=cell, alt=captions)
     for name in ("C5", "F6"):
         st.markdown(layer_caption(summaries, name))
         chart(
@@ -111,10 +108,9 @@ def show_kernels(model: LeNetBase) -> None:
         )
     )
     kernels = inside.c1_kernels(model)
+    captions = [_("C1 kernel {index}").format(index=i) for i in range(len(kernels))]
     st.image(
-        figures.map_images(kernels, 150, signed=True),
-        caption=[f"C1 kernel {i}" for i in range(len(kernels))],
-        width=150,
+        figures.map_images(kernels, 150, signed=True), caption=captions, width=150, alt=captions
     )
 
 

@@ -81,8 +81,9 @@ def test_each_value_of_the_map_is_the_occluded_digit_read_again(modern):
         drop = base - after.probabilities[7]
         assert found.probability_drop[row, col] == pytest.approx(drop, abs=1e-5)
         assert found.predictions[row, col] == after.prediction
-    # Far from the ink, hiding background changes nothing.
-    assert abs(found.probability_drop[0, 0]) < 1e-6
+    # Far from the ink, hiding background changes nothing (but float32 rounding: the same image
+    # read in another batch can differ by a few 1e-6)
+    assert abs(found.probability_drop[0, 0]) < 1e-5
 
 
 def test_the_input_gradient_is_the_slope_of_the_score():

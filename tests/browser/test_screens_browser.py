@@ -45,10 +45,11 @@ PREDICTION_IN_VIEW = """() => [...document.querySelectorAll(
     .filter((e) => e.offsetParent !== null && e.innerText.trim())
     .some((e) => { const b = e.getBoundingClientRect();
                    return b.top >= 0 && b.bottom <= innerHeight && b.height > 0; })"""
-# Pairs of the Home diagram's labels whose boxes meet (its visible tab's).
+# Pairs of the Home diagram's labels whose boxes meet (its visible tab's); null until it is drawn.
 DIAGRAM_LABELS_MEETING = """() => {
     const plot = [...document.querySelectorAll('.js-plotly-plot')]
         .find((p) => p.offsetParent !== null);
+    if (!plot || !plot.querySelector('.annotation-text')) return null;
     const boxes = [...plot.querySelectorAll('.annotation-text')]
         .filter((t) => t.textContent.trim()).map((t) => [t.textContent, t.getBoundingClientRect()]);
     const meet = (a, b) => a.left < b.right && b.left < a.right
@@ -152,7 +153,8 @@ def test_every_page_fits_this_screen_with_the_sidebar_open_and_closed(app_url, b
             if excess := page.evaluate(OVERFLOW):
                 overflowing[path or "home"] = excess
             if not path:
-                assert page.evaluate(DIAGRAM_LABELS_MEETING) == []
+                meeting = page.wait_for_function(DIAGRAM_LABELS_MEETING).json_value()
+                assert meeting == []
         assert not overflowing, f"wider than the window by (px): {overflowing}"
         for path, check in (("train", check_start), ("draw", check_draw)):
             open_page(page, app_url, path)

@@ -4,7 +4,6 @@ across pages) and an uploaded picture.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -42,26 +41,6 @@ STEP_CAPTIONS = {
 _CANVAS_COMPONENT = "streamlit-drawable-canvas.streamlit_drawable_canvas"
 _HIDE_TOOLBAR_CSS = ".dc-toolbar { display: none !important; }"
 _CANVAS_BUILD = Path(streamlit_drawable_canvas.__file__).parent / "frontend" / "build"
-# The component sends a drawing 200 ms after the last change (a debounce), which was most of
-# the Draw page's wait from pen up to prediction. Its own "send" button (on the hidden
-# toolbar) sends at once, so this module loads the component's script as it is, and presses
-# that button as soon as a stroke is finished (pointer up); the debounced send is then dropped.
-_SEND_AT_ONCE_JS = """
-const original = await import(new URL(%(module)s, window.location.origin).href);
-const SEND = 'button[aria-label="Update the app with this drawing"]';
-
-export default function (component) {
-  const cleanup = original.default(component);
-  const root = component.parentElement;
-  // After the canvas's own pointer-up handlers have added the stroke.
-  const sendNow = () => setTimeout(() => root.querySelector(SEND)?.click(), 0);
-  root.addEventListener("pointerup", sendNow);
-  return () => {
-    root.removeEventListener("pointerup", sendNow);
-    if (typeof cleanup === "function") cleanup();
-  };
-}
-"""
 
 
 @st.cache_resource(show_spinner=False)
@@ -70,22 +49,12 @@ def _canvas_css() -> str:
     return "".join(path.read_text() for path in stylesheets) + _HIDE_TOOLBAR_CSS
 
 
-@st.cache_resource(show_spinner=False)
-def _canvas_js() -> str:
-    """The module above, pointed at the component's script as the server serves it."""
-    (script,) = _CANVAS_BUILD.glob("index-*.js")
-    base = (st.get_option("server.baseUrlPath") or "").strip("/")
-    path = f"/{base}/" if base else "/"
-    module = f"{path}_stcore/bidi-components/{_CANVAS_COMPONENT}/{script.name}"
-    return _SEND_AT_ONCE_JS % {"module": json.dumps(module)}
-
-
 def register_canvas_without_toolbar() -> None:
     st.components.v2.component(
         _CANVAS_COMPONENT,
         html='<div class="canvas-root"></div>',
         css=_canvas_css(),
-        js=_canvas_js(),
+        js="index-*.js",
         isolate_styles=True,
     )
 

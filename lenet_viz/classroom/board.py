@@ -356,17 +356,7 @@ class ClassBoard:
             run = BoardRun(
                 class_id=room.id,
                 member_id=member.id,
-                run_uid=record.run_uid[:64],
-                name=clean_text(record.name, RUN_NAME_LENGTH),
-                settings=dict(record.settings),
-                curves={
-                    key: bounded_curve(curve["x"], curve["y"], MAX_CURVE_POINTS)
-                    for key, curve in record.curves.items()
-                },
-                train_accuracy=record.train_accuracy,
-                test_accuracy=record.test_accuracy,
-                duration_seconds=float(record.duration_seconds),
-                status=record.status[:20],
+                **run_columns(record),
                 published_at=self.clock(),
             )
             session.add(run)
@@ -579,3 +569,20 @@ class ClassBoard:
         if curves:
             result["curves"] = run.curves
         return result
+
+
+def run_columns(record: RunRecord) -> dict:
+    """A finished run's stored columns, bounded and cleaned (a board's run, a browser's run)."""
+    return dict(
+        run_uid=record.run_uid[:64],
+        name=clean_text(record.name, RUN_NAME_LENGTH),
+        settings=dict(record.settings),
+        curves={
+            key: bounded_curve(curve["x"], curve["y"], MAX_CURVE_POINTS)
+            for key, curve in record.curves.items()
+        },
+        train_accuracy=record.train_accuracy,
+        test_accuracy=record.test_accuracy,
+        duration_seconds=float(record.duration_seconds),
+        status=record.status[:20],
+    )

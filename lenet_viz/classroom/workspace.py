@@ -17,8 +17,8 @@ from lenet_viz.classroom.board import (
     as_utc,
     clean_text,
     digest,
+    run_columns,
 )
-from lenet_viz.classroom.grid import MAX_CURVE_POINTS, bounded_curve
 from lenet_viz.classroom.schema import (
     RUN_NAME_LENGTH,
     ClassRoom,
@@ -62,17 +62,7 @@ class Workspace:
             session.add(
                 PersonalRun(
                     identity_hash=owner,
-                    run_uid=record.run_uid[:64],
-                    name=clean_text(record.name, RUN_NAME_LENGTH),
-                    settings=dict(record.settings),
-                    curves={
-                        key: bounded_curve(curve["x"], curve["y"], MAX_CURVE_POINTS)
-                        for key, curve in record.curves.items()
-                    },
-                    train_accuracy=record.train_accuracy,
-                    test_accuracy=record.test_accuracy,
-                    duration_seconds=float(record.duration_seconds),
-                    status=record.status[:20],
+                    **run_columns(record),
                     finished_at=self.board.clock(),
                 )
             )

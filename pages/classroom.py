@@ -23,6 +23,7 @@ from ui.class_board.teacher import (
     teacher_token,
 )
 from ui.i18n import _
+from ui.library_text import library_text
 from ui.navigation import ensure_app_navigation
 
 ensure_app_navigation()  # a deep link on a fresh server: rerun through app.py
@@ -39,10 +40,12 @@ if code is not None:
     try:
         info = class_board().info(code)
     except ClassNotFound as error:
-        st.warning(str(error))
+        st.warning(library_text(str(error)))
         leave()
     except StorageUnavailable as error:
-        st.error(f"The class board's database is not reachable: {error}.")
+        st.error(
+            _("The class board cannot be opened: {error}.").format(error=library_text(str(error)))
+        )
         st.stop()
 if info is None:
     create_or_join()
@@ -55,10 +58,9 @@ else:
         st.warning(_("This class is closed: it takes no new runs."))
     me = student()
     if me is not None and not teacher:
-        st.text(
-            f"You are {me.display_name}."
-            + (f" Your part: {part_text(me.assignment)}." if me.assignment else "")
-        )
+        st.text(_("You are {name}.").format(name=library_text(me.display_name)))
+        if me.assignment:
+            st.text(_("Your part: {part}").format(part=part_text(me.assignment)))
     if teacher:
         with st.expander(_("Share the class"), expanded=info.run_count == 0):
             share_panel(info, token)

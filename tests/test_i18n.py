@@ -20,10 +20,12 @@ from babel.messages.pofile import read_po
 from streamlit.testing.v1 import AppTest
 
 from lenet_viz.figures.architecture import architecture_figure
+from lenet_viz.figures.live import LiveView
 from lenet_viz.figures.training import epoch_figure, iteration_figure
 from lenet_viz.nets.build import build_model
 from lenet_viz.nets.config import ModelConfig
 from lenet_viz.training.history import History
+from ui.charts import chart_alt
 from ui.i18n import (
     CHINESE,
     ENGLISH,
@@ -211,6 +213,29 @@ def test_a_library_chart_is_shown_in_chinese(make):
     chinese = visible_text(localized_figure(make(), CHINESE))
     assert chinese != english
     assert not [text for text in chinese if ENGLISH_WORD.search(re.sub(r"<[^>]+>", "", text))]
+
+
+def test_a_live_chart_is_shown_in_chinese_and_keeps_following_the_run():
+    """The Train page's live curves are prepared figures (held as dicts, their data replaced at
+    every poll): their titles come out in Chinese, and the data sent is the run's newest."""
+    from tests.test_live import made_up_trainer, record, streamlit_spec
+
+    trainer = made_up_trainer(1)
+    record(trainer, 20, epoch_every=10)
+    view = LiveView(trainer)
+    view.poll(trainer)
+    english = streamlit_spec(view.iteration_figure())["layout"]["annotations"]
+    chinese = streamlit_spec(localized_figure(view.iteration_figure(), CHINESE))
+    titles = [note["text"] for note in chinese["layout"]["annotations"]]
+    assert titles and not [text for text in titles if ENGLISH_WORD.search(text)], titles
+    assert [note["text"] for note in english] != titles  # the live view's own stays English
+    record(trainer, 5, seed=1)
+    view.poll(trainer)
+    shown = streamlit_spec(localized_figure(view.iteration_figure(), CHINESE))
+    assert len(shown["data"][0]["x"]) == len(
+        streamlit_spec(view.iteration_figure())["data"][0]["x"]
+    )
+    assert chart_alt(localized_figure(view.iteration_figure(), CHINESE)) == " · ".join(titles)
 
 
 # ------------------------------------------------------------------ the app chooses

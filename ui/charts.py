@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from lenet_viz.figures.live import PreparedFigure
 from ui.library_text import localized_figure
 
 
 def chart_alt(figure: go.Figure) -> str:
     """The figure's title, or its subplots' titles joined, or "Chart"."""
-    title = figure.layout.title.text if figure.layout.title else None
+    layout = (
+        figure.spec["layout"]
+        if isinstance(figure, PreparedFigure)
+        else figure.layout.to_plotly_json()
+    )
+    title = (layout.get("title") or {}).get("text")
     if title:
         return _plain(title)
     subplot_titles = [
-        _plain(note.text)
-        for note in figure.layout.annotations
-        if note.text and note.xref == "paper" and note.yref == "paper"
+        _plain(note["text"])
+        for note in layout.get("annotations", ())
+        if note.get("text") and note.get("xref") == "paper" and note.get("yref") == "paper"
     ]
     return " · ".join(subplot_titles) or "Chart"
 
@@ -27,7 +33,8 @@ def chart_alt(figure: go.Figure) -> str:
 def chart(where, figure: go.Figure, alt: str | None = None, **kwargs):
     """`where.plotly_chart(figure, ...)` (where: st or a container) with its text alternative:
     `alt` for a figure without a title, else the figure's titles."""
-    return where.plotly_chart(localized_figure(figure), alt=alt or chart_alt(figure), **kwargs)
+    shown = localized_figure(figure)
+    return where.plotly_chart(shown, alt=alt or chart_alt(shown), **kwargs)
 
 
 def _plain(text: str) -> str:

@@ -10,7 +10,17 @@ reports it.
 
 from __future__ import annotations
 
-from ui.i18n import N_, translate_figure, translate_text
+import functools
+
+from lenet_viz.figures.live import PreparedFigure
+from ui.i18n import (
+    ENGLISH,
+    N_,
+    current_language,
+    translate_figure,
+    translate_spec,
+    translate_text,
+)
 
 CHART_TEXT = (
     # figures/training.py
@@ -238,14 +248,71 @@ RUN_TEXT = (
     N_("drawn, plus scribbles and digit pairs the net learns to be unsure of"),
 )
 
-LIBRARY_TEXT = CHART_TEXT + EXPLAIN_TEXT + DIAGNOSIS_TEXT + RUN_TEXT
+CLASS_TEXT = (
+    # lenet_viz/figures/classroom.py
+    N_("Test accuracy at each epoch's end"),
+    N_("Train accuracy at each epoch's end"),
+    N_("Training loss"),
+    N_("Batch accuracy"),
+    N_("iteration"),
+    N_("{name} = {value}"),
+    N_("test %"),
+    N_("The pooled experiment: final test accuracy, mean ± spread"),
+    # lenet_viz/classroom/: the names it gives, the board's columns, and why it refuses
+    N_("Student {number}"),
+    N_("Teacher"),
+    N_("student"),
+    N_("name"),
+    N_("train_accuracy"),
+    N_("test_accuracy"),
+    N_("seconds"),
+    N_("give the class a name (for example: 'Year 11, Tuesday')"),
+    N_("an assignments grid needs two different settings, each with at least one value"),
+    N_("run {run_id} is not on this class's board"),
+    N_("only the student who published a run, or the teacher, can remove it"),
+    N_(
+        "no class with code {code}: check the link, or ask the teacher for a new one "
+        "(classes expire after their retention time)"
+    ),
+    N_("this needs the teacher link (the one with the teacher token)"),
+    N_("this class is closed: the teacher no longer takes new runs"),
+    N_(
+        "this class's board is full ({count} runs): ask the teacher to remove some runs or start "
+        "a new class"
+    ),
+    N_("at most {count} runs a minute per student: this run is kept and published in a minute"),
+    N_(
+        "the class board's database is not reachable right now ({error}); training goes on, and "
+        "finished runs are published when it is back"
+    ),
+    N_("this checkpoint is {size} MB; at most {most} MB are kept per model"),
+    N_("saved model {number} is gone"),
+    N_("this model was saved by another browser"),
+)
+
+LIBRARY_TEXT = CHART_TEXT + EXPLAIN_TEXT + DIAGNOSIS_TEXT + RUN_TEXT + CLASS_TEXT
 
 
 def library_text(text: str, language: str | None = None) -> str:
     """Text the library made (a status, a run's name, a diagnosis), in the page's language."""
+    return text_in(language or current_language(), text)
+
+
+@functools.lru_cache(maxsize=8192)
+def text_in(language: str, text: str) -> str:
+    """`text` in `language` (kept: a live chart asks for the same few texts at every poll)."""
     return translate_text(text, LIBRARY_TEXT, language)
 
 
 def localized_figure(fig, language: str | None = None):
-    """A library figure with its text in the page's language (changed in place, returned)."""
+    """A library figure with its text in the page's language: a go.Figure changed in place, or
+    for a live view's PreparedFigure (held as a dict, rebuilt only when its structure changes,
+    its data replaced at every poll) a translated copy that shares its data."""
+    language = language or current_language()
+    if language == ENGLISH:
+        return fig
+    if isinstance(fig, PreparedFigure):
+        return PreparedFigure.from_spec(
+            translate_spec(fig.spec, functools.partial(text_in, language))
+        )
     return translate_figure(fig, LIBRARY_TEXT, language)

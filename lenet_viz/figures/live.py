@@ -164,6 +164,13 @@ class PreparedFigure(go.Figure):
         super().__init__()
         self.spec = figure.to_dict()
 
+    @classmethod
+    def from_spec(cls, spec: dict) -> PreparedFigure:
+        """A prepared figure holding `spec` as it is (a copy of another's, its text changed)."""
+        figure = cls(go.Figure())
+        figure.spec = spec
+        return figure
+
     def to_dict(self) -> dict:
         return self.spec
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from lenet_viz.figures.style import FONT_SIZE, LAYER_COLORS
+from lenet_viz.figures.style import FONT_SIZE, LAYER_COLORS, room_for_the_toolbar
 
 # p.10 and Fig. 5: "the test error rate stabilizes after around 10 passes through the training
 # set at 0.95%. The error rate on the training set reaches 0.35% after 19 passes."
@@ -85,9 +85,9 @@ def figure5_comparison(passes: Sequence[dict], title: str = "This run") -> go.Fi
         yaxis={"rangemode": "tozero"},
         font={"size": FONT_SIZE},
         legend={"orientation": "h", "y": -0.25},
-        margin={"t": 60},
+        margin={"t": 30},
     )
-    return fig
+    return room_for_the_toolbar(fig)
 
 
 def step_size_figure(passes: Sequence[dict]) -> go.Figure:
@@ -139,6 +139,6 @@ def step_size_figure(passes: Sequence[dict]) -> go.Figure:
         yaxis_type="log",
         font={"size": FONT_SIZE},
         legend={"orientation": "h", "y": -0.25},
-        margin={"t": 60},
+        margin={"t": 30},
     )
-    return fig
+    return room_for_the_toolbar(fig)

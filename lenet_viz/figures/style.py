@@ -32,9 +32,17 @@ LAYER_COLORS = {
     "output": "#0072B2",
 }
 FONT_SIZE = 15
+# A strip at the top of every chart kept free for the chart's toolbar (Plotly's download button,
+# drawn over the chart's top right corner when the pointer is on it): the title, subplot titles
+# and legend start below it, so the toolbar never covers them, even on a phone.
+TOOLBAR_ROOM = 32
+TITLE_ROOM = 26
+PLOTLY_DEFAULT_HEIGHT = 450
 
 
 def style(fig: go.Figure, height: int, legend: bool = True) -> go.Figure:
+    """The shared look: the toolbar's strip on top, then the title (if any) on a line of its own
+    at the left, then the legend at the right above the plot."""
     fig.update_layout(
         height=height,
         margin=dict(l=10, r=10, t=50, b=10),
@@ -45,4 +53,21 @@ def style(fig: go.Figure, height: int, legend: bool = True) -> go.Figure:
         template="plotly_white",
     )
     fig.update_annotations(font_size=FONT_SIZE + 1)  # subplot titles
+    return room_for_the_toolbar(fig)
+
+
+def room_for_the_toolbar(fig: go.Figure) -> go.Figure:
+    """Add the toolbar's strip above everything the figure has on top, and put its title (if
+    any) on a line of its own under the strip, at the left."""
+    room = TOOLBAR_ROOM + (TITLE_ROOM if fig.layout.title.text else 0)
+    fig.update_layout(
+        height=(fig.layout.height or PLOTLY_DEFAULT_HEIGHT) + room,
+        margin_t=(fig.layout.margin.t if fig.layout.margin.t is not None else 100) + room,
+    )
+    if fig.layout.title.text:
+        fig.update_layout(
+            title=dict(
+                x=0, xanchor="left", yref="container", y=1, yanchor="top", pad_t=TOOLBAR_ROOM + 6
+            )
+        )
     return fig

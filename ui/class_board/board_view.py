@@ -10,9 +10,10 @@ import streamlit as st
 from lenet_viz.classroom import ClassInfo, StorageUnavailable, pooled_grid
 from lenet_viz.classroom.tables import csv_text, run_rows, varying_settings
 from lenet_viz.figures.classroom import CURVES, board_png, curves_figure, pooled_figure
+from ui.charts import chart
 from ui.class_board.resources import class_board
 from ui.i18n import _
-from ui.library_text import localized_figure
+from ui.library_text import library_text
 
 BOARD_POLL_SECONDS = 1.0  # "the board updates within 2 s of a run finishing"
 BOARD_CACHE = "class_board_cache"  # (code, version, runs)
@@ -37,7 +38,11 @@ def board_fragment(info: ClassInfo) -> None:
         try:
             runs = board_runs(info.code)
         except StorageUnavailable as error:
-            st.error(f"The board cannot be shown right now: {error}.")
+            st.error(
+                _("The board cannot be shown right now: {error}.").format(
+                    error=library_text(str(error))
+                )
+            )
             return
         draw_board(info, runs)
 
@@ -46,19 +51,26 @@ def board_fragment(info: ClassInfo) -> None:
 
 def draw_board(info: ClassInfo, runs: list[dict]) -> None:
     students = len({run["member_id"] for run in runs})
-    st.subheader(f"{len(runs)} runs from {students} students")
+    st.subheader(
+        _("{runs} runs from {students} students").format(runs=len(runs), students=students)
+    )
     if not runs:
         st.info(_("No runs yet: each run a student finishes on Train or Compare appears here."))
         return
     rows = run_rows(runs)
-    st.dataframe(rows, hide_index=True, key="class_runs_table")
+    runs_table(rows)
     settings = varying_settings(runs)
     colour_column, curve_column = st.columns(2)
-    colour_by = colour_column.selectbox(_("Colour the curves by"), settings, key="class_colour_by")
-    curve = curve_column.selectbox(
-        _("Curve"), list(CURVE_LABELS), format_func=CURVE_LABELS.get, key="class_curve"
+    colour_by = colour_column.selectbox(
+        _("Colour the curves by"), settings, format_func=library_text, key="class_colour_by"
     )
-    st.plotly_chart(localized_figure(curves_figure(runs, curve, colour_by)), key="class_curves")
+    curve = curve_column.selectbox(
+        _("Curve"),
+        list(CURVE_LABELS),
+        format_func=lambda name: library_text(CURVE_LABELS[name]),
+        key="class_curve",
+    )
+    chart(st, curves_figure(runs, curve, colour_by), key="class_curves")
     grid = pooled_section(info, runs, settings)
     csv_column, png_column = st.columns(2)
     csv_column.download_button(
@@ -79,6 +91,21 @@ def draw_board(info: ClassInfo, runs: list[dict]) -> None:
     )
 
 
+def runs_table(rows: list[dict]) -> None:
+    """The runs, one row each, with the columns, the students' given names ("Student 7") and
+    the statuses in the page's language (the CSV keeps the library's names)."""
+    shown = [
+        {
+            **row,
+            "student": library_text(row["student"]),
+            "status": library_text(row["status"]),
+        }
+        for row in rows
+    ]
+    labels = {name: library_text(name) for name in rows[0]}
+    st.dataframe(shown, hide_index=True, column_config=labels, key="class_runs_table")
+
+
 def pooled_section(info: ClassInfo, runs: list[dict], settings: list[str]):
     """The pooled experiment over two settings (the assignments grid's, by default)."""
     st.subheader(_("The pooled experiment"))
@@ -87,6 +114,7 @@ def pooled_section(info: ClassInfo, runs: list[dict], settings: list[str]):
     rows = rows_column.selectbox(
         _("Rows"),
         settings,
+        format_func=library_text,
         index=settings.index(first) if first in settings else 0,
         key="class_rows",
     )
@@ -94,6 +122,7 @@ def pooled_section(info: ClassInfo, runs: list[dict], settings: list[str]):
     columns = columns_column.selectbox(
         _("Columns"),
         others,
+        format_func=library_text,
         index=others.index(second) if second in others else 0,
         key="class_columns",
     )
@@ -104,5 +133,5 @@ def pooled_section(info: ClassInfo, runs: list[dict], settings: list[str]):
             "standard deviation, and how many runs (n)."
         )
     )
-    st.plotly_chart(localized_figure(pooled_figure(grid)), key="class_pooled")
+    chart(st, pooled_figure(grid), key="class_pooled")
     return grid

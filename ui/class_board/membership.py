@@ -19,6 +19,7 @@ from lenet_viz.classroom.schema import NAME_LENGTH
 from lenet_viz.training.status import RunStatus
 from ui.class_board.resources import class_board, class_outbox, workspace
 from ui.i18n import _
+from ui.library_text import library_text
 from ui.state import (
     BROWSER_ID,
     CLASS_CODE,
@@ -91,14 +92,14 @@ def join(code: str, name: str | None = None) -> None:
         token = st.query_params.get(TEACHER_PARAM) or st.session_state.get(CLASS_TEACHER_TOKEN)
         joined = class_board().join(code, browser_identity(), name, teacher_token=token)
     except ClassNotFound as error:
-        st.session_state[CLASS_NOTICE] = str(error)
+        st.session_state[CLASS_NOTICE] = library_text(str(error))
         leave()
         return
     except StorageUnavailable as error:
         # Still in the class: its runs wait in the outbox, and joining is tried again.
         st.session_state[CLASS_CODE] = code
         st.session_state[JOIN_TRIED] = time.monotonic()
-        st.session_state[CLASS_NOTICE] = str(error)
+        st.session_state[CLASS_NOTICE] = library_text(str(error))
         return
     st.session_state[CLASS_CODE] = joined.code
     st.session_state[CLASS_STUDENT] = joined
@@ -155,10 +156,14 @@ def sidebar_panel() -> None:
             help=_("Every run you finish on Train or Compare goes to the class board."),
         )
         if me.assignment:
-            st.text(f"Your part: {part_text(me.assignment)}")
+            st.text(_("Your part: {part}").format(part=part_text(me.assignment)))
         waiting = class_outbox().waiting(me.code)
         if waiting:
-            st.caption(f"{waiting} run(s) wait for the board's database; they are kept.")
+            st.caption(
+                _("{count} run(s) wait for the board's database; they are kept.").format(
+                    count=waiting
+                )
+            )
         st.page_link(
             "pages/classroom.py", label=_("Open the class board"), icon=":material/groups:"
         )
@@ -166,8 +171,10 @@ def sidebar_panel() -> None:
 
 
 def part_text(assignment: dict) -> str:
-    """'activation sigmoid, lr 0.1'."""
-    return ", ".join(f"{name} {value}" for name, value in assignment.items())
+    """'activation sigmoid, lr 0.1', in the page's language."""
+    return ", ".join(
+        f"{library_text(name)} {library_text(str(value))}" for name, value in assignment.items()
+    )
 
 
 def watch_trainers(switch: PublishSwitch) -> None:

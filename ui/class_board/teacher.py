@@ -27,6 +27,7 @@ from ui.class_board.membership import (
 )
 from ui.class_board.resources import class_board
 from ui.i18n import _
+from ui.library_text import library_text
 from ui.runs.settings import BATCH_SIZES, LR_CHOICES
 from ui.state import CLASS_TEACHER_TOKEN
 
@@ -86,14 +87,14 @@ def create_or_join() -> None:
 
 def create_class() -> None:
     try:
-        new = class_board().create_class(st.session_state.get("class_new_name") or "My class")
+        new = class_board().create_class(st.session_state.get("class_new_name") or _("My class"))
     except (ClassroomError, StorageUnavailable) as error:
-        st.session_state[PAGE_NOTICE] = ("warning", str(error))
+        st.session_state[PAGE_NOTICE] = ("warning", library_text(str(error)))
         return
     st.session_state[CLASS_TEACHER_TOKEN] = new.teacher_token
     st.query_params[CLASS_PARAM] = new.code
     st.query_params[TEACHER_PARAM] = new.teacher_token
-    join(new.code, "Teacher")
+    join(new.code, _("Teacher"))
 
 
 def join_typed() -> None:
@@ -112,16 +113,22 @@ def share_panel(info: ClassInfo, token: str) -> None:
         st.code(link, language=None)
         st.markdown(_("**Your teacher link** (keep it private: it manages the class):"))
         st.code(teacher_link(info.code, token, base_url()), language=None)
-        st.caption(f"Class code {info.code}; it expires on {info.expires_at:%Y-%m-%d}.")
+        st.caption(
+            _("Class code {code}; it expires on {date}.").format(
+                code=info.code, date=f"{info.expires_at:%Y-%m-%d}"
+            )
+        )
 
 
 def assignments_panel(info: ClassInfo, token: str) -> None:
     """The grid of settings the class fills in together, one cell per student as they join."""
     rows_column, columns_column = st.columns(2)
     with rows_column:
-        rows = st.selectbox(_("Rows"), list(GRID_SETTINGS), key="class_grid_rows")
+        rows = st.selectbox(
+            _("Rows"), list(GRID_SETTINGS), format_func=library_text, key="class_grid_rows"
+        )
         row_values = st.multiselect(
-            f"{rows} values",
+            _("Values of {setting}").format(setting=library_text(rows)),
             GRID_SETTINGS[rows],
             key=f"class_grid_rows_{rows}",
             default=grid_default(rows),
@@ -131,11 +138,12 @@ def assignments_panel(info: ClassInfo, token: str) -> None:
         columns = st.selectbox(
             _("Columns"),
             others,
+            format_func=library_text,
             key="class_grid_columns",
             index=others.index("lr") if "lr" in others else 0,
         )
         column_values = st.multiselect(
-            f"{columns} values",
+            _("Values of {setting}").format(setting=library_text(columns)),
             GRID_SETTINGS[columns],
             key=f"class_grid_columns_{columns}",
             default=grid_default(columns),
@@ -152,7 +160,13 @@ def assignments_panel(info: ClassInfo, token: str) -> None:
     cells = class_board().assignments(info.code)
     if cells:
         st.dataframe(
-            [{**cell["settings"], "students": ", ".join(cell["students"])} for cell in cells],
+            [
+                {
+                    **{library_text(name): value for name, value in cell["settings"].items()},
+                    _("students"): ", ".join(map(library_text, cell["students"])),
+                }
+                for cell in cells
+            ],
             hide_index=True,
             key="class_grid_table",
         )
@@ -163,11 +177,13 @@ def set_assignments(code: str, token: str, rows, row_values, columns, column_val
     try:
         cells = class_board().set_assignments(code, token, rows, row_values, columns, column_values)
     except (ClassroomError, StorageUnavailable) as error:
-        st.session_state[PAGE_NOTICE] = ("warning", str(error))
+        st.session_state[PAGE_NOTICE] = ("warning", library_text(str(error)))
         return
     st.session_state[PAGE_NOTICE] = (
         "success",
-        f"{cells} cells: each student who joins gets the next one, preloaded on Train.",
+        _("{cells} cells: each student who joins gets the next one, preloaded on Train.").format(
+            cells=cells
+        ),
     )
 
 
@@ -195,7 +211,7 @@ def manage_panel(info: ClassInfo, token: str) -> None:
     if info.closed:
         st.text(_("The class is closed: it takes no new runs."))
     st.button(
-        "Reopen the class" if info.closed else "Close the class (no new runs)",
+        _("Reopen the class") if info.closed else _("Close the class (no new runs)"),
         key="class_close",
         on_click=close_class,
         args=(info.code, token, not info.closed),
@@ -219,7 +235,10 @@ def remove_panel(info: ClassInfo, token: str | None) -> None:
     if not removable:
         st.caption(_("No runs you can remove."))
         return
-    labels = {run["id"]: f"#{run['id']} {run['student']}: {run['name']}" for run in removable}
+    labels = {
+        run["id"]: f"#{run['id']} {library_text(run['student'])}: {library_text(run['name'])}"
+        for run in removable
+    }
     chosen = st.multiselect(
         _("Runs to remove"), list(labels), format_func=labels.get, key="class_remove"
     )

@@ -47,7 +47,11 @@ def curves_of(models: dict) -> dict[str, dict] | None:
     if all(job.finished.is_set() for job in jobs.values()):
         for label, job in jobs.items():
             if job.error is not None:
-                st.error(f"{label}: {job.error}")
+                st.error(
+                    _("{model}: the robustness curves could not be computed ({error}).").format(
+                        model=label, error=library_text(str(job.error))
+                    )
+                )
                 return None
         return {label: job.curves.to_dict() for label, job in jobs.items()}
     show_progress(jobs)

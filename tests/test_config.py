@@ -95,8 +95,8 @@ def test_presets_are_flat_settings_and_overrides_may_change_the_model():
     seed = preset_config("seed", arch="faithful", activation=None, lr=0.05)  # None: not given
     assert seed.model == ModelConfig(arch="faithful", resize="scale")  # the arch's defaults
     assert seed.lr == 0.05 and seed.batch_size == PRESETS["seed"]["batch_size"]
-    assert describe(preset_config("seed")) == "modern relu sgd lr=0.01 bs=32"
-    assert "C3=paper" in describe(TrainConfig(model=ModelConfig(c3="paper")))
+    assert describe(preset_config("seed")) == "modern · relu · sgd · lr 0.01 · batch 32"
+    assert "C3 paper" in describe(TrainConfig(model=ModelConfig(c3="paper")))
 
 
 def test_cpu_flags_are_read_once_and_decide_bfloat16():

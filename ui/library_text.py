@@ -64,6 +64,7 @@ CHART_TEXT = (
     N_("lr {value}"),
     N_("momentum {value}"),
     N_("batch {value}"),
+    N_("augment {value}"),
     N_("{value} schedule"),
     N_("C3 {value}"),
     N_("{value} pooling"),

@@ -212,17 +212,17 @@ def fastest_precision() -> str:
 
 
 def describe(config: TrainConfig) -> str:
-    """A short label for a run, e.g. "modern relu sgd lr=0.01 bs=32"; a C3 table or pooling
-    other than the architecture's own is named too ("modern relu C3=paper ...")."""
+    """A short label for a run, e.g. "modern · relu · sgd · lr 0.01 · batch 32"; a C3 table,
+    pooling or distortion other than the usual is named too ("modern · relu · C3 paper · ...").
+    Parts as Compare names its runs, so that the pages translate both the same way."""
     model = config.model
     usual = ModelConfig(arch=model.arch)
-    changed = "".join(
-        f" {name}={getattr(model, key)}"
-        for name, key in (("C3", "c3"), ("pool", "pooling"))
-        if getattr(model, key) != getattr(usual, key)
-    )
-    augmented = f" aug={config.augment}" if config.augment != "none" else ""
-    return (
-        f"{model.arch} {model.activation}{changed} {config.optimizer} lr={config.lr:g} "
-        f"bs={config.batch_size}{augmented}"
-    )
+    parts = [model.arch, model.activation]
+    if model.c3 != usual.c3:
+        parts.append(f"C3 {model.c3}")
+    if model.pooling != usual.pooling:
+        parts.append(f"{model.pooling} pooling")
+    parts += [config.optimizer, f"lr {config.lr:g}", f"batch {config.batch_size}"]
+    if config.augment != "none":
+        parts.append(f"augment {config.augment}")
+    return " · ".join(parts)

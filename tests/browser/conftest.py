@@ -1,9 +1,10 @@
 """Browser tests: the real app, served once per session, driven by Playwright in Debian's Chromium.
 
 Fixtures:
-- `app_url`: the base URL of `streamlit run app.py` on a free localhost port. If the shipped
-  checkpoints are missing, the server gets LENET_VIZ_CHECKPOINTS pointing at a temporary folder
-  with a quickly trained modern net (and an untrained faithful one).
+- `app_url`: the base URL of `streamlit run app.py` on a free localhost port, its class board in
+  `app_database` (a temporary SQLite file). If the shipped checkpoints are missing, the server
+  gets LENET_VIZ_CHECKPOINTS pointing at a temporary folder with a quickly trained modern net
+  (and an untrained faithful one).
 - `browser`: headless /usr/bin/chromium (the tests are skipped, saying why, if it is missing).
 - `page`: a fresh tab, 1400x1000; an uncaught JavaScript error on it fails the test.
 - `wait_for_app(page)`: wait until the script run that is going on has finished.
@@ -121,10 +122,18 @@ def launch_app(port: int, env: dict[str, str], log: Path):
 
 
 @pytest.fixture(scope="session")
-def app_server(chromium_path, checkpoint_env) -> Iterator[str]:
+def app_database(tmp_path_factory) -> str:
+    """The shared server's class board database: an SQLite file of the test session's own (not
+    the repo's data/classroom.sqlite), which tests may fill through `ClassBoard.from_url`."""
+    return f"sqlite:///{tmp_path_factory.mktemp('board') / 'classroom.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def app_server(chromium_path, checkpoint_env, app_database) -> Iterator[str]:
     """`streamlit run app.py` on a free port, for the whole session; yields its base URL."""
     port = free_port()
-    server = launch_app(port, checkpoint_env, OUTPUT / "browser-app-server.log")
+    env = {**checkpoint_env, "LENET_VIZ_DATABASE_URL": app_database}
+    server = launch_app(port, env, OUTPUT / "browser-app-server.log")
     try:
         yield devserver.url_of(port)
     finally:

@@ -13,6 +13,7 @@ import re
 
 import pytest
 
+from lenet_viz.classroom import ClassBoard, RunRecord, new_identity
 from tests.browser.conftest import wait_for_app
 from tests.browser.test_draw_browser import CANVAS, stroke
 
@@ -25,6 +26,7 @@ PAGES = {  # url path: the page's title in Chinese
     "draw": "画一个数字",
     "inside": "LeNet-5 内部",
     "robustness": "它有多稳健？",
+    "classroom": "班级看板",
 }
 # Names that stay as they are in the Chinese interface (issue 23), the names of activation
 # functions and optimizers as d2l-zh writes them, the paper's authors and title, units.
@@ -73,8 +75,8 @@ def lines_with(text: str, words: list[str]) -> list[str]:
     return [line for line in text.splitlines() if any(word in line for word in words)][:15]
 
 
-def open_in_chinese(page, url: str, path: str) -> None:
-    page.goto(f"{url}/{path}?lang=zh")
+def open_in_chinese(page, url: str, path: str, query: str = "") -> None:
+    page.goto(f"{url}/{path}?lang=zh{query}")
     page.locator("h1").filter(has_text=PAGES[path]).first.wait_for()
     wait_for_app(page, PAGE_MS)
 
@@ -115,3 +117,68 @@ def test_a_chinese_browser_gets_the_chinese_interface(app_url, browser):
         assert "训练" in nav and "比较" in nav
     finally:
         context.close()
+
+
+def a_class_with_runs(database_url: str):
+    """A class on the server's board: an assignments grid, three runs of two students (one
+    named, one with the board's default name) and the teacher's link."""
+    board = ClassBoard.from_url(database_url)
+    new = board.create_class("三年级二班")
+    board.set_assignments(
+        new.code, new.teacher_token, "activation", ["relu", "sigmoid"], "lr", [0.1]
+    )
+    students = [new_identity(), new_identity()]
+    board.join(new.code, students[0], "小明")
+    board.join(new.code, students[1])  # "Student 2"
+    for number, (identity, activation, accuracy) in enumerate(
+        [(students[0], "relu", 0.95), (students[1], "sigmoid", 0.11), (students[1], "relu", 0.93)]
+    ):
+        epochs = {"x": [1, 2], "y": [accuracy - 0.05, accuracy]}
+        board.publish(
+            new.code,
+            identity,
+            RunRecord(
+                run_uid=f"zh-{number}",
+                name=f"{activation} · SGD · lr 0.1",
+                settings={"arch": "modern", "activation": activation, "lr": 0.1, "epochs": 2},
+                curves={"test_accuracy": epochs, "loss": {"x": [1, 2, 3], "y": [2.3, 1.0, 0.5]}},
+                train_accuracy=accuracy,
+                test_accuracy=accuracy,
+                duration_seconds=4.2,
+                status="completed",
+            ),
+        )
+    return new
+
+
+def test_the_class_board_in_chinese(app_url, app_database, page):
+    """The teacher's board with runs on it: the links, the assignments grid, the teacher's
+    controls opened, the curves and the pooled experiment; and a student's part on Train."""
+    new = a_class_with_runs(app_database)
+    open_in_chinese(page, app_url, "classroom", f"&class={new.code}&teacher={new.teacher_token}")
+    page.get_by_text("汇总的实验").first.wait_for()
+    for summary in page.locator("[data-testid=stExpander] summary").all():
+        summary.click()
+        wait_for_app(page, PAGE_MS)
+    assert_all_chinese(page, "the class board, as its teacher")
+
+    student = page.context.browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        tab = student.new_page()
+        open_in_chinese(tab, app_url, "train", f"&class={new.code}")
+        tab.get_by_text("你在班级实验中的部分").first.wait_for()
+        assert_all_chinese(tab, "Train, as a student of the class")
+    finally:
+        student.close()
+
+
+def test_a_finished_run_on_train_in_chinese(app_url, page):
+    """Train after a Tiny run: the live curves (prepared figures), the results, the inside view."""
+    open_in_chinese(page, app_url, "train")
+    page.locator("[data-testid=stSelectbox]").filter(has_text="训练规模").click()
+    page.keyboard.type("极小")
+    page.keyboard.press("Enter")
+    wait_for_app(page, PAGE_MS)
+    page.get_by_role("button", name="开始", exact=True).click()
+    page.get_by_role("heading", name="结果").wait_for(timeout=PAGE_MS)
+    assert_all_chinese(page, "/train after a run")

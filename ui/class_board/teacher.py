@@ -114,7 +114,7 @@ def share_panel(info: ClassInfo, token: str) -> None:
         st.markdown(_("**Your teacher link** (keep it private: it manages the class):"))
         st.code(teacher_link(info.code, token, base_url()), language=None)
         st.caption(
-            _("Class code {code}; it expires on {date}.").format(
+            _("Class code `{code}`; it expires on {date}.").format(
                 code=info.code, date=f"{info.expires_at:%Y-%m-%d}"
             )
         )

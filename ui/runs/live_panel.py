@@ -32,14 +32,14 @@ def format_duration(seconds: float | None) -> str:
 
 
 STATUS_TEXT = {
-    RunStatus.IDLE: "not started",
-    RunStatus.QUEUED: "waiting for a free training slot",
-    RunStatus.RUNNING: "training",
-    RunStatus.PAUSED: RunStatus.PAUSED,
-    RunStatus.COMPLETED: "finished",
-    RunStatus.STOPPED: RunStatus.STOPPED,
-    RunStatus.DIVERGED: RunStatus.DIVERGED,
-    RunStatus.ERROR: "failed",
+    RunStatus.IDLE: N_("not started"),
+    RunStatus.QUEUED: N_("waiting for a free training slot"),
+    RunStatus.RUNNING: N_("training"),
+    RunStatus.PAUSED: N_("paused"),
+    RunStatus.COMPLETED: N_("finished"),
+    RunStatus.STOPPED: N_("stopped"),
+    RunStatus.DIVERGED: N_("diverged"),
+    RunStatus.ERROR: N_("failed"),
 }
 
 

@@ -38,9 +38,12 @@ def live_panel() -> None:
     st.markdown(_("**Run:** {name}").format(name=library_text(run["name"])))
     progress_panel(snapshot, TRAIN_TRAINER, notice=trainer.notice)
     if run["status"] == RunStatus.DIVERGED:
-        st.error(f"The run {run['message']}", icon=":material/warning:")
+        st.error(
+            _("The run {message}").format(message=library_text(run["message"])),
+            icon=":material/warning:",
+        )
     elif run["status"] == RunStatus.ERROR:
-        st.error(run["message"])
+        st.error(library_text(run["message"]))
     chart(st, view.iteration_figure(), key="train_iteration_chart", config=chart_config("curves"))
     epochs = trainer.runs[0].config.epochs
     chart(

@@ -123,6 +123,7 @@ def follow_class() -> None:
     """app.py's hook, before every page: join the class a link or cookie names, show the
     class panel in the sidebar, and watch this session's runs to publish them."""
     browser_identity()
+    class_outbox()  # made at a server's first page view: runs a stopped server left are retried
     code = requested_code()
     retry_due = time.monotonic() - st.session_state.get(JOIN_TRIED, -JOIN_RETRY_SECONDS)
     if code and (code != class_code() or (student() is None and retry_due >= JOIN_RETRY_SECONDS)):

@@ -137,6 +137,23 @@ def test_a_student_joins_by_the_link_and_gets_their_part_on_train(board, apps):
     assert [m["students"] for m in board.assignments(new.code)] == [["Ada"]]
 
 
+def test_the_name_field_keeps_the_students_name_across_pages_and_reloads(board, apps):
+    new = board.create_class("Year 11")
+    at = app_on(TRAIN, apps, **{"class": new.code})
+    at.text_input(key="class_display_name").set_value("Ada")
+    rerun(at)
+    at.switch_page(DRAW)
+    rerun(at)
+    assert at.text_input(key="class_display_name").value == "Ada"
+    again = AppTest.from_file(APP, default_timeout=TIMEOUT)  # a reload: a new session
+    apps.append(again)
+    again.session_state[BROWSER_ID] = at.session_state[BROWSER_ID]
+    again.query_params["class"] = new.code  # AppTest sends no cookie: the link names the class
+    again.switch_page(DRAW)
+    rerun(again)
+    assert again.text_input(key="class_display_name").value == "Ada"
+
+
 @needs_mnist
 def test_a_finished_run_is_published_and_the_toggle_turns_it_off(board, apps):
     new = board.create_class("Year 11")

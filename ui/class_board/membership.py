@@ -147,6 +147,10 @@ def sidebar_panel() -> None:
         if me is None:
             st.caption(_("Joining the class when its database answers again."))
             return
+        if not st.session_state.get(NAME_INPUT):
+            # The field's key is gone if a script run ended without drawing the field (Streamlit
+            # then forgets its value): the field would read empty. The board's name is the truth.
+            st.session_state[NAME_INPUT] = me.display_name
         st.text_input(
             _("Your name on the board"), key=NAME_INPUT, max_chars=NAME_LENGTH, on_change=rename
         )

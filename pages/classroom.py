@@ -42,7 +42,7 @@ if code is not None:
         st.warning(str(error))
         leave()
     except StorageUnavailable as error:
-        st.error(f"The class board's database is not reachable: {error}.")
+        st.error(_("The class board's database is not reachable: {error}.").format(error=error))
         st.stop()
 if info is None:
     create_or_join()
@@ -56,8 +56,12 @@ else:
     me = student()
     if me is not None and not teacher:
         st.text(
-            f"You are {me.display_name}."
-            + (f" Your part: {part_text(me.assignment)}." if me.assignment else "")
+            _("You are {name}.").format(name=me.display_name)
+            + (
+                " " + _("Your part: {part}.").format(part=part_text(me.assignment))
+                if me.assignment
+                else ""
+            )
         )
     if teacher:
         with st.expander(_("Share the class"), expanded=info.run_count == 0):

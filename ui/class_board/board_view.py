@@ -37,7 +37,7 @@ def board_fragment(info: ClassInfo) -> None:
         try:
             runs = board_runs(info.code)
         except StorageUnavailable as error:
-            st.error(f"The board cannot be shown right now: {error}.")
+            st.error(_("The board cannot be shown right now: {error}.").format(error=error))
             return
         draw_board(info, runs)
 
@@ -46,7 +46,9 @@ def board_fragment(info: ClassInfo) -> None:
 
 def draw_board(info: ClassInfo, runs: list[dict]) -> None:
     students = len({run["member_id"] for run in runs})
-    st.subheader(f"{len(runs)} runs from {students} students")
+    st.subheader(
+        _("{runs} runs from {students} students").format(runs=len(runs), students=students)
+    )
     if not runs:
         st.info(_("No runs yet: each run a student finishes on Train or Compare appears here."))
         return

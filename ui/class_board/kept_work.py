@@ -61,7 +61,8 @@ def class_models_panel(code: str, token: str) -> None:
         return
     for model in models:
         name_column, button_column = st.columns([3, 1])
-        name_column.text(f"{model.student or 'a student'}: {model.name} ({model.saved_at[:16]})")
+        who = model.student or _("a student")
+        name_column.text(f"{who}: {model.name} ({model.saved_at[:16]})")
         button_column.download_button(
             _("Download"),
             lambda model_id=model.id: workspace().model_bytes(

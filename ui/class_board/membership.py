@@ -160,10 +160,14 @@ def sidebar_panel() -> None:
             help=_("Every run you finish on Train or Compare goes to the class board."),
         )
         if me.assignment:
-            st.text(f"Your part: {part_text(me.assignment)}")
+            st.text(_("Your part: {part}").format(part=part_text(me.assignment)))
         waiting = class_outbox().waiting(me.code)
         if waiting:
-            st.caption(f"{waiting} run(s) wait for the board's database; they are kept.")
+            st.caption(
+                _("{count} run(s) wait for the board's database; they are kept.").format(
+                    count=waiting
+                )
+            )
         st.page_link(
             "pages/classroom.py", label=_("Open the class board"), icon=":material/groups:"
         )

@@ -112,7 +112,11 @@ def share_panel(info: ClassInfo, token: str) -> None:
         st.code(link, language=None)
         st.markdown(_("**Your teacher link** (keep it private: it manages the class):"))
         st.code(teacher_link(info.code, token, base_url()), language=None)
-        st.caption(f"Class code {info.code}; it expires on {info.expires_at:%Y-%m-%d}.")
+        st.caption(
+            _("Class code {code}; it expires on {date}.").format(
+                code=info.code, date=f"{info.expires_at:%Y-%m-%d}"
+            )
+        )
 
 
 def assignments_panel(info: ClassInfo, token: str) -> None:
@@ -121,7 +125,7 @@ def assignments_panel(info: ClassInfo, token: str) -> None:
     with rows_column:
         rows = st.selectbox(_("Rows"), list(GRID_SETTINGS), key="class_grid_rows")
         row_values = st.multiselect(
-            f"{rows} values",
+            _("{setting} values").format(setting=rows),
             GRID_SETTINGS[rows],
             key=f"class_grid_rows_{rows}",
             default=grid_default(rows),
@@ -135,7 +139,7 @@ def assignments_panel(info: ClassInfo, token: str) -> None:
             index=others.index("lr") if "lr" in others else 0,
         )
         column_values = st.multiselect(
-            f"{columns} values",
+            _("{setting} values").format(setting=columns),
             GRID_SETTINGS[columns],
             key=f"class_grid_columns_{columns}",
             default=grid_default(columns),
@@ -167,7 +171,9 @@ def set_assignments(code: str, token: str, rows, row_values, columns, column_val
         return
     st.session_state[PAGE_NOTICE] = (
         "success",
-        f"{cells} cells: each student who joins gets the next one, preloaded on Train.",
+        _("{cells} cells: each student who joins gets the next one, preloaded on Train.").format(
+            cells=cells
+        ),
     )
 
 
@@ -195,7 +201,7 @@ def manage_panel(info: ClassInfo, token: str) -> None:
     if info.closed:
         st.text(_("The class is closed: it takes no new runs."))
     st.button(
-        "Reopen the class" if info.closed else "Close the class (no new runs)",
+        _("Reopen the class") if info.closed else _("Close the class (no new runs)"),
         key="class_close",
         on_click=close_class,
         args=(info.code, token, not info.closed),

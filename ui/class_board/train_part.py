@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.class_board.membership import part_text, student
+from ui.i18n import _
 from ui.train.settings import NOTICE, apply_settings
 
 PRELOADED = "class_part_preloaded"  # the assignment already put into the settings
@@ -21,6 +22,8 @@ def preload_assignment() -> None:
     st.session_state[PRELOADED] = me.assignment
     st.session_state[NOTICE] = (
         "info",
-        f"Your part in the class experiment: {part_text(me.assignment)}. Start the run; it "
-        "goes to the class board when it finishes.",
+        _(
+            "Your part in the class experiment: {part}. Start the run; it goes to the class "
+            "board when it finishes."
+        ).format(part=part_text(me.assignment)),
     )

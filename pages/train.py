@@ -11,7 +11,7 @@ import streamlit as st
 
 from lenet_viz.training.status import ACTIVE_STATUSES, FINISHED_STATUSES
 from ui.cached_data import dataset_ready, fetch_hint
-from ui.class_board.kept_work import earlier_visits_section
+from ui.class_board.kept_runs import earlier_visits_section
 from ui.class_board.train_part import preload_assignment
 from ui.i18n import _
 from ui.layout import last_column_first_below
@@ -68,4 +68,4 @@ with live_column:
 if trainer is not None and seen_status in FINISHED_STATUSES:
     results_section(trainer)
 history_section(active)
-earlier_visits_section()  # kept for this browser: reloads, other tabs, restarts
+earlier_visits_section(active)  # kept for this browser: reloads, other tabs, restarts

@@ -4,15 +4,19 @@ a finished run published, the publish toggle, and a database that is down."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lenet_viz.classroom import ClassBoard
+from lenet_viz.classroom import ClassBoard, RunRecord, new_identity
+from lenet_viz.classroom.publication import flat_settings
 from lenet_viz.classroom.workspace import Workspace
 from lenet_viz.data.datasets import data_available
+from lenet_viz.nets.config import ModelConfig
+from lenet_viz.training.config import TrainConfig
 from tests.apptest_helpers import button, texts
 from tests.conftest import fresh_postgres_database, wait_for
 from ui.class_board.resources import class_board, class_outbox, workspace
@@ -133,6 +137,23 @@ def test_a_student_joins_by_the_link_and_gets_their_part_on_train(board, apps):
     assert [m["students"] for m in board.assignments(new.code)] == [["Ada"]]
 
 
+def test_the_name_field_keeps_the_students_name_across_pages_and_reloads(board, apps):
+    new = board.create_class("Year 11")
+    at = app_on(TRAIN, apps, **{"class": new.code})
+    at.text_input(key="class_display_name").set_value("Ada")
+    rerun(at)
+    at.switch_page(DRAW)
+    rerun(at)
+    assert at.text_input(key="class_display_name").value == "Ada"
+    again = AppTest.from_file(APP, default_timeout=TIMEOUT)  # a reload: a new session
+    apps.append(again)
+    again.session_state[BROWSER_ID] = at.session_state[BROWSER_ID]
+    again.query_params["class"] = new.code  # AppTest sends no cookie: the link names the class
+    again.switch_page(DRAW)
+    rerun(again)
+    assert again.text_input(key="class_display_name").value == "Ada"
+
+
 @needs_mnist
 def test_a_finished_run_is_published_and_the_toggle_turns_it_off(board, apps):
     new = board.create_class("Year 11")
@@ -156,6 +177,47 @@ def test_a_finished_run_is_published_and_the_toggle_turns_it_off(board, apps):
     assert second.status == "completed"
     assert wait_for(lambda: len(Workspace(board).runs(student.session_state[BROWSER_ID])) == 2)
     assert len(board.runs(new.code)) == 1  # kept in the student's history, not published
+
+
+def test_runs_from_earlier_visits_show_their_curves_and_load_their_settings(board, apps):
+    """A reload (a new session, the same browser identity) finds the runs it finished before:
+    their stored curves on a chart, and a kept run's settings a click away on Train."""
+    identity = new_identity()
+    kept = TrainConfig(model=ModelConfig(activation="sigmoid"), lr=0.3, epochs=3, batch_size=32)
+    Workspace(board).record_run(
+        identity,
+        RunRecord(
+            run_uid="earlier-0",
+            name="sigmoid · SGD · lr 0.3",
+            settings=flat_settings(kept),
+            curves={
+                "loss": {"x": [1, 2, 3, 4], "y": [2.3, 1.9, 1.2, 0.8]},
+                "test_accuracy": {"x": [1, 2, 3], "y": [0.6, 0.8, 0.9]},
+            },
+            train_accuracy=0.91,
+            test_accuracy=0.9,
+            duration_seconds=12.0,
+        ),
+    )
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    apps.append(at)
+    at.session_state[BROWSER_ID] = identity  # the cookie a reloaded page sends
+    at.switch_page(TRAIN)
+    rerun(at)
+    assert at.selectbox(key="train_opt_activation").value == "relu"  # not loaded by itself
+    assert any("Your runs from earlier visits (1" in e.label for e in at.expander)
+    [figure] = [
+        json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.key == "kept_runs_chart"
+    ]
+    traces = {(t["name"], tuple(t["y"])) for t in figure["data"]}
+    assert ("#1 sigmoid · SGD · lr 0.3", (60.0, 80.0, 90.0)) in traces  # test accuracy, in %
+    assert ("#1 sigmoid · SGD · lr 0.3", (2.3, 1.9, 1.2, 0.8)) in traces  # the batch loss
+    button(at, "Load its settings").click()
+    rerun(at)
+    assert at.selectbox(key="train_opt_activation").value == "sigmoid"
+    assert float(at.session_state["train_opt_lr_exact"]) == 0.3
+    assert at.number_input(key="train_opt_epochs").value == 3
+    assert "Start trains it again" in texts(at.info)
 
 
 @needs_mnist

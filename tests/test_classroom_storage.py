@@ -12,7 +12,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from lenet_viz.classroom import (
     MAX_CURVE_POINTS,
@@ -29,6 +29,7 @@ from lenet_viz.classroom import (
 )
 from lenet_viz.classroom.board import now_utc
 from lenet_viz.classroom.database import alembic_config, make_engine, migrate
+from lenet_viz.classroom.outbox_file import OutboxFile, Pending, outbox_path
 from lenet_viz.classroom.publication import Outbox
 from lenet_viz.classroom.schema import NAME_LENGTH, Base
 from tests.conftest import fresh_postgres_database
@@ -337,3 +338,53 @@ def test_an_outage_is_reported_and_the_outbox_publishes_when_the_database_is_bac
         time.sleep(0.2)
     assert [run["name"] for run in board.runs(code)] == ["run during the outage"]
     board.engine.dispose()
+
+
+def test_runs_waiting_through_an_outage_survive_a_server_restart(postgres, tmp_path):
+    """A run kept while the database is down is in the outbox's file; a server restarted during
+    the outage (a new Outbox on the same file) publishes it when the database is back, once."""
+    url = fresh_postgres_database(postgres, "outage_restart")
+    board = ClassBoard.from_url(url)
+    code = board.create_class("Year 11").code
+    student = new_identity()
+    board.join(code, student)
+    path = tmp_path / "classroom.outbox.jsonl"
+    stopped = Outbox(board, retry_seconds=3600, path=path)  # the server that stops
+    postgres.pause()
+    try:
+        assert not stopped.publish(code, student, record("kept on disk", points=2000))
+        assert [p.record.run_uid for p in OutboxFile(path).read()] == ["kept on disk"]
+        restarted = Outbox(ClassBoard.from_url(url), retry_seconds=0.2, path=path)
+        assert restarted.waiting(code) == 1  # read back from the file
+    finally:
+        postgres.resume()
+    deadline = time.monotonic() + 30
+    while restarted.waiting() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [run] = board.runs(code)
+    assert run["name"] == "run kept on disk"
+    assert len(run["curves"]["loss"]["x"]) <= MAX_CURVE_POINTS
+    assert not path.exists()  # nothing waits any more
+    assert stopped.flush() == 0  # the old server's copy, published again: still once
+    assert len(board.runs(code)) == 1
+    assert Outbox(board, path=path).waiting() == 0
+    board.engine.dispose()
+    restarted.board.engine.dispose()
+
+
+def test_the_outbox_file_is_private_shared_and_skips_what_it_cannot_read(tmp_path):
+    path = tmp_path / "classroom.outbox.jsonl"
+    assert outbox_path(make_url(f"sqlite:///{tmp_path / 'classroom.sqlite'}")) == path
+    elsewhere = outbox_path(make_url("postgresql+psycopg://ada:secret@db.example/class"))
+    assert "secret" not in str(elsewhere) and elsewhere.name.endswith(".outbox.jsonl")
+    one, two = OutboxFile(path), OutboxFile(path)  # two server processes, one data folder
+    one.update(add=[Pending("CODE", "me", record("a"))])
+    two.update(add=[Pending("CODE", "you", record("b")), Pending("CODE", "me", record("a"))])
+    with path.open("a", encoding="utf-8") as file:
+        file.write('{"half a line\n')
+    one.update(remove=[("CODE", "a")])
+    assert [(p.identity, p.record) for p in two.read()] == [("you", record("b"))]
+    assert path.stat().st_mode & 0o077 == 0  # identities are secrets: this user's only
+    two.update(remove=[("CODE", "b")])
+    assert not path.exists()
+    assert list(tmp_path.iterdir()) == []  # no temporary or lock file left

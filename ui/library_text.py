@@ -135,6 +135,8 @@ CHART_TEXT = (
         "{layer} pass %{x}: median %{y:.2g}, min %{customdata[0]:.2g}, "
         "max %{customdata[1]:.2g}<extra></extra>"
     ),
+    # figures/classroom.py (a browser's kept runs)
+    N_("Test accuracy per epoch (%)"),
 )
 
 EXPLAIN_TEXT = (

@@ -6,10 +6,11 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from pathlib import Path
 
 from lenet_viz.classroom.board import ClassBoard, ClassroomError, RunRecord, TooManyRuns
 from lenet_viz.classroom.database import StorageUnavailable
+from lenet_viz.classroom.outbox_file import OutboxFile, Pending
 from lenet_viz.classroom.workspace import Workspace
 from lenet_viz.training.config import TrainConfig
 from lenet_viz.training.run import TrainingRun
@@ -59,28 +60,30 @@ def run_record(run: TrainingRun, run_uid: str, duration_seconds: float) -> RunRe
     )
 
 
-@dataclass
-class Pending:
-    code: str
-    identity: str
-    record: RunRecord
-
-
 class Outbox:
     """Finished runs on their way to a board. A run the database could not take (it is down,
     or the student's per-minute limit is reached) waits here and is retried every
     `retry_seconds` on a background thread until it is stored; publishing is idempotent, so a
-    retry never stores a run twice. One per server process (runs waiting are lost only if the
-    server stops while the database is down)."""
+    retry never stores a run twice. One per server process. With a `path` (the app's:
+    `outbox_path` of the board's database) the waiting runs are also kept in that file: an
+    Outbox made on it again, in a server restarted during an outage, reads them back and
+    retries them. Without one they wait in memory only."""
 
-    def __init__(self, board: ClassBoard, retry_seconds: float = 3.0) -> None:
+    def __init__(
+        self, board: ClassBoard, retry_seconds: float = 3.0, path: Path | None = None
+    ) -> None:
         self.board = board
         self.retry_seconds = retry_seconds
+        self.file = None if path is None else OutboxFile(path)
         self._waiting: list[Pending] = []
         self._trying: list[Pending] = []  # taken out by a flush that is going on
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        if self.file is not None:
+            self._waiting = self.file.read()  # left by a server that stopped during an outage
+            if self._waiting:
+                self._start()
 
     def publish(self, code: str, identity: str, record: RunRecord) -> bool:
         """Publish now if the database takes it (True), else keep it to retry (False). Other
@@ -89,8 +92,10 @@ class Outbox:
             self.board.publish(code, identity, record)
             return True
         except (StorageUnavailable, TooManyRuns):
+            pending = Pending(code, identity, record)
             with self._lock:
-                self._waiting.append(Pending(code, identity, record))
+                self._keep_on_disk(add=[pending])
+                self._waiting.append(pending)
                 self._start()
             return False
 
@@ -106,18 +111,26 @@ class Outbox:
         with self._lock:
             batch, self._waiting = self._waiting, []
             self._trying = batch
-        kept = []
+        kept, done = [], []
         for pending in batch:
             try:
                 self.board.publish(pending.code, pending.identity, pending.record)
+                done.append(pending.key)
             except (StorageUnavailable, TooManyRuns):
                 kept.append(pending)
             except ValueError:
-                pass  # ClassroomError: closed, full or deleted; nothing more to do
+                done.append(pending.key)  # ClassroomError: closed, full or deleted; nothing more
         with self._lock:
+            self._keep_on_disk(remove=done)
             self._waiting = kept + self._waiting
             self._trying = []
             return len(self._waiting)
+
+    def _keep_on_disk(self, add=(), remove=()) -> None:
+        """The file follows the waiting runs; a disk that fails leaves them in memory only."""
+        if self.file is not None:
+            with contextlib.suppress(OSError):
+                self.file.update(add=add, remove=remove)
 
     def _start(self) -> None:
         if self._thread is None or not self._thread.is_alive():

@@ -26,10 +26,20 @@ from lenet_viz.classroom.schema import (
     PersonalRun,
     SavedModel,
 )
+from lenet_viz.training.config import TrainConfig
 
 MAX_PERSONAL_RUNS = 50  # the newest runs of a browser are kept
 MAX_SAVED_MODELS = 30  # per browser: saving one more drops the oldest
 MAX_MODEL_BYTES = 50 * 1024 * 1024
+
+
+def kept_run_config(run: dict) -> TrainConfig | None:
+    """The settings of a kept run (one of `Workspace.runs`) as a TrainConfig, to train it
+    again; None if they no longer make a valid one (a run kept by an older version)."""
+    try:
+        return TrainConfig.from_dict(run.get("settings") or {}).validate()
+    except (TypeError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)

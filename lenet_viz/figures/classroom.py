@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
+from plotly.subplots import make_subplots
 
 from lenet_viz.classroom.grid import PooledGrid, sort_key
 from lenet_viz.figures.style import RUN_COLORS, style
@@ -96,6 +97,64 @@ def pooled_figure(grid: PooledGrid) -> go.Figure:
         yaxis_type="category",
     )
     return style(fig, height=140 + 70 * max(1, len(grid.row_values)), legend=False)
+
+
+# ------------------------------------------------------------------ a browser's kept runs
+
+KEPT_CURVES = (
+    # (stored curve, subplot title, x axis, scale of the stored values)
+    ("test_accuracy", "Test accuracy per epoch (%)", "epoch", 100.0),
+    ("loss", "Loss per batch", "iteration (batches)", 1.0),
+)
+
+
+def kept_run_label(number: int, run: dict) -> str:
+    """How a kept run is named in its chart, its table and its picker: "#2 relu · SGD · lr 0.1"
+    (numbered from 1, newest first, as the browser's runs are listed)."""
+    return f"#{number} {run['name']}"
+
+
+def kept_curves(run: dict) -> dict[str, tuple[list[float], list[float]]]:
+    """A stored run's curves as the kept runs' chart draws them: {curve: (x, y)}, the test
+    accuracy in percent; a curve the run did not store is empty."""
+    curves = run.get("curves") or {}
+    drawn = {}
+    for name, _title, _x_title, scale in KEPT_CURVES:
+        points = curves.get(name) or {}
+        x, y = list(points.get("x") or []), list(points.get("y") or [])
+        drawn[name] = (x[: len(y)], [scale * value for value in y[: len(x)]])
+    return drawn
+
+
+def kept_runs_figure(runs: Sequence[dict]) -> go.Figure:
+    """A browser's kept runs (as `Workspace.runs` gives them, newest first), each run's test
+    accuracy at every epoch's end and its batch loss side by side, one colour per run."""
+    fig = make_subplots(
+        rows=1,
+        cols=len(KEPT_CURVES),
+        subplot_titles=[title for _name, title, _x, _scale in KEPT_CURVES],
+        horizontal_spacing=0.1,
+    )
+    for index, run in enumerate(runs):
+        color = RUN_COLORS[index % len(RUN_COLORS)]
+        name = kept_run_label(index + 1, run)
+        for column, (x, y) in enumerate(kept_curves(run).values(), start=1):
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=y,
+                    mode="lines+markers" if len(x) < 30 else "lines",
+                    line=dict(color=color, width=2),
+                    name=name,
+                    legendgroup=name,
+                    showlegend=column == 1,
+                ),
+                row=1,
+                col=column,
+            )
+    for column, (_name, _title, x_title, _scale) in enumerate(KEPT_CURVES, start=1):
+        fig.update_xaxes(title_text=x_title, row=1, col=column)
+    return style(fig, height=380)
 
 
 # ------------------------------------------------------------------ the PNG for slides

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import OUTPUT, VIEWPORT, launch_app, save_screenshot
+from playwright.sync_api import expect
 
 from devtools.app_server import free_port, stop_app, url_of
 from lenet_viz.classroom import ClassBoard
@@ -44,9 +45,12 @@ def choose(page, label: str, option: str) -> None:
     page.keyboard.press("Enter")
 
 
-def student_trains_their_part(browser, url: str, code: str, part: str, wait_for_app) -> None:
+def student_trains_their_part(
+    browser, url: str, code: str, part: str, name: str, wait_for_app
+) -> None:
     """A student of their own (a new browser context: their own cookies) opens the class link
-    on Train, finds their part preloaded, and trains a Tiny run."""
+    on Train, finds their part preloaded and their name in the sidebar, and trains a Tiny run;
+    the name is still in its field on another page and after a reload."""
     context = browser.new_context(viewport={"width": 1400, "height": 1300})
     try:
         page = context.new_page()
@@ -54,11 +58,19 @@ def student_trains_their_part(browser, url: str, code: str, part: str, wait_for_
         page.goto(f"{url}/train?class={code}")
         wait_for_app(page)
         page.get_by_text(f"Your part in the class experiment: {part}").wait_for()
-        page.get_by_label("Your name on the board").wait_for()
+        name_field = page.get_by_label("Your name on the board")
+        expect(name_field).to_have_value(name)
         choose(page, "Run size", TINY)
         wait_for_app(page)
         page.get_by_role("button", name="Start").click()
         page.get_by_role("heading", name="Results").wait_for(timeout=RUN_MS)
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Draw").click()
+        wait_for_app(page)
+        expect(page.get_by_role("heading", name="Draw a digit")).to_be_visible()
+        expect(name_field).to_have_value(name)
+        page.reload()
+        wait_for_app(page)
+        expect(name_field).to_have_value(name)
     finally:
         context.close()
 
@@ -71,9 +83,10 @@ def test_two_students_on_two_servers_fill_one_board(two_servers, browser, wait_f
         new.code, new.teacher_token, "activation", ["relu", "sigmoid"], "lr", [0.1]
     )
 
-    student_trains_their_part(browser, first, new.code, "activation relu, lr 0.1", wait_for_app)
-    student_trains_their_part(browser, second, new.code, "activation sigmoid, lr 0.1", wait_for_app)
     names = ["Student 1", "Student 2"]  # one numbering across both servers
+    parts = ["activation relu, lr 0.1", "activation sigmoid, lr 0.1"]
+    for url, part, name in zip((first, second), parts, names, strict=True):
+        student_trains_their_part(browser, url, new.code, part, name, wait_for_app)
     for url in (first, second):  # either replica shows the whole board
         context = browser.new_context(viewport=VIEWPORT)
         try:

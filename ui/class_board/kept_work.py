@@ -1,7 +1,8 @@
 """A browser's work kept in the database under its identity (the cookie's random id): the
 models it saved (offered again by the model picker after a reload, in a new tab, after a server
 restart, on another replica), its finished runs (listed on Train), and, for a class's teacher,
-every model the class saved. A database that is down only hides them for a while."""
+every model the class saved. A database that is down only hides them for a while. (The Train
+page's list of the runs is ui/class_board/kept_runs.py.)"""
 
 from __future__ import annotations
 
@@ -11,12 +12,10 @@ import streamlit as st
 
 from lenet_viz.checkpoints.store import LoadedCheckpoint, load_checkpoint_bytes
 from lenet_viz.classroom import ClassroomError, StorageUnavailable
-from lenet_viz.classroom.tables import percent
 from lenet_viz.classroom.workspace import SavedModelInfo
 from ui.class_board.membership import browser_identity, class_code
 from ui.class_board.resources import workspace
 from ui.i18n import _
-from ui.state import TRAINER_KEYS
 
 KEPT_PREFIX = "kept:"
 LOADED_KEPT = "kept_models_loaded"  # {model id: LoadedCheckpoint}, decoded once a session
@@ -50,40 +49,6 @@ def load_kept_model(option: str) -> LoadedCheckpoint:
     return loaded[model_id]
 
 
-def this_sessions_run_ids() -> set[str]:
-    return {
-        st.session_state[key].id for key in TRAINER_KEYS if st.session_state.get(key) is not None
-    }
-
-
-def earlier_visits_section() -> None:
-    """Train: the runs this browser finished in earlier visits (a reload, another tab, before a
-    server restart), with their settings and final accuracies."""
-    try:
-        runs = workspace().runs(browser_identity())
-    except StorageUnavailable:
-        return
-    mine = this_sessions_run_ids()
-    earlier = [run for run in runs if run["run_uid"].split("-")[0] not in mine]
-    if not earlier:
-        return
-    with st.expander(f"Your runs from earlier visits ({len(earlier)}, kept for this browser)"):
-        st.dataframe(
-            [
-                {
-                    "finished": run["finished_at"][:16].replace("T", " "),
-                    "run": run["name"],
-                    "train accuracy %": percent(run["train_accuracy"]),
-                    "test accuracy %": percent(run["test_accuracy"]),
-                    "seconds": round(run["duration_seconds"], 1),
-                    "status": run["status"],
-                }
-                for run in earlier
-            ],
-            hide_index=True,
-        )
-
-
 def class_models_panel(code: str, token: str) -> None:
     """Class page, for the teacher: every model the class saved, to download."""
     try:
@@ -96,7 +61,8 @@ def class_models_panel(code: str, token: str) -> None:
         return
     for model in models:
         name_column, button_column = st.columns([3, 1])
-        name_column.text(f"{model.student or 'a student'}: {model.name} ({model.saved_at[:16]})")
+        who = model.student or _("a student")
+        name_column.text(f"{who}: {model.name} ({model.saved_at[:16]})")
         button_column.download_button(
             _("Download"),
             lambda model_id=model.id: workspace().model_bytes(

@@ -124,6 +124,7 @@ def follow_class() -> None:
     """app.py's hook, before every page: join the class a link or cookie names, show the
     class panel in the sidebar, and watch this session's runs to publish them."""
     browser_identity()
+    class_outbox()  # made at a server's first page view: runs a stopped server left are retried
     code = requested_code()
     retry_due = time.monotonic() - st.session_state.get(JOIN_TRIED, -JOIN_RETRY_SECONDS)
     if code and (code != class_code() or (student() is None and retry_due >= JOIN_RETRY_SECONDS)):
@@ -147,6 +148,10 @@ def sidebar_panel() -> None:
         if me is None:
             st.caption(_("Joining the class when its database answers again."))
             return
+        if not st.session_state.get(NAME_INPUT):
+            # The field's key is gone if a script run ended without drawing the field (Streamlit
+            # then forgets its value): the field would read empty. The board's name is the truth.
+            st.session_state[NAME_INPUT] = me.display_name
         st.text_input(
             _("Your name on the board"), key=NAME_INPUT, max_chars=NAME_LENGTH, on_change=rename
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lenet_viz.classroom import ClassBoard
+from lenet_viz.classroom.outbox_file import outbox_path
 from lenet_viz.classroom.publication import Outbox
 from lenet_viz.classroom.workspace import Workspace
 
@@ -18,7 +19,10 @@ def class_board() -> ClassBoard:
 
 @st.cache_resource
 def class_outbox() -> Outbox:
-    return Outbox(class_board())
+    """Runs waiting for the database, kept in a file beside it: a server restarted during an
+    outage reads them back (at its first page view) and publishes them when it is back."""
+    board = class_board()
+    return Outbox(board, path=outbox_path(board.engine.url))
 
 
 @st.cache_resource

@@ -94,9 +94,11 @@ RECIPES = {
     "modern": [
         (
             "default",
-            "Quick SGD (the default)",
-            "SGD, lr 0.01, momentum 0.9, batch 64, 2 epochs: {batches} at this run size. "
-            "Notice how fast the loss falls at first, then only slowly.",
+            N_("Quick SGD (the default)"),
+            N_(
+                "SGD, lr 0.01, momentum 0.9, batch 64, 2 epochs: {batches} at this run size. "
+                "Notice how fast the loss falls at first, then only slowly."
+            ),
         ),
         (
             "fast",
@@ -108,38 +110,48 @@ RECIPES = {
         ),
         (
             "seed",
-            "The notebook's recipe",
-            "SGD, lr 0.01, momentum 0.5, batch 32, 1 epoch: {batches} at this run size. Try "
-            "it with sigmoid at the Medium size: the net stays stuck near 10 % (a guess) while "
-            "ReLU learns (at Quick, ReLU has not learned yet either).",
+            N_("The notebook's recipe"),
+            N_(
+                "SGD, lr 0.01, momentum 0.5, batch 32, 1 epoch: {batches} at this run size. Try "
+                "it with sigmoid at the Medium size: the net stays stuck near 10 % (a guess) while "
+                "ReLU learns (at Quick, ReLU has not learned yet either)."
+            ),
         ),
         (
             "d2l",
-            "d2l-zh's LeNet (动手学深度学习 6.6)",
-            "Dive into Deep Learning's LeNet: sigmoid, average pooling, 0..1 pixels, Xavier "
-            "weights; Fashion-MNIST, SGD lr 0.9, batch 256, 10 epochs on all 60,000 images "
-            "({batches}, a few minutes). The book reports train loss {train_loss}, train "
-            "accuracy {train_acc}, test accuracy {test_acc}. Notice the first epoch stuck at "
-            "10 %: sigmoid needs that high rate to get going.",
+            N_("d2l-zh's LeNet (动手学深度学习 6.6)"),
+            N_(
+                "Dive into Deep Learning's LeNet: sigmoid, average pooling, 0..1 pixels, Xavier "
+                "weights; Fashion-MNIST, SGD lr 0.9, batch 256, 10 epochs on all 60,000 images "
+                "({batches}, a few minutes). The book reports train loss {train_loss}, train "
+                "accuracy {train_acc}, test accuracy {test_acc}. Notice the first epoch stuck at "
+                "10 %: sigmoid needs that high rate to get going."
+            ),
         ),
         (
             "d2l-max-pool",
-            "d2l-zh exercise: max pooling",
-            "The d2l-zh recipe with max pooling instead of average pooling ({batches}). Notice "
-            "whether it ends higher than the book's test accuracy {test_acc}.",
+            N_("d2l-zh exercise: max pooling"),
+            N_(
+                "The d2l-zh recipe with max pooling instead of average pooling ({batches}). Notice "
+                "whether it ends higher than the book's test accuracy {test_acc}."
+            ),
         ),
         (
             "d2l-relu",
-            "d2l-zh exercise: ReLU",
-            "The d2l-zh recipe with ReLU instead of sigmoid, at lr 0.1 ({batches}): at the "
-            "book's lr 0.9 ReLU's first steps overshoot and it ends at chance. Notice no stuck "
-            "first epoch.",
+            N_("d2l-zh exercise: ReLU"),
+            N_(
+                "The d2l-zh recipe with ReLU instead of sigmoid, at lr 0.1 ({batches}): at the "
+                "book's lr 0.9 ReLU's first steps overshoot and it ends at chance. Notice no stuck "
+                "first epoch."
+            ),
         ),
         (
             "d2l-mnist",
-            "d2l-zh exercise: MNIST",
-            "The d2l-zh recipe on the original MNIST digits instead of Fashion-MNIST "
-            "({batches}). Notice how much easier digits are than clothes.",
+            N_("d2l-zh exercise: MNIST"),
+            N_(
+                "The d2l-zh recipe on the original MNIST digits instead of Fashion-MNIST "
+                "({batches}). Notice how much easier digits are than clothes."
+            ),
         ),
     ],
     "faithful": [
@@ -189,7 +201,8 @@ def recipe_notice(arch: str, preset: str, size: str) -> str:
     values = recipe_settings(arch, preset)
     images = RUN_SIZES[size][0] or SPLIT_SIZES[True]
     batches = batches_per_epoch(images, values["batch_size"]) * values["epochs"]
-    return text.format(batches=f"{batches:,} batches", **D2L_PUBLISHED)
+    count = _("{count} batches").format(count=f"{batches:,}")
+    return _(text).format(batches=count, **D2L_PUBLISHED)
 
 
 def arch_defaults(arch: str) -> dict:

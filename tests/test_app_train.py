@@ -510,7 +510,7 @@ def test_train_page_switches_the_c3_table_and_pooling(stop_trainers_afterwards):
     model = trainer.runs[0].model
     assert (model.config.c3, model.config.pooling) == ("paper", "avg")
     assert model.connection_table() == [list(row) for row in table_i()]
-    assert "C3=paper pool=avg" in trainer.runs[0].name
+    assert "C3 paper · avg pooling" in trainer.runs[0].name
     button(at, "Stop").click()
     at.run()
     assert trainer.wait(60)
@@ -734,7 +734,7 @@ def test_train_page_trains_with_the_papers_distortions(stop_trainers_afterwards)
     at.run()
     trainer = at.session_state["train_trainer"]
     assert trainer.runs[0].config.augment == "paper"
-    assert trainer.runs[0].name.endswith("aug=paper")
+    assert trainer.runs[0].name.endswith("augment paper")
     button(at, "Stop").click()
     at.run()
     assert trainer.wait(60)

@@ -123,7 +123,9 @@ def show_steps(digit: DigitPreprocessing, resize: str, uploaded: bool = False) -
             pixel_image(image, STEP_PX),
             caption=_(captions[name]) if name in captions else name,
             width=shown_width,
-            alt=f"Preprocessing step: {captions.get(name, name)}",
+            alt=_("Preprocessing step: {step}").format(
+                step=_(captions[name]) if name in captions else name
+            ),
         )
     padding = (
         _("adds a 2-pixel border, as the paper did (LeCun et al. 1998, p.7)")

@@ -106,7 +106,9 @@ for tab, arch in zip(tabs, ARCH_TITLES, strict=True):
         chart(
             st.container(key=f"{DIAGRAM}_{arch}"),
             localized_figure(architecture_figure(infos[arch])),
-            alt=f"{ARCH_TITLES[arch]}: each layer's output shape and parameters, input to output",
+            alt=_("{net}: each layer's output shape and parameters, input to output").format(
+                net=_(ARCH_TITLES[arch])
+            ),
             key=f"home_arch_{arch}",
             config={"displayModeBar": False, "staticPlot": True},
         )

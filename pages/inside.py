@@ -48,7 +48,7 @@ result = inside.inspect_digit(model, inside.network_input(image28, model.config)
 picture.image(
     figures.pixel_image(as_unit_image(image28), 168),
     caption=_("The digit (28x28)"),
-    alt=f"The digit the page follows through the net: {what}",
+    alt=_("The digit the page follows through the net: {digit}").format(digit=what),
 )
 with summary:
     if result.output_is_penalty:  # RBF penalties: no probabilities to be sure with

@@ -261,3 +261,31 @@ def translate_spec(spec: dict, translate: Callable[[str], str]) -> dict:
             trace["legendgrouptitle"] = {**group, "text": translate(group["text"])}
         data.append(trace)
     return {**spec, "layout": layout, "data": data}
+
+
+# ------------------------------------------------------------------ Streamlit's own words
+
+
+def file_uploader(label: str, types: list[str], key: str):
+    """`st.file_uploader` with Streamlit's own words on it ("Upload", "200MB per file • PNG")
+    in the page's language. Streamlit translates none of its widgets, so for Chinese a style
+    rule hides its English (visibility, so neither screen readers nor `innerText` read it) and
+    shows the translation in its place."""
+    if current_language() != ENGLISH:
+        where = f".st-key-{key} [data-testid=stFileUploaderDropzone]"
+        limit = _("{size} MB per file • {kinds}").format(
+            size=st.get_option("server.maxUploadSize"), kinds=", ".join(t.upper() for t in types)
+        )
+        upload = _("Upload")
+        hidden = "visibility: hidden; font-size: 0;"
+        shown = "visibility: visible; font-size: 0.875rem;"
+        st.html(
+            "<style>"
+            f"{where} button p, {where} [data-testid=stFileUploaderDropzoneInstructions] span"
+            f" {{ {hidden} }}"
+            f'{where} button p::after {{ content: "{upload}"; {shown} font-size: 1rem; }}'
+            f"{where} [data-testid=stFileUploaderDropzoneInstructions] span::after"
+            f' {{ content: "{limit}"; {shown} }}'
+            "</style>"
+        )
+    return st.file_uploader(label, type=types, key=key)

@@ -28,7 +28,7 @@ from lenet_viz.explain.calibration import temperature_of
 from lenet_viz.nets.model import LeNetBase
 from lenet_viz.training.status import ACTIVE_STATUSES
 from ui.class_board.kept_work import KEPT_PREFIX, kept_models, load_kept_model
-from ui.i18n import N_, _
+from ui.i18n import N_, _, file_uploader
 from ui.library_text import library_text
 from ui.state import SAVED_MODELS, TRAIN_TRAINER
 
@@ -51,7 +51,7 @@ class PickedModel:
     temperature: float = 1.0  # calibration of its probabilities (lenet_viz.explain.calibration)
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=32)  # `_load` shows the spinner
 def _load_cached(path: str, modified_ns: int, size: int) -> LoadedCheckpoint:
     """Load a checkpoint once per server; a changed file (time, size) is loaded again."""
     return load_checkpoint(path)
@@ -59,7 +59,8 @@ def _load_cached(path: str, modified_ns: int, size: int) -> LoadedCheckpoint:
 
 def _load(path: Path) -> LoadedCheckpoint:
     stat = path.stat()
-    return _load_cached(str(path), stat.st_mtime_ns, stat.st_size)
+    with st.spinner(_("Loading the model…")):
+        return _load_cached(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 def _describe(loaded: LoadedCheckpoint, origin: str) -> str:
@@ -226,7 +227,7 @@ def _resolve(choice: str, label: str) -> PickedModel | None:
             return PickedModel(loaded.model, label, description, temperature_of(loaded.metadata))
         if choice.startswith(KEPT_PREFIX):
             loaded = load_kept_model(choice)
-            description = _describe(loaded, "saved by you earlier")
+            description = _describe(loaded, _("saved by you earlier"))
             return PickedModel(loaded.model, label, description, temperature_of(loaded.metadata))
         if choice == TRAINING:
             return _training_model(label)
@@ -247,9 +248,9 @@ def _training_model(label: str) -> PickedModel | None:
 
 
 def _uploaded_model() -> PickedModel | None:
-    upload = st.file_uploader(
+    upload = file_uploader(
         _("Checkpoint file (.pt) saved by this app or `python -m lenet_viz train --save`"),
-        type=["pt"],
+        ["pt"],
         key="model_upload",
     )
     if upload is not None:

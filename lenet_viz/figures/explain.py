@@ -222,6 +222,9 @@ def top_digits_figure(
     return fig
 
 
+STRIP_CAPTION_SIZE = 13  # a strength on its digit, readable on a phone and a projector
+
+
 def digit_strip_figure(
     rows: Sequence[tuple[str, np.ndarray, Sequence[str]]], height_per_row: int = 110
 ) -> go.Figure:
@@ -241,7 +244,7 @@ def digit_strip_figure(
                 text=f"<b>{title}</b>",
                 showarrow=False,
                 xanchor="left",
-                font=dict(size=12),
+                font=dict(size=14),
             )
         )
         for c, image in enumerate(images):
@@ -253,7 +256,7 @@ def digit_strip_figure(
                     text=captions[c],
                     showarrow=False,
                     xanchor="right",
-                    font=dict(size=10, color="#ffd27f"),
+                    font=dict(size=STRIP_CAPTION_SIZE, color="#ffd27f"),
                 )
             )
     fig = _mosaic_figure(canvas, height=len(rows) * height_per_row + 40)

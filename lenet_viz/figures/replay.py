@@ -38,7 +38,8 @@ GAP = 2  # pixels between two tiles
 # CSS image-rendering: pixelated), and in a CLI frame, drawn at its final size.
 PAGE_PIXELS = {"kernels": 8, "C1": 2, "C3": 4}  # a 5x5 kernel 40 px, C1 56 px, C3 40 px
 FRAME_PIXELS = {"kernels": 12, "C1": 2, "C3": 5}  # 60, 56 and 50 px: a GIF of ~30 stays small
-BARS_SIZE = (240, 150)  # the probabilities picture, width x height
+BARS_SIZE = (280, 176)  # the probabilities picture, width x height
+BAR_FONT_SIZE = 17  # its digits and the predicted share: readable where the picture is shrunk
 
 
 def colorize(stack: np.ndarray, signed: bool | None = None) -> np.ndarray:
@@ -108,7 +109,7 @@ def view_images(view: InsideView, pixels: dict[str, int] = PAGE_PIXELS) -> dict[
 def probabilities_image(view: InsideView, size: tuple[int, int] = BARS_SIZE) -> np.ndarray:
     """The ten probabilities as bars (the predicted digit orange, its share written above)."""
     canvas = Image.new("RGB", size, BACKGROUND)
-    _bars(ImageDraw.Draw(canvas), view, (0, 18, size[0], size[1]))
+    _bars(ImageDraw.Draw(canvas), view, (0, BAR_FONT_SIZE + 6, size[0], size[1]), BAR_FONT_SIZE)
     return np.asarray(canvas)
 
 
@@ -135,13 +136,18 @@ def _paste(canvas: Image.Image, rgb: np.ndarray, left: int, top: int) -> int:
     return left + rgb.shape[1]
 
 
-def _bars(draw: ImageDraw.ImageDraw, view: InsideView, box: tuple[int, int, int, int]) -> None:
+def _bars(
+    draw: ImageDraw.ImageDraw,
+    view: InsideView,
+    box: tuple[int, int, int, int],
+    font_size: int = 13,
+) -> None:
     """The ten probabilities as bars from 0 to 100%, the predicted digit in orange with its
     share above it, the digits underneath."""
     left, top, right, bottom = box
-    font = _font(13)
+    font = _font(font_size)
     slot = (right - left) / 10
-    base = bottom - 18
+    base = bottom - font_size - 5
     for digit, probability in enumerate(np.nan_to_num(view.probabilities)):
         x0 = left + digit * slot + 2
         height = float(probability) * (base - top)

@@ -192,3 +192,16 @@ def test_a_finished_run_on_train_in_chinese(app_url, page):
     page.get_by_role("heading", name="结果").wait_for(timeout=PAGE_MS)
     open_every_expander(page)
     assert_all_chinese(page, "/train after a run")
+
+
+def test_the_uploads_in_chinese(app_url, page):
+    """Draw with a picture to upload and a checkpoint to upload: Streamlit's own words on its
+    upload boxes ("Upload", "200MB per file") come out in Chinese too."""
+    open_in_chinese(page, app_url, "draw")
+    page.get_by_text("上传图片", exact=True).click()
+    wait_for_app(page, PAGE_MS)
+    page.locator("[data-testid=stSelectbox]").filter(has_text="模型").first.click()
+    page.get_by_role("option", name="上传检查点（.pt）…").click()
+    wait_for_app(page, PAGE_MS)
+    assert page.locator("[data-testid=stFileUploaderDropzone]").count() == 2
+    assert_all_chinese(page, "/draw with its uploads")

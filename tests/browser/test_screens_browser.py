@@ -8,7 +8,8 @@
 - Every page: nothing wider than the window (a table scrolls inside its own frame instead).
 
 One tab per width walks the pages; the phone's sidebar, an overlay that covers the page when open,
-is checked closed.
+is checked open (it fits, every page link in view) and the page behind it closed.
+- No chart's toolbar covers a title or a legend on a phone (Train's live curves after a run).
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ PHONE = 390
 HEIGHTS = {PHONE: 844}  # an iPhone 12-15's CSS pixels; the others 800 high
 PAGES = tuple("" if name == "home" else name for name in PAGE_FILES)  # every page's URL path
 CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
+SIZE_LABEL, START, RESULTS = (
+    {"en": "Run size", "zh": "训练规模"},
+    {"en": "Start", "zh": "开始"},
+    {
+        "en": "Results",
+        "zh": "结果",
+    },
+)
 
 # The page's width beyond the window: >0 means something sticks out (clipped or scrolls away).
 OVERFLOW = """() => {
@@ -72,6 +81,49 @@ def open_tab(browser, width: int, lang: str = "en"):
     page = context.new_page()
     page.set_default_timeout(FIRST_RUN_MS)
     return context, page
+
+
+# For each chart showing its toolbar (the pointer is on it): the title, subplot title or legend
+# entry the toolbar covers, if any.
+TOOLBAR_OVER_TEXT = """() => {
+    const meet = (a, b) => a.left < b.right && b.left < a.right
+        && a.top < b.bottom && b.top < a.bottom;
+    const covered = [];
+    for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+        const bar = plot.querySelector('.modebar');
+        const box = bar && bar.getBoundingClientRect();
+        if (!box || !box.width) continue;
+        for (const text of plot.querySelectorAll('.gtitle, .annotation-text, .legend .traces')) {
+            if (meet(box, text.getBoundingClientRect())) covered.push(text.textContent);
+        }
+    }
+    return covered;
+}"""
+# The phone's open sidebar: wider than the window, or a page link not in view.
+SIDEBAR_PROBLEMS = """() => {
+    const bar = document.querySelector('[data-testid=stSidebarContent]');
+    const problems = [];
+    if (bar.scrollWidth > bar.clientWidth + 1) problems.push('sidebar scrolls sideways');
+    if (bar.getBoundingClientRect().right > innerWidth + 1) problems.push('sidebar clipped');
+    for (const link of document.querySelectorAll('[data-testid=stSidebarNavLink]')) {
+        const b = link.getBoundingClientRect();
+        const x = b.left + b.width / 2, y = b.top + b.height / 2;
+        if (!(b.right <= innerWidth && b.bottom <= innerHeight && link.contains(
+                document.elementFromPoint(x, y)))) problems.push('hidden: ' + link.innerText);
+    }
+    return problems;
+}"""
+
+
+def toolbars_over_text(page) -> list[str]:
+    """Point at every chart of the page in turn (its toolbar shows) and collect what it covers."""
+    covered = []
+    for plot in page.locator(".js-plotly-plot").all():
+        plot.scroll_into_view_if_needed()
+        plot.hover()
+        page.wait_for_timeout(300)
+        covered += page.evaluate(TOOLBAR_OVER_TEXT)
+    return covered
 
 
 def set_sidebar(page, state: str) -> None:
@@ -132,6 +184,12 @@ def check_draw(page) -> None:
     wait_for_app(page)
 
 
+def check_phone_sidebar(page) -> None:
+    """On a phone the open sidebar covers the page: it fits the window, and every page link in
+    it is in view and takes a tap."""
+    assert page.evaluate(SIDEBAR_PROBLEMS) == []
+
+
 def check_start(page) -> None:
     """Start on the first screen, above the settings (not below twenty of them)."""
     start = page.get_by_role("button", name="Start", exact=True).bounding_box()
@@ -158,9 +216,39 @@ def test_every_page_fits_this_screen_with_the_sidebar_open_and_closed(app_url, b
         assert not overflowing, f"wider than the window by (px): {overflowing}"
         for path, check in (("train", check_start), ("draw", check_draw)):
             open_page(page, app_url, path)
+            if width == PHONE:
+                set_sidebar(page, "open")
+                check_phone_sidebar(page)
             for state in states:
                 set_sidebar(page, state)
                 check(page)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_no_chart_toolbar_covers_a_title_or_legend_on_a_phone(app_url, browser, lang):
+    """The charts' toolbar (Plotly's, shown while the pointer is on a chart) keeps to a strip
+    of its own: on Train's live curves after a Tiny run, Home's diagram and Draw's chart."""
+    context, page = open_tab(browser, PHONE, lang)
+    try:
+        open_page(page, app_url, "train", lang)
+        size = {"en": "Tiny", "zh": "极小"}[lang]
+        page.locator("[data-testid=stSelectbox]").filter(has_text=SIZE_LABEL[lang]).click()
+        page.keyboard.type(size)
+        page.keyboard.press("Enter")
+        wait_for_app(page)
+        page.get_by_role("button", name=START[lang], exact=True).click()
+        page.get_by_role("heading", name=RESULTS[lang]).wait_for(timeout=FIRST_RUN_MS)
+        covered = {"train": toolbars_over_text(page)}
+        open_page(page, app_url, "", lang)
+        page.wait_for_function(DIAGRAM_LABELS_MEETING)
+        covered["home"] = toolbars_over_text(page)
+        open_page(page, app_url, "draw", lang)
+        stroke(page, page.locator(CANVAS), touch=True)
+        page.wait_for_function(PREDICTION_IN_VIEW)
+        covered["draw"] = toolbars_over_text(page)
+        assert covered == {"train": [], "home": [], "draw": []}
     finally:
         context.close()
 

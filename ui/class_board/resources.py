@@ -10,14 +10,14 @@ from lenet_viz.classroom.publication import Outbox
 from lenet_viz.classroom.workspace import Workspace
 
 
-@st.cache_resource
+@st.cache_resource(show_spinner=False)
 def class_board() -> ClassBoard:
     """The board on the configured database (LENET_VIZ_DATABASE_URL, else data/); it connects
     at its first use, so a database that is down does not stop the app."""
     return ClassBoard.from_url()
 
 
-@st.cache_resource
+@st.cache_resource(show_spinner=False)
 def class_outbox() -> Outbox:
     """Runs waiting for the database, kept in a file beside it: a server restarted during an
     outage reads them back (at its first page view) and publishes them when it is back."""
@@ -25,7 +25,7 @@ def class_outbox() -> Outbox:
     return Outbox(board, path=outbox_path(board.engine.url))
 
 
-@st.cache_resource
+@st.cache_resource(show_spinner=False)
 def workspace() -> Workspace:
     """Each browser's own runs and saved models, on the board's database."""
     return Workspace(class_board())

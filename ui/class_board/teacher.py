@@ -131,6 +131,7 @@ def assignments_panel(info: ClassInfo, token: str) -> None:
             _("Values of {setting}").format(setting=library_text(rows)),
             GRID_SETTINGS[rows],
             key=f"class_grid_rows_{rows}",
+            placeholder=_("Choose values"),
             default=grid_default(rows),
         )
     with columns_column:
@@ -146,6 +147,7 @@ def assignments_panel(info: ClassInfo, token: str) -> None:
             _("Values of {setting}").format(setting=library_text(columns)),
             GRID_SETTINGS[columns],
             key=f"class_grid_columns_{columns}",
+            placeholder=_("Choose values"),
             default=grid_default(columns),
         )
     st.button(
@@ -240,7 +242,11 @@ def remove_panel(info: ClassInfo, token: str | None) -> None:
         for run in removable
     }
     chosen = st.multiselect(
-        _("Runs to remove"), list(labels), format_func=labels.get, key="class_remove"
+        _("Runs to remove"),
+        list(labels),
+        format_func=labels.get,
+        key="class_remove",
+        placeholder=_("Choose runs"),
     )
     st.button(
         _("Remove"),

@@ -12,7 +12,7 @@ import streamlit_drawable_canvas
 from streamlit_drawable_canvas import st_canvas
 
 from lenet_viz.data.images import ImageError, load_image
-from ui.i18n import N_, _
+from ui.i18n import N_, _, file_uploader
 from ui.state import DIGIT  # the app contract: the last digit the Draw page read, for Inside
 
 CANVAS_SIZE = 280  # 10x MNIST's 28 px
@@ -115,9 +115,9 @@ def drawn_image() -> np.ndarray | None:
 
 def uploaded_image():
     """The uploaded picture (PIL), None if none; a message instead of a crash if unreadable."""
-    upload = st.file_uploader(
+    upload = file_uploader(
         _("A photo or scan of one handwritten digit"),
-        type=["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"],
+        ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"],
         key="draw_upload",
     )
     if upload is None:

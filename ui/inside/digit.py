@@ -17,7 +17,7 @@ TEST_INDEX = "inside_test_index"
 DRAWN, TEST = N_("The digit you drew"), N_("An MNIST test digit")  # format_func=_ shows them
 
 
-@st.cache_resource(show_spinner="Loading the MNIST test digits…")
+@st.cache_resource(show_spinner=False)  # the caller shows a spinner in the page's language
 def test_digits() -> tuple[Split, bool]:
     """(digits, is_full_test_set): MNIST's test set, or the shipped sample digits without it."""
     if data.data_available("mnist"):  # read at each call (tests stand in for it)
@@ -40,7 +40,8 @@ def choose_digit():
         st.caption(_("Draw a digit on the **Draw** page to look at your own here."))
     if source == DRAWN:
         return drawn.centered, _("the digit you drew on the Draw page")
-    digits, full = test_digits()
+    with st.spinner(_("Loading the MNIST test digits…")):
+        digits, full = test_digits()
     if not full:
         st.caption(
             _(

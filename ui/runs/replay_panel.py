@@ -134,7 +134,10 @@ def choose_digit(dataset: str, prefix: str) -> Digit:
         if not can_use_drawing and dataset == "mnist":
             st.caption(_("Draw a digit on the **Draw** page to watch the nets read your own."))
     picture.image(
-        _as_unit(image), width=84, clamp=True, alt=f"The digit the nets read: {digit.text}"
+        _as_unit(image),
+        width=84,
+        clamp=True,
+        alt=_("The digit the nets read: {digit}").format(digit=digit.text),
     )
     return digit
 
@@ -213,19 +216,25 @@ def run_row(prefix: str, index: int, name: str, drawn: Drawn, digit: Digit) -> N
         drawn.pictures["kernels"],
         caption=_("C1's six 5x5 kernels"),
         width="stretch",
-        alt=f"{name}: C1's six 5x5 kernels at iteration {drawn.iteration:,}",
+        alt=_("{name}: C1's six 5x5 kernels at iteration {iteration}").format(
+            name=library_text(name), iteration=f"{drawn.iteration:,}"
+        ),
     )
     c1.image(
         drawn.pictures["C1"],
         caption=_("the digit's six C1 maps"),
         width="stretch",
-        alt=f"{name}: the digit's six C1 feature maps at iteration {drawn.iteration:,}",
+        alt=_("{name}: the digit's six C1 feature maps at iteration {iteration}").format(
+            name=library_text(name), iteration=f"{drawn.iteration:,}"
+        ),
     )
     c3.image(
         drawn.pictures["C3"],
         caption=_("its sixteen C3 maps"),
         width="stretch",
-        alt=f"{name}: the digit's sixteen C3 feature maps at iteration {drawn.iteration:,}",
+        alt=_("{name}: the digit's sixteen C3 feature maps at iteration {iteration}").format(
+            name=library_text(name), iteration=f"{drawn.iteration:,}"
+        ),
     )
     guess = drawn.prediction
     verdict = ""
@@ -241,7 +250,9 @@ def run_row(prefix: str, index: int, name: str, drawn: Drawn, digit: Digit) -> N
     prediction.image(
         drawn.pictures["prediction"],
         caption=_("probability of each digit"),
-        alt=f"{name}: bars of the probability of each digit; it predicts {guess}",
+        alt=_("{name}: bars of the probability of each digit; it predicts {guess}").format(
+            name=library_text(name), guess=guess
+        ),
     )
 
 

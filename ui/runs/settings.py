@@ -32,7 +32,7 @@ POOLING_LABELS = {"max": N_("max"), "avg": N_("average")}
 ARCH_DEFAULT_C3 = {arch: ModelConfig(arch=arch).c3 for arch in ("modern", "faithful")}
 
 
-@st.cache_resource
+@st.cache_resource(show_spinner=False)
 def c3_parameters(arch: str, c3: str) -> int:
     """C3's trainable parameters in this net with this table, counted from the modules."""
     model = build_model(ModelConfig(arch=arch, c3=c3))

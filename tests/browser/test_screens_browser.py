@@ -119,6 +119,8 @@ def toolbars_over_text(page) -> list[str]:
     """Point at every chart of the page in turn (its toolbar shows) and collect what it covers."""
     covered = []
     for plot in page.locator(".js-plotly-plot").all():
+        if not plot.is_visible():  # in a tab not chosen
+            continue
         plot.scroll_into_view_if_needed()
         plot.hover()
         page.wait_for_timeout(300)

@@ -84,3 +84,16 @@ def test_a_chart_is_named_by_its_titles_for_screen_readers():
     assert chart_alt(figure) == "Loss (smoothed) · Batch accuracy (%, smoothed)"
     figure.update_layout(title_text="<b>Two</b> runs")
     assert chart_alt(figure) == "Two runs"
+
+
+def test_the_small_labels_are_large_enough_to_read():
+    """Issue 23: the Robustness strip's strengths and the live panel's probability labels were
+    too small to read (10 px, and 13 px in a picture the page shrinks). Every text of the strip
+    is 13 px or more; the bars' picture writes its labels at 17 px."""
+    from lenet_viz.figures.explain import digit_strip_figure
+    from lenet_viz.figures.replay import BAR_FONT_SIZE, BARS_SIZE
+
+    digits = np.zeros((3, 28, 28), dtype=np.float32)
+    strip = digit_strip_figure([("rotation", digits, ["-30°", "0°", "30°"])])
+    assert min(note.font.size for note in strip.layout.annotations) >= 13
+    assert BAR_FONT_SIZE >= 16 and BARS_SIZE[0] / 10 >= BAR_FONT_SIZE  # a digit fits its slot

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import wait_for_app
+from tests.browser.test_i18n_browser import a_class_with_runs, open_every_expander
 from ui.navigation import PAGE_FILES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,6 +68,21 @@ def test_every_page_passes_wcag_21_a_and_aa(app_url, browser, axe_source, lang):
     finally:
         context.close()
     assert not failures, json.dumps(failures, indent=1, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_class_board_with_runs_passes_wcag_21_a_and_aa(
+    app_url, app_database, page, axe_source, lang
+):
+    """The board as its teacher sees it, with runs, the grid and every panel opened."""
+    new = a_class_with_runs(app_database)
+    page.goto(f"{app_url}/classroom?class={new.code}&teacher={new.teacher_token}&lang={lang}")
+    wait_for_app(page, FIRST_RUN_MS)
+    page.locator(".js-plotly-plot").first.wait_for()
+    open_every_expander(page)
+    page.wait_for_function(CHARTS_SETTLED)
+    found = blocking_violations(page, axe_source)
+    assert not found, json.dumps(found, indent=1, ensure_ascii=False)
 
 
 # ------------------------------------------------------------------ the keyboard

@@ -107,12 +107,16 @@ def share_panel(info: ClassInfo, token: str) -> None:
     """The class link with its QR code (for the projector), and the teacher's own link."""
     link = class_link(info.code, base_url())
     qr_column, links_column = st.columns([1, 2], gap="large")
-    qr_column.image(segno.make(link, error="m").png_data_uri(scale=8), caption=_("The class link"))
+    qr_column.image(
+        segno.make(link, error="m").png_data_uri(scale=8),
+        caption=_("The class link"),
+        alt=_("QR code of the class link: {link}").format(link=link),
+    )
     with links_column:
         st.markdown(_("**Students open** (any page of the app with `?class=` joins):"))
-        st.code(link, language=None)
+        st.code(link, language=None, wrap_lines=True)  # wrapped: no scroll box to reach
         st.markdown(_("**Your teacher link** (keep it private: it manages the class):"))
-        st.code(teacher_link(info.code, token, base_url()), language=None)
+        st.code(teacher_link(info.code, token, base_url()), language=None, wrap_lines=True)
         st.caption(
             _("Class code `{code}`; it expires on {date}.").format(
                 code=info.code, date=f"{info.expires_at:%Y-%m-%d}"

@@ -555,7 +555,12 @@ def workers_rows(measured: dict, quick: bool) -> list[Row]:
 
 def run_browser(settings: dict, results: dict, quick: bool) -> list[Row]:
     """Issue 22: what a user waits for in Chromium, each wait against its budget."""
-    from benchmarks.browser_latency import lines, measure_browser_latency, where_text
+    from benchmarks.browser_latency import (
+        lines,
+        measure_browser_latency,
+        ratio_lines,
+        where_text,
+    )
 
     measured = measure_browser_latency(log=_log, **settings["browser_waits"])
     results["browser"] = measured
@@ -571,6 +576,9 @@ def run_browser(settings: dict, results: dict, quick: bool) -> list[Row]:
             None if quick else line.holds,
         )
         for line in lines(measured)
+    ] + [
+        Row("browser", what, value, budget, None if quick else holds)
+        for what, value, budget, holds in ratio_lines(measured)
     ]
 
 

@@ -4,9 +4,9 @@ a Tiny run of 1 epoch on Train, presses Start with everyone else, and watches it
 results. No browser: 30 Chromium pages on a 2-core machine would measure the browser.
 
 What is recorded for each session: its page loads (rerun request to script_finished), the
-prediction of its drawing, its run's queue wait (Start pressed to the first read of its Train
-page that no longer says it waits: within a read, about a second, of the run taking its slot),
-whether its run finished, what the queue message said (place, waiting, busy), and
+prediction of its drawing, its run's queue wait (Start pressed to the first status the server
+drew on its Train page that no longer says it waits: within a poll, about a second, of the run
+taking its slot), whether its run finished, what the queue message said (place, waiting, busy), and
 every error a user could see (exceptions, error messages, a lost connection, a wait that timed
 out).
 """
@@ -25,6 +25,7 @@ from loadtest.roles import STROKES
 from loadtest.train_page import TINY, parse_queued, status_of
 
 ACTION_SECONDS = 150  # any one script run, under load
+RUN_SECONDS = 420  # Start to the results of one Tiny run, behind a class's queue of them
 STAGGER_SECONDS = 0.2  # between two students opening the app (a class does not click at once)
 DIGITS = ("7", "1")  # what the students draw, in turn (loadtest.roles.STROKES)
 DRAWN_TEXT = "Looking at the digit you drew"  # Inside, once this session has drawn
@@ -44,7 +45,7 @@ class Student:
     prediction: str | None = None
     saw_drawing_on_inside: bool = False
     started: float | None = None  # when Start was pressed (monotonic)
-    queue_wait: float | None = None  # Start to the first status read that is not "queued"
+    queue_wait: float | None = None  # Start to the first status drawn that is not "queued"
     run_seconds: float | None = None  # Start to the results
     run_finished: bool = False
     final_status: str | None = None
@@ -93,28 +94,37 @@ async def set_up_run(student: Student) -> None:
 
 
 async def watch_run(student: Student, deadline: float) -> None:
-    """Read the Train page (between script runs) until its results show, or the deadline."""
+    """Follow the Train page until its results show, or the deadline. The status is read from
+    every progress bar and message the server draws (the page between two reads would miss a
+    short wait), the results from the page."""
     client = student.client
+    read = 0
     while True:
-        if client.idle:
-            text = progress_text(client)
-            status = status_of(text)
-            if status not in (None, "queued") and student.queue_wait is None:
-                student.queue_wait = time.monotonic() - student.started
-            for alert in client.texts("alert"):
-                if queued := parse_queued(alert):
+        drawn, read = client.drawn[read:], len(client.drawn)
+        for moment, kind, text in drawn:
+            if moment < student.started:
+                continue
+            if kind == "alert":
+                if queued := parse_queued(text):
                     student.queued_reads.append(queued)
-            if client.has_text("Results", "heading"):
-                student.run_finished = True
-                student.final_status = status
-                student.run_seconds = time.monotonic() - student.started
-                return
+                continue
+            status = status_of(text.replace("**", ""))
+            if status not in (None, "queued") and student.queue_wait is None:
+                student.queue_wait = moment - student.started
             if status not in (None, "running", "queued", "finished"):
                 student.final_status = status
                 student.fail(f"its run ended as {text!r}")
                 return
-        if time.monotonic() > deadline:
-            student.fail(f"its run gave no results in time (last: {progress_text(client)!r})")
+        if client.has_text("Results", "heading"):
+            student.run_finished = True
+            student.final_status = status_of(progress_text(client))
+            student.run_seconds = time.monotonic() - student.started
+            return
+        if time.monotonic() > min(deadline, student.started + RUN_SECONDS):
+            student.fail(
+                f"its run gave no results in time (last: {progress_text(client)!r}, "
+                f"idle: {client.idle}); its last messages: " + " | ".join(list(client.trail)[-12:])
+            )
             return
         if client.closed_with:
             raise ConnectionError(client.closed_with)
@@ -144,7 +154,8 @@ async def one_student(
             f"(waited {student.queue_wait or 0:.1f} s, {student.run_seconds or 0:.1f} s in all)"
         )
     except Exception as error:
-        student.fail(f"{type(error).__name__}: {str(error)[:300]}")
+        trail = " | ".join(list(client.trail)[-12:])
+        student.fail(f"{type(error).__name__}: {str(error)[:300]}; its last messages: {trail}")
     finally:
         if not trained:  # do not keep the others waiting at the barrier
             await start_together.abort()

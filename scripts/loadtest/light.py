@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import contextlib
 import io
 import json
@@ -80,6 +81,8 @@ class LightSession:
     bytes_received: int = 0
     session_id: str = ""
     idle: bool = False  # no script run going on (the page as its last run left it)
+    # Every progress bar and message as it was drawn: (monotonic time, kind, text).
+    drawn: list[tuple[float, str, str]] = field(default_factory=list)
     closed_with: str | None = None  # why the connection ended, if it did
 
     def __post_init__(self):
@@ -91,6 +94,12 @@ class LightSession:
         self._timers: dict[str, asyncio.Task] = {}  # fragment id -> its auto-rerun task
         self._socket = None
         self._reader: asyncio.Task | None = None
+        # The last lifecycle messages and requests, to explain a page that stopped changing.
+        self.trail: collections.deque[str] = collections.deque(maxlen=60)
+        self._started = time.monotonic()
+
+    def note(self, text: str) -> None:
+        self.trail.append(f"{time.monotonic() - self._started:7.2f} {text}")
 
     # ------------------------------------------------------------------ connection
     async def connect(self) -> None:
@@ -135,11 +144,15 @@ class LightSession:
             self._changed.notify_all()
 
     async def _send(self, message: BackMsg) -> None:
+        state = message.rerun_script
+        self.note(f"-> rerun fragment={state.fragment_id[:6]!r} auto={state.is_auto_rerun}")
         await self._socket.send(message.SerializeToString())
 
     # ------------------------------------------------------------------ what the server says
     async def _handle(self, message: ForwardMsg) -> None:
         kind = message.WhichOneof("type")
+        if kind not in ("delta", "navigation"):
+            self.note(f"<- {kind} {_short(message)}")
         if kind == "new_session":
             self._run += 1
             self.idle = False
@@ -185,6 +198,10 @@ class LightSession:
             element = delta.new_element
             kind = element.WhichOneof("type")
             self.items[path] = Item(kind, getattr(element, kind), delta.fragment_id, self._run)
+            if kind in ("progress", "alert"):  # as they are drawn, between reads of the page
+                self.drawn.append(
+                    (time.monotonic(), kind, element_text(kind, getattr(element, kind)))
+                )
         elif which == "add_block":
             self.items[path] = Item("block", delta.add_block, delta.fragment_id, self._run)
 
@@ -336,6 +353,21 @@ class LightSession:
         canvas = canvases[0]
         self._states[canvas.id] = WidgetState(id=canvas.id, json_value=json.dumps(value))
         return await self.rerun(self._rerun_message(), timeout)
+
+
+def _short(message: ForwardMsg) -> str:
+    """A lifecycle message in a few words, for the trail."""
+    kind = message.WhichOneof("type")
+    fragments = [fragment[:6] for fragment in message.metadata.run.fragment_ids]
+    if kind == "script_finished":
+        return f"{ForwardMsg.ScriptFinishedStatus.Name(message.script_finished)} {fragments}"
+    if kind == "new_session":
+        return f"run {message.metadata.run.script_run_id[:6]} fragments={fragments}"
+    if kind == "auto_rerun":
+        return f"{message.auto_rerun.fragment_id[:6]} every {message.auto_rerun.interval} s"
+    if kind == "stop_auto_rerun":
+        return str([fragment[:6] for fragment in message.stop_auto_rerun.fragment_ids])
+    return ""
 
 
 def fabric_json(strokes: list[list[tuple[int, int]]]) -> dict:

@@ -118,7 +118,12 @@ async def class_at_once(
     finally:
         await warm.close()
     monitor.cpu_start = monitor.cpu_now()
-    await run_class(url, args.sessions, args.time_limit, students)
+    started = time.monotonic()
+    try:
+        await run_class(url, args.sessions, args.time_limit, students)
+    finally:
+        monitor.cpu_now()
+        monitor.load_seconds = time.monotonic() - started
 
 
 def main(argv: list[str] | None = None) -> int:

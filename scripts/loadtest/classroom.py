@@ -5,8 +5,9 @@ results. No browser: 30 Chromium pages on a 2-core machine would measure the bro
 
 What is recorded for each session: its page loads (rerun request to script_finished), the
 prediction of its drawing, its run's queue wait (Start pressed to the first status the server
-drew on its Train page that no longer says it waits: within a poll, about a second, of the run
-taking its slot), whether its run finished, what the queue message said (place, waiting, busy), and
+drew on its Train page that no longer says it waits, or to the results if the page went from
+waiting to the results between two polls: an upper bound, within a poll of the run taking its
+slot), whether its run finished, what the queue message said (place, waiting, busy), and
 every error a user could see (exceptions, error messages, a lost connection, a wait that timed
 out).
 """
@@ -119,6 +120,8 @@ async def watch_run(student: Student, deadline: float) -> None:
             student.run_finished = True
             student.final_status = status_of(progress_text(client))
             student.run_seconds = time.monotonic() - student.started
+            if student.queue_wait is None:  # from queued to the results between two polls
+                student.queue_wait = student.run_seconds
             return
         if time.monotonic() > min(deadline, student.started + RUN_SECONDS):
             student.fail(

@@ -285,7 +285,10 @@ def summarize_class(students: list, monitor: Monitor, log_text: str, max_runs: i
     spent = {pid: seconds - monitor.cpu_start.get(pid, 0.0) for pid, seconds in monitor.cpu.items()}
     cpu_server = spent.get(monitor.pid, 0.0)
     cpu_workers = sum(seconds for pid, seconds in spent.items() if pid != monitor.pid)
-    cores = os.cpu_count() or 1
+    seconds = monitor.load_seconds or 0.0
+    # The cores the server and its workers kept busy during the class, and so how many
+    # students one core served at that pace.
+    cores_busy = (cpu_server + cpu_workers) / seconds if seconds else 0.0
     figures = {
         "clients": "light",
         "sessions": len(students),
@@ -317,7 +320,10 @@ def summarize_class(students: list, monitor: Monitor, log_text: str, max_runs: i
         "cpu_server_s": round(cpu_server, 1),
         "cpu_workers_s": round(cpu_workers, 1),
         "cpu_per_student_s": round((cpu_server + cpu_workers) / max(1, len(students)), 2),
-        "students_per_core": round(len(students) / cores, 1),
+        "class_seconds": round(seconds, 1),
+        "server_core_share": round(cpu_server / seconds, 2) if seconds else None,
+        "cores_busy": round(cores_busy, 2),
+        "students_per_core": round(len(students) / cores_busy, 1) if cores_busy else None,
         "failures": errors + server_failures(monitor, tracebacks),
     }
     if figures["runs_lost"]:
@@ -373,7 +379,12 @@ def class_table_rows(figures: dict) -> list[tuple[str, object]]:
             f"{figures['cpu_per_student_s']}",
         ),
         ("CPU of the light clients themselves (s)", figures.get("cpu_clients_s")),
-        ("students per core (all served, 0 errors)", figures["students_per_core"]),
+        ("the class's time, from the first connection (s)", figures.get("class_seconds")),
+        (
+            "cores kept busy: server process · all",
+            f"{figures.get('server_core_share')} · {figures.get('cores_busy')}",
+        ),
+        ("students per busy core (all served, 0 errors)", figures["students_per_core"]),
         ("total time (s)", figures.get("total_seconds")),
         ("load average (1 min) before/after", figures.get("load_average")),
         ("result", "PASS" if not figures["failures"] else "FAIL"),

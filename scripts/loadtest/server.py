@@ -144,6 +144,7 @@ class Monitor:
         self.server_rss: list[int] = []  # the server's own process, bytes, at the same times
         self.cpu: dict[int, float] = {}  # pid -> CPU seconds, last seen (workers come and go)
         self.cpu_start: dict[int, float] = {}  # the same when the measured load began
+        self.load_seconds: float | None = None  # how long the measured load lasted
         self.health_checks = 0
         self.health_failures: list[float] = []  # seconds since the start
         self._stop = threading.Event()
@@ -181,8 +182,11 @@ class Monitor:
             self._stop.wait(self.period)
 
     def cpu_now(self) -> dict[int, float]:
-        """CPU seconds so far of every process in the server's tree."""
-        return {member: cpu_seconds(member) for member in process_tree(self.pid)}
+        """CPU seconds so far of every process in the server's tree (kept in `cpu` too)."""
+        now = {member: cpu_seconds(member) for member in process_tree(self.pid)}
+        for member, seconds in now.items():
+            self.cpu[member] = max(self.cpu.get(member, 0.0), seconds)
+        return now
 
     def rss_now(self) -> int:
         return tree_rss_bytes(self.pid)

@@ -123,7 +123,9 @@ async def class_at_once(
         await run_class(url, args.sessions, args.time_limit, students)
     finally:
         monitor.cpu_now()
-        monitor.load_seconds = time.monotonic() - started
+        # Until the last session was done (a failed one waits for its time limit).
+        ends = [student.ended for student in students if student.ended and not student.errors]
+        monitor.load_seconds = max(ends, default=time.monotonic()) - started
 
 
 def main(argv: list[str] | None = None) -> int:

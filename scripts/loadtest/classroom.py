@@ -26,7 +26,7 @@ from loadtest.roles import STROKES
 from loadtest.train_page import TINY, parse_queued, status_of
 
 ACTION_SECONDS = 150  # any one script run, under load
-RUN_SECONDS = 420  # Start to the results of one Tiny run, behind a class's queue of them
+RUN_SECONDS = 240  # Start to the results of one Tiny run, behind a class's queue of them
 STAGGER_SECONDS = 0.2  # between two students opening the app (a class does not click at once)
 DIGITS = ("7", "1")  # what the students draw, in turn (loadtest.roles.STROKES)
 DRAWN_TEXT = "Looking at the digit you drew"  # Inside, once this session has drawn
@@ -46,6 +46,7 @@ class Student:
     prediction: str | None = None
     saw_drawing_on_inside: bool = False
     started: float | None = None  # when Start was pressed (monotonic)
+    ended: float | None = None  # when this session's part was over
     queue_wait: float | None = None  # Start to the first status drawn that is not "queued"
     run_seconds: float | None = None  # Start to the results
     run_finished: bool = False
@@ -126,7 +127,8 @@ async def watch_run(student: Student, deadline: float) -> None:
         if time.monotonic() > min(deadline, student.started + RUN_SECONDS):
             student.fail(
                 f"its run gave no results in time (last: {progress_text(client)!r}, "
-                f"idle: {client.idle}); its last messages: " + " | ".join(list(client.trail)[-12:])
+                f"idle: {client.idle}, timers: {client.timers_state()}); its last messages: "
+                + " | ".join(list(client.trail)[-16:])
             )
             return
         if client.closed_with:
@@ -162,6 +164,7 @@ async def one_student(
     finally:
         if not trained:  # do not keep the others waiting at the barrier
             await start_together.abort()
+        student.ended = time.monotonic()
         await client.close()
 
 

@@ -174,7 +174,8 @@ class LightSession:
             self.query_string = message.page_info_changed.query_string
         elif kind == "auto_rerun":
             fragment, interval = message.auto_rerun.fragment_id, message.auto_rerun.interval
-            if fragment not in self._timers and interval > 0:
+            timer = self._timers.get(fragment)
+            if (timer is None or timer.done()) and interval > 0:
                 self._timers[fragment] = asyncio.create_task(self._auto_rerun(fragment, interval))
         elif kind == "stop_auto_rerun":
             for fragment in message.stop_auto_rerun.fragment_ids:
@@ -225,10 +226,21 @@ class LightSession:
             del self._states[widget]
 
     async def _auto_rerun(self, fragment: str, interval: float) -> None:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
+        try:
             while True:
                 await asyncio.sleep(interval)
                 await self._send(self._rerun_message(fragment_id=fragment, auto=True))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the connection closed: the reader says so
+            self.note(f"timer {fragment[:6]} ended: {type(error).__name__}: {error}")
+
+    def timers_state(self) -> str:
+        """The auto-rerun timers, for a failure: which are still going."""
+        return ", ".join(
+            f"{fragment[:6]}:{'done' if task.done() else 'on'}"
+            for fragment, task in self._timers.items()
+        )
 
     # ------------------------------------------------------------------ asking for runs
     def _rerun_message(

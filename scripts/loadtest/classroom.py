@@ -20,8 +20,8 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from loadtest import say
-from loadtest.light import LightSession
+from loadtest import OUTPUT, say
+from loadtest.light import LightSession, element_text
 from loadtest.roles import STROKES
 from loadtest.train_page import TINY, parse_queued, status_of
 
@@ -63,6 +63,25 @@ class Student:
     def check_page(self, where: str) -> None:
         for error in self.client.errors():
             self.fail(f"{where}: {error}")
+
+
+def write_trail(student: Student) -> None:
+    """A failed session's whole trail and what its page shows, for tracing it afterwards."""
+    client = student.client
+    folder = OUTPUT / "loadtest-class-trails"
+    folder.mkdir(parents=True, exist_ok=True)
+    shown = [
+        f"{item.kind} {item.fragment_id[:6]} {element_text(item.kind, item.proto)[:120]!r}"
+        for item in client.elements()
+        if item.kind not in ("block", "html")
+    ]
+    (folder / f"{student.label.replace(' ', '_')}.txt").write_text(
+        "\n".join(
+            [*student.errors, f"timers: {client.timers_state()}", "", "trail:", *client.trail]
+            + ["", "the page:", *shown]
+        )
+        + "\n"
+    )
 
 
 def progress_text(client: LightSession) -> str | None:
@@ -165,6 +184,8 @@ async def one_student(
         if not trained:  # do not keep the others waiting at the barrier
             await start_together.abort()
         student.ended = time.monotonic()
+        if student.errors:
+            write_trail(student)
         await client.close()
 
 

@@ -95,7 +95,7 @@ class LightSession:
         self._socket = None
         self._reader: asyncio.Task | None = None
         # The last lifecycle messages and requests, to explain a page that stopped changing.
-        self.trail: collections.deque[str] = collections.deque(maxlen=60)
+        self.trail: collections.deque[str] = collections.deque(maxlen=200)
         self._started = time.monotonic()
 
     def note(self, text: str) -> None:

@@ -22,7 +22,7 @@ PORT ?= 8501
 # training threads made its RSS creep up by ~7 MB per session. Two arenas keep it flat.
 export MALLOC_ARENA_MAX ?= 2
 
-.PHONY: run test test-quick setup messages data fashion-data debian-fashion browser postgres axe lint format bench loadtest screenshots clean-venv
+.PHONY: run test test-quick setup messages data fashion-data debian-fashion browser postgres axe lint format bench loadtest loadtest-class screenshots clean-venv
 
 run: setup data
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
@@ -139,6 +139,11 @@ bench: setup data
 
 loadtest: setup data browser
 	$(PY) scripts/loadtest
+
+# A class of 30 at once, without a browser: lightweight clients that speak Streamlit's websocket
+# protocol (scripts/loadtest/light.py), each drawing a digit and training a Tiny run.
+loadtest-class: setup data
+	$(PY) scripts/loadtest --clients light --sessions 30
 
 # The README's pictures of every page (docs/screenshots/), taken in Chromium from a real run.
 screenshots: setup data browser

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "scripts" / "loadtest"  # a package: `python scripts/loadtest` runs it
 sys.path.insert(0, str(SCRIPT.parent))
 
-from loadtest import report, roles, server, train_page  # noqa: E402
+from loadtest import light, report, roles, server, train_page  # noqa: E402
 from loadtest.__main__ import parse_args  # noqa: E402
 from loadtest.session import Session  # noqa: E402
 
@@ -187,6 +187,109 @@ def test_arguments_and_table():
     with pytest.raises(SystemExit):
         parse_args(["--sessions", "0"])
     assert report.format_table([("a", 1), ("longer", "x")]) == "a       1\nlonger  x"
+    light_class = parse_args(["--clients", "light"])
+    assert (light_class.clients, light_class.sessions) == ("light", 30)
+
+
+def test_the_light_clients_drawing_is_ink_in_the_alpha_channel_where_the_strokes_go():
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    strokes = roles.STROKES["1"]
+    url = light.png_data_url(strokes)
+    assert url.startswith("data:image/png;base64,")
+    image = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+    assert image.shape == (280, 280, 4)
+    assert image[140, 195, 3] == 255 and image[140, 40, 3] == 0  # on the 1's stroke, and off
+    drawing = light.fabric_json(strokes)
+    assert [item["type"] for item in drawing["objects"]] == ["Path"]
+    assert drawing["objects"][0]["path"][0] == ["M", 205, 3]
+
+
+def _forward(kind: str, fragments=(), **fields):
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    message = ForwardMsg()
+    message.metadata.run.fragment_ids.extend(fragments)
+    if kind == "new_session":
+        message.new_session.page_script_hash = "page"
+    elif kind == "script_finished":
+        message.script_finished = fields["status"]
+    elif kind == "button":
+        message.metadata.delta_path.extend(fields["path"])
+        message.delta.fragment_id = fields.get("fragment", "")
+        message.delta.new_element.button.id = fields["id"]
+        message.delta.new_element.button.label = fields["id"]
+    return message
+
+
+def test_the_light_client_keeps_what_the_last_runs_wrote_as_the_browser_does():
+    """A full run drops what it did not write again; a fragment run only in its fragment; the
+    widget states of widgets gone from the page are not sent again."""
+    import asyncio
+
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    async def play() -> light.LightSession:
+        session = light.LightSession("http://127.0.0.1:1")
+        for message in [
+            _forward("new_session"),
+            _forward("button", path=(0, 0), id="a"),
+            _forward("button", path=(0, 1), id="b"),
+            _forward("button", path=(0, 2, 0), id="live", fragment="f"),
+            _forward("button", path=(0, 2, 1), id="gone", fragment="f"),
+            _forward("script_finished", status=ForwardMsg.FINISHED_SUCCESSFULLY),
+            _forward("new_session", fragments=["f"]),
+            _forward("button", path=(0, 2, 0), id="live", fragment="f"),
+            _forward(
+                "script_finished", ["f"], status=ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
+            ),
+        ]:
+            if message.HasField("new_session"):  # the states the page had set before
+                session._states = {w: WidgetState(id=w) for w in ("b", "gone")}
+            await session._handle(message)
+        assert session.texts("button") == ["a", "b", "live"] and session.idle
+        assert list(session._states) == ["b"]
+        for message in [
+            _forward("new_session"),
+            _forward("button", path=(0, 0), id="a"),
+            _forward("script_finished", status=ForwardMsg.FINISHED_SUCCESSFULLY),
+        ]:
+            await session._handle(message)
+        assert session.texts("button") == ["a"] and session._states == {}
+        return session
+
+    asyncio.run(play())
+
+
+def test_two_light_sessions_draw_and_train_against_a_real_server(tmp_path):
+    """`--clients light`: each session's drawing is read as the digit drawn, and its Tiny run
+    finishes, through Streamlit's own protocol (no browser)."""
+    problem = server.missing_requirements(browser=False)
+    if problem:
+        pytest.skip(problem)
+    output = tmp_path / "loadtest.json"
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--clients", "light", "--sessions", "2"]
+        + ["--output", str(output)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    figures = json.loads(output.read_text())
+    assert figures["passed"] and figures["failures"] == []
+    assert figures["sessions"] == 2 and figures["predictions_right"] == 2
+    assert figures["runs_started"] == figures["runs_finished"] == 2 and figures["runs_lost"] == 0
+    assert figures["errors"] == 0 and figures["health_failures"] == 0
+    assert figures["page_loads"] >= 2 * 8  # Home, Draw, a drawing, Inside, Train, 2 settings, Start
+    assert figures["server_rss_peak_mb"] > 0 and figures["workers_rss_peak_mb"] > 0
+    assert "queue wait p50 / p95 / max" in result.stdout and "PASS" in result.stdout
 
 
 @pytest.mark.browser

@@ -37,6 +37,16 @@ script and training threads), while the live Python objects stay bounded; with
 MALLOC_ARENA_MAX=2 in the environment it stays flat (measured over 6 rounds). The server
 inherits this script's environment, so `MALLOC_ARENA_MAX=2 make loadtest` shows it.
 
+A class at once, without a browser (`make loadtest-class`, or `--clients light --sessions 30`):
+30 Chromium pages on the 2-core machine would measure the browser rather than the server, so
+each session is a lightweight client that speaks Streamlit's own websocket protocol (`light`):
+it opens Home, draws a digit on Draw and must read it back as the prediction, looks at it on
+Inside, then sets up a Tiny run of 1 epoch on Train, presses Start with everyone else and
+watches its run until the results, polling as the browser does (`classroom`). It reports
+errors, lost runs (every run must finish), queue waits, page loads (rerun request to
+script_finished), the RSS of the server and of its training workers, their CPU time, and the
+students per core that run served.
+
 Run as `python scripts/loadtest` (what `make loadtest` does), or `python -m loadtest` with
 scripts/ on the path. One concern a module:
 
@@ -48,7 +58,9 @@ scripts/ on the path. One concern a module:
   close the tab, train and save;
 - `roles`: who does what, the Draw and switching sessions' parts, and what each may see;
 - `rounds`: one round of sessions at once, and the rounds one after the other;
-- `report`: the figures, what fails, the table and the JSON.
+- `report`: the figures, what fails, the table and the JSON;
+- `light`: one session over Streamlit's websocket protocol, without a browser;
+- `classroom`: a class of light sessions at once, each drawing and training.
 """
 
 from __future__ import annotations

@@ -261,7 +261,131 @@ def format_table(rows: list[tuple[str, object]]) -> str:
 def write_report(figures: dict, output: Path) -> None:
     """The figures as JSON to `output`, then the table and every failure printed."""
     output.write_text(json.dumps(figures, indent=2) + "\n")
-    print(format_table(table_rows(figures)))
+    rows = class_table_rows if figures.get("clients") == "light" else table_rows
+    print(format_table(rows(figures)))
     for failure in figures["failures"]:
         print(f"FAILED: {failure}")
     print(f"figures written to {output}")
+
+
+def summarize_class(students: list, monitor: Monitor, log_text: str, max_runs: int) -> dict:
+    """The figures of a class of light sessions (loadtest.classroom), and what fails."""
+    loads = [seconds for student in students for seconds in student.client.load_seconds]
+    waits = [student.queue_wait for student in students if student.queue_wait is not None]
+    started = sum(student.started is not None for student in students)
+    finished = sum(student.run_finished for student in students)
+    errors = [error for student in students for error in student.errors]
+    reads = [read for student in students for read in student.queued_reads]
+    tracebacks, clients_gone = server_tracebacks(log_text)
+    rss = [value for _, value in monitor.rss]
+    workers_rss = [
+        tree - own for (_, tree), own in zip(monitor.rss, monitor.server_rss, strict=False)
+    ]
+    # CPU from the start of the class (after the warm-up), per process.
+    spent = {pid: seconds - monitor.cpu_start.get(pid, 0.0) for pid, seconds in monitor.cpu.items()}
+    cpu_server = spent.get(monitor.pid, 0.0)
+    cpu_workers = sum(seconds for pid, seconds in spent.items() if pid != monitor.pid)
+    seconds = monitor.load_seconds or 0.0
+    # The cores the server and its workers kept busy during the class, and so how many
+    # students one core served at that pace.
+    cores_busy = (cpu_server + cpu_workers) / seconds if seconds else 0.0
+    figures = {
+        "clients": "light",
+        "sessions": len(students),
+        "max_runs": max_runs,
+        "pages_visited": len(loads),
+        "predictions": sum(student.prediction is not None for student in students),
+        "predictions_right": sum(student.prediction == student.digit for student in students),
+        "runs_started": started,
+        "runs_finished": finished,
+        "runs_lost": started - finished,
+        "queue_max": max((waiting for _, waiting, _ in reads), default=0),
+        "running_max_server": max((busy for _, _, busy in reads), default=0),
+        "queue_wait_p50_s": round(percentile(waits, 0.5) or 0, 1),
+        "queue_wait_p95_s": round(percentile(waits, 0.95) or 0, 1),
+        "queue_wait_max_s": round(max(waits, default=0), 1),
+        "page_load_p50_s": round(percentile(loads, 0.5) or 0, 2),
+        "page_load_p95_s": round(percentile(loads, 0.95) or 0, 2),
+        "page_load_max_s": round(max(loads, default=0), 2),
+        "page_loads": len(loads),
+        "errors": len(errors),
+        "health_checks": monitor.health_checks,
+        "health_failures": len(monitor.health_failures),
+        "server_log_tracebacks": tracebacks,
+        "server_log_clients_gone": clients_gone,
+        "server_rss_peak_mb": round(max(monitor.server_rss, default=0) / 2**20, 1),
+        "workers_rss_peak_mb": round(max(workers_rss, default=0) / 2**20, 1),
+        "peak_rss_mb": round(max(rss, default=0) / 2**20, 1),
+        "final_rss_mb": round((rss[-1] if rss else 0) / 2**20, 1),
+        "cpu_server_s": round(cpu_server, 1),
+        "cpu_workers_s": round(cpu_workers, 1),
+        "cpu_per_student_s": round((cpu_server + cpu_workers) / max(1, len(students)), 2),
+        "class_seconds": round(seconds, 1),
+        "server_core_share": round(cpu_server / seconds, 2) if seconds else None,
+        "cores_busy": round(cores_busy, 2),
+        "students_per_core": round(len(students) / cores_busy, 1) if cores_busy else None,
+        "failures": errors + server_failures(monitor, tracebacks),
+    }
+    if figures["runs_lost"]:
+        figures["failures"].append(f"{figures['runs_lost']} of {started} runs did not finish")
+    if figures["running_max_server"] > max_runs:
+        figures["failures"].append(
+            f"the server said {figures['running_max_server']} runs were training at once "
+            f"(LENET_VIZ_MAX_RUNS={max_runs})"
+        )
+    if figures["runs_lost"] or figures["failures"]:
+        figures["students_per_core"] = None  # not served: no claim
+    return figures
+
+
+def class_table_rows(figures: dict) -> list[tuple[str, object]]:
+    return [
+        ("light sessions at once (no browser)", figures["sessions"]),
+        ("LENET_VIZ_MAX_RUNS · cores", f"{figures['max_runs']} · {figures.get('cpu_count')}"),
+        ("script runs asked for (pages opened, clicks, choices)", figures["pages_visited"]),
+        ("drawings read right", f"{figures['predictions_right']} of {figures['sessions']}"),
+        (
+            "runs started · finished · lost",
+            f"{figures['runs_started']} · {figures['runs_finished']} · {figures['runs_lost']}",
+        ),
+        (
+            "queue max (waiting) · training at once",
+            f"{figures['queue_max']} · {figures['running_max_server']}",
+        ),
+        (
+            "queue wait p50 / p95 / max (s)",
+            f"{figures['queue_wait_p50_s']} / {figures['queue_wait_p95_s']} / "
+            f"{figures['queue_wait_max_s']}",
+        ),
+        (
+            "page load p50 / p95 / max (s)",
+            f"{figures['page_load_p50_s']} / {figures['page_load_p95_s']} / "
+            f"{figures['page_load_max_s']}",
+        ),
+        ("errors", figures["errors"]),
+        ("health checks failed", f"{figures['health_failures']} of {figures['health_checks']}"),
+        (
+            "server log: tracebacks · of a client gone away (not failures)",
+            f"{figures['server_log_tracebacks']} · {figures['server_log_clients_gone']}",
+        ),
+        (
+            "RSS peak: server · workers · all (MB)",
+            f"{figures['server_rss_peak_mb']} · {figures['workers_rss_peak_mb']} · "
+            f"{figures['peak_rss_mb']}",
+        ),
+        (
+            "CPU during the class: server · workers · per student (s)",
+            f"{figures['cpu_server_s']} · {figures['cpu_workers_s']} · "
+            f"{figures['cpu_per_student_s']}",
+        ),
+        ("CPU of the light clients themselves (s)", figures.get("cpu_clients_s")),
+        ("the class's time, from the first connection (s)", figures.get("class_seconds")),
+        (
+            "cores kept busy: server process · all",
+            f"{figures.get('server_core_share')} · {figures.get('cores_busy')}",
+        ),
+        ("students per busy core (all served, 0 errors)", figures["students_per_core"]),
+        ("total time (s)", figures.get("total_seconds")),
+        ("load average (1 min) before/after", figures.get("load_average")),
+        ("result", "PASS" if not figures["failures"] else "FAIL"),
+    ]

@@ -29,9 +29,10 @@ if _path:
 """
 
 
-def missing_requirements() -> str | None:
-    """Why the load test cannot run here (no Chromium, no shipped checkpoint, no MNIST), or None."""
-    if problem := chromium_problem():
+def missing_requirements(browser: bool = True) -> str | None:
+    """Why the load test cannot run here (no Chromium if `browser`, no shipped checkpoint, no
+    MNIST), or None."""
+    if browser and (problem := chromium_problem()):
         return problem
     from lenet_viz.checkpoints.store import DEFAULT_CHECKPOINT_NAMES, REPO_CHECKPOINT_DIR
     from lenet_viz.data.datasets import data_available
@@ -124,6 +125,15 @@ def tree_rss_bytes(pid: int) -> int:
     return sum(rss_bytes(member) for member in process_tree(pid))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 class Monitor:
     """Every second: the RSS of the server's process tree, and its health endpoint (two threads,
     so a slow health answer never delays a memory sample)."""
@@ -131,6 +141,10 @@ class Monitor:
     def __init__(self, pid: int, url: str, period: float = 1.0):
         self.pid, self.url, self.period = pid, url, period
         self.rss: list[tuple[float, int]] = []  # (monotonic time, bytes)
+        self.server_rss: list[int] = []  # the server's own process, bytes, at the same times
+        self.cpu: dict[int, float] = {}  # pid -> CPU seconds, last seen (workers come and go)
+        self.cpu_start: dict[int, float] = {}  # the same when the measured load began
+        self.load_seconds: float | None = None  # how long the measured load lasted
         self.health_checks = 0
         self.health_failures: list[float] = []  # seconds since the start
         self._stop = threading.Event()
@@ -152,7 +166,11 @@ class Monitor:
 
     def _sample_memory(self) -> None:
         while not self._stop.is_set():
-            self.rss.append((time.monotonic(), tree_rss_bytes(self.pid)))
+            members = process_tree(self.pid)
+            self.rss.append((time.monotonic(), sum(rss_bytes(member) for member in members)))
+            self.server_rss.append(rss_bytes(self.pid))
+            for member in members:
+                self.cpu[member] = max(self.cpu.get(member, 0.0), cpu_seconds(member))
             self._stop.wait(self.period)
 
     def _check_health(self) -> None:
@@ -162,6 +180,13 @@ class Monitor:
             if not ok and not self._stop.is_set():
                 self.health_failures.append(round(time.monotonic() - self._started, 1))
             self._stop.wait(self.period)
+
+    def cpu_now(self) -> dict[int, float]:
+        """CPU seconds so far of every process in the server's tree (kept in `cpu` too)."""
+        now = {member: cpu_seconds(member) for member in process_tree(self.pid)}
+        for member, seconds in now.items():
+            self.cpu[member] = max(self.cpu.get(member, 0.0), seconds)
+        return now
 
     def rss_now(self) -> int:
         return tree_rss_bytes(self.pid)

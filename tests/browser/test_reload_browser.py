@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import OUTPUT, free_port, launch_app, stop_app, wait_for_app
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 MEDIUM = "Medium: 10,000 images"  # a run that lasts well beyond each test's checks
 FULL = "Full: 60,000 images"  # still training after a reload on a fast, idle machine
@@ -111,7 +112,16 @@ def press(page, name: str) -> None:
 
 
 def stop_run(page) -> None:
-    press(page, "Stop")
+    """Stop the page's run. Stop is disabled once a run is over: a run read as training a
+    moment ago may have finished since (a fresh-clone CI run saw it), and then it says so."""
+    stop = page.get_by_test_id("stMainBlockContainer").get_by_role(
+        "button", name="Stop", exact=True
+    )
+    try:
+        stop.click(timeout=15_000)
+    except PlaywrightTimeout:
+        wait_for_status(page, r"^Finished", timeout_s=5)
+        return
     wait_for_status(page, r"^(Stopped|Finished)")
 
 

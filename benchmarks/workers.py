@@ -48,6 +48,14 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def worker_cpu_seconds(pid: int, last: float) -> float:
+    """The worker's CPU seconds now, or `last` if its process has ended."""
+    try:
+        return process_cpu_seconds(pid)
+    except (FileNotFoundError, ProcessLookupError):
+        return last
+
+
 def memory_mb(pid: int) -> dict[str, float]:
     """RSS and PSS of a process, in MB (PSS shares each shared page among its mappers)."""
     values = {}
@@ -89,23 +97,22 @@ def watched_run(pool: WorkerPool, config: TrainConfig) -> dict:
     trainer = RemoteTrainer(config, backend=pool, slots=RunSlots(1)).start()
     while trainer.remote is None or trainer.runs[0].iteration == 0:
         time.sleep(0.05)
-    worker = trainer.remote.worker.pid
+    worker = trainer.remote.call("pid")  # a worker process, or a Ray actor's on this machine
     server_before, worker_before = process_cpu_seconds(os.getpid()), process_cpu_seconds(worker)
     view, polls = LiveView(trainer), []
     memory = {}
+    worker_now = worker_before
     while not trainer.done:
         started = time.thread_time()
         view.poll(trainer)
         polls.append((time.thread_time() - started) * 1000)
         if len(polls) == 10:
             memory = {"server": memory_mb(os.getpid()), "worker": memory_mb(worker)}
+        worker_now = worker_cpu_seconds(worker, worker_now)
         time.sleep(POLL_SECONDS)
     server_cpu = process_cpu_seconds(os.getpid()) - server_before
-    worker_cpu = (
-        process_cpu_seconds(worker) - worker_before
-        if Path(f"/proc/{worker}").exists()
-        else float("nan")
-    )
+    # read again at the end; a Ray actor's process may be gone then: its last reading stands
+    worker_cpu = worker_cpu_seconds(worker, worker_now) - worker_before
     tenth = max(1, len(polls) // 10)
     return {
         "status": trainer.status,
@@ -190,6 +197,53 @@ def measure(quick: bool = False, log=print) -> dict:
     }
 
 
+def measure_ray(address: str, quick: bool = False, log=print) -> dict:
+    """A watched run as a Ray actor on the cluster at `address` (a head on this machine, so
+    that the actor's CPU time can be read), against the library alone with the actor's torch
+    threads (Ray gives an actor of one CPU one thread)."""
+    from lenet_viz.workers.ray_backend import RayBackend, cpus_per_run
+
+    config = TrainConfig.from_dict(QUICK if quick else FULL)
+    backend = RayBackend(address)
+    try:
+        log(f"workers: a watched run as a Ray actor ({address})")
+        watched = watched_run(backend, config)
+    finally:
+        backend.shutdown()
+    threads = max(1, int(cpus_per_run()))
+    log("workers: the same run by the library alone")
+    library = library_alone(config, threads)
+    return {
+        "config": config.to_dict(),
+        "watched": watched,
+        "library": library,
+        "ratio": watched["images_per_second"] / library["images_per_second"],
+    }
+
+
+def ray_table(measured: dict) -> str:
+    watched, library = measured["watched"], measured["library"]
+    total = watched["server_cpu_seconds"] + watched["worker_cpu_seconds"]
+    rows = [
+        (
+            "images/s as a Ray actor (watched) / library alone",
+            f"{watched['images_per_second']:,.0f} / {library['images_per_second']:,.0f} "
+            f"({measured['ratio']:.2f}x)",
+        ),
+        (
+            "the server's share of the CPU time while the run trains",
+            f"{watched['server_share']:.1%} ({watched['server_cpu_seconds']:.2f} s of "
+            f"{total:.1f} s)",
+        ),
+        (
+            "one poll's CPU in the server, first / last tenth of the run",
+            f"{watched['poll_cpu_ms_first']:.2f} / {watched['poll_cpu_ms_last']:.2f} ms "
+            f"({watched['polls']} polls)",
+        ),
+    ]
+    return "\n".join(["| on Ray | value |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows)])
+
+
 def table(measured: dict) -> str:
     watched, library, kill = measured["watched"], measured["library"], measured["kill"]
     server, total = watched["server_cpu_seconds"], watched["server_cpu_seconds"]
@@ -230,7 +284,16 @@ def table(measured: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 images: checks that it works")
+    parser.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="measure a watched run on the Ray cluster at ADDRESS instead (a head on this "
+        "machine, e.g. 127.0.0.1:6379 after `ray start --head --num-cpus=2`)",
+    )
     args = parser.parse_args()
+    if args.ray:
+        print(ray_table(measure_ray(args.ray, args.quick)))
+        return
     measured = measure(args.quick)
     print(table(measured))
 

@@ -32,6 +32,20 @@ QUEUED_MESSAGE = (
 )
 
 
+def run_loadtest(tmp_path, *arguments: str):
+    """`scripts/loadtest` with these arguments, which must pass: its output and its figures."""
+    output = tmp_path / "loadtest.json"
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), *arguments, "--output", str(output)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result, json.loads(output.read_text())
+
+
 def test_eight_sessions_include_a_reload_and_a_closed_tab():
     assigned = roles.assign_roles(8)
     assert (assigned.count("train"), assigned.count("draw"), assigned.count("switch")) == (2, 2, 2)
@@ -272,17 +286,7 @@ def test_two_light_sessions_draw_and_train_against_a_real_server(tmp_path):
     problem = server.missing_requirements(browser=False)
     if problem:
         pytest.skip(problem)
-    output = tmp_path / "loadtest.json"
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--clients", "light", "--sessions", "2"]
-        + ["--output", str(output)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    figures = json.loads(output.read_text())
+    result, figures = run_loadtest(tmp_path, "--clients", "light", "--sessions", "2")
     assert figures["passed"] and figures["failures"] == []
     assert figures["sessions"] == 2 and figures["predictions_right"] == 2
     assert figures["runs_started"] == figures["runs_finished"] == 2 and figures["runs_lost"] == 0
@@ -297,16 +301,7 @@ def test_two_sessions_quick_run_passes_and_writes_its_figures(tmp_path):
     problem = server.missing_requirements()
     if problem:
         pytest.skip(problem)
-    output = tmp_path / "loadtest.json"
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--sessions", "2", "--quick", "--output", str(output)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    figures = json.loads(output.read_text())
+    result, figures = run_loadtest(tmp_path, "--sessions", "2", "--quick")
     assert figures["passed"] and figures["failures"] == []
     assert figures["sessions"] == 2 and figures["rounds"] == 1
     assert figures["runs_trained"] == 1 and figures["predictions"] >= 1

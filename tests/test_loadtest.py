@@ -244,6 +244,7 @@ def test_the_light_client_keeps_what_the_last_runs_wrote_as_the_browser_does():
     """A full run drops what it did not write again; a fragment run only in its fragment; the
     widget states of widgets gone from the page are not sent again."""
     import asyncio
+    import concurrent.futures
 
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
     from streamlit.proto.WidgetStates_pb2 import WidgetState
@@ -277,7 +278,10 @@ def test_the_light_client_keeps_what_the_last_runs_wrote_as_the_browser_does():
         assert session.texts("button") == ["a"] and session._states == {}
         return session
 
-    asyncio.run(play())
+    # On a thread of its own: in the whole suite the browser tests' Playwright (session-scoped,
+    # sync API) keeps an event loop running on this one, and asyncio.run refuses to nest.
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, play()).result()
 
 
 def test_two_light_sessions_draw_and_train_against_a_real_server(tmp_path):

@@ -20,7 +20,7 @@ from babel.messages.pofile import read_po
 from streamlit.testing.v1 import AppTest
 
 from lenet_viz.figures.architecture import architecture_figure
-from lenet_viz.figures.live import LiveView
+from lenet_viz.figures.live import LiveView, array_of
 from lenet_viz.figures.training import epoch_figure, iteration_figure
 from lenet_viz.nets.build import build_model
 from lenet_viz.nets.config import ModelConfig
@@ -35,7 +35,7 @@ from ui.i18n import (
     SELECTOR_KEY,
     language_of_locale,
 )
-from ui.library_text import library_text, localized_figure
+from ui.library_text import figure_localizer, library_text, localized_figure
 
 REPO = Path(__file__).resolve().parent.parent
 CATALOG = LOCALES / "zh_CN" / "LC_MESSAGES" / "messages.po"
@@ -217,25 +217,30 @@ def test_a_library_chart_is_shown_in_chinese(make):
 
 def test_a_live_chart_is_shown_in_chinese_and_keeps_following_the_run():
     """The Train page's live curves are prepared figures (held as dicts, their data replaced at
-    every poll): their titles come out in Chinese, and the data sent is the run's newest."""
+    every poll): a view made for Chinese translates each figure once, when it builds it; its
+    titles come out in Chinese, and the data sent is the run's newest."""
     from tests.test_live import made_up_trainer, record, streamlit_spec
 
     trainer = made_up_trainer(1)
     record(trainer, 20, epoch_every=10)
-    view = LiveView(trainer)
-    view.poll(trainer)
-    english = streamlit_spec(view.iteration_figure())["layout"]["annotations"]
+    english_view = LiveView(trainer, prepare=figure_localizer(ENGLISH))
+    view = LiveView(trainer, prepare=figure_localizer(CHINESE))
+    for each in (english_view, view):
+        each.poll(trainer)
+    english = streamlit_spec(english_view.iteration_figure())["layout"]["annotations"]
     chinese = streamlit_spec(localized_figure(view.iteration_figure(), CHINESE))
     titles = [note["text"] for note in chinese["layout"]["annotations"]]
     assert titles and not [text for text in titles if ENGLISH_WORD.search(text)], titles
-    assert [note["text"] for note in english] != titles  # the live view's own stays English
+    assert [note["text"] for note in english] != titles  # an English view stays English
+    assert not view.follows(trainer, prepare=figure_localizer(ENGLISH))  # made again then
+    assert view.follows(trainer, prepare=figure_localizer(CHINESE))
+    figure = view.iteration_figure()
     record(trainer, 5, seed=1)
     view.poll(trainer)
-    shown = streamlit_spec(localized_figure(view.iteration_figure(), CHINESE))
-    assert len(shown["data"][0]["x"]) == len(
-        streamlit_spec(view.iteration_figure())["data"][0]["x"]
-    )
-    assert chart_alt(localized_figure(view.iteration_figure(), CHINESE)) == " · ".join(titles)
+    assert view.iteration_figure() is figure  # refreshed, not built (and translated) again
+    shown = streamlit_spec(localized_figure(figure, CHINESE))
+    assert len(array_of(shown["data"][0]["x"])) == 25  # the 5 new iterations sent too
+    assert chart_alt(figure) == " · ".join(titles)
 
 
 # ------------------------------------------------------------------ the app chooses

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import gettext
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import streamlit as st
@@ -224,43 +224,6 @@ def translate_figure(fig, messages: Iterable[str], language: str | None = None):
         if "text" in trace and isinstance(trace.text, str):
             trace.text = tr(trace.text)
     return fig
-
-
-def translate_spec(spec: dict, translate: Callable[[str], str]) -> dict:
-    """A figure held as its JSON-ready dict (a live view's prepared figure), with its text passed
-    through `translate`: a new dict that shares the traces' data arrays (cheap at every poll)."""
-
-    def titled(part: dict) -> dict:
-        title = part.get("title")
-        if isinstance(title, dict) and isinstance(title.get("text"), str):
-            return {**part, "title": {**title, "text": translate(title["text"])}}
-        return part
-
-    layout = dict(spec.get("layout", {}))
-    for name, value in layout.items():
-        if name in ("title",) and isinstance(value, dict) and isinstance(value.get("text"), str):
-            layout[name] = {**value, "text": translate(value["text"])}
-        elif name.startswith(("xaxis", "yaxis", "legend")) and isinstance(value, dict):
-            layout[name] = titled(value)
-        elif name.startswith("coloraxis") and isinstance(value, dict) and "colorbar" in value:
-            layout[name] = {**value, "colorbar": titled(value["colorbar"])}
-    layout["annotations"] = [
-        {**note, "text": translate(note["text"])} if isinstance(note.get("text"), str) else note
-        for note in layout.get("annotations", ())
-    ]
-    data = []
-    for trace in spec.get("data", ()):
-        trace = dict(trace)
-        for attribute in ("name", "hovertemplate", "text"):
-            if isinstance(trace.get(attribute), str):
-                trace[attribute] = translate(trace[attribute])
-        if isinstance(trace.get("colorbar"), dict):
-            trace["colorbar"] = titled(trace["colorbar"])
-        if isinstance(trace.get("legendgrouptitle"), dict) and "text" in trace["legendgrouptitle"]:
-            group = trace["legendgrouptitle"]
-            trace["legendgrouptitle"] = {**group, "text": translate(group["text"])}
-        data.append(trace)
-    return {**spec, "layout": layout, "data": data}
 
 
 # ------------------------------------------------------------------ Streamlit's own words

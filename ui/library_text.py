@@ -18,7 +18,6 @@ from ui.i18n import (
     N_,
     current_language,
     translate_figure,
-    translate_spec,
     translate_text,
 )
 
@@ -308,14 +307,22 @@ def text_in(language: str, text: str) -> str:
 
 
 def localized_figure(fig, language: str | None = None):
-    """A library figure with its text in the page's language: a go.Figure changed in place, or
-    for a live view's PreparedFigure (held as a dict, rebuilt only when its structure changes,
-    its data replaced at every poll) a translated copy that shares its data."""
-    language = language or current_language()
-    if language == ENGLISH:
-        return fig
+    """A library figure with its text in the page's language (a go.Figure, changed in place). A
+    live view's PreparedFigure is returned as it is: its view translated it when it built it
+    (`figure_localizer`), and only its data changes from poll to poll."""
     if isinstance(fig, PreparedFigure):
-        return PreparedFigure.from_spec(
-            translate_spec(fig.spec, functools.partial(text_in, language))
-        )
+        return fig
     return translate_figure(fig, LIBRARY_TEXT, language)
+
+
+def figure_localizer(language: str | None = None):
+    """What a LiveView applies to each figure it builds: the translation into `language` (the
+    page's), one function per language (a view made for another language is made again); None
+    for English."""
+    language = language or current_language()
+    return None if language == ENGLISH else _localizer(language)
+
+
+@functools.cache
+def _localizer(language: str):
+    return functools.partial(translate_figure, messages=LIBRARY_TEXT, language=language)

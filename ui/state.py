@@ -127,12 +127,13 @@ def poll_period(status: str | None) -> float | None:
     return POLL_SECONDS if status is not None and status not in FINISHED_STATUSES else None
 
 
-def live_view(state_key: str, trainer: Trainer, x: str = "iteration") -> LiveView:
-    """The session's LiveView of `trainer` (kept at `state_key`, replaced for a new trainer):
-    each poll reads only the iterations added since the last one."""
+def live_view(state_key: str, trainer: Trainer, x: str = "iteration", prepare=None) -> LiveView:
+    """The session's LiveView of `trainer` (kept at `state_key`, replaced for a new trainer, or
+    when `prepare`, its figures' translation, changed with the language): each poll reads only
+    the iterations added since the last one."""
     view = st.session_state.get(state_key)
-    if not isinstance(view, LiveView) or not view.follows(trainer, x):
-        view = LiveView(trainer, x=x)
+    if not isinstance(view, LiveView) or not view.follows(trainer, x, prepare):
+        view = LiveView(trainer, x=x, prepare=prepare)
         st.session_state[state_key] = view
     return view
 

@@ -164,14 +164,6 @@ class PreparedFigure(go.Figure):
         super().__init__()
         self.spec = figure.to_dict()
 
-    @classmethod
-    def from_spec(cls, spec: dict) -> PreparedFigure:
-        """A prepared figure holding `spec` as it is (a copy of another's, its text changed)."""
-        figure = cls.__new__(cls)
-        go.Figure.__init__(figure)  # an empty figure: nothing to build, copy or validate
-        figure.spec = spec
-        return figure
-
     def to_dict(self) -> dict:
         return self.spec
 
@@ -210,17 +202,21 @@ class LiveView:
         x: str = "iteration",
         smoothing: float | None = AUTO,
         max_buckets: int = MAX_BUCKETS,
+        prepare: Callable[[go.Figure], go.Figure] | None = None,
     ):
+        """prepare: applied to each figure once, when it is built (the app translates its
+        text there), not at every poll."""
         self.trainer_id = trainer.id
         self.x = x
+        self.prepare = prepare
         self.runs = [LiveRun(run.name, x, smoothing, max_buckets) for run in trainer.runs]
         self.version = 0  # counts the polls that brought new records
         self.records_read = 0  # records read by the last poll (all runs)
         self._cached: dict[str, _Cached] = {}
 
-    def follows(self, trainer: Trainer, x: str = "iteration") -> bool:
-        """True when this view was made for `trainer` (and this x axis)."""
-        return self.trainer_id == trainer.id and self.x == x
+    def follows(self, trainer: Trainer, x: str = "iteration", prepare=None) -> bool:
+        """True when this view was made for `trainer` (and this x axis, and `prepare`)."""
+        return self.trainer_id == trainer.id and self.x == x and self.prepare is prepare
 
     def poll(self, trainer: Trainer) -> TrainerSnapshot:
         snapshot = trainer.snapshot(histories=False)
@@ -237,7 +233,8 @@ class LiveView:
     def _figure(self, name: str, structure: tuple, build: Callable[[], go.Figure]):
         cached = self._cached.get(name)
         if cached is None or cached.structure != structure:
-            cached = _Cached(PreparedFigure(build()), structure, self.version)
+            figure = build() if self.prepare is None else self.prepare(build())
+            cached = _Cached(PreparedFigure(figure), structure, self.version)
             self._cached[name] = cached
         elif cached.version != self.version:
             self._refresh(cached)

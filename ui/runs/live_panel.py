@@ -13,6 +13,7 @@ from lenet_viz.training.runner import Trainer, TrainerSnapshot
 from lenet_viz.training.slots import RUN_SLOTS
 from lenet_viz.training.status import FINISHED_STATUSES, SLOT_STATUSES, RunStatus
 from ui.i18n import N_, _
+from ui.library_text import figure_localizer
 from ui.state import COMPARE_TRAINER, TRAIN_TRAINER, live_view
 
 UPDATED_PREFIX = N_("Last update: ")  # the live panel's clock, read by the load test
@@ -118,5 +119,5 @@ def poll_trainer(
         st.info(hint)
         return None
     trainer.touch()  # this page is open: its runs keep their training slot
-    view = live_view(figures_key, trainer, x(trainer))
+    view = live_view(figures_key, trainer, x(trainer), prepare=figure_localizer())
     return trainer, view, view.poll(trainer)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from lenet_viz.classroom import ClassBoard, RunRecord, new_identity
 from tests.browser.conftest import wait_for_app
@@ -198,10 +199,12 @@ def test_the_uploads_in_chinese(app_url, page):
     """Draw with a picture to upload and a checkpoint to upload: Streamlit's own words on its
     upload boxes ("Upload", "200MB per file") come out in Chinese too."""
     open_in_chinese(page, app_url, "draw")
+    dropzones = page.locator("[data-testid=stFileUploaderDropzone]")
     page.get_by_text("上传图片", exact=True).click()
-    wait_for_app(page, PAGE_MS)
+    # A click's rerun may not have begun when the page is read: wait for what it shows.
+    expect(dropzones).to_have_count(1, timeout=PAGE_MS)
     page.locator("[data-testid=stSelectbox]").filter(has_text="模型").first.click()
     page.get_by_role("option", name="上传检查点（.pt）…").click()
+    expect(dropzones).to_have_count(2, timeout=PAGE_MS)
     wait_for_app(page, PAGE_MS)
-    assert page.locator("[data-testid=stFileUploaderDropzone]").count() == 2
     assert_all_chinese(page, "/draw with its uploads")

@@ -10,8 +10,8 @@ text) on screen. A page visit by URL is timed from the navigation's start.
 
 Where the time goes: a script added to the page before the app's own wraps `WebSocket`, so each
 message to and from the server is stamped on that clock. Each wait splits into
-- browser to send: the input event to the first message out (for Draw: the canvas component
-  sending the stroke, which it debounces);
+- browser to send: the input event to the first message out (for Draw: the drawing pad
+  sending the stroke, at once; streamlit-drawable-canvas, before it, waited 200 ms);
 - server starts: that message to the first message back (the websocket and the server's queue);
 - script run: the first message back to the last (the server streams the page as its script
   runs, so this is the script run as the browser sees it);
@@ -39,7 +39,7 @@ from devtools.app_server import url_of as base_url
 
 SERVER_LOG = REPO / "test-output" / "bench-browser-server.log"
 TIMEOUT_MS = 180_000  # one wait, on a busy shared machine
-CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
+CANVAS = "[data-testid=stBidiComponentIsolated] canvas.drawing-pad"
 WAIT_MS = 180_000  # one wait in the page, at most (a busy shared machine is slow)
 VIEWPORT = {"width": 1400, "height": 1000}
 
@@ -225,13 +225,13 @@ def text_check(text: str) -> str:
 
 
 def pen_up_to_prediction(session: Session) -> Timing:
-    """A one-stroke "1" on a cleared canvas, timed from the pen's release."""
+    """A one-stroke "1" on a cleared drawing pad, timed from the pen's release."""
     page = session.page
     page.get_by_role("button", name="Clear").click()
     session.wait_for(text_check("The prediction appears here"), need_reply=False)
     canvas = page.locator(CANVAS)
     canvas.wait_for()
-    page.wait_for_timeout(300)  # the new canvas draws itself
+    page.wait_for_timeout(300)  # the new pad mounts
     box = canvas.bounding_box()
     page.mouse.move(box["x"] + 150, box["y"] + 40)
     page.mouse.down()

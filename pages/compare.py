@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lenet_viz.training.status import ACTIVE_STATUSES
-from ui.cached_data import dataset_ready, fetch_hint
+from ui.cached_data import dataset_ready, fetch_hint, training_warmed_up
 from ui.compare.controls import (
     apply_link_setup,
     control_buttons,
@@ -38,6 +38,7 @@ from ui.session_guard import ADOPTED
 from ui.state import COMPARE_TRAINER, live_fragment, status_of
 
 ensure_app_navigation()  # a deep link on a fresh server: rerun through app.py
+training_warmed_up()  # a first worker starts now: the first Start need not wait for one
 st.title(_("Compare runs side by side"))
 st.markdown(
     _(

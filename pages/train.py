@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lenet_viz.training.status import ACTIVE_STATUSES, FINISHED_STATUSES
-from ui.cached_data import dataset_ready, fetch_hint
+from ui.cached_data import dataset_ready, fetch_hint, training_warmed_up
 from ui.class_board.kept_runs import earlier_visits_section
 from ui.class_board.train_part import preload_assignment
 from ui.i18n import _
@@ -34,6 +34,7 @@ LAYOUT = "train_layout"  # the settings and live columns' container
 STACKED_BELOW_PX = 640  # Streamlit stacks columns in a window narrower than this
 
 ensure_app_navigation()  # a deep link on a fresh server: rerun through app.py
+training_warmed_up()  # a first worker starts now: the first Start need not wait for one
 st.title(_("Train LeNet-5"))
 trainer = trainer_now()
 if trainer is not None and st.session_state.get(ADOPTED, {}).pop(TRAIN_TRAINER, None):

@@ -102,3 +102,16 @@ def test_a_watched_run_and_an_unwatched_cli_run_keep_their_slot(small, wait_unti
     for trainer in (watched, cli, waiting):
         trainer.stop()
         assert trainer.wait(10)
+
+
+def test_settle_waits_for_the_first_batch_but_not_for_a_queue(small):
+    slots = RunSlots(1)
+    running = trainer_on(small, slots).start()
+    assert running.settle(30)  # the first batch is trained when it returns
+    assert running.status == "running" and running.runs[0].iteration > 0
+    queued = trainer_on(small, slots).start()
+    assert not queued.settle(0.3)  # no slot: it gives up, and the run waits in the queue
+    assert queued.status == "queued" and queued.runs[0].iteration == 0
+    for trainer in (running, queued):
+        trainer.stop()
+        assert trainer.wait(10)

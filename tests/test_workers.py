@@ -128,3 +128,26 @@ def test_a_worker_killed_mid_run_ends_only_its_run_and_is_replaced(pool):
         trainer.stop()
         assert trainer.wait(60) and trainer.status == "stopped"
     assert slots.counts() == (0, 0)
+
+
+def test_settle_returns_once_the_first_batches_are_trained(pool):
+    """What Start waits for (Trainer.settle), so the page drawn after the click has points."""
+    trainer = RemoteTrainer(small(epochs=20), backend=pool, slots=RunSlots(1)).start()
+    assert trainer.settle(60)
+    assert trainer.status == "running" and trainer.runs[0].iteration > 0
+    assert len(trainer.runs[0].history_since(0).loss) > 0
+    trainer.stop()
+    assert trainer.wait(60)
+
+
+def test_a_warm_pool_starts_its_first_worker_in_the_background():
+    fresh = WorkerPool(1)
+    try:
+        assert fresh.pids() == []
+        fresh.warm()  # returns at once; the process starts on a thread
+        assert wait_until(lambda: len(fresh.pids()) == 1)
+        fresh.warm()  # one is there: no second
+        time.sleep(0.5)
+        assert len(fresh.pids()) == 1
+    finally:
+        fresh.shutdown()

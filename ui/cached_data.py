@@ -1,5 +1,5 @@
 """Data the pages share, cached per server: the test split, a fresh net's description, and
-what to say when a dataset is not downloaded yet."""
+what to say when a dataset is not downloaded yet; and the training backend, warmed up once."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import streamlit as st
 from lenet_viz.data.datasets import Split, data_available, load_split
 from lenet_viz.nets.build import build_model
 from lenet_viz.nets.config import ModelConfig
+from lenet_viz.workers.launch import warm_up
 from ui.i18n import N_, _
 
 DATASET_LABELS = {"mnist": N_("MNIST digits"), "fashion-mnist": N_("Fashion-MNIST clothes")}
@@ -37,3 +38,11 @@ def fetch_hint(dataset: str) -> str:
 def test_split(dataset: str) -> Split:
     """The whole test split (images for the misclassified gallery)."""
     return load_split(dataset, train=False)
+
+
+@st.cache_resource(show_spinner=False)
+def training_warmed_up() -> bool:
+    """Once per server: the first worker started and torch's optimizers imported, in the
+    background, when a page with a Start button is first opened (lenet_viz.workers.warm_up)."""
+    warm_up()
+    return True

@@ -101,6 +101,7 @@ class Trainer:
         self._paused = False
         self._stop = False
         self._step_budget = 0
+        self._progressed = False  # a first batch (or chunk, in a worker) has been trained
         self._started_at: float | None = None
         self._train_seconds = 0.0
         # Training slots: held only while training (see _wait_for_turn). `last_seen` is when a
@@ -145,6 +146,22 @@ class Trainer:
         with self._cond:
             self._stop = True
             self._cond.notify_all()
+
+    def settle(self, seconds: float) -> bool:
+        """Wait up to `seconds` for a started run to train its first batch (or to pause, end
+        or fail): a page that redraws right after Start then shows the first points at once,
+        not at its next poll. False if it had not (still queued, or a worker starting)."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: self._progressed or self.status not in SLOT_STATUSES, timeout=seconds
+            )
+
+    def _mark_progress(self) -> None:
+        """Say the first batch is trained (wakes a `settle`)."""
+        if not self._progressed:
+            with self._cond:
+                self._progressed = True
+                self._cond.notify_all()
 
     def step(self, batches: int = 1) -> None:
         """Train `batches` batches, then stay paused (starts the thread paused if needed)."""
@@ -288,6 +305,7 @@ class Trainer:
                 self.on_event(run, event)
         self._train_seconds += time.perf_counter() - tick
         self._active = still
+        self._mark_progress()
         return bool(still)
 
     def fail(self, message: str) -> None:

@@ -13,6 +13,7 @@ import os
 import threading
 
 from lenet_viz.training.config import TrainConfig
+from lenet_viz.training.loop import warm_up_in_background
 from lenet_viz.training.runner import Trainer, checked
 from lenet_viz.training.slots import RUN_SLOTS, RunSlots
 from lenet_viz.workers.pool import WorkerPool
@@ -27,12 +28,17 @@ def in_server_threads() -> bool:
     return os.environ.get("LENET_VIZ_WORKERS", "1").strip() == "0"
 
 
+def ray_address() -> str:
+    """LENET_VIZ_RAY_ADDRESS, or "" when the runs train on this machine."""
+    return os.environ.get("LENET_VIZ_RAY_ADDRESS", "").strip()
+
+
 def backend():
     """This server's backend, made on first use: the Ray cluster, or the worker pool."""
     global _backend
     with _backend_lock:
         if _backend is None:
-            address = os.environ.get("LENET_VIZ_RAY_ADDRESS", "").strip()
+            address = ray_address()
             if address:
                 from lenet_viz.workers.ray_backend import RayBackend
 
@@ -40,6 +46,15 @@ def backend():
             else:
                 _backend = WorkerPool(RUN_SLOTS.capacity)
         return _backend
+
+
+def warm_up() -> None:
+    """Get ready for a first Start without making anyone wait: torch's optimizer machinery
+    imported on a thread, and the worker pool's first process started (nothing for Ray or the
+    server's own threads). A page that can start runs calls it when it is opened."""
+    warm_up_in_background()
+    if not in_server_threads() and not ray_address():  # connecting to Ray waits: not here
+        backend().warm()
 
 
 def backend_slots() -> RunSlots:

@@ -203,6 +203,14 @@ class WorkerPool:
         self._cond.notify_all()
         return worker
 
+    def warm(self) -> None:
+        """Start a first worker in the background, if none runs or is starting: the first
+        Start then does not wait the 2-3 s a new process takes to import torch."""
+        with self._cond:
+            if self._workers or self._starting:
+                return
+        threading.Thread(target=self._replace, name="lenet-worker-start", daemon=True).start()
+
     def released(self, worker: Worker) -> None:
         with self._cond:
             worker.hosted = max(0, worker.hosted - 1)

@@ -83,6 +83,7 @@ class RemoteTrainer(Trainer):
                     break
                 if not self.remote.call("advance", 1 if stepping else None, CHUNK_SECONDS):
                     break
+                self._mark_progress()
         except WorkerLost as lost:
             self.fail(STOPPED_PROCESS.format(lost))
         except Exception as error:  # the training's own error, raised in the worker

@@ -35,7 +35,7 @@ from ui.compare.settings import (
     set_run_values,
 )
 from ui.i18n import _
-from ui.runs.controls import pause_resume_stop_buttons
+from ui.runs.controls import START_SETTLE_SECONDS, pause_resume_stop_buttons
 from ui.runs.settings import ARCH_DEFAULT_C3, run_size_label
 from ui.session_guard import RUN_PARAM
 from ui.state import COMPARE_TRAINER, replace_trainer
@@ -54,6 +54,7 @@ def on_start() -> None:
         st.session_state[NOTICE] = ("error", _("Cannot start: {error}").format(error=error))
         return
     replace_trainer(COMPARE_TRAINER, trainer)
+    trainer.settle(START_SETTLE_SECONDS)
 
 
 def apply_experiment(name: str) -> None:

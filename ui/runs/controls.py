@@ -7,7 +7,10 @@ import streamlit as st
 from lenet_viz.training.status import ACTIVE_STATUSES, SLOT_STATUSES, RunStatus
 from ui.i18n import _
 
-
+# Start waits this long for the first batch, so the page drawn after the click shows the first
+# points of the curves at once, not at its next poll (Trainer.settle; a queued run or a worker
+# still starting is not waited for longer).
+START_SETTLE_SECONDS = 0.5
 # Pause waits this long for the run to pause, so the page drawn after the click says "Paused"
 # (a run pauses between batches; in a worker, between chunks of CHUNK_SECONDS).
 PAUSE_SETTLE_SECONDS = 0.4

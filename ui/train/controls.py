@@ -13,7 +13,7 @@ from lenet_viz.training.status import ACTIVE_STATUSES, SLOT_STATUSES
 from lenet_viz.workers.launch import start_run
 from ui.i18n import _
 from ui.library_text import library_text
-from ui.runs.controls import pause_resume_stop_buttons
+from ui.runs.controls import START_SETTLE_SECONDS, pause_resume_stop_buttons
 from ui.runs.settings import set_learning_rate
 from ui.state import TRAIN_TRAINER, is_active, replace_trainer
 from ui.train.settings import (
@@ -88,7 +88,8 @@ def on_start(confirmed: bool = False) -> None:
     if not confirmed and would_drop() is not None:
         st.session_state[CONFIRM_DISCARD] = "start"
         return
-    begin_run(paused=False)
+    if trainer := begin_run(paused=False):
+        trainer.settle(START_SETTLE_SECONDS)
 
 
 def on_step(confirmed: bool = False) -> None:

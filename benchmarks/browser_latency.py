@@ -384,7 +384,7 @@ def start_and_pause(session: Session, name: str, found: dict) -> None:
     found["start"].append(session.act(start.click, CURVE_POINT))
     pause = page.get_by_role("button", name="Pause")
     found["pause"].append(session.act(pause.click, progress_check("Paused")))
-    page.get_by_role("button", name="Stop").click()
+    page.get_by_test_id("stMain").get_by_role("button", name="Stop").click()
     session.wait_for(progress_check("Stopped"), need_reply=False)
 
 
@@ -465,7 +465,7 @@ def stop_background_run(browser, link: str) -> bool:
         page.wait_for_timeout(2000)  # a poll of the live panel
         training = page.evaluate(TRAINING)
         if training:
-            page.get_by_role("button", name="Stop").click()
+            page.get_by_test_id("stMain").get_by_role("button", name="Stop").click()
             wait_idle(page)
         return training
     finally:

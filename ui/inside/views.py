@@ -26,10 +26,12 @@ from ui.i18n import N_, _
 
 VIEW = "inside_view"
 LAYERS = N_("Every layer")  # the views, shown through format_func=_
+CONNECTIONS = N_("S2 → C3 connections")
+RBF = N_("RBF output codes")
 INVARIANCE = N_("Move, turn, thicken (invariance)")
 SALIENCY = N_("Why this answer? (saliency)")
 MAPS = N_("What each map looks for")
-VIEWS = (LAYERS, INVARIANCE, SALIENCY, MAPS)
+VIEWS = (LAYERS, CONNECTIONS, RBF, INVARIANCE, SALIENCY, MAPS)
 PLAIN = {"displayModeBar": False}
 
 # Distortion field: (label, min, max, step). Keys of the sliders: "inside_inv_<field>".

@@ -5,19 +5,25 @@ more on top (issue 22); a figure nobody zooms or clicks can be drawn by the page
 The Plotly figure function stays the one source of the figure: this module reads what it built.
 
 Handled: the layout's rectangles (`add_shape(type="rect")`), its annotations (text with <b>,
-<i> and <br>, and arrows in data coordinates), its title and axis titles, and bar traces
-(category or numeric x) with a zero line, y ticks and each bar's hover text as its tooltip.
+<i> and <br>, and arrows in data coordinates), its title and axis titles, bar traces
+(category or numeric x) with a zero line, y ticks and each bar's hover text as its tooltip,
+and one heatmap drawn as a picture (a PNG inside the SVG, pixels kept square when the y axis is
+anchored to x; such an SVG is for an <img>, which shows pictures inside it, e.g. `st.image`).
 Anything else in a figure is left out, so only figures made of those belong here.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import math
 import re
 from collections.abc import Sequence
 from xml.sax.saxutils import escape, quoteattr
 
+import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
 
 WIDTH = 1000  # the drawing's own width; the page scales it to the room it has
 LINE_HEIGHT = 1.3  # of a text line, in font sizes
@@ -44,6 +50,8 @@ def figure_svg(fig: go.Figure, *, alt: str, width: int = WIDTH) -> str:
     for trace in data:
         if trace.get("type") == "bar":
             parts.extend(_bars(trace, frame, font_size, layout))
+        elif trace.get("type") == "heatmap":
+            parts.append(_picture(trace, frame))
     for shape in layout.get("shapes", ()):
         if shape.get("type") == "rect":
             parts.append(_rect(shape, frame))
@@ -59,6 +67,14 @@ def figure_svg(fig: go.Figure, *, alt: str, width: int = WIDTH) -> str:
 
 def _trace(trace) -> dict:
     """What is drawn of a trace, as plain values (a figure's JSON packs arrays as bytes)."""
+    if trace.type == "heatmap":
+        return {
+            "type": "heatmap",
+            "z": np.asarray(trace.z, dtype=np.float32),
+            "colorscale": [(float(at), color) for at, color in trace.colorscale],
+            "zmin": trace.zmin,
+            "zmax": trace.zmax,
+        }
     if trace.type != "bar":
         return {"type": trace.type}
     color = trace.marker.color
@@ -89,6 +105,20 @@ class _Frame:
         xaxis, yaxis = layout.get("xaxis") or {}, layout.get("yaxis") or {}
         self.x_range = xaxis.get("range") or [0, 1]
         self.y_range = yaxis.get("range") or [0, 1]
+        pictures = [trace for trace in data if trace.get("type") == "heatmap"]
+        if pictures:  # pixels centred on whole coordinates, row 0 at the top if reversed
+            rows, columns = pictures[0]["z"].shape
+            self.x_range = xaxis.get("range") or [-0.5, columns - 0.5]
+            self.y_range = yaxis.get("range") or [-0.5, rows - 0.5]
+            if yaxis.get("autorange") == "reversed":
+                self.y_range = self.y_range[::-1]
+            if yaxis.get("scaleanchor") == "x":  # square pixels: the plot area shrinks, centred
+                x_span = abs(self.x_range[1] - self.x_range[0])
+                y_span = abs(self.y_range[1] - self.y_range[0])
+                scale = min(self.width / x_span, self.height / y_span)
+                self.left += (self.width - scale * x_span) / 2
+                self.top += (self.height - scale * y_span) / 2
+                self.width, self.height = scale * x_span, scale * y_span
         if bars:
             xs = list(bars[0].get("x", ()))
             self.categories = [str(x) for x in xs]
@@ -106,6 +136,37 @@ class _Frame:
     def y(self, value: float) -> float:
         low, high = self.y_range
         return self.top + (high - float(value)) / (high - low) * self.height
+
+
+def _picture(trace: dict, frame: _Frame) -> str:
+    """A heatmap as a PNG in the plot area: its colour scale applied, NaN transparent."""
+    z = trace["z"]
+    low = float(np.nanmin(z)) if trace["zmin"] is None else float(trace["zmin"])
+    high = float(np.nanmax(z)) if trace["zmax"] is None else float(trace["zmax"])
+    position = np.clip((np.nan_to_num(z, nan=low) - low) / ((high - low) or 1.0), 0.0, 1.0)
+    stops = [at for at, _ in trace["colorscale"]]
+    colors = np.array([_rgb(color) for _, color in trace["colorscale"]], dtype=np.float32)
+    rgb = np.stack([np.interp(position, stops, colors[:, i]) for i in range(3)], axis=-1)
+    alpha = np.where(np.isnan(z), 0, 255)[..., None]
+    pixels = np.concatenate([rgb.round(), alpha], axis=-1).astype(np.uint8)
+    png = io.BytesIO()
+    Image.fromarray(pixels, "RGBA").save(png, format="PNG")
+    data = base64.b64encode(png.getvalue()).decode("ascii")
+    rows, columns = z.shape
+    x0, x1 = sorted((frame.x(-0.5), frame.x(columns - 0.5)))
+    y0, y1 = sorted((frame.y(-0.5), frame.y(rows - 0.5)))
+    return (
+        f'<image x="{_num(x0)}" y="{_num(y0)}" width="{_num(x1 - x0)}" height="{_num(y1 - y0)}" '
+        f'preserveAspectRatio="none" image-rendering="pixelated" '
+        f'href="data:image/png;base64,{data}"/>'
+    )
+
+
+def _rgb(color: str) -> tuple[int, int, int]:
+    """A colour scale's colour ("#rrggbb" or "rgb(r, g, b)") as three numbers."""
+    if color.startswith("#"):
+        return tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return tuple(int(float(v)) for v in re.findall(r"[\d.]+", color)[:3])
 
 
 def _axis_title(layout: dict, axis: str) -> str:

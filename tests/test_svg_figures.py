@@ -93,3 +93,28 @@ def test_a_long_vector_labels_a_few_units_only():
     assert len(bars) == 120
     labels = x_labels(root)
     assert labels[:3] == ["0", "5", "10"] and "115" in labels and len(labels) <= 25
+
+
+def test_a_strip_of_digits_is_one_picture_with_its_labels():
+    import base64
+    import io
+
+    from PIL import Image
+
+    from lenet_viz.figures.explain import digit_strip_figure
+
+    digits = np.zeros((3, 28, 28), dtype=np.float32)
+    digits[:, 10:18, 12:16] = 1.0
+    figure = digit_strip_figure([("rotation", digits, ["-30", "0", "30"])])
+    root = parse(figure_svg(figure, alt="one digit turned"))
+    (picture,) = root.findall(f"{SVG}image")
+    data = picture.get("href").removeprefix("data:image/png;base64,")
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(data))))
+    assert pixels.shape[:2] == figure.data[0].z.shape and pixels.shape[2] == 4
+    ink = pixels[12 + 14, 14]  # the strip starts 12 rows down, under its title
+    assert ink[:3].tolist() == [255, 255, 255] and ink[3] == 255
+    assert pixels[0, 0, 3] == 0  # no digit there (NaN): transparent
+    width, height = float(picture.get("width")), float(picture.get("height"))
+    rows, columns = pixels.shape[:2]
+    assert abs(width / height - columns / rows) < 0.01  # square pixels
+    assert {"rotation", "-30", "0", "30"} <= set(texts(root))

@@ -122,15 +122,12 @@ for tab, arch in zip(tabs, ARCH_TITLES, strict=True):
 c3 = {
     arch: next(layer for layer in infos[arch]["layers"] if layer["name"] == "C3") for arch in infos
 }
-st.dataframe(
-    layer_table(infos),
-    hide_index=True,
-    column_config={
-        column: st.column_config.NumberColumn(format="localized")
-        for arch in ARCH_TITLES
-        for column in (params_column(arch), connections_column(arch))
-    },
-)
+# A plain table (no data grid to load in the browser: issue 22), counts with thousands commas.
+table = layer_table(infos)
+counts = [
+    column for arch in ARCH_TITLES for column in (params_column(arch), connections_column(arch))
+]
+st.table(table.style.hide(axis="index").format("{:,}", subset=counts))
 st.caption(
     _(
         "Same shapes, different wiring. C3 has {modern} parameters in the modern net but "

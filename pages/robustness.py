@@ -9,6 +9,7 @@ own while the page shows its progress, then cached in the library;
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from lenet_viz.explain.robustness import (
@@ -75,16 +76,15 @@ def show_table(results: dict[str, dict]) -> None:
     rows = figures.robustness_table(results, TABLE_POINTS)
     clean = {label: result["clean_accuracy"] for label, result in results.items()}
     table = {_("undistorted"): clean} | rows
-    st.dataframe(
+    rows = pd.DataFrame(
         [
             {_("transform"): library_text(name)}
             | {label: f"{value:.1%}" for label, value in row.items()}
             for name, row in table.items()
-        ],
-        hide_index=True,
-        height=36 * (len(table) + 1) + 4,  # every row, no scrolling
-        key="robustness_table",
+        ]
     )
+    # A plain table, every row shown (no data grid to load in the browser: issue 22).
+    st.container(key="robustness_table").table(rows.style.hide(axis="index"))
 
 
 def show_curves(results: dict[str, dict]) -> None:

@@ -297,7 +297,7 @@ def test_architecture_figure_labels_every_layer_with_its_shape_and_parameters():
 
 def test_home_shows_both_architectures_and_links_every_page():
     at = app_on(HOME)
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert list(table["layer"]) == [*LAYER_NAMES, "total"]
     c3 = table[table["layer"] == "C3"].iloc[0]
     assert c3["modern params"] == 2_416 and c3["faithful params"] == 1_516  # Table I wiring

@@ -87,8 +87,9 @@ with st.expander(_("Settings"), expanded=trainer is None):
         )
     )
     # A link, not st.code: its copy button costs every visit the code highlighter's 1.5 MB of
-    # script, even in a closed expander (issue 22).
-    st.markdown(f"<{setup_link()}>")
+    # script, even in a closed expander (issue 22). Its text is code: never translated.
+    link = setup_link()
+    st.markdown(f"[`{link}`]({link})")
     st.caption(
         _(
             "Or name an experiment: `/compare?preset=notebook`, `?preset=activations`, "

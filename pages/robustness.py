@@ -72,13 +72,19 @@ def show_progress(jobs: dict) -> None:
         st.progress(job.progress, text=f"{text} {job.progress:.0%}")
 
 
+def transform_label(row: str) -> str:
+    """A row of the table ("rotation 40") in the page's language."""
+    transform, _space, strength = row.rpartition(" ")
+    return f"{library_text(transform)} {strength}" if transform else library_text(row)
+
+
 def show_table(results: dict[str, dict]) -> None:
     rows = figures.robustness_table(results, TABLE_POINTS)
     clean = {label: result["clean_accuracy"] for label, result in results.items()}
     table = {_("undistorted"): clean} | rows
     rows = pd.DataFrame(
         [
-            {_("transform"): library_text(name)}
+            {_("transform"): transform_label(name)}
             | {label: f"{value:.1%}" for label, value in row.items()}
             for name, row in table.items()
         ]

@@ -82,7 +82,7 @@ def show_table(results: dict[str, dict]) -> None:
     rows = figures.robustness_table(results, TABLE_POINTS)
     clean = {label: result["clean_accuracy"] for label, result in results.items()}
     table = {_("undistorted"): clean} | rows
-    rows = pd.DataFrame(
+    shown = pd.DataFrame(
         [
             {_("transform"): transform_label(name)}
             | {label: f"{value:.1%}" for label, value in row.items()}
@@ -90,7 +90,7 @@ def show_table(results: dict[str, dict]) -> None:
         ]
     )
     # A plain table, every row shown (no data grid to load in the browser: issue 22).
-    st.container(key="robustness_table").table(rows.style.hide(axis="index"))
+    st.container(key="robustness_table").table(shown.style.hide(axis="index"))
 
 
 def show_curves(results: dict[str, dict]) -> None:

@@ -122,12 +122,12 @@ def _close_browser(session) -> None:
 
 
 def canvas_state(rgba: np.ndarray, strokes: int = 1) -> dict:
-    """What the canvas component sends to Python: its Fabric.js objects and a PNG data URL."""
+    """What the drawing pad sends to Python: its strokes (stand-ins) and a PNG data URL."""
     buffer = io.BytesIO()
     Image.fromarray(rgba).save(buffer, format="PNG")
     url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-    objects = [{"type": "path"} for _ in range(strokes)]
-    return {"drawing": {"raw": {"objects": objects, "background": ""}, "data": url}}
+    lines = [[[40.0 + 10 * i, 20.0], [40.0 + 10 * i, 260.0]] for i in range(strokes)]
+    return {"drawing": {"strokes": lines, "image": url}}
 
 
 def measure_draw_rerun(reruns: int = 5) -> dict:

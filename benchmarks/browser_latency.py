@@ -10,8 +10,8 @@ text) on screen. A page visit by URL is timed from the navigation's start.
 
 Where the time goes: a script added to the page before the app's own wraps `WebSocket`, so each
 message to and from the server is stamped on that clock. Each wait splits into
-- browser to send: the input event to the first message out (for Draw: the canvas component
-  sending the stroke, which it debounces);
+- browser to send: the input event to the first message out (for Draw: the drawing pad
+  sending the stroke, at once; streamlit-drawable-canvas, before it, waited 200 ms);
 - server starts: that message to the first message back (the websocket and the server's queue);
 - script run: the first message back to the last (the server streams the page as its script
   runs, so this is the script run as the browser sees it);
@@ -39,7 +39,7 @@ from devtools.app_server import url_of as base_url
 
 SERVER_LOG = REPO / "test-output" / "bench-browser-server.log"
 TIMEOUT_MS = 180_000  # one wait, on a busy shared machine
-CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
+CANVAS = "[data-testid=stBidiComponentIsolated] canvas.drawing-pad"
 WAIT_MS = 180_000  # one wait in the page, at most (a busy shared machine is slow)
 VIEWPORT = {"width": 1400, "height": 1000}
 
@@ -225,13 +225,13 @@ def text_check(text: str) -> str:
 
 
 def pen_up_to_prediction(session: Session) -> Timing:
-    """A one-stroke "1" on a cleared canvas, timed from the pen's release."""
+    """A one-stroke "1" on a cleared drawing pad, timed from the pen's release."""
     page = session.page
     page.get_by_role("button", name="Clear").click()
     session.wait_for(text_check("The prediction appears here"), need_reply=False)
     canvas = page.locator(CANVAS)
     canvas.wait_for()
-    page.wait_for_timeout(300)  # the new canvas draws itself
+    page.wait_for_timeout(300)  # the new pad mounts
     box = canvas.bounding_box()
     page.mouse.move(box["x"] + 150, box["y"] + 40)
     page.mouse.down()
@@ -354,26 +354,73 @@ def measure_inside(browser, url: str, repeats: int, log) -> dict:
     return {name: summarise(timings) for name, timings in found.items()}
 
 
+# A curve with a point (Train and Compare show no chart with data before Start). A trace's x
+# is an array, or Plotly's typed-array form {dtype, bdata} (base64), as the live charts send it.
+CURVE_POINT = """() => [...document.querySelectorAll('.js-plotly-plot')]
+    .some((plot) => (plot.data || [])
+        .some((trace) => (trace.x?.length || trace.x?.bdata?.length || 0) > 0))"""
+RUN_CONTROLS = {"Train": "Start", "Compare": "Start all runs"}  # page: its Start button
+
+
+def choose_run_size(session: Session, size: str) -> None:
+    """Pick the run size whose label starts with `size` ("Tiny", "Full")."""
+    page = session.page
+    page.locator("[data-testid=stSelectbox]").filter(has_text="Run size").first.click()
+    page.keyboard.type(size)
+    page.keyboard.press("Enter")
+    session.wait_for(
+        "() => [...document.querySelectorAll('[data-testid=stSelectbox]')].some((box) =>"
+        " box.innerText.includes('Run size')"  # the chosen option is its input's value
+        f" && box.querySelector('input')?.value.startsWith({json.dumps(size)}))",
+        need_reply=False,
+    )
+
+
+def start_and_pause(session: Session, name: str, found: dict) -> None:
+    """On a fresh visit to `name`, at its default run size (what a user meets first):
+    Start -> the first curve point, Pause -> "Paused", then Stop (not timed)."""
+    page = session.page
+    session.visit_by_url(name)
+    start = page.get_by_role("button", name=RUN_CONTROLS[name], exact=True)
+    found["start"].append(session.act(start.click, CURVE_POINT))
+    pause = page.get_by_role("button", name="Pause")
+    found["pause"].append(session.act(pause.click, progress_check("Paused")))
+    page.get_by_role("button", name="Stop").click()
+    session.wait_for(progress_check("Stopped"), need_reply=False)
+
+
+def replay_slider(session: Session, repeats: int) -> list[Timing]:
+    """A Tiny run on Train to its end, then the replay slider moved one snapshot at a time."""
+    page = session.page
+    session.visit_by_url("Train")
+    choose_run_size(session, "Tiny")
+    page.get_by_role("button", name="Start", exact=True).click()
+    session.wait_for(text_check("Replay the training"), need_reply=False)
+    return [
+        nudge_slider(session, "Replay the training", "ArrowLeft" if i % 2 == 0 else "ArrowRight")
+        for i in range(repeats)
+    ]
+
+
 def measure_train(browser, url: str, repeats: int, log) -> dict:
-    """Start -> the first point of the curves, Pause -> "Paused", then (after a short run)
-    the replay slider."""
-    found: dict = {"start": [], "pause": []}
-    curve_point = """() => [...document.querySelectorAll('.js-plotly-plot')]
-        .some((plot) => (plot.data || []).some((trace) => (trace.x || []).length > 0
-              && /loss/i.test(trace.name || '')))"""
-    for _ in range(repeats):
-        session = Session(browser, url)  # a new session: no earlier run to discard
-        page = session.page
-        try:
-            session.visit_by_url("Train")
-            start = page.get_by_role("button", name="Start", exact=True)
-            found["start"].append(session.act(start.click, curve_point))
-            pause = page.get_by_role("button", name="Pause")
-            found["pause"].append(session.act(pause.click, progress_check("Paused")))
-            page.get_by_role("button", name="Stop").click()
-            session.wait_for(progress_check("Stopped"), need_reply=False)
-        finally:
-            session.close()
+    """Train's and Compare's Start -> the first point of the curves and Pause -> "Paused"
+    (each in a new session: no earlier run to discard), then Train's replay slider after a
+    Tiny run."""
+    found: dict = {}
+    for name in RUN_CONTROLS:
+        timings: dict = {"start": [], "pause": []}
+        for _ in range(repeats):
+            session = Session(browser, url)
+            try:
+                start_and_pause(session, name, timings)
+            finally:
+                session.close()
+        found.update({f"{name.lower()}_{what}": values for what, values in timings.items()})
+    session = Session(browser, url)
+    try:
+        found["replay"] = replay_slider(session, repeats)
+    finally:
+        session.close()
     return {name: summarise(timings) for name, timings in found.items()}
 
 
@@ -582,8 +629,10 @@ def lines(found: dict) -> list[Line]:
         "views": "Inside: switch views",
         "invariance": "Inside: move an invariance slider",
         "replay": "Train: move the replay slider",
-        "start": "Train: Start -> the first curve point",
-        "pause": 'Train: Pause -> "Paused"',
+        "train_start": "Train: Start -> the first curve point",
+        "train_pause": 'Train: Pause -> "Paused"',
+        "compare_start": "Compare: Start all runs -> the first curve point",
+        "compare_pause": 'Compare: Pause -> "Paused"',
     }
     for group in ("inside", "train"):
         for name, entry in found.get(group, {}).items():

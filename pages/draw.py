@@ -1,10 +1,10 @@
 """Draw: write a digit with the mouse and watch LeNet-5 read it after every stroke.
 
-The canvas is streamlit-drawable-canvas. Every stroke is sent to Python when the mouse is
-released (update_streamlit=True); the page then reruns and reads the whole drawing, so a stroke
-drawn while the page is still updating is part of the next read (the canvas and the upload:
-ui/draw/canvas.py). Tests inject a drawing by setting the canvas's state:
-session_state[canvas_key()] = {"drawing": {"raw": {...}, "data": "data:image/png;base64,..."}},
+The drawing pad is our own component (ui/draw/drawing_pad.py and .js). Every stroke is sent to
+Python as soon as the pen lifts; the page then reruns and reads the whole drawing, so a stroke
+drawn while the page is still updating is part of the next read (the pad and the upload:
+ui/draw/canvas.py). Tests inject a drawing by setting the pad's state:
+session_state[canvas_key()] = {"drawing": {"strokes": [...], "image": "data:image/png;base64,..."}},
 exactly what the component itself sends.
 """
 
@@ -174,7 +174,10 @@ with left:
         horizontal=True,
         label_visibility="collapsed",
     )
-    compact = st.container(key=COMPACT)
+    # One line, empty until the first prediction fills it: the pad below never moves under
+    # the pen (on a narrow screen, where this line shows).
+    compact = st.container(key=COMPACT).empty()
+    compact.markdown("&nbsp;")
     if mode == DRAW:
         image = drawn_image()
         st.button(

@@ -69,7 +69,7 @@ SERVER_ENV = {"STREAMLIT_CLIENT_TOOLBAR_MODE": "minimal"}
 
 MEDIUM = "Medium: 10,000 images"
 TRAIN_EPOCHS = 2
-CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
+CANVAS = "[data-testid=stBidiComponentIsolated] canvas.drawing-pad"
 DRAWN_DIGIT = "3"
 # Inside shows the faithful net: its S2 -> C3 table is the paper's Table I (p.8), not a full one.
 FAITHFUL = "Shipped: faithful LeNet-5 (1998)"

@@ -1,8 +1,8 @@
 """AppTest of the Draw and Inside pages and the model picker they share.
 
-AppTest cannot run the canvas component, so a drawing is injected as the component's own state
-(a PNG data URL, what streamlit-drawable-canvas sends after a stroke); the page decodes it
-through the same CanvasResult code path as in the browser.
+AppTest cannot run the drawing pad component, so a drawing is injected as the component's own
+state (its strokes and a PNG data URL, what the pad sends at every pen-up); the page decodes it
+through the same code path as in the browser.
 """
 
 from __future__ import annotations
@@ -99,14 +99,15 @@ def draw_on_canvas(digit28: np.ndarray, top: int = 30, left: int = 95, size: int
 
 
 def canvas_state(rgba: np.ndarray | None, strokes: int = 1) -> dict:
-    """What the canvas component sends to Python: its Fabric.js objects and a PNG data URL."""
+    """What the drawing pad sends to Python: its strokes and a PNG data URL (the strokes here
+    are stand-ins: the page reads the image and keeps the strokes to restore the pad)."""
     url = None
     if rgba is not None:
         buffer = io.BytesIO()
         Image.fromarray(rgba).save(buffer, format="PNG")
         url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-    objects = [{"type": "path"} for _ in range(strokes)]
-    return {"drawing": {"raw": {"objects": objects, "background": ""}, "data": url}}
+    lines = [[[40.0 + 10 * i, 20.0], [40.0 + 10 * i, 260.0]] for i in range(strokes)]
+    return {"drawing": {"strokes": lines, "image": url}}
 
 
 @pytest.fixture(scope="module")
@@ -217,7 +218,7 @@ def test_the_drawing_is_still_there_after_a_visit_to_inside(app, drawn_digit):
     assert not at.exception
     # The canvas is mounted again with the last drawing, and the page reads it at once.
     restored = at.session_state["draw_canvas_starts"][CANVAS_KEY]
-    assert restored["objects"] == [{"type": "path"}, {"type": "path"}]
+    assert restored == canvas_state(rgba, strokes=2)["drawing"]["strokes"]
     assert at.metric[0].value == str(label)
 
 

@@ -32,7 +32,7 @@ def draw_strokes(points, mode="L", ink=255, background=0, width=18) -> Image.Ima
 
 
 def canvas_rgba(points, stroke_rgb=(255, 255, 255)) -> np.ndarray:
-    """What streamlit-drawable-canvas returns: RGBA, transparent background, ink in alpha."""
+    """What the Draw page's pad returns: RGBA, transparent background, ink in alpha."""
     image = draw_strokes(points, "RGBA", (*stroke_rgb, 255), (0, 0, 0, 0))
     return np.asarray(image)
 

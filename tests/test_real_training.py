@@ -91,7 +91,7 @@ def test_the_faithful_fast_preset_passes_95_percent_after_one_epoch():
 
 
 def thick_digit_canvas(strokes, offset):
-    """A transparent 280x280 canvas, ink in the alpha channel, as the drawable canvas gives."""
+    """A transparent 280x280 canvas, ink in the alpha channel, as the Draw page's pad gives."""
     canvas = Image.new("RGBA", (280, 280), (0, 0, 0, 0))
     draw = ImageDraw.Draw(canvas)
     dx, dy = offset

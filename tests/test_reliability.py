@@ -473,11 +473,11 @@ def test_without_mnist_draw_and_inside_work_and_compare_says_how_to_fetch(
 
 
 def canvas_state(rgba: np.ndarray) -> dict:
-    """What streamlit-drawable-canvas sends after a stroke: its objects and a PNG data URL."""
+    """What the drawing pad sends at pen-up: its strokes (one stand-in) and a PNG data URL."""
     import base64
 
     url = "data:image/png;base64," + base64.b64encode(encode(Image.fromarray(rgba))).decode()
-    return {"drawing": {"raw": {"objects": [{"type": "path"}], "background": ""}, "data": url}}
+    return {"drawing": {"strokes": [[[140.0, 40.0], [140.0, 240.0]]], "image": url}}
 
 
 @pytest.fixture

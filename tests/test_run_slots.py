@@ -19,8 +19,8 @@ def test_a_paused_run_frees_its_slot_and_queues_again_on_resume(small, wait_unti
     first = trainer_on(small, slots).start()
     assert wait_until(lambda: first.status == "running")
     assert slots.counts() == (1, 0)
-    first.pause()
-    assert wait_until(lambda: first.status == "paused")
+    first.pause(settle_seconds=30)  # returns once the run has paused, not when asked
+    assert first.status == "paused"
     assert slots.counts() == (0, 0)  # nobody waits for a paused run
 
     second = trainer_on(small, slots).start()

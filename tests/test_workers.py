@@ -85,8 +85,8 @@ def test_the_controls_reach_the_worker_step_pause_resume_stop(pool):
 
     trainer.resume()
     assert wait_until(lambda: trainer.runs[0].iteration > 10)
-    trainer.pause()
-    assert wait_until(lambda: trainer.status == "paused")
+    trainer.pause(settle_seconds=30)  # returns once paused: the page's next draw says so
+    assert trainer.status == "paused"
     paused_at = trainer.runs[0].iteration
     time.sleep(0.5)
     assert trainer.runs[0].iteration == paused_at

@@ -42,11 +42,16 @@ def last_column_first_below(key: str, width_px: int) -> None:
 
 def shown_only_below(key: str, inside: str, width_px: int) -> None:
     """Container `key` is shown only while container `inside` (which holds it) is narrower than
-    `width_px`: e.g. the prediction repeated above the canvas when it wraps below it."""
+    `width_px`: e.g. the prediction repeated above the canvas when it wraps below it.
+
+    The container's layout wrapper is hidden with it: left showing, that empty wrapper still
+    takes the column's gap (16 px), and what comes below moves when the container first gets
+    content (the Draw page's pad moved under the pen at its first prediction)."""
+    hidden = f"[data-testid='stLayoutWrapper']:has(> .st-key-{key}), .st-key-{key}"
     style(
         f".st-key-{inside} {{ container-type: inline-size; }}"
-        f".st-key-{key} {{ display: none; }}"
-        f"@container (max-width: {width_px}px) {{ .st-key-{key} {{ display: flex; }} }}"
+        f"{hidden} {{ display: none; }}"
+        f"@container (max-width: {width_px}px) {{ {hidden} {{ display: flex; }} }}"
     )
 
 

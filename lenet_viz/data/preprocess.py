@@ -112,7 +112,7 @@ def to_float_array(image: Image.Image | np.ndarray) -> np.ndarray:
 def ink_map(array: Image.Image | np.ndarray) -> np.ndarray:
     """Where the ink is: float32 (H, W) in 0..1, ink = 1, background = 0.
 
-    With an alpha channel that varies (streamlit-drawable-canvas returns RGBA strokes on a
+    With an alpha channel that varies (the Draw page's pad gives RGBA strokes on a
     transparent background) the alpha channel is the ink. Otherwise the luminance is, inverted
     when the picture is dark-on-light; which one is decided by the background, taken as the
     median of the border pixels. The background level is then subtracted and the range rescaled,

@@ -25,7 +25,7 @@ from lenet_viz.training.config import TrainConfig
 from lenet_viz.training.loop import warm_up_in_background
 from lenet_viz.training.run import TrainingRun
 from lenet_viz.training.slots import RUN_SLOTS, RunSlots
-from lenet_viz.training.status import FINISHED_STATUSES, RunStatus
+from lenet_viz.training.status import FINISHED_STATUSES, SLOT_STATUSES, RunStatus
 
 # A run whose page has not been heard from (Trainer.touch) for this long, while a run whose page
 # is open waits, gives its slot to that run and queues again: a closed tab must not block the
@@ -121,10 +121,18 @@ class Trainer:
             self._thread.start()
         return self
 
-    def pause(self) -> None:
+    def pause(self, settle_seconds: float = 0.0) -> None:
+        """Ask the run to pause after its current batch (or chunk of batches, in a worker).
+        With `settle_seconds`, wait up to that long until it has: a page that redraws right
+        after the click then shows "Paused" at once, not at its next poll."""
         with self._cond:
             self._paused = True
             self._cond.notify_all()
+            if settle_seconds > 0 and self._thread is not None:
+                self._cond.wait_for(
+                    lambda: self._step_budget or self.status not in SLOT_STATUSES,
+                    timeout=settle_seconds,
+                )
 
     def resume(self) -> None:
         with self._cond:
@@ -195,6 +203,7 @@ class Trainer:
                 while self._paused and self._step_budget == 0 and not self._stop:
                     self._free_slot()
                     self.status = RunStatus.PAUSED
+                    self._cond.notify_all()  # a pause(settle_seconds) waiting for this
                     self._cond.wait(timeout=0.5)
                 if self._stop:
                     return False

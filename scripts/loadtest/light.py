@@ -11,8 +11,8 @@ public protobuf messages of `streamlit.proto`:
   elements), for fragment runs only within those fragments;
 - sends widget states the way the browser's widget manager does: a button's trigger_value (once),
   a selectbox's string_value (the option's label), a number input's int or double value, and a
-  custom component's json_value (the drawable canvas: {"drawing": {"raw": Fabric.js JSON,
-  "data": PNG data URL}}, what streamlit-drawable-canvas's frontend sends with setStateValue);
+  custom component's json_value (the Draw page's drawing pad: {"drawing": {"strokes": point
+  lists, "image": PNG data URL}}, what ui/draw/drawing_pad.js sends with setStateValue);
   only the widgets still on the page are sent again;
 - reruns the fragments that ask for it (ForwardMsg.auto_rerun) at their interval, as the
   browser's timers do, until a full run no longer registers them or stop_auto_rerun says so.
@@ -38,7 +38,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 STREAM_PATH = "/_stcore/stream"
 FULL_RUN_DONE = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR)
-CANVAS_COMPONENT = "streamlit-drawable-canvas.streamlit_drawable_canvas"
+CANVAS_COMPONENT = "lenet_viz_explorer.drawing_pad"  # ui/draw/drawing_pad.py
 CANVAS_SIZE = 280  # ui/draw/canvas.py
 STROKE_WIDTH = 20
 
@@ -352,7 +352,7 @@ class LightSession:
         return await self.rerun(self._rerun_message(), timeout)
 
     async def draw(self, strokes: list[list[tuple[int, int]]], timeout: float = 150) -> float:
-        """Draw these pen strokes (canvas pixels) on the page's drawable canvas, and send them as
+        """Draw these pen strokes (canvas pixels) on the page's drawing pad, and send them as
         its frontend does once the pen lifts."""
         canvases = [
             item.proto
@@ -360,8 +360,9 @@ class LightSession:
             if item.proto.component_name == CANVAS_COMPONENT
         ]
         if len(canvases) != 1:
-            raise LookupError(f"{self.label}: {len(canvases)} drawable canvases on the page")
-        value = {"drawing": {"raw": fabric_json(strokes), "data": png_data_url(strokes)}}
+            raise LookupError(f"{self.label}: {len(canvases)} drawing pads on the page")
+        lines = [[[float(x), float(y)] for x, y in points] for points in strokes]
+        value = {"drawing": {"strokes": lines, "image": png_data_url(strokes)}}
         canvas = canvases[0]
         self._states[canvas.id] = WidgetState(id=canvas.id, json_value=json.dumps(value))
         return await self.rerun(self._rerun_message(), timeout)
@@ -380,33 +381,6 @@ def _short(message: ForwardMsg) -> str:
     if kind == "stop_auto_rerun":
         return str([fragment[:6] for fragment in message.stop_auto_rerun.fragment_ids])
     return ""
-
-
-def fabric_json(strokes: list[list[tuple[int, int]]]) -> dict:
-    """The strokes as Fabric.js free-drawing paths, the shape of the canvas's json_data."""
-    objects = []
-    for points in strokes:
-        xs, ys = [x for x, _ in points], [y for _, y in points]
-        path = [["M", *points[0]]] + [["L", *point] for point in points[1:]]
-        objects.append(
-            {
-                "type": "Path",
-                "version": "6.0.0",
-                "originX": "left",
-                "originY": "top",
-                "left": min(xs) - STROKE_WIDTH / 2,
-                "top": min(ys) - STROKE_WIDTH / 2,
-                "width": max(xs) - min(xs),
-                "height": max(ys) - min(ys),
-                "fill": None,
-                "stroke": "#000000",
-                "strokeWidth": STROKE_WIDTH,
-                "strokeLineCap": "round",
-                "strokeLineJoin": "round",
-                "path": path,
-            }
-        )
-    return {"version": "6.0.0", "objects": objects, "background": ""}
 
 
 def png_data_url(strokes: list[list[tuple[int, int]]]) -> str:

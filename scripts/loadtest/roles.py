@@ -27,7 +27,7 @@ CLASSROOM_ROLES = ("reload", "closetab")
 CLASSROOM_FROM = 5
 TRAINING_ROLES = ("train", "reload")  # sessions that train, save and must see their own run
 ALL_ROLES = ROLES + CLASSROOM_ROLES
-CANVAS_SEND_SECONDS = 1.0  # after the last stroke: the canvas has sent the drawing
+CANVAS_SEND_SECONDS = 1.0  # after the last stroke: its rerun has reached the server
 # Mouse strokes in canvas pixels (280x280), from the browser tests: they read as these digits.
 STROKES = {
     "7": [[(45, 20), (236, 20)], [(236, 20), (170, 140), (118, 265)]],
@@ -97,7 +97,7 @@ async def draw(session: Session, repeats: int) -> None:
         digit = "7" if number % 2 == 0 else "1"
         for points in STROKES[digit]:
             await stroke(page, points)
-        # The canvas sends the drawing a moment after the pen lifts. Without this pause the
+        # The pad sends the drawing at pen-up (the old canvas 200 ms later). Without this pause the
         # prediction of the first stroke alone (a 7's bar often reads as 7) passed the check,
         # and the last stroke's update reached the server after the next sidebar click, which
         # Streamlit then dropped for the newer Draw rerun (a "lost" click, or a Train page

@@ -13,7 +13,7 @@ from loadtest import OUTPUT, say
 VIEWPORT = {"width": 1400, "height": 1300}  # room for the Run size list below the settings
 ACTION_MS = 150_000  # any single wait in a page (a script run under load)
 NAVIGATION_SECONDS = 45  # a sidebar click whose page title has not shown by then is repeated
-CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
+CANVAS = "[data-testid=stBidiComponentIsolated] canvas.drawing-pad"
 
 # Sidebar link -> the page's title (its h1).
 PAGE_TITLES = {

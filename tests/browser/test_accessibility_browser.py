@@ -87,7 +87,7 @@ def test_a_class_board_with_runs_passes_wcag_21_a_and_aa(
 
 # ------------------------------------------------------------------ the keyboard
 
-CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
+CANVAS = "[data-testid=stBidiComponentIsolated] canvas.drawing-pad"
 
 
 def page_button(page, name: str):

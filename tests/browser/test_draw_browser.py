@@ -1,17 +1,19 @@
 """Draw digits with real mouse strokes in Chromium and check what the app reads.
 
-The canvas (streamlit-drawable-canvas 0.13) lives in a shadow root, not an iframe; Playwright's
+The drawing pad (ui/draw/drawing_pad.py) lives in a shadow root, not an iframe; Playwright's
 CSS selectors go through open shadow roots, so the drawing surface is simply
-`[data-testid=stBidiComponentIsolated] canvas.upper-canvas`.
+`[data-testid=stBidiComponentIsolated] canvas.drawing-pad`.
 """
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
 pytestmark = pytest.mark.browser
 
-CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
+CANVAS = "[data-testid=stBidiComponentIsolated] canvas.drawing-pad"
 SCRIPT_STATE = """() => document.querySelector('[data-testid="stApp"]')
     ?.getAttribute('data-test-script-state')"""
 
@@ -53,20 +55,32 @@ def slow_stroke_noting_runs(page, canvas, points, steps: int = 30) -> bool:
     return seen_running
 
 
+INK_PIXELS = """(canvas) => {
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let ink = 0;
+    for (let i = 3; i < pixels.length; i += 4) ink += pixels[i] > 0;
+    return ink;
+}"""
+
+
+def ink_pixels(canvas) -> int:
+    """How many pixels of the pad's canvas have ink (alpha above 0)."""
+    return canvas.evaluate(INK_PIXELS)
+
+
 def prediction(page):
     metric = page.locator("[data-testid=stMetric]").filter(has_text="Prediction")
     return metric.locator("[data-testid=stMetricValue]")
 
 
 def test_a_stroke_starting_at_the_top_edge_counts(page, app_url, wait_for_app, screenshot):
-    """A "1" whose only stroke starts 3 px under the top edge, at the right, where the
-    component's (hidden) toolbar would float: if that stroke were lost there would be no
-    prediction at all."""
+    """A "1" whose only stroke starts 3 px under the top edge, at the right (where the old
+    canvas's invisible toolbar floated): if that stroke were lost there would be no prediction
+    at all."""
     from playwright.sync_api import expect
 
     canvas = open_draw_page(page, app_url, wait_for_app)
-    toolbar = page.locator("[data-testid=stBidiComponentIsolated] .dc-toolbar")
-    expect(toolbar).to_be_hidden()  # it would float, invisible, over the top right corner
+    expect(canvas).to_have_attribute("aria-label", re.compile("Drawing area"))
     expect(page.get_by_text("Draw a digit in the box.")).to_be_visible()
     expect(prediction(page)).to_have_count(0)  # a blank canvas shows a hint, not a guess
     stroke(page, canvas, [(205, 3), (195, 140), (185, 272)])
@@ -93,6 +107,63 @@ def test_a_seven_drawn_with_the_mouse_is_read_as_7(page, app_url, wait_for_app, 
     wait_for_app(page)
     expect(prediction(page)).to_have_count(0)
     expect(page.get_by_text("Draw a digit in the box.")).to_be_visible()
+
+
+def test_a_second_stroke_right_after_the_first_pen_up_counts(page, app_url, wait_for_app):
+    """A 7 in two quick strokes, the bar begun the moment the stem's pen lifts (no wait): the
+    rerun from the stem is still in flight, and the bar must still reach the server (the stem
+    alone reads as a 1). Then a 4 the same way, after Clear.
+
+    The pad must not move when the first prediction appears: it did (16 px down, an empty
+    container's gap), and a bar begun at the top edge as the page updated then landed above
+    the pad and was lost."""
+    from playwright.sync_api import expect
+
+    canvas = open_draw_page(page, app_url, wait_for_app)
+    top = canvas.bounding_box()["y"]
+    stroke(page, canvas, [(232, 6), (170, 130), (118, 272)], steps=2)
+    stroke(page, canvas, [(45, 6), (140, 6), (236, 6)], steps=2)
+    wait_for_app(page)
+    expect(prediction(page)).to_have_text("7")
+    assert canvas.bounding_box()["y"] == top, "the pad moved when the prediction appeared"
+
+    page.get_by_role("button", name="Clear").click()
+    wait_for_app(page)
+    expect(prediction(page)).to_have_count(0)
+    canvas = page.locator(CANVAS)
+    stroke(page, canvas, [(110, 20), (60, 170), (230, 170)], steps=2)
+    stroke(page, canvas, [(175, 70), (175, 270)], steps=2)
+    wait_for_app(page)
+    expect(prediction(page)).to_have_text("4")
+
+
+def test_the_drawing_comes_back_after_another_page_and_clear_empties_it(
+    page, app_url, wait_for_app
+):
+    from playwright.sync_api import expect
+
+    canvas = open_draw_page(page, app_url, wait_for_app)
+    stroke(page, canvas, [(45, 20), (236, 20)])
+    stroke(page, canvas, [(236, 20), (170, 140), (118, 265)])
+    expect(prediction(page)).to_have_text("7")
+    drawn = ink_pixels(canvas)
+    assert drawn > 1000
+
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Home").click()
+    wait_for_app(page)
+    expect(page.locator(CANVAS)).to_have_count(0)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Draw").click()
+    wait_for_app(page)
+    canvas = page.locator(CANVAS)
+    canvas.wait_for()
+    expect(prediction(page)).to_have_text("7")
+    assert ink_pixels(canvas) == drawn  # the same strokes, drawn again
+
+    page.get_by_role("button", name="Clear").click()
+    wait_for_app(page)
+    expect(prediction(page)).to_have_count(0)
+    expect(page.get_by_text("Draw a digit in the box.")).to_be_visible()
+    assert ink_pixels(page.locator(CANVAS)) == 0
 
 
 def test_inside_shows_the_drawn_digit_and_opens_a_clicked_c3_map(

@@ -20,7 +20,7 @@ from lenet_viz.data.drawn.styles import STYLE_FAMILIES
 
 pytestmark = pytest.mark.browser
 
-CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
+CANVAS = "[data-testid=stBidiComponentIsolated] canvas.drawing-pad"
 STYLES_PER_DIGIT = 2
 RUN_SECONDS = 90  # one script run on a busy machine (as conftest.py)
 

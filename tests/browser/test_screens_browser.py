@@ -24,7 +24,7 @@ WIDTHS = (1920, 1280, 1024, 820, 390)
 PHONE = 390
 HEIGHTS = {PHONE: 844}  # an iPhone 12-15's CSS pixels; the others 800 high
 PAGES = tuple("" if name == "home" else name for name in PAGE_FILES)  # every page's URL path
-CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
+CANVAS = "[data-testid=stBidiComponentIsolated] canvas.drawing-pad"
 SIZE_LABEL, START, RESULTS = (
     {"en": "Run size", "zh": "训练规模"},
     {"en": "Start", "zh": "开始"},
@@ -148,7 +148,9 @@ def open_page(page, app_url: str, path: str, lang: str = "en") -> None:
 
 
 def stroke(page, canvas, touch: bool) -> None:
-    """A vertical stroke down the middle of the canvas: a 1. With touch events on a phone."""
+    """A vertical stroke down the middle of the canvas: a 1. On a phone, with a finger: touch
+    input through the DevTools protocol, as a touchscreen gives it (the browser makes the
+    pointer events, and would scroll the page instead if the pad let it)."""
     box = canvas.bounding_box()
     x, top, bottom = box["x"] + box["width"] / 2, box["y"] + 40, box["y"] + box["height"] - 40
     if not touch:
@@ -157,21 +159,14 @@ def stroke(page, canvas, touch: bool) -> None:
         page.mouse.move(x, bottom, steps=12)
         page.mouse.up()
         return
-    canvas.evaluate(
-        """(canvas, [x, top, bottom]) => {
-            const touch = (y) => new Touch({identifier: 1, target: canvas, clientX: x,
-                                            clientY: y, pageX: x, pageY: y});
-            const fire = (type, y) => canvas.dispatchEvent(new TouchEvent(type, {
-                bubbles: true, cancelable: true, composed: true,
-                touches: type === 'touchend' ? [] : [touch(y)],
-                targetTouches: type === 'touchend' ? [] : [touch(y)],
-                changedTouches: [touch(y)]}));
-            fire('touchstart', top);
-            for (let i = 1; i <= 12; i++) fire('touchmove', top + (bottom - top) * i / 12);
-            fire('touchend', bottom);
-        }""",
-        [x, top, bottom],
-    )
+    devtools = page.context.new_cdp_session(page)
+    for i in range(13):
+        kind = "touchStart" if i == 0 else "touchMove"
+        point = {"x": x, "y": top + (bottom - top) * i / 12}
+        devtools.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [point]})
+    devtools.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    devtools.detach()
+    assert canvas.bounding_box()["y"] == box["y"], "the finger scrolled the page"
 
 
 def check_draw(page) -> None:

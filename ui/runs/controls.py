@@ -8,10 +8,18 @@ from lenet_viz.training.status import ACTIVE_STATUSES, SLOT_STATUSES, RunStatus
 from ui.i18n import _
 
 
+# Pause waits this long for the run to pause, so the page drawn after the click says "Paused"
+# (a run pauses between batches; in a worker, between chunks of CHUNK_SECONDS).
+PAUSE_SETTLE_SECONDS = 0.4
+
+
 def _control(state_key: str, action: str) -> None:
     """A button callback: pause, resume or stop the trainer kept at `state_key`, if any."""
     if trainer := st.session_state.get(state_key):
-        getattr(trainer, action)()
+        if action == "pause":
+            trainer.pause(settle_seconds=PAUSE_SETTLE_SECONDS)
+        else:
+            getattr(trainer, action)()
 
 
 def pause_resume_stop_buttons(row, state_key: str, status: str | None) -> None:

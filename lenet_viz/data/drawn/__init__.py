@@ -26,8 +26,8 @@ apart.
 
 A template is drawn with random pen width, size, slant, turn, position and a hand's wobble
 (`place_strokes`), then rendered either as the canvas returns it (`render_canvas`: RGBA, black
-ink in the alpha channel on a transparent background, anti-aliased, streamlit-drawable-canvas's
-`image_data`) or as a photo of ink on paper (`render_photo`: RGB, dark ink on light paper with
+ink in the alpha channel on a transparent background, anti-aliased, the Draw page's pad's PNG
+as the page reads it) or as a photo of ink on paper (`render_photo`: RGB, dark ink on light paper with
 texture, uneven lighting and a little blur). Everything is seeded and deterministic.
 
 Modules: `templates` (what a template is), `benchmark_writers` and `training_writers` (the two

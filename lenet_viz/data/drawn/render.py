@@ -130,7 +130,7 @@ def _draw_paths(paths: list[np.ndarray], pen: float, size: int, supersample: int
 def render_canvas(
     paths: list[np.ndarray], pen: float, size: int = CANVAS_SIZE, supersample: int = 3
 ) -> np.ndarray:
-    """What streamlit-drawable-canvas returns for these strokes: (size, size, 4) uint8 RGBA,
+    """What the Draw page's pad returns for these strokes: (size, size, 4) uint8 RGBA,
     black ink (#000000) whose coverage is the alpha channel, on a transparent background."""
     alpha = np.asarray(_draw_paths(paths, pen, size, supersample))
     rgba = np.zeros((size, size, 4), dtype=np.uint8)

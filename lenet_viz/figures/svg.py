@@ -42,7 +42,7 @@ def figure_svg(fig: go.Figure, *, alt: str, width: int = WIDTH) -> str:
     frame = _Frame(layout, width, height, data)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="100%" role="img" aria-label={quoteattr(alt)} '
+        f'width="100%" style="display: block" role="img" aria-label={quoteattr(alt)} '
         f'font-family="{FONT_FAMILY}" class="static-figure">',
         f"<title>{escape(alt)}</title>",
     ]

@@ -328,12 +328,13 @@ def measure_draw(browser, url: str, repeats: int, log) -> dict:
 
 
 def measure_inside(browser, url: str, repeats: int, log) -> dict:
-    from ui.inside.views import INVARIANCE, LAYERS, SLIDERS
+    from ui.inside.views import CONNECTIONS, INVARIANCE, LAYERS, SLIDERS
 
     session = Session(browser, url)
     found: dict = {"c3": [], "views": [], "invariance": []}
     try:
         session.visit_by_url("Inside")
+        pick_radio(session, CONNECTIONS, text_check("which maps feed which"))
         for i in range(repeats):
             column = str(1 + i % 15)
             found["c3"].append(

@@ -84,10 +84,13 @@ with st.expander(_("Settings"), expanded=trainer is None):
     st.caption(
         _(
             "A link that opens these settings for anyone (a class starts from the same place). "
-            "Copy it with the button at its right, or from the address bar, which keeps it."
+            "Copy it here (right-click it) or from the address bar, which keeps it."
         )
     )
-    st.code(setup_link(), language=None, wrap_lines=True)
+    # A link, not st.code: its copy button costs every visit the code highlighter's 1.5 MB of
+    # script, even in a closed expander (issue 22). Its text is code: never translated.
+    link = setup_link()
+    st.markdown(f"[`{link}`]({link})")
     st.caption(
         _(
             "Or name an experiment: `/compare?preset=notebook`, `?preset=activations`, "

@@ -8,10 +8,10 @@ import streamlit as st
 
 from lenet_viz.figures.architecture import architecture_figure
 from ui.cached_data import DATASET_LABELS, dataset_ready, fetch_hint, model_info
-from ui.charts import chart
-from ui.i18n import N_, _
+from ui.charts import static_chart_svg
+from ui.i18n import N_, _, current_language
 from ui.layout import columns_that_wrap, scrolls_below
-from ui.library_text import library_text, localized_figure
+from ui.library_text import library_text
 from ui.navigation import ensure_app_navigation, page_links
 from ui.train.sdlm_panel import shipped_sdlm_section
 
@@ -98,33 +98,36 @@ def layer_table(infos: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@st.cache_data(show_spinner=False)
+def architecture_svg(arch: str, language: str) -> str:
+    """The architecture diagram drawn as SVG (a static figure: no Plotly.js to load), built once
+    per net and language: the figure takes a few tenths of a second to build."""
+    return static_chart_svg(
+        architecture_figure(model_info(arch)),
+        alt=_("{net}: each layer's output shape and parameters, input to output").format(
+            net=_(ARCH_TITLES[arch])
+        ),
+    )
+
+
 infos = {arch: model_info(arch) for arch in ARCH_TITLES}
 tabs = st.tabs([_(title) for title in ARCH_TITLES.values()])
 for tab, arch in zip(tabs, ARCH_TITLES, strict=True):
     with tab:
         scrolls_below(f"{DIAGRAM}_{arch}", DIAGRAM_MIN_PX)  # labels apart; a phone scrolls
-        chart(
-            st.container(key=f"{DIAGRAM}_{arch}"),
-            localized_figure(architecture_figure(infos[arch])),
-            alt=_("{net}: each layer's output shape and parameters, input to output").format(
-                net=_(ARCH_TITLES[arch])
-            ),
-            key=f"home_arch_{arch}",
-            config={"displayModeBar": False, "staticPlot": True},
+        st.container(key=f"{DIAGRAM}_{arch}").markdown(
+            architecture_svg(arch, current_language()), unsafe_allow_html=True
         )
 
 c3 = {
     arch: next(layer for layer in infos[arch]["layers"] if layer["name"] == "C3") for arch in infos
 }
-st.dataframe(
-    layer_table(infos),
-    hide_index=True,
-    column_config={
-        column: st.column_config.NumberColumn(format="localized")
-        for arch in ARCH_TITLES
-        for column in (params_column(arch), connections_column(arch))
-    },
-)
+# A plain table (no data grid to load in the browser: issue 22), counts with thousands commas.
+table = layer_table(infos)
+counts = [
+    column for arch in ARCH_TITLES for column in (params_column(arch), connections_column(arch))
+]
+st.table(table.style.hide(axis="index").format("{:,}", subset=counts))
 st.caption(
     _(
         "Same shapes, different wiring. C3 has {modern} parameters in the modern net but "

@@ -1,5 +1,6 @@
-"""Inside LeNet-5: what every layer sees for one digit, C1's kernels, the S2 -> C3 connection
-table (interactive) with its parameter arithmetic, and the faithful net's RBF codes.
+"""Inside LeNet-5: what every layer sees for one digit and C1's kernels; as views of their own
+(computed only when opened), the S2 -> C3 connection table (interactive) with its parameter
+arithmetic, and the faithful net's RBF codes.
 
 The digit is the one drawn on the Draw page (session_state["digit"]) or any MNIST test digit
 (the 200 shipped sample digits when MNIST is not downloaded). Everything shown comes from one
@@ -70,8 +71,10 @@ view = views.view_picker()
 if view == views.LAYERS:
     show_layers(model, result)
     show_kernels(model)
+elif view == views.CONNECTIONS:
     show_connection_table(model, result)
     show_table_against_paper(model)
+elif view == views.RBF:
     show_rbf(model, result)
 elif view == views.INVARIANCE:
     views.show_invariance(model, image28, picked.temperature)

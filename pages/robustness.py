@@ -9,6 +9,7 @@ own while the page shows its progress, then cached in the library;
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from lenet_viz.explain.robustness import (
@@ -18,7 +19,7 @@ from lenet_viz.explain.robustness import (
     sweep_examples,
 )
 from lenet_viz.figures import explain as figures
-from ui.charts import chart
+from ui.charts import chart, static_chart_svg
 from ui.i18n import _
 from ui.library_text import library_text
 from ui.model_picker import model_picker, picked_option, second_model_picker
@@ -71,20 +72,25 @@ def show_progress(jobs: dict) -> None:
         st.progress(job.progress, text=f"{text} {job.progress:.0%}")
 
 
+def transform_label(row: str) -> str:
+    """A row of the table ("rotation 40") in the page's language."""
+    transform, _space, strength = row.rpartition(" ")
+    return f"{library_text(transform)} {strength}" if transform else library_text(row)
+
+
 def show_table(results: dict[str, dict]) -> None:
     rows = figures.robustness_table(results, TABLE_POINTS)
     clean = {label: result["clean_accuracy"] for label, result in results.items()}
     table = {_("undistorted"): clean} | rows
-    st.dataframe(
+    shown = pd.DataFrame(
         [
-            {_("transform"): library_text(name)}
+            {_("transform"): transform_label(name)}
             | {label: f"{value:.1%}" for label, value in row.items()}
             for name, row in table.items()
-        ],
-        hide_index=True,
-        height=36 * (len(table) + 1) + 4,  # every row, no scrolling
-        key="robustness_table",
+        ]
     )
+    # A plain table, every row shown (no data grid to load in the browser: issue 22).
+    st.container(key="robustness_table").table(shown.style.hide(axis="index"))
 
 
 def show_curves(results: dict[str, dict]) -> None:
@@ -111,7 +117,7 @@ def show_curves(results: dict[str, dict]) -> None:
 
 def show_examples() -> None:
     st.subheader(_("What the transforms do to a digit"))
-    digits, _source = robustness_digits()
+    digits, source = robustness_digits()
     index = st.number_input(
         _("Example digit (0 to {last})").format(last=len(digits) - 1),
         min_value=0,
@@ -120,12 +126,23 @@ def show_examples() -> None:
         step=1,
         key=EXAMPLE_INDEX,
     )
+    alt = _("Example digit {index} under every transform, at every strength").format(index=index)
+    st.container(key="robustness_examples").image(
+        example_strip(int(index), source, alt), alt=alt, width="stretch"
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def example_strip(index: int, source: str, alt: str) -> str:
+    """One digit under every transform at every strength, as SVG (a picture: no Plotly.js to
+    load), built once per digit, set of digits and language (that of `alt`)."""
+    digits, _source = robustness_digits()
     examples = sweep_examples(digits.images[index])
     rows = [
         (library_text(SWEEPS[name].label), images, [f"{s:g}" for s in SWEEPS[name].strengths])
         for name, images in examples.items()
     ]
-    chart(st, figures.digit_strip_figure(rows), key="robustness_examples", config=PLAIN)
+    return static_chart_svg(figures.digit_strip_figure(rows), alt=alt)
 
 
 ensure_app_navigation()

@@ -452,7 +452,8 @@ def test_a_compare_setup_travels_in_a_link(apps):
     assert lrs == [0.01, 0.1, 1.0]
     at.slider(key="compare_opt_run1_momentum").set_value(0.42)
     rerun(at)
-    link = next(c.value for c in at.code if "setup=" in c.value)
+    shown = next(m.value for m in at.markdown if "setup=" in m.value)  # a link: [`url`](url)
+    link = shown.rpartition("](")[2].removesuffix(")")
     assert link.startswith("/compare?")  # AppTest has no browser URL; a browser's is in front
     token = parse_qs(urlsplit(link).query)["setup"][0]
     assert at.query_params["setup"] == token  # kept in the address bar too

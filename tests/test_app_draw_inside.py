@@ -271,7 +271,8 @@ def test_an_uploaded_checkpoint_is_used_and_a_bad_one_refused(monkeypatch, tmp_p
     assert not at.exception
     assert not at.error
     assert at.metric[0].label == "Prediction"
-    assert any("1,516" in text for text in texts(at.code))  # the faithful net's Table I
+    # The faithful net's Table I: C3's parameters in its layer's caption.
+    assert any("**C3** · output 16 x 10 x 10 · 1,516 parameters" in t for t in texts(at.markdown))
 
 
 def test_the_model_training_right_now_can_be_picked(app):
@@ -301,12 +302,17 @@ def test_inside_renders_every_layer_for_a_test_digit(app):
     assert not at.exception
     assert at.metric[0].label == "Prediction"
     headers = texts(at.header)
-    for header in ("What every layer sees", "C1's six kernels", "S2 → C3: which maps feed which"):
+    for header in ("What every layer sees", "C1's six kernels"):
         assert header in headers
     markdown = " ".join(texts(at.markdown))
     for layer in ("**C1** · output 6 x 28 x 28", "**C3** · output 16 x 10 x 10", "**F6**"):
         assert layer in markdown
-    # The modern net's full table, against the paper's.
+    for vector in ("C5: 120 units", "F6: 84 units", "Output: 10 scores"):  # drawn as SVG
+        assert f'aria-label="{vector}' in markdown
+    # The connection table's view: the modern net's full table, against the paper's.
+    at.radio(key="inside_view").set_value("S2 → C3 connections").run()
+    assert not at.exception
+    assert "S2 → C3: which maps feed which" in texts(at.header)
     code = " ".join(texts(at.code))
     assert "C3 = 16 × (6·25+1) = 2,416" in code
     assert "6 × (3·25+1) + 9 × (4·25+1) + 1 × (6·25+1) = 456 + 909 + 151 = 1,516" in code
@@ -316,9 +322,10 @@ def test_inside_for_the_faithful_net_and_choosing_a_c3_map(app):
     at = open_page(app, INSIDE)
     at.selectbox(key="picked_model").set_value("shipped:faithful").run()
     assert not at.exception
-    markdown = " ".join(texts(at.markdown))
-    assert "Each output unit holds a fixed 7x12 picture" in markdown  # the RBF codes
-    assert "C3 map 0** sees S2 maps **0, 1, 2**" in markdown
+    at.radio(key="inside_view").set_value("RBF output codes").run()
+    assert "Each output unit holds a fixed 7x12 picture" in " ".join(texts(at.markdown))
+    at.radio(key="inside_view").set_value("S2 → C3 connections").run()
+    assert "C3 map 0** sees S2 maps **0, 1, 2**" in " ".join(texts(at.markdown))
     at.selectbox(key="inside_c3_map").set_value(15).run()
     assert "C3 map 15** sees S2 maps **0, 1, 2, 3, 4, 5**" in " ".join(texts(at.markdown))
     at.selectbox(key="inside_c3_map").set_value(12).run()

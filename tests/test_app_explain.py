@@ -116,7 +116,7 @@ def test_the_robustness_page_sets_two_models_side_by_side(app, checkpoint_dir):
     assert not at.exception
     assert at.title[0].value.endswith("How robust is it?")
     assert at.selectbox(key="robustness_second_model").value == "shipped:faithful"
-    table = at.dataframe[0].value
+    table = at.table[0].value
     columns = list(table.columns)
     assert columns == [
         "transform",
@@ -128,11 +128,13 @@ def test_the_robustness_page_sets_two_models_side_by_side(app, checkpoint_dir):
         assert table[column][0] == f"{curves.clean_accuracy:.1%}"
         rotation = dict(zip(table["transform"], table[column], strict=True))["rotation 40"]
         assert rotation == f"{curves.curves['rotation'].accuracy_at(40):.1%}"
-    assert len(charts(at)) == 2  # the curves and the example digits
+    assert len(charts(at)) == 1  # the curves
+    strip = [image for image in at.get("image") if "every transform" in image.proto.imgs[0].alt]
+    assert len(strip) == 1  # and the example digits, a picture
 
     at.selectbox(key="robustness_second_model").set_value("none").run()
     assert not at.exception
-    assert list(at.dataframe[0].value.columns) == ["transform", "Shipped: modern LeNet-5 (ReLU)"]
+    assert list(at.table[0].value.columns) == ["transform", "Shipped: modern LeNet-5 (ReLU)"]
     at.number_input(key="robustness_example").set_value(123).run()
     assert not at.exception
 
@@ -157,11 +159,11 @@ def test_a_new_models_curves_are_computed_in_the_background_with_a_progress_bar(
     assert not at.exception
     shown = [bar.proto.text for bar in at.get("progress")]
     assert len(shown) == 1 and "The model on the Train page" in shown[0]
-    assert not at.dataframe  # no table before the curves
+    assert not at.table  # no table before the curves
     job = curves_in_background(trainer.runs[0].model)  # the same job, shared
     assert job.finished.wait(timeout=600) and job.error is None
     at.run()
     assert not at.exception
     assert not at.get("progress")
-    column = list(at.dataframe[0].value.columns)[1]
-    assert at.dataframe[0].value[column][0] == f"{job.curves.clean_accuracy:.1%}"
+    column = list(at.table[0].value.columns)[1]
+    assert at.table[0].value[column][0] == f"{job.curves.clean_accuracy:.1%}"

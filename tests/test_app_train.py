@@ -297,12 +297,15 @@ def test_architecture_figure_labels_every_layer_with_its_shape_and_parameters():
 
 def test_home_shows_both_architectures_and_links_every_page():
     at = app_on(HOME)
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert list(table["layer"]) == [*LAYER_NAMES, "total"]
     c3 = table[table["layer"] == "C3"].iloc[0]
     assert c3["modern params"] == 2_416 and c3["faithful params"] == 1_516  # Table I wiring
     assert c3["output shape"] == "16 x 10 x 10"
-    assert chart_count(at) == 2  # the diagram of each net
+    diagrams = [m.value for m in at.markdown if m.value.startswith("<svg")]  # drawn as SVG
+    assert len(diagrams) == 2  # the diagram of each net
+    for arch, diagram in zip(("Modern", "Faithful"), diagrams, strict=True):
+        assert f'aria-label="{arch} LeNet-5' in diagram and "16@10x10</tspan>" in diagram
     links = [link.proto.page for link in at.get("page_link")]
     # url paths; "" is Home
     assert links == ["", "train", "compare", "draw", "inside", "robustness", "classroom"]

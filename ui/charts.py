@@ -9,6 +9,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from lenet_viz.figures.live import PreparedFigure
+from lenet_viz.figures.svg import figure_svg
 from ui.library_text import localized_figure
 
 
@@ -35,6 +36,19 @@ def chart(where, figure: go.Figure, alt: str | None = None, **kwargs):
     `alt` for a figure without a title, else the figure's titles."""
     shown = localized_figure(figure)
     return where.plotly_chart(shown, alt=alt or chart_alt(shown), **kwargs)
+
+
+def static_chart(where, figure: go.Figure, alt: str | None = None) -> None:
+    """A figure nobody needs to zoom, hover or click, drawn by the page as an SVG
+    (`lenet_viz.figures.svg`) instead of by Plotly.js, which a tab takes about a second to load
+    and start (issue 22). Translated and named (`alt`, else its titles) as `chart` does."""
+    where.markdown(static_chart_svg(figure, alt), unsafe_allow_html=True)
+
+
+def static_chart_svg(figure: go.Figure, alt: str | None = None) -> str:
+    """The SVG `static_chart` shows, to cache where the figure is costly to build."""
+    shown = localized_figure(figure)
+    return figure_svg(shown, alt=alt or chart_alt(shown))
 
 
 def _plain(text: str) -> str:

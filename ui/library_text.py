@@ -216,6 +216,12 @@ RUN_TEXT = (
     N_("none"),
     N_("shift"),
     N_("paper"),
+    # the Robustness table's transforms (lenet_viz.figures.explain.robustness_table's rows)
+    N_("rotation"),
+    N_("scale"),
+    N_("squeeze"),
+    N_("stroke"),
+    N_("noise"),
     N_("mnist"),
     N_("fashion-mnist"),
     # the Compare summary's columns (lenet_viz/figures/comparison.py) and the settings' names

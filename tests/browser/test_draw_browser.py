@@ -180,7 +180,9 @@ def test_inside_shows_the_drawn_digit_and_opens_a_clicked_c3_map(
     expect(page.get_by_text("Looking at the digit you drew")).to_be_visible()
     expect(prediction(page)).to_have_text("7")
 
-    # Click the connection table's cell (S2 map 0, C3 map 9): C3 map 9 opens.
+    # The table's view; click its cell (S2 map 0, C3 map 9): C3 map 9 opens.
+    page.locator(".st-key-inside_view label").filter(has_text="S2 → C3 connections").click()
+    wait_for_app(page)
     table = page.locator(".st-key-inside_connection_table .nsewdrag").first
     table.scroll_into_view_if_needed()
     box = table.bounding_box()

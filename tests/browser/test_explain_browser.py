@@ -89,7 +89,8 @@ def test_the_robustness_page_draws_two_models(page, app_url, wait_for_app, scree
     page.goto(f"{app_url}/robustness")
     wait_for_app(page, timeout_ms=COMPUTE_MS)
     expect(page.get_by_role("heading", name="How robust is it?")).to_be_visible()
-    page.wait_for_function(CHARTS_DRAWN, arg=2)
+    page.wait_for_function(CHARTS_DRAWN, arg=1)  # the curves; the example digits, a picture:
+    expect(page.locator(".st-key-robustness_examples img")).to_be_visible()
     legend = page.locator(".st-key-robustness_curves .legendtext").all_inner_texts()
     assert len(legend) == 2, legend
     screenshot(page, "robustness.png")

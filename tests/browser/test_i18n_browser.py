@@ -59,7 +59,8 @@ VISIBLE_TEXT = """() => {
         parts.push(copy.innerText);
         copy.remove();
     }
-    for (const text of document.querySelectorAll('[data-testid=stMain] .main-svg text')) {
+    const charts = '.main-svg text, svg.static-figure text';  // Plotly's, and those drawn as SVG
+    for (const text of document.querySelectorAll(`[data-testid=stMain] :is(${charts})`)) {
         parts.push(text.textContent);
     }
     return parts.join('\\n');

@@ -56,10 +56,10 @@ PREDICTION_IN_VIEW = """() => [...document.querySelectorAll(
                    return b.top >= 0 && b.bottom <= innerHeight && b.height > 0; })"""
 # Pairs of the Home diagram's labels whose boxes meet (its visible tab's); null until it is drawn.
 DIAGRAM_LABELS_MEETING = """() => {
-    const plot = [...document.querySelectorAll('.js-plotly-plot')]
-        .find((p) => p.offsetParent !== null);
-    if (!plot || !plot.querySelector('.annotation-text')) return null;
-    const boxes = [...plot.querySelectorAll('.annotation-text')]
+    const plot = [...document.querySelectorAll('[class*=st-key-home_diagram] svg')]
+        .find((p) => p.checkVisibility());
+    if (!plot || !plot.querySelector('text')) return null;
+    const boxes = [...plot.querySelectorAll('text')]
         .filter((t) => t.textContent.trim()).map((t) => [t.textContent, t.getBoundingClientRect()]);
     const meet = (a, b) => a.left < b.right && b.left < a.right
         && a.top < b.bottom && b.top < a.bottom;

@@ -36,13 +36,15 @@ def test_home_shows_the_architecture(app_url, page, wait_for_app, screenshot):
     page.goto(app_url)
     wait_for_app(page)
     page.get_by_text("The architecture").wait_for()
-    page.locator(".js-plotly-plot").first.wait_for()  # the diagram (shapes, no traces)
+    page.locator(".st-key-home_diagram_modern svg[role=img]").wait_for()  # the diagram, as SVG
     nav = sidebar_pages(page)
     titles = ("Home", "Train", "Compare", "Draw", "Inside LeNet-5", "Robustness", "Class board")
     for title in titles:
         assert title in nav
     assert "common" not in nav  # app.py's navigation, not the pages/ folder listing
-    assert page.locator("[data-testid=stPageLink]").count() == len(titles)  # a link to each
+    links = page.locator("[data-testid=stPageLink]")
+    links.nth(len(titles) - 1).wait_for()  # drawn by the run after the first, on a fresh server
+    assert links.count() == len(titles)  # a link to each
     screenshot(page, "home.png")
 
 

@@ -1,5 +1,5 @@
-"""The Inside page's Every-layer view: each layer's maps, C1's kernels, the S2-C3 table, and
-the RBF codes."""
+"""The Inside page's Every-layer view (each layer's maps and C1's kernels, drawn without
+Plotly: images and SVG bars), and its views of the S2-C3 table and of the RBF codes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from lenet_viz.figures import inside as figures
 from lenet_viz.figures.c3_table import connection_table_figure, table_comparison_figure
 from lenet_viz.nets.model import LeNetBase
 from lenet_viz.nets.paper import table_i
-from ui.charts import chart
+from ui.charts import chart, static_chart
 from ui.i18n import N_, _
 
 C3_MAP = "inside_c3_map"
@@ -63,14 +63,12 @@ def show_layers(model: LeNetBase, result: inside.DigitInspection) -> None:
         st.image(figures.map_images(maps, cell), caption=captions, width=cell, alt=captions)
     for name in ("C5", "F6"):
         st.markdown(layer_caption(summaries, name))
-        chart(
-            st,
+        static_chart(
+            st.container(key=f"inside_{name}"),
             figures.vector_figure(
                 layers[name],
                 _("{name}: {count} units").format(name=name, count=len(layers[name])),
             ),
-            key=f"inside_{name}",
-            config=PLAIN,
         )
     output = layers["output"]
     if result.output_is_penalty:
@@ -85,8 +83,8 @@ def show_layers(model: LeNetBase, result: inside.DigitInspection) -> None:
             probability=f"{result.probabilities[result.prediction]:.0%}",
         )
     )
-    chart(
-        st,
+    static_chart(
+        st.container(key="inside_output"),
         figures.vector_figure(
             output,
             title,
@@ -94,8 +92,6 @@ def show_layers(model: LeNetBase, result: inside.DigitInspection) -> None:
             highlight=result.prediction,
             y_title=y_title,
         ),
-        key="inside_output",
-        config=PLAIN,
     )
 
 

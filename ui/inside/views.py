@@ -1,5 +1,6 @@
-"""The Inside page's views besides "Every layer": the invariance explorer and why this answer
-(saliency). `ui/inside/top_digits.py` has the third, what each map looks for.
+"""The Inside page's views, and those besides the net's own (every layer, the S2 -> C3
+connections, the RBF codes: `ui/inside/layers.py`): the invariance explorer and why this answer
+(saliency). `ui/inside/top_digits.py` has the last, what each map looks for.
 
 Each view is a function of the model and the 28x28 digit the page chose; the work is done by
 `lenet_viz.explain.invariance` and `lenet_viz.explain.saliency`.
@@ -26,10 +27,12 @@ from ui.i18n import N_, _
 
 VIEW = "inside_view"
 LAYERS = N_("Every layer")  # the views, shown through format_func=_
+CONNECTIONS = N_("S2 → C3 connections")
+RBF = N_("RBF output codes")
 INVARIANCE = N_("Move, turn, thicken (invariance)")
 SALIENCY = N_("Why this answer? (saliency)")
 MAPS = N_("What each map looks for")
-VIEWS = (LAYERS, INVARIANCE, SALIENCY, MAPS)
+VIEWS = (LAYERS, CONNECTIONS, RBF, INVARIANCE, SALIENCY, MAPS)
 PLAIN = {"displayModeBar": False}
 
 # Distortion field: (label, min, max, step). Keys of the sliders: "inside_inv_<field>".

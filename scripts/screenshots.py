@@ -13,8 +13,9 @@ docs/screenshots/{home,train,compare,replay,draw,inside,home_zh,draw_zh,...}.png
 - replay: the same experiment's "inside the net" panel after the run, the slider at the end:
   sigmoid's C1 kernels still the noise they started as, ReLU's smooth stroke detectors;
 - draw: a 3 drawn with mouse strokes, its prediction, probabilities and preprocessing steps;
-- inside: that digit on the Inside page read by the shipped faithful net, with a C3 map clicked
-  in its connection table (the paper's Table I): the feature maps and the opened C3 map;
+- inside: that digit on the Inside page read by the shipped faithful net: every layer's maps;
+- inside_connections: then its S2 -> C3 view, a C3 map clicked in the connection table (the
+  paper's Table I) and opened;
 - invariance: the Inside page's invariance explorer, a test digit turned and thickened;
 - saliency: the Inside page's occlusion map and input gradient for a test digit;
 - top_digits: the Inside page's top digits of every C3 map, receptive fields outlined;
@@ -315,11 +316,17 @@ def shoot_draw(page) -> Path:
 
 
 def shoot_inside(page) -> Path:
+    """The drawn digit on Inside, read by the faithful net: every layer's maps."""
     page.get_by_role("link", name="See what every layer of LeNet-5 sees").click()
     wait_for_app(page)
     expect_text(page, "Looking at the digit you drew")
     choose(page, "Model", FAITHFUL, wait_for_app)
-    expect_text(page, "This net uses the paper's")
+    return save_page(page, "inside.png", bands=top_down_to(".st-key-inside_maps"))
+
+
+def shoot_inside_connections(page) -> Path:
+    """Then its S2 -> C3 view, with a cell of the paper's Table I clicked: that C3 map opened."""
+    choose_radio(page, "inside_view", "S2 → C3 connections", "This net uses the paper's")
     table = page.locator(".st-key-inside_connection_table .nsewdrag").first
     table.scroll_into_view_if_needed()
     box = table.bounding_box()
@@ -330,21 +337,14 @@ def shoot_inside(page) -> Path:
     page.mouse.click(x, y)
     wait_for_app(page)
     expect_text(page, f"C3 map {C3_MAP} sees S2 maps")
-    return save_page(page, "inside.png", bands=feature_maps_and_c3_map)
+    return save_page(
+        page, "inside_connections.png", bands=top_down_to(".st-key-inside_c3_breakdown")
+    )
 
 
-def feature_maps_and_c3_map(page) -> list[tuple[int, int]]:
-    """Two parts of the long Inside page: its top down to the S4 maps, and the S2 -> C3
-    connection table with the chosen C3 map opened (C5, F6, output and C1's kernels between
-    them, and the tables and RBF codes under them, are left out)."""
-    table_heading = page.get_by_role("heading", name="S2 → C3").bounding_box()
-    return [
-        (0, bottom_of(page, ".st-key-inside_S4") + MARGIN),
-        (
-            round(table_heading["y"]) - MARGIN,
-            bottom_of(page, ".st-key-inside_c3_breakdown") + MARGIN,
-        ),
-    ]
+def top_down_to(selector: str) -> Callable:
+    """Bands for save_page: the page from its top to the bottom of `selector`."""
+    return lambda page: [(0, bottom_of(page, selector) + MARGIN)]
 
 
 # ----------------------------------------------------------------------------- issue 14's views
@@ -476,6 +476,9 @@ def take_all(url: str, names: tuple[str, ...] = PICTURES) -> list[Path]:
                     draw_three(draw_page)
                 if "inside" in names:
                     saved.append(announce("inside", lambda: shoot_inside(draw_page)))
+                    saved.append(
+                        announce("inside_connections", lambda: shoot_inside_connections(draw_page))
+                    )
             for name, shoot in shots.items():
                 if name in names and name not in ("home", "train", "compare"):
                     saved.append(announce(name, shoot))

@@ -56,11 +56,14 @@ def show_layers(model: LeNetBase, result: inside.DigitInspection) -> None:
     )
     layers = result.layers
     summaries = {summary.name: summary for summary in model.layer_summary()}
-    for name, cell in (("C1", 150), ("S2", 150), ("C3", 120), ("S4", 120)):
-        st.markdown(layer_caption(summaries, name))
-        maps = layers[name]
-        captions = [_("{layer} map {index}").format(layer=name, index=i) for i in range(len(maps))]
-        st.image(figures.map_images(maps, cell), caption=captions, width=cell, alt=captions)
+    with st.container(key="inside_maps"):
+        for name, cell in (("C1", 150), ("S2", 150), ("C3", 120), ("S4", 120)):
+            st.markdown(layer_caption(summaries, name))
+            maps = layers[name]
+            captions = [
+                _("{layer} map {index}").format(layer=name, index=i) for i in range(len(maps))
+            ]
+            st.image(figures.map_images(maps, cell), caption=captions, width=cell, alt=captions)
     for name in ("C5", "F6"):
         st.markdown(layer_caption(summaries, name))
         static_chart(

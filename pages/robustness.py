@@ -19,15 +19,14 @@ from lenet_viz.explain.robustness import (
     sweep_examples,
 )
 from lenet_viz.figures import explain as figures
-from ui.charts import chart, static_chart_svg
-from ui.i18n import _
+from ui.charts import static_chart_svg
+from ui.i18n import _, current_language
 from ui.library_text import library_text
 from ui.model_picker import model_picker, picked_option, second_model_picker
 from ui.navigation import ensure_app_navigation
 
 SECOND_MODEL = "robustness_second_model"
 EXAMPLE_INDEX = "robustness_example"
-PLAIN = {"displayModeBar": False}
 PROGRESS_SECONDS = 0.5  # how often the progress bars move while curves are computed
 # The strengths the table shows (points of the curves).
 TABLE_POINTS = {
@@ -78,6 +77,13 @@ def transform_label(row: str) -> str:
     return f"{library_text(transform)} {strength}" if transform else library_text(row)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def curves_svg(results: dict[str, dict], language: str) -> str:
+    """The curves drawn as SVG (a static figure: no Plotly.js to load, issue 22), named by
+    their subplots' titles, built once per set of curves and language."""
+    return static_chart_svg(figures.robustness_figure(results))
+
+
 def show_table(results: dict[str, dict]) -> None:
     rows = figures.robustness_table(results, TABLE_POINTS)
     clean = {label: result["clean_accuracy"] for label, result in results.items()}
@@ -102,7 +108,9 @@ def show_curves(results: dict[str, dict]) -> None:
                 "with the app (run `make data` for 1,000 test digits)."
             ).format(count=first["digits"])
         )
-    chart(st, figures.robustness_figure(results), key="robustness_curves", config=PLAIN)
+    st.container(key="robustness_curves").markdown(
+        curves_svg(results, current_language()), unsafe_allow_html=True
+    )
     st.caption(
         _(
             "Shift: each digit is moved that many pixels right, down, left or up in turn. Stroke "

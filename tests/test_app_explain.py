@@ -4,6 +4,8 @@ against the library it calls."""
 
 from __future__ import annotations
 
+from xml.sax.saxutils import escape
+
 from lenet_viz.checkpoints.store import DEFAULT_CHECKPOINT_NAMES, load_checkpoint
 from lenet_viz.explain.calibration import temperature_of
 from lenet_viz.explain.invariance import Distortion, explore
@@ -27,6 +29,11 @@ def shipped(checkpoint_dir, arch: str):
 
 def charts(at) -> list:
     return at.get("plotly_chart")
+
+
+def curves_drawn(at) -> list[str]:
+    """The Robustness page's curves, drawn as SVG in a Markdown element."""
+    return [m.value for m in at.markdown if m.value.startswith("<svg")]
 
 
 def open_view(app, view: str):
@@ -128,13 +135,20 @@ def test_the_robustness_page_sets_two_models_side_by_side(app, checkpoint_dir):
         assert table[column][0] == f"{curves.clean_accuracy:.1%}"
         rotation = dict(zip(table["transform"], table[column], strict=True))["rotation 40"]
         assert rotation == f"{curves.curves['rotation'].accuracy_at(40):.1%}"
-    assert len(charts(at)) == 1  # the curves
+    assert not charts(at)  # no Plotly.js to load (issue 22): the curves are drawn as SVG
+    (curves,) = curves_drawn(at)
+    assert 'role="img" aria-label="rotation (degrees, anticlockwise) · shift' in curves
+    for column in columns[1:]:
+        assert f">{escape(column)}</tspan>" in curves  # the legend: each model
+    assert "100%</tspan>" in curves  # the accuracy axis in percents
     strip = [image for image in at.get("image") if "every transform" in image.proto.imgs[0].alt]
     assert len(strip) == 1  # and the example digits, a picture
 
     at.selectbox(key="robustness_second_model").set_value("none").run()
     assert not at.exception
     assert list(at.table[0].value.columns) == ["transform", "Shipped: modern LeNet-5 (ReLU)"]
+    (curves,) = curves_drawn(at)
+    assert "Shipped: modern LeNet-5" in curves and "Shipped: faithful" not in curves
     at.number_input(key="robustness_example").set_value(123).run()
     assert not at.exception
 
@@ -167,3 +181,5 @@ def test_a_new_models_curves_are_computed_in_the_background_with_a_progress_bar(
     assert not at.get("progress")
     column = list(at.table[0].value.columns)[1]
     assert at.table[0].value[column][0] == f"{job.curves.clean_accuracy:.1%}"
+    (curves,) = curves_drawn(at)
+    assert f">{escape(column)}</tspan>" in curves

@@ -118,3 +118,103 @@ def test_a_strip_of_digits_is_one_picture_with_its_labels():
     rows, columns = pixels.shape[:2]
     assert abs(width / height - columns / rows) < 0.01  # square pixels
     assert {"rotation", "-30", "0", "30"} <= set(texts(root))
+
+
+# ------------------------------------------------------------------ lines in a grid of subplots
+
+
+def robustness_results(first: str, second: str) -> dict[str, dict]:
+    """Two models' curves: the first's accuracy 0.9 everywhere but 0.6 at rotation 20, the
+    second's 0.3 lower."""
+    from lenet_viz.explain.robustness import SWEEPS
+
+    def curves(accuracy: float) -> dict:
+        out = {}
+        for name, sweep in SWEEPS.items():
+            values = [accuracy] * len(sweep.strengths)
+            if name == "rotation":
+                values[list(sweep.strengths).index(20)] = accuracy - 0.3
+            out[name] = {
+                "label": sweep.label,
+                "strengths": list(sweep.strengths),
+                "accuracy": values,
+            }
+        return out
+
+    return {
+        first: {"clean_accuracy": 0.9, "curves": curves(0.9)},
+        second: {"clean_accuracy": 0.6, "curves": curves(0.6)},
+    }
+
+
+def polyline_points(polyline: ElementTree.Element) -> list[tuple[float, float]]:
+    return [tuple(float(v) for v in p.split(",")) for p in polyline.get("points").split()]
+
+
+def test_robustness_curves_draw_each_line_in_its_subplot():
+    from lenet_viz.figures.explain import robustness_figure
+
+    figure = robustness_figure(robustness_results("net <A> & co", "net B"))
+    svg = figure_svg(figure, alt="curves")
+    root = parse(svg)
+    lines = root.findall(f"{SVG}polyline")
+    assert len(lines) == len(figure.data) == 12  # one per trace: 2 models x 6 transforms
+    # Each subplot's title is centred over its area, on top of it (rows 300 px apart).
+    titles = {}
+    for text in root.iter(f"{SVG}text"):
+        (span,) = text.findall(f"{SVG}tspan") or [None]
+        if span is not None and text.get("text-anchor") == "middle":
+            titles["".join(text.itertext())] = (float(span.get("x")), float(span.get("y")))
+    subplot_titles = [note.text for note in figure.layout.annotations]
+    assert len(subplot_titles) == 6 and "squeeze (taller and narrower > 0)" in titles
+    for trace, line in zip(figure.data, lines, strict=True):
+        axis = int(trace.xaxis[1:] or 1)
+        title_x, title_y = titles[subplot_titles[axis - 1]]
+        points = polyline_points(line)
+        assert len(points) == len(trace.x)
+        xs, ys = [x for x, _ in points], [y for _, y in points]
+        assert min(xs) < title_x < max(xs)  # under its own title...
+        assert max(abs(x - title_x) for x in xs) < 1000 / 3 / 2  # ...within its column
+        assert all(title_y < y < title_y + 300 for y in ys)  # ...and its row
+    rotation_a, rotation_b = (polyline_points(lines[i]) for i in (0, 6))
+    assert rotation_a[0][1] < rotation_b[0][1]  # 0.9 drawn above 0.6, on one scale
+    dip = list(figure.data[0].x).index(20)
+    assert rotation_a[dip][1] > rotation_a[0][1]  # the dip at 20 degrees goes down
+    assert rotation_a[dip][1] == rotation_b[0][1]  # to 0.6, the level of the second's
+
+
+def test_robustness_curves_keep_the_legend_percent_ticks_and_hover_texts():
+    from lenet_viz.figures.explain import robustness_figure
+
+    figure = robustness_figure(robustness_results("net <A> & co", "net B"))
+    svg = figure_svg(figure, alt="curves")
+    assert "net <A>" not in svg and "net &lt;A&gt; &amp; co" in svg  # escaped
+    root = parse(svg)
+    legend = root.find(f"{SVG}g[@class='legend']")
+    names = ["".join(t.itertext()) for t in legend.iter(f"{SVG}text")]
+    assert names == ["net <A> & co", "net B"]  # one entry per model, not per subplot
+    colors = [line.get("stroke") for line in legend.iter(f"{SVG}line")]
+    assert colors == [line.get("stroke") for line in root.findall(f"{SVG}polyline")[::6]]
+    shown = texts(root)
+    assert {"0%", "50%", "100%"} <= set(shown)  # tickformat ".0%"
+    assert shown.count("accuracy") == 2  # the y title of each row's first subplot
+    assert {"-50", "0", "50"} <= set(shown)  # the rotation's plain numbers
+    markers = [c for c in root.iter(f"{SVG}circle") if c.find(f"{SVG}title") is not None]
+    assert len(markers) == sum(len(trace.x) for trace in figure.data)
+    tips = [marker.find(f"{SVG}title").text for marker in markers]
+    assert "net <A> & co\n20: 60.0%" in tips and "net B\n-60: 60.0%" in tips
+
+
+def test_a_plain_line_gets_its_axes_from_its_data():
+    figure = go.Figure(go.Scatter(x=[1, 2, 3, 4], y=[10.0, 40.0, 20.0, 30.0], mode="lines"))
+    figure.update_layout(xaxis_title_text="epoch", yaxis_title_text="loss & more")
+    root = parse(figure_svg(figure, alt="a line"))
+    (line,) = root.findall(f"{SVG}polyline")
+    points = polyline_points(line)
+    assert len(points) == 4 and not root.findall(f"{SVG}circle")  # lines only, no markers
+    assert [x for x, _ in points] == sorted(x for x, _ in points)
+    ys = [y for _, y in points]
+    assert ys[1] == min(ys) and ys[0] == max(ys)  # 40 highest, 10 lowest
+    shown = texts(root)
+    assert {"epoch", "loss & more", "10", "20", "30", "40"} <= set(shown)
+    assert root.find(f"{SVG}g[@class='legend']") is None  # one trace: no legend, as Plotly

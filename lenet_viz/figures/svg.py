@@ -7,8 +7,13 @@ The Plotly figure function stays the one source of the figure: this module reads
 Handled: the layout's rectangles (`add_shape(type="rect")`), its annotations (text with <b>,
 <i> and <br>, and arrows in data coordinates), its title and axis titles, bar traces
 (category or numeric x) with a zero line, y ticks and each bar's hover text as its tooltip,
-and one heatmap drawn as a picture (a PNG inside the SVG, pixels kept square when the y axis is
-anchored to x; such an SVG is for an <img>, which shows pictures inside it, e.g. `st.image`).
+one heatmap drawn as a picture (a PNG inside the SVG, pixels kept square when the y axis is
+anchored to x; such an SVG is for an <img>, which shows pictures inside it, e.g. `st.image`),
+and scatter traces (lines and markers, numeric x and y) in a grid of subplots: each trace in
+the area of its axes' domains (`make_subplots`), each axis over its layout range or else its
+traces' data, with a few ticks and gridlines (`tickformat` applied where Python's `format`
+reads it, e.g. ".0%"), axis titles, subplot titles (annotations in paper coordinates), the
+legend as one row at the top and each point's hover text as its tooltip.
 Anything else in a figure is left out, so only figures made of those belong here.
 """
 
@@ -52,6 +57,12 @@ def figure_svg(fig: go.Figure, *, alt: str, width: int = WIDTH) -> str:
             parts.extend(_bars(trace, frame, font_size, layout))
         elif trace.get("type") == "heatmap":
             parts.append(_picture(trace, frame))
+    for subplot in frame.subplots.values():
+        parts.extend(_subplot_axes(subplot, font_size))
+    for trace in data:
+        if trace.get("type") == "scatter":
+            parts.extend(_scatter(trace, frame.subplots[trace["xaxis"], trace["yaxis"]]))
+    parts.extend(_legend(frame.legend, frame, font_size))
     for shape in layout.get("shapes", ()):
         if shape.get("type") == "rect":
             parts.append(_rect(shape, frame))
@@ -75,6 +86,8 @@ def _trace(trace) -> dict:
             "zmin": trace.zmin,
             "zmax": trace.zmax,
         }
+    if trace.type == "scatter":
+        return _scatter_trace(trace)
     if trace.type != "bar":
         return {"type": trace.type}
     color = trace.marker.color
@@ -87,21 +100,109 @@ def _trace(trace) -> dict:
     }
 
 
+PLOTLY_COLORS = ("#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692")
+LEGEND_ROW = 26  # the legend's row above the plots
+
+
+def _scatter_trace(trace) -> dict:
+    """A scatter trace's points and looks, as plain values (x and y as floats, NaN for gaps)."""
+
+    def floats(values) -> list[float]:
+        if values is None:
+            return []
+        return [math.nan if v is None else float(v) for v in values]
+
+    y = floats(trace.y)
+    x = floats(trace.x) if trace.x is not None else [float(i) for i in range(len(y))]
+    return {
+        "type": "scatter",
+        "x": x,
+        "y": y,
+        "xaxis": trace.xaxis or "x",
+        "yaxis": trace.yaxis or "y",
+        "mode": trace.mode or ("lines+markers" if len(y) < 20 else "lines"),
+        "name": trace.name or "",
+        "showlegend": trace.showlegend,
+        "color": trace.line.color or _single(trace.marker.color),
+        "line_width": trace.line.width if trace.line.width is not None else 2,
+        "marker_size": _single(trace.marker.size) or 6,
+        "hovertemplate": trace.hovertemplate,
+    }
+
+
+def _single(value):
+    """A marker property that is one value, or None where it is one per point."""
+    return None if isinstance(value, (list, tuple, np.ndarray)) else value
+
+
+def _axis_name(reference: str, letter: str) -> str:
+    """A trace's axis reference ("x", "x2") as its layout key ("xaxis", "xaxis2")."""
+    return f"{letter}axis{reference[1:]}"
+
+
+class _Subplot:
+    """One pair of axes: their pixel area (from their domains), ranges and layouts."""
+
+    def __init__(self, frame: _Frame, xaxis: dict, yaxis: dict, traces: list[dict]) -> None:
+        x_domain, y_domain = xaxis.get("domain") or [0, 1], yaxis.get("domain") or [0, 1]
+        self.left, right = frame.paper_x(x_domain[0]), frame.paper_x(x_domain[1])
+        self.top, bottom = frame.paper_y(y_domain[1]), frame.paper_y(y_domain[0])
+        self.width, self.height = max(1.0, right - self.left), max(1.0, bottom - self.top)
+        self.xaxis, self.yaxis = xaxis, yaxis
+        self.x_range = _axis_range(xaxis, [v for t in traces for v in t["x"]], 0.04)
+        self.y_range = _axis_range(yaxis, [v for t in traces for v in t["y"]], 0.06)
+
+    def x(self, value: float) -> float:
+        low, high = self.x_range
+        return self.left + (float(value) - low) / (high - low) * self.width
+
+    def y(self, value: float) -> float:
+        low, high = self.y_range
+        return self.top + (high - float(value)) / (high - low) * self.height
+
+
+def _axis_range(axis: dict, values: list[float], pad: float) -> list[float]:
+    """The axis's layout range, else its data's, padded a little (as Plotly's autorange)."""
+    if axis.get("range") and None not in axis["range"]:
+        return [float(v) for v in axis["range"]]
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return [0.0, 1.0]
+    low, high = min(finite), max(finite)
+    if high == low:
+        return [low - 1, high + 1]
+    extra = pad * (high - low)
+    return [low - extra, high + extra]
+
+
 class _Frame:
     """Data coordinates to the drawing's pixels: the plot area inside the margins, the axes'
-    ranges from the layout (or from the bars)."""
+    ranges from the layout (or from the bars), and scatter traces' subplots in it."""
 
     def __init__(self, layout: dict, width: int, height: int, data: list) -> None:
         margin = {"l": 80, "r": 80, "t": 100, "b": 80} | (layout.get("margin") or {})
         bars = [trace for trace in data if trace.get("type") == "bar"]
+        lines = [trace for trace in data if trace.get("type") == "scatter"]
         self.categories: list | None = None
+        self.legend = _legend_entries(layout, lines)
         if bars:
             margin["l"] += 46 + (18 if _axis_title(layout, "yaxis") else 0)  # y ticks, title
             margin["b"] += 22  # x tick labels
             margin["t"] = max(margin["t"], 36 if (layout.get("title") or {}).get("text") else 0)
+        if lines:
+            y_titled = any(_axis_title(layout, _axis_name(t["yaxis"], "y")) for t in lines)
+            x_titled = any(_axis_title(layout, _axis_name(t["xaxis"], "x")) for t in lines)
+            margin["l"] += 40 + (20 if y_titled else 0)  # y ticks, title
+            margin["b"] += 20 + (20 if x_titled else 0)  # x ticks, title
+        # The legend's row at the top, under the title; the plots (and their titles) below it.
+        self.legend_y = 4 + (32 if (layout.get("title") or {}).get("text") else 0)
+        if lines and self.legend:
+            notes = 6 + LINE_HEIGHT * _notes_size(layout) if _has_top_notes(layout) else 0
+            margin["t"] = max(margin["t"], self.legend_y + LEGEND_ROW + notes)
         self.left, self.top = margin["l"], margin["t"]
         self.width = max(1.0, width - margin["l"] - margin["r"])
         self.height = max(1.0, height - margin["t"] - margin["b"])
+        self.paper = (self.left, self.top, self.width, self.height)  # before any shrinking
         xaxis, yaxis = layout.get("xaxis") or {}, layout.get("yaxis") or {}
         self.x_range = xaxis.get("range") or [0, 1]
         self.y_range = yaxis.get("range") or [0, 1]
@@ -119,6 +220,14 @@ class _Frame:
                 self.left += (self.width - scale * x_span) / 2
                 self.top += (self.height - scale * y_span) / 2
                 self.width, self.height = scale * x_span, scale * y_span
+        self.subplots: dict[tuple[str, str], _Subplot] = {}
+        for trace in lines:
+            key = (trace["xaxis"], trace["yaxis"])
+            if key not in self.subplots:
+                axes_traces = [t for t in lines if (t["xaxis"], t["yaxis"]) == key]
+                xaxis = layout.get(_axis_name(key[0], "x")) or {}
+                yaxis = layout.get(_axis_name(key[1], "y")) or {}
+                self.subplots[key] = _Subplot(self, xaxis, yaxis, axes_traces)
         if bars:
             xs = list(bars[0].get("x", ()))
             self.categories = [str(x) for x in xs]
@@ -136,6 +245,51 @@ class _Frame:
     def y(self, value: float) -> float:
         low, high = self.y_range
         return self.top + (high - float(value)) / (high - low) * self.height
+
+    def paper_x(self, value: float) -> float:
+        """Paper coordinates (0 to 1 across the area inside the margins) to pixels."""
+        left, _top, width, _height = self.paper
+        return left + float(value) * width
+
+    def paper_y(self, value: float) -> float:
+        _left, top, _width, height = self.paper
+        return top + (1 - float(value)) * height
+
+
+def _has_top_notes(layout: dict) -> bool:
+    """Whether annotations sit on the plots' top edge (subplot titles), under the legend."""
+    return any(
+        note.get("yref") == "paper" and float(note.get("y", 0)) >= 1 and note.get("text")
+        for note in layout.get("annotations", ())
+    )
+
+
+def _notes_size(layout: dict) -> float:
+    """The largest font size of the annotations (subplot titles)."""
+    font = (layout.get("font") or {}).get("size") or DEFAULT_FONT_SIZE
+    return max(
+        [((note.get("font") or {}).get("size") or font) for note in layout.get("annotations", ())]
+        or [font]
+    )
+
+
+def _legend_entries(layout: dict, lines: list[dict]) -> list[tuple[str, str]]:
+    """(name, colour) of each scatter trace shown in the legend: Plotly shows one when the
+    trace asks for it, or by default when there is more than one trace."""
+    if layout.get("showlegend") is False:
+        return []
+    colorway = (
+        layout.get("colorway")
+        or (((layout.get("template") or {}).get("layout")) or {}).get("colorway")
+        or PLOTLY_COLORS
+    )
+    entries = []
+    for i, trace in enumerate(lines):
+        trace.setdefault("shown_color", trace.get("color") or colorway[i % len(colorway)])
+        shown = trace["showlegend"] if trace["showlegend"] is not None else len(lines) > 1
+        if shown and trace["name"]:
+            entries.append((trace["name"], trace["shown_color"]))
+    return entries
 
 
 def _picture(trace: dict, frame: _Frame) -> str:
@@ -189,7 +343,10 @@ def _rect(shape: dict, frame: _Frame) -> str:
 
 
 def _annotation(note: dict, frame: _Frame, font_size: float) -> list[str]:
-    x, y = frame.x(note.get("x", 0)), frame.y(note.get("y", 0))
+    """An annotation at data coordinates, or paper ones (xref/yref "paper": subplot titles)."""
+    x_paper, y_paper = note.get("xref") == "paper", note.get("yref") == "paper"
+    x = (frame.paper_x if x_paper else frame.x)(note.get("x", 0))
+    y = (frame.paper_y if y_paper else frame.y)(note.get("y", 0))
     parts = []
     if note.get("showarrow", True) and note.get("axref") == "x" and note.get("ayref") == "y":
         parts.append(_arrow(frame.x(note["ax"]), frame.y(note["ay"]), x, y, note))
@@ -275,7 +432,8 @@ def _nice_step(span: float, ticks: int = 5) -> float:
 
 
 def _hover(template: str, x: str, y: float) -> str:
-    """Plotly's hover template filled in for one bar (%{x}, %{y}, %{y:.3f}, %{y:.1%})."""
+    """Plotly's hover template filled in for one bar or point (%{x}, %{y}, %{y:.3f}, %{y:.1%}),
+    its line breaks as new lines (a tooltip shows them) and its other markup left out."""
 
     def value(match: re.Match) -> str:
         name, spec = match.group(1), match.group(2)
@@ -284,7 +442,8 @@ def _hover(template: str, x: str, y: float) -> str:
         return format(y, spec[1:]) if spec else f"{y:g}"
 
     text = re.sub(r"%\{(x|y)(:[^}]*)?\}", value, template)
-    return re.sub(r"<extra>.*?</extra>", "", text)
+    text = re.sub(r"<extra>.*?</extra>", "", text).replace("<br>", "\n")
+    return re.sub(r"</?(b|i|sub|sup)>", "", text)
 
 
 def _bars(trace: dict, frame: _Frame, font_size: float, layout: dict) -> list[str]:
@@ -338,3 +497,117 @@ def _bars(trace: dict, frame: _Frame, font_size: float, layout: dict) -> list[st
         if i % every == 0:
             parts.append(_text([x], frame.x(i), bottom, font_size - 2, "middle", "top", "#444"))
     return parts
+
+
+def _ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """A few round values from `low` to `high`."""
+    step = _nice_step(high - low, count)
+    first = math.ceil(low / step - 1e-9)
+    last = math.floor(high / step + 1e-9)
+    return [round(i * step, 12) + 0.0 for i in range(first, last + 1)]  # no -0
+
+
+def _tick_label(value: float, tickformat: str | None) -> str:
+    """A tick's label: its axis's `tickformat` where Python's `format` reads it the same
+    (".0%", ".2f", ",d"...), else the plain number."""
+    if tickformat:
+        try:
+            return format(value, tickformat)
+        except ValueError:
+            pass
+    return f"{value:.10g}" if abs(value) > 1e-12 else "0"
+
+
+def _subplot_axes(subplot: _Subplot, font_size: float) -> list[str]:
+    """A subplot's gridlines, tick labels and axis titles."""
+    parts = []
+    right, bottom = subplot.left + subplot.width, subplot.top + subplot.height
+    grid = subplot.yaxis.get("gridcolor") or GRID_COLOR
+    for tick in _ticks(*sorted(subplot.y_range)):
+        y = subplot.y(tick)
+        parts.append(
+            f'<line x1="{_num(subplot.left)}" x2="{_num(right)}" y1="{_num(y)}" y2="{_num(y)}" '
+            f'stroke="{grid}"/>'
+        )
+        label = _tick_label(tick, subplot.yaxis.get("tickformat"))
+        parts.append(_text([label], subplot.left - 6, y, font_size - 2, "end", "middle", "#444"))
+    grid = subplot.xaxis.get("gridcolor") or GRID_COLOR
+    for tick in _ticks(*sorted(subplot.x_range)):
+        x = subplot.x(tick)
+        parts.append(
+            f'<line x1="{_num(x)}" x2="{_num(x)}" y1="{_num(subplot.top)}" y2="{_num(bottom)}" '
+            f'stroke="{grid}"/>'
+        )
+        label = _tick_label(tick, subplot.xaxis.get("tickformat"))
+        parts.append(_text([label], x, bottom + 4, font_size - 2, "middle", "top", "#444"))
+    y_title = ((subplot.yaxis.get("title") or {}).get("text")) or ""
+    if y_title:
+        middle = subplot.top + subplot.height / 2
+        parts.append(
+            f'<text font-size="{_num(font_size - 1)}" fill="#444" text-anchor="middle" '
+            f'transform="translate({_num(subplot.left - 48)},{_num(middle)}) rotate(-90)">'
+            f"{_spans(y_title)}</text>"
+        )
+    x_title = ((subplot.xaxis.get("title") or {}).get("text")) or ""
+    if x_title:
+        middle = subplot.left + subplot.width / 2
+        parts.append(_text([x_title], middle, bottom + 22, font_size - 1, "middle", "top", "#444"))
+    return parts
+
+
+def _scatter(trace: dict, subplot: _Subplot) -> list[str]:
+    """A trace's line (one polyline per run of points without a gap) and its markers, each
+    marker's tooltip its hover text."""
+    parts = []
+    color = trace.get("shown_color") or trace.get("color") or PLOTLY_COLORS[0]
+    points = [
+        (x, y)
+        for x, y in zip(trace["x"], trace["y"], strict=False)
+        if math.isfinite(x) and math.isfinite(y)
+    ]
+    if "lines" in trace["mode"]:
+        runs, run = [], []
+        for x, y in zip(trace["x"], trace["y"], strict=False):
+            if math.isfinite(x) and math.isfinite(y):
+                run.append(f"{_num(subplot.x(x))},{_num(subplot.y(y))}")
+            elif run:
+                runs, run = [*runs, run], []
+        runs += [run] if run else []
+        for run in runs:
+            parts.append(
+                f'<polyline points="{" ".join(run)}" fill="none" stroke="{color}" '
+                f'stroke-width="{_num(trace["line_width"])}" stroke-linejoin="round"/>'
+            )
+    template = trace.get("hovertemplate") or "%{x}, %{y}"
+    radius = float(trace["marker_size"]) / 2
+    for x, y in points:
+        tip = escape(_hover(template, f"{x:g}", y))
+        if "markers" in trace["mode"]:
+            parts.append(
+                f'<circle cx="{_num(subplot.x(x))}" cy="{_num(subplot.y(y))}" '
+                f'r="{_num(radius)}" fill="{color}"><title>{tip}</title></circle>'
+            )
+    return parts
+
+
+def _legend(entries: list[tuple[str, str]], frame: _Frame, font_size: float) -> list[str]:
+    """One row at the top: a short line in each trace's colour, then its name."""
+    if not entries:
+        return []
+    parts, x, middle = ['<g class="legend">'], frame.paper[0], frame.legend_y + LEGEND_ROW / 2
+    for name, color in entries:
+        parts.append(
+            f'<line x1="{_num(x)}" x2="{_num(x + 24)}" y1="{_num(middle)}" y2="{_num(middle)}" '
+            f'stroke="{color}" stroke-width="3"/>'
+            f'<circle cx="{_num(x + 12)}" cy="{_num(middle)}" r="3" fill="{color}"/>'
+        )
+        parts.append(_text([name], x + 30, middle, font_size, "start", "middle", DEFAULT_COLOR))
+        x += 30 + 0.6 * font_size * len(_plain_length(name)) + 24
+    parts.append("</g>")
+    return parts
+
+
+def _plain_length(text: str) -> str:
+    """Text without its markup, wide characters (CJK) counted twice, for its width."""
+    plain = re.sub(r"</?[a-z]+>", "", text)
+    return "".join(ch * (2 if ord(ch) > 0x2E80 else 1) for ch in plain)

@@ -216,8 +216,8 @@ def expect_text(page, text: str) -> None:
 def shoot_home(context, url: str) -> Path:
     page = open_page(context, url)
     expect_text(page, "The architecture")
-    page.locator("[data-testid=stDataFrame]").first.wait_for()
-    page.wait_for_function(CHARTS_DRAWN, arg=1)
+    page.locator("[data-testid=stTable]").first.wait_for()
+    page.locator("[data-testid=stMain] svg.static-figure").first.wait_for()  # the diagram
     return save_page(page, "home.png")
 
 
@@ -225,8 +225,8 @@ def shoot_home_zh(context, url: str) -> Path:
     """The Home page in Chinese (`?lang=zh`), for both READMEs."""
     page = open_page(context, f"{url}/?lang=zh")
     expect_text(page, "网络结构")
-    page.locator("[data-testid=stDataFrame]").first.wait_for()
-    page.wait_for_function(CHARTS_DRAWN, arg=1)
+    page.locator("[data-testid=stTable]").first.wait_for()
+    page.locator("[data-testid=stMain] svg.static-figure").first.wait_for()  # the diagram
     return save_page(page, "home_zh.png")
 
 

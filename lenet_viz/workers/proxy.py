@@ -77,13 +77,16 @@ class RemoteTrainer(Trainer):
             self._started_at = time.perf_counter()
             while True:
                 with self._cond:
-                    stepping = self._step_budget > 0
+                    # One batch when stepping, and first (what Start's settle waits for: the
+                    # page drawn after the click shows the run under way, not a whole chunk on).
+                    one = self._step_budget > 0 or not self._progressed
                 if not self._may_continue():
                     stopped = True
                     break
-                if not self.remote.call("advance", 1 if stepping else None, CHUNK_SECONDS):
-                    break
+                more = self.remote.call("advance", 1 if one else None, CHUNK_SECONDS)
                 self._mark_progress()
+                if not more:
+                    break
         except WorkerLost as lost:
             self.fail(STOPPED_PROCESS.format(lost))
         except Exception as error:  # the training's own error, raised in the worker

@@ -101,7 +101,7 @@ class Trainer:
         self._paused = False
         self._stop = False
         self._step_budget = 0
-        self._progressed = False  # a first batch (or chunk, in a worker) has been trained
+        self._progressed = False  # the first batch has been trained (Start waits for it)
         self._started_at: float | None = None
         self._train_seconds = 0.0
         # Training slots: held only while training (see _wait_for_turn). `last_seen` is when a

@@ -449,26 +449,15 @@ def _hover(template: str, x: str, y: float) -> str:
 def _bars(trace: dict, frame: _Frame, font_size: float, layout: dict) -> list[str]:
     """Bars, their zero line, the y axis's ticks and title, and the x axis's labels."""
     parts = []
-    low, high = frame.y_range
-    step = _nice_step(high - low)
-    tick = math.ceil(low / step) * step
-    while tick <= high + 1e-9:
+    right = frame.left + frame.width
+    for tick in _ticks(*sorted(frame.y_range)):
         y = frame.y(tick)
-        parts.append(
-            f'<line x1="{_num(frame.left)}" x2="{_num(frame.left + frame.width)}" '
-            f'y1="{_num(y)}" y2="{_num(y)}" stroke="{GRID_COLOR}"/>'
-        )
-        label = f"{tick:.10g}" if abs(tick) > 1e-12 else "0"
+        parts.append(_line(frame.left, y, right, y, GRID_COLOR))
+        label = _tick_label(tick, None)
         parts.append(_text([label], frame.left - 6, y, font_size - 2, "end", "middle", "#444"))
-        tick += step
     y_title = _axis_title(layout, "yaxis")
     if y_title:
-        middle = frame.top + frame.height / 2
-        parts.append(
-            f'<text font-size="{_num(font_size - 1)}" fill="#444" text-anchor="middle" '
-            f'transform="translate({_num(frame.left - 56)},{_num(middle)}) rotate(-90)">'
-            f"{_spans(y_title)}</text>"
-        )
+        parts.append(_y_title(y_title, frame.left - 56, frame.top + frame.height / 2, font_size))
     xs = [str(x) for x in trace.get("x", ())]
     ys = [float(y) for y in trace.get("y", ())]
     colors = (trace.get("marker") or {}).get("color")
@@ -485,10 +474,7 @@ def _bars(trace: dict, frame: _Frame, font_size: float, layout: dict) -> list[st
             f'height="{_num(max(bottom - top, 0.5))}" fill="{color}">'
             f"<title>{escape(_hover(template, x, y))}</title></rect>"
         )
-    parts.append(
-        f'<line x1="{_num(frame.left)}" x2="{_num(frame.left + frame.width)}" '
-        f'y1="{_num(zero)}" y2="{_num(zero)}" stroke="#444"/>'
-    )
+    parts.append(_line(frame.left, zero, right, zero, "#444"))
     bottom = frame.top + frame.height + 4
     every = max(1, math.ceil(len(xs) / 25))  # at most 25 labels: 120 units show 0, 5, 10...
     if every > 1:
@@ -518,6 +504,20 @@ def _tick_label(value: float, tickformat: str | None) -> str:
     return f"{value:.10g}" if abs(value) > 1e-12 else "0"
 
 
+def _line(x1: float, y1: float, x2: float, y2: float, color: str) -> str:
+    return (
+        f'<line x1="{_num(x1)}" y1="{_num(y1)}" x2="{_num(x2)}" y2="{_num(y2)}" stroke="{color}"/>'
+    )
+
+
+def _y_title(text: str, x: float, middle: float, font_size: float) -> str:
+    """A y axis's title, turned to read upwards, centred on `middle`."""
+    return (
+        f'<text font-size="{_num(font_size - 1)}" fill="#444" text-anchor="middle" '
+        f'transform="translate({_num(x)},{_num(middle)}) rotate(-90)">{_spans(text)}</text>'
+    )
+
+
 def _subplot_axes(subplot: _Subplot, font_size: float) -> list[str]:
     """A subplot's gridlines, tick labels and axis titles."""
     parts = []
@@ -525,29 +525,19 @@ def _subplot_axes(subplot: _Subplot, font_size: float) -> list[str]:
     grid = subplot.yaxis.get("gridcolor") or GRID_COLOR
     for tick in _ticks(*sorted(subplot.y_range)):
         y = subplot.y(tick)
-        parts.append(
-            f'<line x1="{_num(subplot.left)}" x2="{_num(right)}" y1="{_num(y)}" y2="{_num(y)}" '
-            f'stroke="{grid}"/>'
-        )
+        parts.append(_line(subplot.left, y, right, y, grid))
         label = _tick_label(tick, subplot.yaxis.get("tickformat"))
         parts.append(_text([label], subplot.left - 6, y, font_size - 2, "end", "middle", "#444"))
     grid = subplot.xaxis.get("gridcolor") or GRID_COLOR
     for tick in _ticks(*sorted(subplot.x_range)):
         x = subplot.x(tick)
-        parts.append(
-            f'<line x1="{_num(x)}" x2="{_num(x)}" y1="{_num(subplot.top)}" y2="{_num(bottom)}" '
-            f'stroke="{grid}"/>'
-        )
+        parts.append(_line(x, subplot.top, x, bottom, grid))
         label = _tick_label(tick, subplot.xaxis.get("tickformat"))
         parts.append(_text([label], x, bottom + 4, font_size - 2, "middle", "top", "#444"))
     y_title = ((subplot.yaxis.get("title") or {}).get("text")) or ""
     if y_title:
         middle = subplot.top + subplot.height / 2
-        parts.append(
-            f'<text font-size="{_num(font_size - 1)}" fill="#444" text-anchor="middle" '
-            f'transform="translate({_num(subplot.left - 48)},{_num(middle)}) rotate(-90)">'
-            f"{_spans(y_title)}</text>"
-        )
+        parts.append(_y_title(y_title, subplot.left - 48, middle, font_size))
     x_title = ((subplot.xaxis.get("title") or {}).get("text")) or ""
     if x_title:
         middle = subplot.left + subplot.width / 2

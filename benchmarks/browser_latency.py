@@ -354,9 +354,12 @@ def measure_inside(browser, url: str, repeats: int, log) -> dict:
     return {name: summarise(timings) for name, timings in found.items()}
 
 
-# A curve with a point (Train and Compare show no chart with data before Start). A trace's x
-# is an array, or Plotly's typed-array form {dtype, bdata} (base64), as the live charts send it.
-CURVE_POINT = """() => [...document.querySelectorAll('.js-plotly-plot')]
+# A curve with a point (Train and Compare show no chart with data before Start): while a run
+# goes on, its curves are drawn as SVG (ui.charts.live_chart), each line ending in a dot at
+# its newest point; a finished run's are Plotly charts, whose trace's x is an array or
+# Plotly's typed-array form {dtype, bdata} (base64), as the live charts send it.
+CURVE_POINT = """() => !!document.querySelector('.static-figure .curve-head')
+    || [...document.querySelectorAll('.js-plotly-plot')]
     .some((plot) => (plot.data || [])
         .some((trace) => (trace.x?.length || trace.x?.bdata?.length || 0) > 0))"""
 RUN_CONTROLS = {"Train": "Start", "Compare": "Start all runs"}  # page: its Start button

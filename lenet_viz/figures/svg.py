@@ -38,11 +38,13 @@ GRID_COLOR = "#e5e5e5"
 FONT_FAMILY = "sans-serif"
 
 
-def figure_svg(fig: go.Figure, *, alt: str, width: int = WIDTH) -> str:
+def figure_svg(fig: go.Figure, *, alt: str, width: int = WIDTH, heads: bool = False) -> str:
     """`fig` as one line of SVG, scaled to its container's width, named `alt` for screen
-    readers (role img, aria-label and a <title>)."""
-    layout = fig.layout.to_plotly_json()
-    data = [_trace(trace) for trace in fig.data]
+    readers (role img, aria-label and a <title>). `heads`: a dot at the last point of every
+    bold line (a live curve's newest value, visible from its first point on)."""
+    spec = fig.to_dict()  # a PreparedFigure (figures.live) is only its dict
+    layout = spec.get("layout") or {}
+    data = [_trace(trace) for trace in spec.get("data", ())]
     height = int(layout.get("height") or 450)
     frame = _Frame(layout, width, height, data)
     parts = [
@@ -61,7 +63,8 @@ def figure_svg(fig: go.Figure, *, alt: str, width: int = WIDTH) -> str:
         parts.extend(_subplot_axes(subplot, font_size))
     for trace in data:
         if trace.get("type") == "scatter":
-            parts.extend(_scatter(trace, frame.subplots[trace["xaxis"], trace["yaxis"]]))
+            subplot = frame.subplots[trace["xaxis"], trace["yaxis"]]
+            parts.extend(_scatter(trace, subplot, heads))
     parts.extend(_legend(frame.legend, frame, font_size))
     for shape in layout.get("shapes", ()):
         if shape.get("type") == "rect":
@@ -76,57 +79,73 @@ def figure_svg(fig: go.Figure, *, alt: str, width: int = WIDTH) -> str:
     return "".join(parts)
 
 
-def _trace(trace) -> dict:
-    """What is drawn of a trace, as plain values (a figure's JSON packs arrays as bytes)."""
-    if trace.type == "heatmap":
+def _values(data) -> np.ndarray:
+    """A trace's array as numpy: a list, or Plotly's typed array ({dtype, bdata[, shape]}),
+    as `to_dict()` writes numpy arrays."""
+    if isinstance(data, dict) and "bdata" in data:
+        values = np.frombuffer(base64.b64decode(data["bdata"]), dtype=np.dtype(data["dtype"]))
+        if data.get("shape"):
+            values = values.reshape([int(n) for n in str(data["shape"]).split(",")])
+        return values
+    return np.asarray(data if data is not None else [])
+
+
+def _trace(trace: dict) -> dict:
+    """What is drawn of a trace (from the figure's dict), as plain values."""
+    kind = trace.get("type", "scatter")
+    if kind == "heatmap":
         return {
             "type": "heatmap",
-            "z": np.asarray(trace.z, dtype=np.float32),
-            "colorscale": [(float(at), color) for at, color in trace.colorscale],
-            "zmin": trace.zmin,
-            "zmax": trace.zmax,
+            "z": _values(trace.get("z")).astype(np.float32),
+            "colorscale": [(float(at), color) for at, color in trace["colorscale"]],
+            "zmin": trace.get("zmin"),
+            "zmax": trace.get("zmax"),
         }
-    if trace.type == "scatter":
+    if kind == "scatter":
         return _scatter_trace(trace)
-    if trace.type != "bar":
-        return {"type": trace.type}
-    color = trace.marker.color
+    if kind != "bar":
+        return {"type": kind}
+    color = (trace.get("marker") or {}).get("color")
     return {
         "type": "bar",
-        "x": [str(x) for x in trace.x] if trace.x is not None else [],
-        "y": [float(y) for y in trace.y] if trace.y is not None else [],
+        "x": [str(x) for x in _values(trace.get("x")).tolist()],
+        "y": [float(y) for y in _values(trace.get("y")).tolist()],
         "marker": {"color": list(color) if isinstance(color, (list, tuple)) else color},
-        "hovertemplate": trace.hovertemplate,
+        "hovertemplate": trace.get("hovertemplate"),
     }
 
 
 PLOTLY_COLORS = ("#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692")
 LEGEND_ROW = 26  # the legend's row above the plots
+DASHES = {"dot": (1, 2), "dash": (4, 2), "longdash": (7, 2), "dashdot": (4, 2, 1, 2)}
+DASHES["longdashdot"] = (7, 2, 1, 2)  # Plotly's patterns, in line widths
 
 
-def _scatter_trace(trace) -> dict:
+def _scatter_trace(trace: dict) -> dict:
     """A scatter trace's points and looks, as plain values (x and y as floats, NaN for gaps)."""
 
     def floats(values) -> list[float]:
-        if values is None:
-            return []
-        return [math.nan if v is None else float(v) for v in values]
+        return [math.nan if v is None else float(v) for v in _values(values).tolist()]
 
-    y = floats(trace.y)
-    x = floats(trace.x) if trace.x is not None else [float(i) for i in range(len(y))]
+    y = floats(trace.get("y"))
+    x = floats(trace.get("x")) if trace.get("x") is not None else [float(i) for i in range(len(y))]
+    line, marker = trace.get("line") or {}, trace.get("marker") or {}
     return {
         "type": "scatter",
         "x": x,
         "y": y,
-        "xaxis": trace.xaxis or "x",
-        "yaxis": trace.yaxis or "y",
-        "mode": trace.mode or ("lines+markers" if len(y) < 20 else "lines"),
-        "name": trace.name or "",
-        "showlegend": trace.showlegend,
-        "color": trace.line.color or _single(trace.marker.color),
-        "line_width": trace.line.width if trace.line.width is not None else 2,
-        "marker_size": _single(trace.marker.size) or 6,
-        "hovertemplate": trace.hovertemplate,
+        "xaxis": trace.get("xaxis") or "x",
+        "yaxis": trace.get("yaxis") or "y",
+        "mode": trace.get("mode") or ("lines+markers" if len(y) < 20 else "lines"),
+        "name": trace.get("name") or "",
+        "showlegend": trace.get("showlegend"),
+        "color": line.get("color") or _single(marker.get("color")),
+        "line_width": line.get("width") if line.get("width") is not None else 2,
+        "dash": line.get("dash") or "solid",
+        "opacity": trace.get("opacity"),
+        "marker_size": _single(marker.get("size")) or 6,
+        "hovertemplate": trace.get("hovertemplate"),
+        "hover": trace.get("hoverinfo") != "skip",
     }
 
 
@@ -141,24 +160,34 @@ def _axis_name(reference: str, letter: str) -> str:
 
 
 class _Subplot:
-    """One pair of axes: their pixel area (from their domains), ranges and layouts."""
+    """One pair of axes: their pixel area (from their domains), ranges and layouts. A log
+    axis (`type: "log"`) places log10 of its values, as Plotly does (its range is in those)."""
 
-    def __init__(self, frame: _Frame, xaxis: dict, yaxis: dict, traces: list[dict]) -> None:
+    def __init__(self, frame: _Frame, xaxis: dict, yaxis: dict, xs: list, ys: list) -> None:
         x_domain, y_domain = xaxis.get("domain") or [0, 1], yaxis.get("domain") or [0, 1]
         self.left, right = frame.paper_x(x_domain[0]), frame.paper_x(x_domain[1])
         self.top, bottom = frame.paper_y(y_domain[1]), frame.paper_y(y_domain[0])
         self.width, self.height = max(1.0, right - self.left), max(1.0, bottom - self.top)
         self.xaxis, self.yaxis = xaxis, yaxis
-        self.x_range = _axis_range(xaxis, [v for t in traces for v in t["x"]], 0.04)
-        self.y_range = _axis_range(yaxis, [v for t in traces for v in t["y"]], 0.06)
+        self.x_log, self.y_log = xaxis.get("type") == "log", yaxis.get("type") == "log"
+        self.x_range = _axis_range(xaxis, [_placed(v, self.x_log) for v in xs], 0.04)
+        self.y_range = _axis_range(yaxis, [_placed(v, self.y_log) for v in ys], 0.06)
 
     def x(self, value: float) -> float:
         low, high = self.x_range
-        return self.left + (float(value) - low) / (high - low) * self.width
+        return self.left + (_placed(value, self.x_log) - low) / (high - low) * self.width
 
     def y(self, value: float) -> float:
         low, high = self.y_range
-        return self.top + (high - float(value)) / (high - low) * self.height
+        return self.top + (high - _placed(value, self.y_log)) / (high - low) * self.height
+
+
+def _placed(value: float, log: bool) -> float:
+    """Where a value sits on its axis: itself, or log10 of it on a log axis (NaN if <= 0)."""
+    value = float(value)
+    if not log:
+        return value
+    return math.log10(value) if value > 0 else math.nan
 
 
 def _axis_range(axis: dict, values: list[float], pad: float) -> list[float]:
@@ -224,10 +253,11 @@ class _Frame:
         for trace in lines:
             key = (trace["xaxis"], trace["yaxis"])
             if key not in self.subplots:
-                axes_traces = [t for t in lines if (t["xaxis"], t["yaxis"]) == key]
                 xaxis = layout.get(_axis_name(key[0], "x")) or {}
                 yaxis = layout.get(_axis_name(key[1], "y")) or {}
-                self.subplots[key] = _Subplot(self, xaxis, yaxis, axes_traces)
+                xs = _matched_values(layout, lines, "x", key[0])
+                ys = _matched_values(layout, lines, "y", key[1])
+                self.subplots[key] = _Subplot(self, xaxis, yaxis, xs, ys)
         if bars:
             xs = list(bars[0].get("x", ()))
             self.categories = [str(x) for x in xs]
@@ -256,6 +286,17 @@ class _Frame:
         return top + (1 - float(value)) * height
 
 
+def _matched_values(layout: dict, lines: list[dict], letter: str, reference: str) -> list:
+    """The values of every trace on axis `reference` ("x2") or on an axis it shares its range
+    with (`matches`, as make_subplots' shared axes): shared axes get one range."""
+
+    def root(name: str) -> str:
+        return (layout.get(_axis_name(name, letter)) or {}).get("matches") or name
+
+    group = root(reference)
+    return [v for t in lines if root(t[letter + "axis"]) == group for v in t[letter]]
+
+
 def _has_top_notes(layout: dict) -> bool:
     """Whether annotations sit on the plots' top edge (subplot titles), under the legend."""
     return any(
@@ -273,8 +314,8 @@ def _notes_size(layout: dict) -> float:
     )
 
 
-def _legend_entries(layout: dict, lines: list[dict]) -> list[tuple[str, str]]:
-    """(name, colour) of each scatter trace shown in the legend: Plotly shows one when the
+def _legend_entries(layout: dict, lines: list[dict]) -> list[tuple[str, str, str]]:
+    """(name, colour, dash) of each scatter trace shown in the legend: Plotly shows one when the
     trace asks for it, or by default when there is more than one trace."""
     if layout.get("showlegend") is False:
         return []
@@ -288,7 +329,7 @@ def _legend_entries(layout: dict, lines: list[dict]) -> list[tuple[str, str]]:
         trace.setdefault("shown_color", trace.get("color") or colorway[i % len(colorway)])
         shown = trace["showlegend"] if trace["showlegend"] is not None else len(lines) > 1
         if shown and trace["name"]:
-            entries.append((trace["name"], trace["shown_color"]))
+            entries.append((trace["name"], trace["shown_color"], trace.get("dash") or "solid"))
     return entries
 
 
@@ -519,21 +560,24 @@ def _y_title(text: str, x: float, middle: float, font_size: float) -> str:
 
 
 def _subplot_axes(subplot: _Subplot, font_size: float) -> list[str]:
-    """A subplot's gridlines, tick labels and axis titles."""
+    """A subplot's gridlines, tick labels (not on an axis that hides them: a shared axis) and
+    axis titles."""
     parts = []
     right, bottom = subplot.left + subplot.width, subplot.top + subplot.height
     grid = subplot.yaxis.get("gridcolor") or GRID_COLOR
-    for tick in _ticks(*sorted(subplot.y_range)):
+    for tick, label in _axis_ticks(subplot.yaxis, subplot.y_range, subplot.y_log):
         y = subplot.y(tick)
         parts.append(_line(subplot.left, y, right, y, grid))
-        label = _tick_label(tick, subplot.yaxis.get("tickformat"))
-        parts.append(_text([label], subplot.left - 6, y, font_size - 2, "end", "middle", "#444"))
+        if subplot.yaxis.get("showticklabels", True):
+            parts.append(
+                _text([label], subplot.left - 6, y, font_size - 2, "end", "middle", "#444")
+            )
     grid = subplot.xaxis.get("gridcolor") or GRID_COLOR
-    for tick in _ticks(*sorted(subplot.x_range)):
+    for tick, label in _axis_ticks(subplot.xaxis, subplot.x_range, subplot.x_log):
         x = subplot.x(tick)
         parts.append(_line(x, subplot.top, x, bottom, grid))
-        label = _tick_label(tick, subplot.xaxis.get("tickformat"))
-        parts.append(_text([label], x, bottom + 4, font_size - 2, "middle", "top", "#444"))
+        if subplot.xaxis.get("showticklabels", True):
+            parts.append(_text([label], x, bottom + 4, font_size - 2, "middle", "top", "#444"))
     y_title = ((subplot.yaxis.get("title") or {}).get("text")) or ""
     if y_title:
         middle = subplot.top + subplot.height / 2
@@ -545,34 +589,59 @@ def _subplot_axes(subplot: _Subplot, font_size: float) -> list[str]:
     return parts
 
 
-def _scatter(trace: dict, subplot: _Subplot) -> list[str]:
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _axis_ticks(axis: dict, placed_range: list[float], log: bool) -> list[tuple[float, str]]:
+    """(value, label) of an axis's ticks: a few round values, or on a log axis each power of
+    ten in range, labelled 10\u207b\u00b3 (Plotly's `exponentformat="power"`)."""
+    if not log:
+        return [(t, _tick_label(t, axis.get("tickformat"))) for t in _ticks(*sorted(placed_range))]
+    low, high = sorted(placed_range)
+    powers = range(math.ceil(low - 1e-9), math.floor(high + 1e-9) + 1)
+    step = max(1, math.ceil(len(powers) / 6))  # at most about six labels
+    return [(10.0**p, "10" + str(p).translate(SUPERSCRIPT)) for p in powers[::step]]
+
+
+def _scatter(trace: dict, subplot: _Subplot, heads: bool = False) -> list[str]:
     """A trace's line (one polyline per run of points without a gap) and its markers, each
-    marker's tooltip its hover text."""
+    marker's tooltip its hover text. A line's own tooltip is its name and last value; with
+    `heads`, a bold line (width >= 2) ends in a dot."""
     parts = []
     color = trace.get("shown_color") or trace.get("color") or PLOTLY_COLORS[0]
     points = [
         (x, y)
         for x, y in zip(trace["x"], trace["y"], strict=False)
-        if math.isfinite(x) and math.isfinite(y)
+        if math.isfinite(subplot.x(x)) and math.isfinite(subplot.y(y))
     ]
+    template = trace.get("hovertemplate") or "%{x}, %{y}"
+    width = float(trace["line_width"])
+    opacity = trace.get("opacity")
+    faded = f' stroke-opacity="{opacity:g}"' if opacity is not None and opacity < 1 else ""
     if "lines" in trace["mode"]:
-        runs, run = [], []
-        for x, y in zip(trace["x"], trace["y"], strict=False):
-            if math.isfinite(x) and math.isfinite(y):
-                run.append(f"{_num(subplot.x(x))},{_num(subplot.y(y))}")
-            elif run:
-                runs, run = [*runs, run], []
-        runs += [run] if run else []
-        for run in runs:
+        dashed = _dashes(trace.get("dash") or "solid", width)
+        tip = ""
+        if trace.get("hover") and points:
+            x, y = points[-1]
+            text = _hover(template, f"{x:g}", y)
+            named = f"{trace['name']}: {text}" if trace["name"] else text
+            tip = f"<title>{escape(named)}</title>"
+        for run in _runs(trace, subplot):
             parts.append(
                 f'<polyline points="{" ".join(run)}" fill="none" stroke="{color}" '
-                f'stroke-width="{_num(trace["line_width"])}" stroke-linejoin="round"/>'
+                f'stroke-width="{_num(width)}" stroke-linejoin="round"{dashed}{faded}>'
+                f"{tip}</polyline>"
             )
-    template = trace.get("hovertemplate") or "%{x}, %{y}"
+        if heads and width >= 2 and points:
+            x, y = points[-1]
+            parts.append(
+                f'<circle class="curve-head" cx="{_num(subplot.x(x))}" cy="{_num(subplot.y(y))}" '
+                f'r="{_num(width + 1)}" fill="{color}"/>'
+            )
     radius = float(trace["marker_size"]) / 2
-    for x, y in points:
-        tip = escape(_hover(template, f"{x:g}", y))
-        if "markers" in trace["mode"]:
+    if "markers" in trace["mode"]:
+        for x, y in points:
+            tip = escape(_hover(template, f"{x:g}", y))
             parts.append(
                 f'<circle cx="{_num(subplot.x(x))}" cy="{_num(subplot.y(y))}" '
                 f'r="{_num(radius)}" fill="{color}"><title>{tip}</title></circle>'
@@ -580,15 +649,34 @@ def _scatter(trace: dict, subplot: _Subplot) -> list[str]:
     return parts
 
 
-def _legend(entries: list[tuple[str, str]], frame: _Frame, font_size: float) -> list[str]:
-    """One row at the top: a short line in each trace's colour, then its name."""
+def _dashes(dash: str, width: float) -> str:
+    """The stroke-dasharray attribute of Plotly's line `dash` at `width` ("" for solid)."""
+    pattern = DASHES.get(dash)
+    return f' stroke-dasharray="{" ".join(_num(d * width) for d in pattern)}"' if pattern else ""
+
+
+def _runs(trace: dict, subplot: _Subplot) -> list[list[str]]:
+    """The line's points in pixels, split where a point is missing (NaN, or <= 0 on a log
+    axis): each run is one polyline."""
+    runs, run = [], []
+    for x, y in zip(trace["x"], trace["y"], strict=False):
+        px, py = subplot.x(x), subplot.y(y)
+        if math.isfinite(px) and math.isfinite(py):
+            run.append(f"{_num(px)},{_num(py)}")
+        elif run:
+            runs, run = [*runs, run], []
+    return runs + ([run] if run else [])
+
+
+def _legend(entries: list[tuple[str, str, str]], frame: _Frame, font_size: float) -> list[str]:
+    """One row at the top: a short line in each trace's colour and dashes, then its name."""
     if not entries:
         return []
     parts, x, middle = ['<g class="legend">'], frame.paper[0], frame.legend_y + LEGEND_ROW / 2
-    for name, color in entries:
+    for name, color, dash in entries:
         parts.append(
             f'<line x1="{_num(x)}" x2="{_num(x + 24)}" y1="{_num(middle)}" y2="{_num(middle)}" '
-            f'stroke="{color}" stroke-width="3"/>'
+            f'stroke="{color}" stroke-width="3"{_dashes(dash, 3)}/>'
             f'<circle cx="{_num(x + 12)}" cy="{_num(middle)}" r="3" fill="{color}"/>'
         )
         parts.append(_text([name], x + 30, middle, font_size, "start", "middle", DEFAULT_COLOR))

@@ -14,9 +14,13 @@ MEDIUM = "Medium: 10,000 images"  # enough batches for ReLU to climb while sigmo
 TALL = {"width": 1400, "height": 1300}  # room for the selectbox's list below the settings
 RUN_MS = 600_000  # a run on a loaded shared machine (seconds on a quiet one)
 
-# True when some Plotly chart on the page has drawn a curve of at least `points` points. The
-# figures send numpy arrays (typed arrays in the JSON), so read Plotly's decoded `_fullData`.
-CURVES_DRAWN = """(points) => [...document.querySelectorAll('.js-plotly-plot')].some(
+# True when some chart on the page has drawn a curve of at least `points` points: while the
+# run goes on, an SVG line (ui.charts.live_chart) of that many points; once it has ended, a
+# Plotly chart (the figures send numpy arrays, typed arrays in the JSON, so read Plotly's
+# decoded `_fullData`).
+CURVES_DRAWN = """(points) => [...document.querySelectorAll('.static-figure polyline')].some(
+    (line) => line.getAttribute('points').trim().split(/\\s+/).length >= points)
+    || [...document.querySelectorAll('.js-plotly-plot')].some(
     (plot) => (plot._fullData || []).some((trace) => trace.x && trace.x.length >= points))"""
 
 

@@ -9,12 +9,14 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
+from lenet_viz.figures.comparison import overlay_figure, short_run_names, summary_row
 from lenet_viz.training.config import TrainConfig, flat_settings
 from lenet_viz.training.diagnose import diagnose
 from lenet_viz.training.runner import Trainer
-from lenet_viz.training.status import RunStatus
-from ui.charts import chart
-from ui.compare.settings import DIAGNOSES, FIGURES
+from lenet_viz.training.status import FINISHED_STATUSES, RunStatus
+from ui.charts import live_chart, static_chart_svg
+from ui.compare.settings import DIAGNOSES, FIGURES, current_configs
+from ui.compare.settings import KEY as SETTINGS_KEY
 from ui.i18n import _
 from ui.library_text import library_text
 from ui.runs.live_panel import chart_config, poll_trainer, progress_panel
@@ -91,7 +93,14 @@ def live_area() -> None:
     """What the Compare page's polling fragment draws: the curves and summary, then the
     inside view of every run."""
     live_panel()
-    inside_panel(COMPARE_TRAINER, "compare")  # kernels, maps, prediction; replay
+    # kernels, maps, prediction; replay
+    inside_panel(COMPARE_TRAINER, "compare", st.session_state[SETTINGS_KEY + "dataset"])
+
+
+@st.cache_data(show_spinner=False)
+def empty_curves(language: str) -> str:
+    """The runs' loss and accuracy axes before any run, as SVG (built once per language)."""
+    return static_chart_svg(overlay_figure([]))
 
 
 def live_panel() -> None:
@@ -102,9 +111,11 @@ def live_panel() -> None:
             "Press **The notebook's experiment** for sigmoid against ReLU, or set up your own "
             "runs above and press **Start all runs**. The curves of all runs grow together."
         ),
+        empty_curves,
         x=x_axis,
     )
     if polled is None:
+        planned_summary()
         return
     trainer, view, snapshot = polled
     progress_panel(snapshot, COMPARE_TRAINER, notice=trainer.notice)
@@ -127,10 +138,12 @@ def live_panel() -> None:
                     ),
                     icon=":material/error:",
                 )
+    running = snapshot.status not in FINISHED_STATUSES
     st.subheader(_("Loss and accuracy, all runs"))
-    chart(
+    live_chart(
         st,
         view.overlay_figure(),
+        running=running,
         key="compare_overlay_chart",
         config=chart_config("compare_curves"),
     )
@@ -143,16 +156,18 @@ def live_panel() -> None:
             "ReLU, and barely learn."
         )
     )
-    chart(
+    live_chart(
         st,
         view.gradient_norm_figure(),
+        running=running,
         key="compare_gradient_chart",
         config=chart_config("compare_gradient_norms"),
     )
     st.subheader(_("Each run on its own"))
-    chart(
+    live_chart(
         st,
         view.small_multiples_figure(),
+        running=running,
         key="compare_multiples_chart",
         config=chart_config("compare_each_run"),
     )
@@ -160,10 +175,37 @@ def live_panel() -> None:
     configs = [r.config for r in trainer.runs]
     rows = view.summary_rows(snapshot, [c.to_dict() for c in configs])
     st.table(summary_table(with_differing_settings(rows, configs)))
+    csv_download(metrics_csv(trainer))
+
+
+def planned_summary() -> None:
+    """Before any run: the summary of the runs set up above, every number still "–", and the
+    CSV download, not yet available. The page drawn after Start then needs no new code in the
+    tab (issue 22)."""
+    configs = current_configs()
+    names = short_run_names([config.to_dict() for config in configs])
+    rows = [
+        summary_row(
+            {"name": name, "status": RunStatus.IDLE, "iteration": 0, "config": config.to_dict()},
+            [],
+            loss=None,
+            accuracy=None,
+            c1_gradient=None,
+        )
+        for name, config in zip(names, configs, strict=True)
+    ]
+    st.subheader(_("Summary"))
+    st.table(summary_table(with_differing_settings(rows, configs)))
+    csv_download(None)
+
+
+def csv_download(data: Callable[[], str] | None) -> None:
+    """The runs' metrics as CSV (`data` makes it when clicked); disabled before any run."""
     st.download_button(
         _("Download every run's metrics and settings (.csv)"),
         icon=":material/download:",
-        data=metrics_csv(trainer),
+        data=data or "",
+        disabled=data is None,
         file_name="lenet5_compare_runs.csv",
         mime="text/csv",
         on_click="ignore",

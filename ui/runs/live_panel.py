@@ -12,7 +12,7 @@ from lenet_viz.figures.live import LiveView
 from lenet_viz.training.runner import Trainer, TrainerSnapshot
 from lenet_viz.training.slots import RUN_SLOTS
 from lenet_viz.training.status import FINISHED_STATUSES, SLOT_STATUSES, RunStatus
-from ui.i18n import N_, _
+from ui.i18n import N_, _, current_language
 from ui.library_text import figure_localizer
 from ui.state import COMPARE_TRAINER, TRAIN_TRAINER, live_view
 
@@ -98,7 +98,24 @@ def progress_panel(snapshot: TrainerSnapshot, state_key: str, notice: str = "") 
     if snapshot.status not in FINISHED_STATUSES:
         # Changes at every poll: the page is alive even while the run sits on one iteration
         # (an end-of-epoch test, or a busy server).
-        st.caption(_(UPDATED_PREFIX) + time.strftime("%H:%M:%S"))
+        # The clock's colons as HTML entities: "12:34:56" reads as an emoji code (":34:") to
+        # Streamlit's markdown, which then loads its emoji table (258 kB of script) in the
+        # tab, holding back the page drawn after Start (issue 22). Shown as "12:34:56".
+        clock = time.strftime("%H:%M:%S").replace(":", "&#58;")
+        st.caption(_(UPDATED_PREFIX) + clock, unsafe_allow_html=True)
+
+
+def idle_panel(hint: str, curves_svg: str) -> None:
+    """Before any run: what to do, a progress bar at zero and the empty curves, drawn where and
+    as the run's will be. The page drawn after Start then needs no code the tab has not loaded
+    yet, so the first points show at once (issue 22)."""
+    st.info(hint)
+    st.progress(0.0, text=_("**Not started**"))
+    columns = st.columns(3)
+    columns[0].metric(_("Iteration"), "0")
+    columns[1].metric(_("Images / s"), "–")
+    columns[2].metric(_("Time left (ETA)"), "–")
+    st.markdown(curves_svg, unsafe_allow_html=True)
 
 
 def chart_config(name: str) -> dict:
@@ -110,13 +127,15 @@ def poll_trainer(
     state_key: str,
     figures_key: str,
     hint: str,
+    empty_curves: Callable[[str], str],
     x: Callable[[Trainer], str] = lambda trainer: "iteration",
 ) -> tuple[Trainer, LiveView, TrainerSnapshot] | None:
     """One poll of the trainer at `state_key`: the trainer, its LiveView (kept at `figures_key`,
-    its x axis `x(trainer)`) and a fresh snapshot. Without a trainer, `hint` says what to do."""
+    its x axis `x(trainer)`) and a fresh snapshot. Without a trainer, `hint` says what to do
+    above `idle_panel`'s empty curves (`empty_curves(language)`: their SVG)."""
     trainer = st.session_state.get(state_key)
     if trainer is None:
-        st.info(hint)
+        idle_panel(hint, empty_curves(current_language()))
         return None
     trainer.touch()  # this page is open: its runs keep their training slot
     view = live_view(figures_key, trainer, x(trainer), prepare=figure_localizer())

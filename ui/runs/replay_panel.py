@@ -66,13 +66,13 @@ class Drawn:
     prediction: int
 
 
-def inside_panel(state_key: str, prefix: str) -> None:
+def inside_panel(state_key: str, prefix: str, dataset: str) -> None:
     """The panel for the trainer kept at session_state[state_key]; live while the run is
-    unfinished, a replay after. `prefix` keeps the keys of two pages apart. Drawn inside the
-    page's polling fragment, never as a polling fragment of its own (see live_fragment)."""
+    unfinished, a replay after. Before any run, the digit to watch, chosen ahead (a test image
+    of `dataset`, the page's setting): the page drawn after Start then needs no new code in
+    the tab (issue 22). `prefix` keeps the keys of two pages apart. Drawn inside the page's
+    polling fragment, never as a polling fragment of its own (see live_fragment)."""
     trainer = st.session_state.get(state_key)
-    if trainer is None:
-        return
     with st.container(key=f"{prefix}_inside_panel"):
         st.subheader(_("Inside the net while it learns"))
         # The pictures are sent small and enlarged by the browser in whole pixels, not blurred.
@@ -82,11 +82,18 @@ def inside_panel(state_key: str, prefix: str) -> None:
             unsafe_allow_html=True,
         )
         try:
-            digit = choose_digit(trainer.runs[0].config.dataset, prefix)
+            digit = choose_digit(trainer.runs[0].config.dataset if trainer else dataset, prefix)
         except DataError as error:  # the page says what to do about the data; nothing to show
             st.caption(_("No test digit to look at: {error}").format(error=error))
             return
-        if trainer.done:
+        if trainer is None:
+            st.caption(
+                _(
+                    "Once the training starts, the kernels, the feature maps and the prediction "
+                    "for {digit} appear here, updated as the weights change."
+                ).format(digit=digit.text)
+            )
+        elif trainer.done:
             replay(trainer, digit, prefix)
         else:
             live(trainer, digit, prefix)

@@ -11,10 +11,12 @@ import time
 import pytest
 import torch
 
+from lenet_viz.data import datasets
+from lenet_viz.data.datasets import clear_split_cache, data_available
 from lenet_viz.training.config import TrainConfig
 from lenet_viz.training.runner import trainer_is_live
 from lenet_viz.training.slots import RunSlots
-from lenet_viz.workers.pool import WorkerPool
+from lenet_viz.workers.pool import WorkerPool, get_ready
 from lenet_viz.workers.proxy import RemoteTrainer
 
 
@@ -151,3 +153,18 @@ def test_a_warm_pool_starts_its_first_worker_in_the_background():
         assert len(fresh.pids()) == 1
     finally:
         fresh.shutdown()
+
+
+@pytest.mark.skipif(not data_available("mnist"), reason="MNIST is not fetched (run `make data`)")
+def test_a_worker_reads_mnist_while_it_waits_for_its_first_run(monkeypatch):
+    """What a new worker does before any run (pool.get_ready): the first run, and so the
+    first Start, then reads no file."""
+    clear_split_cache()
+    get_ready()
+
+    def no_reading(*args):
+        raise AssertionError("the split was read again")
+
+    monkeypatch.setattr(datasets, "read_split_files", no_reading)
+    assert len(datasets.load_split("mnist", True).labels) == 60_000
+    assert len(datasets.load_split("mnist", False).labels) == 10_000

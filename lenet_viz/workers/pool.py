@@ -47,7 +47,21 @@ def serve(lifeline: Connection, authkey: bytes, threads: int) -> None:
     server = WorkerManager(authkey=authkey).get_server()
     lifeline.send(server.address)
     threading.Thread(target=_exit_with_server, args=(lifeline,), daemon=True).start()
+    threading.Thread(target=get_ready, name="worker-get-ready", daemon=True).start()
     server.serve_forever()
+
+
+def get_ready() -> None:
+    """While the worker waits for its first run: torch's optimizer machinery, and MNIST read
+    into this process's cache, which the first run would otherwise wait a second for (issue
+    22: Start shows the first points at once). Nothing to read is not an error here."""
+    from lenet_viz.data.datasets import DataError, load_split
+    from lenet_viz.training.loop import warm_up_optimizers
+
+    warm_up_optimizers()
+    for train in (True, False):
+        with contextlib.suppress(DataError):
+            load_split("mnist", train)
 
 
 def _exit_with_server(lifeline: Connection) -> None:

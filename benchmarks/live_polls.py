@@ -5,10 +5,11 @@ In-process, with no browser: a Trainer whose runs hold a synthetic history of N 
 then polls, each after `new_per_poll` more iterations per run, as the Train page (one run:
 iteration and epoch figures) and the Compare page (4 runs: overlay, gradient norms, small
 multiples, summary) do it. A poll's CPU time (this thread's) covers reading the trainer,
-building or refreshing the figures, and turning each figure into the JSON that
-`st.plotly_chart` sends (what Streamlit does with it: `return_figure_from_figure_or_data`,
-then `plotly.io.to_json`). "before" is the pages' previous way: `Trainer.snapshot()` (a copy
-of every history) and every figure built again from the whole history.
+building or refreshing the figures, and drawing each as the SVG the page sends while a run
+goes on (`ui.charts.live_chart`: `lenet_viz.figures.svg`; a finished run's charts are sent
+once, as Plotly JSON). "before" is the pages' first way: `Trainer.snapshot()` (a copy of every
+history), every figure built again from the whole history and turned into the JSON that
+`st.plotly_chart` sends (`return_figure_from_figure_or_data`, then `plotly.io.to_json`).
 """
 
 from __future__ import annotations
@@ -88,7 +89,9 @@ def streamlit_json(figure) -> str:
 
 
 def live_poll(page: str, view, trainer: Trainer) -> int:
-    """One poll of a page through its LiveView; returns the bytes of JSON sent."""
+    """One poll of a page through its LiveView; returns the bytes of SVG sent."""
+    from lenet_viz.figures.svg import figure_svg
+
     snapshot = view.poll(trainer)
     if page == "train":
         figures = [view.iteration_figure(), view.epoch_figure(total_epochs=10)]
@@ -99,7 +102,7 @@ def live_poll(page: str, view, trainer: Trainer) -> int:
             view.small_multiples_figure(),
         ]
         view.summary_rows(snapshot, [run.config.to_dict() for run in trainer.runs])
-    return sum(len(streamlit_json(figure)) for figure in figures)
+    return sum(len(figure_svg(figure, alt="", heads=True)) for figure in figures)
 
 
 def before_poll(page: str, trainer: Trainer) -> int:
@@ -179,7 +182,7 @@ def measure_poll_cpu(
                 "paused_ms_median": round(statistics.median(paused), 2),
                 "first_poll_ms": round(first_ms, 1),
                 "before_ms_median": round(statistics.median(before), 1),
-                "json_bytes": sent,
+                "bytes_sent": sent,
             }
             log(f"  {page} ({runs} run{'s' * (runs > 1)}), {size:,} iterations: {entry}")
             by_size[str(size)] = entry

@@ -155,7 +155,7 @@ def test_live_poll_section_measures_both_pages_at_each_size(quick_report):
         assert sorted(entry["by_size"], key=int) == ["200", "2000"]
         for size in entry["by_size"].values():
             assert 0 < size["live_ms_median"] <= size["live_ms_max"]
-            assert size["before_ms_median"] > 0 and size["json_bytes"] > 0
+            assert size["before_ms_median"] > 0 and size["bytes_sent"] > 0
     whats = [row["what"] for row in report["rows"] if row["section"] == "livepoll"]
     assert len(whats) == 2 and all("server CPU per poll" in what for what in whats)
 

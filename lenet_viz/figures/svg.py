@@ -122,13 +122,13 @@ DASHES["longdashdot"] = (7, 2, 1, 2)  # Plotly's patterns, in line widths
 
 
 def _scatter_trace(trace: dict) -> dict:
-    """A scatter trace's points and looks, as plain values (x and y as floats, NaN for gaps)."""
+    """A scatter trace's points (x and y as float arrays, NaN for gaps) and looks."""
 
-    def floats(values) -> list[float]:
-        return [math.nan if v is None else float(v) for v in _values(values).tolist()]
+    def floats(values) -> np.ndarray:
+        return np.array(_values(values), dtype=np.float64)  # None -> NaN
 
     y = floats(trace.get("y"))
-    x = floats(trace.get("x")) if trace.get("x") is not None else [float(i) for i in range(len(y))]
+    x = floats(trace.get("x")) if trace.get("x") is not None else np.arange(len(y), dtype=float)
     line, marker = trace.get("line") or {}, trace.get("marker") or {}
     return {
         "type": "scatter",
@@ -163,41 +163,47 @@ class _Subplot:
     """One pair of axes: their pixel area (from their domains), ranges and layouts. A log
     axis (`type: "log"`) places log10 of its values, as Plotly does (its range is in those)."""
 
-    def __init__(self, frame: _Frame, xaxis: dict, yaxis: dict, xs: list, ys: list) -> None:
+    def __init__(
+        self, frame: _Frame, xaxis: dict, yaxis: dict, xs: np.ndarray, ys: np.ndarray
+    ) -> None:
         x_domain, y_domain = xaxis.get("domain") or [0, 1], yaxis.get("domain") or [0, 1]
         self.left, right = frame.paper_x(x_domain[0]), frame.paper_x(x_domain[1])
         self.top, bottom = frame.paper_y(y_domain[1]), frame.paper_y(y_domain[0])
         self.width, self.height = max(1.0, right - self.left), max(1.0, bottom - self.top)
         self.xaxis, self.yaxis = xaxis, yaxis
         self.x_log, self.y_log = xaxis.get("type") == "log", yaxis.get("type") == "log"
-        self.x_range = _axis_range(xaxis, [_placed(v, self.x_log) for v in xs], 0.04)
-        self.y_range = _axis_range(yaxis, [_placed(v, self.y_log) for v in ys], 0.06)
+        self.x_range = _axis_range(xaxis, _placed(xs, self.x_log), 0.04)
+        self.y_range = _axis_range(yaxis, _placed(ys, self.y_log), 0.06)
 
-    def x(self, value: float) -> float:
+    def x(self, value):
+        """The pixel x of a value, or of an array of them."""
         low, high = self.x_range
         return self.left + (_placed(value, self.x_log) - low) / (high - low) * self.width
 
-    def y(self, value: float) -> float:
+    def y(self, value):
         low, high = self.y_range
         return self.top + (high - _placed(value, self.y_log)) / (high - low) * self.height
 
 
-def _placed(value: float, log: bool) -> float:
-    """Where a value sits on its axis: itself, or log10 of it on a log axis (NaN if <= 0)."""
-    value = float(value)
-    if not log:
-        return value
-    return math.log10(value) if value > 0 else math.nan
+def _placed(value, log: bool):
+    """Where a value (or an array) sits on its axis: itself, or log10 of it on a log axis
+    (NaN where <= 0)."""
+    values = np.asarray(value, dtype=np.float64)
+    if log:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = np.where(values > 0, np.log10(np.where(values > 0, values, 1.0)), np.nan)
+    return float(values) if values.ndim == 0 else values
 
 
-def _axis_range(axis: dict, values: list[float], pad: float) -> list[float]:
+def _axis_range(axis: dict, values, pad: float) -> list[float]:
     """The axis's layout range, else its data's, padded a little (as Plotly's autorange)."""
     if axis.get("range") and None not in axis["range"]:
         return [float(v) for v in axis["range"]]
-    finite = [v for v in values if math.isfinite(v)]
-    if not finite:
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    if not finite.size:
         return [0.0, 1.0]
-    low, high = min(finite), max(finite)
+    low, high = float(finite.min()), float(finite.max())
     if high == low:
         return [low - 1, high + 1]
     extra = pad * (high - low)
@@ -294,7 +300,8 @@ def _matched_values(layout: dict, lines: list[dict], letter: str, reference: str
         return (layout.get(_axis_name(name, letter)) or {}).get("matches") or name
 
     group = root(reference)
-    return [v for t in lines if root(t[letter + "axis"]) == group for v in t[letter]]
+    shared = [t[letter] for t in lines if root(t[letter + "axis"]) == group]
+    return np.concatenate(shared) if shared else np.zeros(0)
 
 
 def _has_top_notes(layout: dict) -> bool:
@@ -609,11 +616,8 @@ def _scatter(trace: dict, subplot: _Subplot, heads: bool = False) -> list[str]:
     `heads`, a bold line (width >= 2) ends in a dot."""
     parts = []
     color = trace.get("shown_color") or trace.get("color") or PLOTLY_COLORS[0]
-    points = [
-        (x, y)
-        for x, y in zip(trace["x"], trace["y"], strict=False)
-        if math.isfinite(subplot.x(x)) and math.isfinite(subplot.y(y))
-    ]
+    shown = np.isfinite(subplot.x(trace["x"])) & np.isfinite(subplot.y(trace["y"]))
+    points = list(zip(trace["x"][shown].tolist(), trace["y"][shown].tolist(), strict=True))
     template = trace.get("hovertemplate") or "%{x}, %{y}"
     width = float(trace["line_width"])
     opacity = trace.get("opacity")
@@ -628,7 +632,7 @@ def _scatter(trace: dict, subplot: _Subplot, heads: bool = False) -> list[str]:
             tip = f"<title>{escape(named)}</title>"
         for run in _runs(trace, subplot):
             parts.append(
-                f'<polyline points="{" ".join(run)}" fill="none" stroke="{color}" '
+                f'<polyline points="{run}" fill="none" stroke="{color}" '
                 f'stroke-width="{_num(width)}" stroke-linejoin="round"{dashed}{faded}>'
                 f"{tip}</polyline>"
             )
@@ -655,17 +659,24 @@ def _dashes(dash: str, width: float) -> str:
     return f' stroke-dasharray="{" ".join(_num(d * width) for d in pattern)}"' if pattern else ""
 
 
-def _runs(trace: dict, subplot: _Subplot) -> list[list[str]]:
-    """The line's points in pixels, split where a point is missing (NaN, or <= 0 on a log
-    axis): each run is one polyline."""
-    runs, run = [], []
-    for x, y in zip(trace["x"], trace["y"], strict=False):
-        px, py = subplot.x(x), subplot.y(y)
-        if math.isfinite(px) and math.isfinite(py):
-            run.append(f"{_num(px)},{_num(py)}")
-        elif run:
-            runs, run = [*runs, run], []
-    return runs + ([run] if run else [])
+def _runs(trace: dict, subplot: _Subplot) -> list[str]:
+    """The line's points in whole drawing units ("x,y x,y ..."), split where a point is
+    missing (NaN, or <= 0 on a log axis): each run is one polyline. Whole units of a
+    1000-wide drawing are finer than the screen's pixels; numpy keeps a long live curve cheap
+    at every poll."""
+    px, py = subplot.x(trace["x"]), subplot.y(trace["y"])
+    shown = np.isfinite(px) & np.isfinite(py)
+    if not shown.any():
+        return []
+    xs, ys = (
+        np.rint(np.where(shown, px, 0)).astype(int),
+        np.rint(np.where(shown, py, 0)).astype(int),
+    )
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], shown, [False])).astype(np.int8)))
+    return [
+        " ".join(map("{},{}".format, xs[start:end].tolist(), ys[start:end].tolist()))
+        for start, end in zip(edges[::2], edges[1::2], strict=True)
+    ]
 
 
 def _legend(entries: list[tuple[str, str, str]], frame: _Frame, font_size: float) -> list[str]:

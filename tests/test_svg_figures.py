@@ -218,3 +218,61 @@ def test_a_plain_line_gets_its_axes_from_its_data():
     shown = texts(root)
     assert {"epoch", "loss & more", "10", "20", "30", "40"} <= set(shown)
     assert root.find(f"{SVG}g[@class='legend']") is None  # one trace: no legend, as Plotly
+
+
+def history(c1: float, output: float, count: int = 40):
+    """A run's records: loss and accuracy, and the C1 and output gradient norms (constant)."""
+    from lenet_viz.training.history import History
+
+    steps = list(range(1, count + 1))
+    return History(
+        iteration=steps,
+        epoch_float=[s / count for s in steps],
+        loss=[2.3 - s / count for s in steps],
+        accuracy=[10.0 + 2 * s for s in steps],
+        lr=[0.01] * count,
+        grad_norm={"C1": [c1] * count, "C3": [c1 * 10] * count, "output": [output] * count},
+    )
+
+
+def test_live_curves_share_a_log_axis_and_keep_their_dashes_and_heads():
+    """The Compare page's gradient norms, as a running run draws them (ui.charts.live_chart):
+    one log scale for both panels, labelled in powers of ten, the layers' dashes, and a dot
+    at each line's newest value. A PreparedFigure (the live view's) draws the same."""
+    from lenet_viz.figures.comparison import gradient_norm_figure
+    from lenet_viz.figures.live import PreparedFigure
+
+    figure = gradient_norm_figure([("sigmoid", history(1e-4, 1.0)), ("relu", history(1e-2, 1.0))])
+    svg = figure_svg(figure, alt="norms", heads=True)
+    assert svg == figure_svg(PreparedFigure(figure), alt="norms", heads=True)
+    root = parse(svg)
+    lines = root.findall(f"{SVG}polyline")
+    assert len(lines) == 6  # 3 layers x 2 runs
+    heights = [polyline_points(line)[-1][1] for line in lines]
+    sigmoid_c1, sigmoid_output, relu_c1, relu_output = (heights[i] for i in (0, 2, 3, 5))
+    assert sigmoid_output == relu_output  # 1.0 in both panels: one shared scale
+    assert sigmoid_c1 > relu_c1 > relu_output  # 1e-4 under 1e-2 under 1 (y grows downwards)
+    # four decades: the C1 line of sigmoid is twice as far below 1.0 as relu's
+    assert abs((sigmoid_c1 - sigmoid_output) - 2 * (relu_c1 - relu_output)) <= 1
+    labels = [t for t in texts(root) if t.startswith("10") and t != "10"]  # not x ticks
+    assert {"10⁻⁴", "10⁻²", "10⁰"} <= set(labels)
+    assert len(labels) == len(set(labels))  # the second panel's shared axis has no labels
+    dashed = {line.get("stroke-dasharray") for line in lines}
+    assert None in dashed and len(dashed) == 2  # C1 and output solid, C3 dashed
+    heads = root.findall(f"{SVG}circle[@class='curve-head']")
+    assert len(heads) == 6
+    tips = [line.find(f"{SVG}title").text for line in lines]
+    assert tips[0] == "C1: C1: 1.00e-04"  # name, then the hover text of the newest point
+    assert not parse(figure_svg(figure, alt="norms")).findall(f"{SVG}circle")
+
+
+def test_live_curves_fade_each_batch_and_draw_the_first_point():
+    """Train's loss and accuracy: the faint line of each batch under the bold smoothed one,
+    and from the first batch on a visible point (the smoothed line's head)."""
+    from lenet_viz.figures.training import iteration_figure
+
+    root = parse(figure_svg(iteration_figure(history(1e-3, 1.0)), alt="curves", heads=True))
+    faint = [line for line in root.findall(f"{SVG}polyline") if line.get("stroke-opacity")]
+    assert len(faint) == 2 and all(line.find(f"{SVG}title") is None for line in faint)
+    first = parse(figure_svg(iteration_figure(history(1e-3, 1.0, 1)), alt="c", heads=True))
+    assert len(first.findall(f"{SVG}circle[@class='curve-head']")) == 2  # loss, accuracy

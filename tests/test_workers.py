@@ -6,6 +6,7 @@ Real processes, real MNIST digits, a pool of this test module's own.
 
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -16,6 +17,8 @@ from lenet_viz.data.datasets import clear_split_cache, data_available
 from lenet_viz.training.config import TrainConfig
 from lenet_viz.training.runner import trainer_is_live
 from lenet_viz.training.slots import RunSlots
+from lenet_viz.workers import proxy
+from lenet_viz.workers.host import HostedRuns
 from lenet_viz.workers.pool import WorkerPool, get_ready
 from lenet_viz.workers.proxy import RemoteTrainer
 
@@ -98,6 +101,54 @@ def test_the_controls_reach_the_worker_step_pause_resume_stop(pool):
     assert trainer.runs[0].status == "stopped"
     assert trainer.runs[0].iteration == paused_at  # its weights and history came back
     assert len(trainer.runs[0].history_snapshot().loss) == paused_at
+
+
+def test_a_cut_ends_the_chunk_under_way_after_its_batch_and_else_the_next_after_one():
+    """HostedRuns in this process: `cut_short` from another thread ends a long `advance`."""
+    hosted = HostedRuns([small(epochs=50)], ["run"], os.environ.get("LENET_VIZ_DATA"))
+    hosted.begin()
+    assert hosted.advance(1)
+    run = hosted.trainer.runs[0]
+    assert run.iteration == 1
+
+    answers = []
+    chunk = threading.Thread(target=lambda: answers.append(hosted.advance(None, 600.0)))
+    chunk.start()
+    assert wait_until(lambda: run.iteration > 3)
+    hosted.cut_short()
+    chunk.join(60)  # the 600-s chunk ended with the batch under way
+    assert not chunk.is_alive() and answers == [True]
+    assert run.status == "running" and run.iteration < run.total_iterations
+    cut_at = run.iteration
+    assert hosted.advance(3) and run.iteration == cut_at + 3  # the cut was taken: not again
+    ended_at = run.iteration
+
+    hosted.cut_short()  # between chunks: the next one trains one batch
+    assert hosted.advance(None, 600.0)
+    assert run.iteration == ended_at + 1
+    hosted.finish(stopped=True)
+
+
+def test_pause_and_stop_land_within_a_chunk_in_the_worker(pool, monkeypatch):
+    """With chunks far longer than the wait, Pause still lands: the worker's chunk is cut."""
+    monkeypatch.setattr(proxy, "CHUNK_SECONDS", 600.0)
+    trainer = RemoteTrainer(small(train_limit=20000, epochs=20), backend=pool, slots=RunSlots(1))
+    trainer.start()
+    assert trainer.settle(60)  # the first batch (one batch), then a 600-s chunk under way
+    assert wait_until(lambda: trainer.runs[0].iteration > 3)
+    trainer.pause(settle_seconds=30)
+    assert trainer.status == "paused"  # not at the chunk's end, 600 s on
+    paused_at = trainer.runs[0].iteration
+    assert 3 < paused_at < trainer.runs[0].total_iterations
+    time.sleep(0.3)
+    assert trainer.runs[0].iteration == paused_at
+
+    trainer.resume()
+    assert wait_until(lambda: trainer.runs[0].iteration > paused_at + 3)
+    trainer.stop()  # within the next 600-s chunk too
+    assert trainer.wait(60)
+    assert trainer.status == "stopped" and trainer.runs[0].status == "stopped"
+    assert trainer.runs[0].iteration < trainer.runs[0].total_iterations
 
 
 def test_a_worker_killed_mid_run_ends_only_its_run_and_is_replaced(pool):

@@ -123,7 +123,7 @@ class Trainer:
         return self
 
     def pause(self, settle_seconds: float = 0.0) -> None:
-        """Ask the run to pause after its current batch (or chunk of batches, in a worker).
+        """Ask the run to pause after its current batch (in a worker too: RemoteTrainer.pause).
         With `settle_seconds`, wait up to that long until it has: a page that redraws right
         after the click then shows "Paused" at once, not at its next poll."""
         with self._cond:

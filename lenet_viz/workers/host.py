@@ -12,6 +12,7 @@ shared-memory handles, which outlive neither a killed worker nor a Ray node.
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import numpy as np
@@ -22,8 +23,9 @@ from lenet_viz.training.replay import WeightSnapshot
 from lenet_viz.training.runner import Trainer
 from lenet_viz.training.slots import RunSlots
 
-# How long one `advance` trains before the server may pause, stop or give the slot away: the
-# longest a Pause waits, and about 10 calls a second (each well under a millisecond).
+# How long one `advance` trains before the server may pause, stop or give the slot away: about
+# 10 calls a second (each well under a millisecond). A Pause or Stop does not wait for it: the
+# server cuts the chunk short (`cut_short`), so it ends after the batch being trained.
 CHUNK_SECONDS = 0.1
 
 # The fields of a run a page reads one at a time (run.status, run.iteration, ...).
@@ -68,20 +70,31 @@ class HostedRuns:
             os.environ["LENET_VIZ_DATA"] = data_root
         # Its own one-slot queue, never waited on: the server's queue decided that it trains.
         self.trainer = Trainer(configs, names=names, slots=RunSlots(1))
+        self._cut = threading.Event()  # set by `cut_short`, taken by the chunk it ends
 
     # -- training ----------------------------------------------------------------------------
     def begin(self) -> None:
         self.trainer.begin()
 
     def advance(self, batches: int | None = None, seconds: float = CHUNK_SECONDS) -> bool:
-        """Train `batches` ticks, or for about `seconds` when None; False once every run ended."""
+        """Train `batches` ticks, or for about `seconds` when None, or until `cut_short`;
+        False once every run ended."""
         deadline = time.monotonic() + seconds
         done = 0
         while self.trainer.tick():
             done += 1
+            if self._cut.is_set():
+                self._cut.clear()
+                return True
             if done >= batches if batches is not None else time.monotonic() >= deadline:
                 return True
         return False
+
+    def cut_short(self) -> None:
+        """End the chunk being trained after its current batch (the server's Pause or Stop,
+        called beside the running `advance`). Between chunks, it ends the next one after its
+        first batch: a batch, not a chunk, is what a control waits for."""
+        self._cut.set()
 
     def fail(self, message: str) -> None:
         self.trainer.fail(message)

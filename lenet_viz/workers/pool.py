@@ -157,6 +157,11 @@ class WorkerHandle:
             self.pool.replace(self.worker)
             raise WorkerLost(self.lost) from error
 
+    def signal(self, method: str, *args) -> None:
+        """`method`, called from another thread than the one waiting in `advance`: the
+        worker serves each thread's connection on a thread of its own, so it runs at once."""
+        self.call(method, *args)
+
     def release(self) -> None:
         """The trainer has taken what it needs: the worker forgets its runs."""
         self.runs = None

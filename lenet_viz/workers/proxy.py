@@ -96,6 +96,27 @@ class RemoteTrainer(Trainer):
                 self._free_slot()
         self._finish(stopped)
 
+    # -- controls: as a Trainer's, and the worker's chunk cut short --------------------------
+    def pause(self, settle_seconds: float = 0.0) -> None:
+        """As `Trainer.pause`, and the worker ends its chunk after the batch it is training:
+        the run pauses a batch after the click, not up to a chunk (CHUNK_SECONDS) later."""
+        with self._cond:
+            self._paused = True  # before the chunk ends: the loop then goes no further
+        self._cut_chunk_short()
+        super().pause(settle_seconds)
+
+    def stop(self) -> None:
+        super().stop()
+        self._cut_chunk_short()
+
+    def _cut_chunk_short(self) -> None:
+        remote = self.hosted()
+        if remote is not None:
+            # Best effort: without it the run pauses or stops at the chunk's end, and the loop
+            # says how a lost worker ended (or the runs came back meanwhile: no handle left).
+            with contextlib.suppress(WorkerLost, EOFError, OSError, AttributeError):
+                remote.signal("cut_short")
+
     def fail(self, message: str) -> None:
         remote = self.hosted()
         if remote is not None:

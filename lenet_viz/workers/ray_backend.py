@@ -77,6 +77,13 @@ class RayHandle:
         except self.ray.exceptions.RayTaskError as error:  # the training's own error
             raise (error.cause or error) from None
 
+    def signal(self, method: str, *args) -> None:
+        """`method` without waiting for it: an actor runs its calls one at a time, so it runs
+        after the `advance` under way (which then ends in its own time)."""
+        if self.lost is not None:
+            raise WorkerLost(self.lost)
+        getattr(self.actor, method).remote(*args)
+
     def release(self) -> None:
         self.ray.kill(self.actor)
         self.lost = "released"

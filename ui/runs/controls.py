@@ -12,7 +12,7 @@ from ui.i18n import _
 # still starting is not waited for longer).
 START_SETTLE_SECONDS = 0.5
 # Pause waits this long for the run to pause, so the page drawn after the click says "Paused"
-# (a run pauses between batches; in a worker, between chunks of CHUNK_SECONDS).
+# (a run pauses between batches; in a worker too: the server cuts its chunk short).
 PAUSE_SETTLE_SECONDS = 0.4
 
 

@@ -26,6 +26,7 @@ from ui.compare.settings import (
     PRESET_PARAM,
     RUNS_SHOWN,
     SETTINGS_ARCH,
+    SETTINGS_OPEN,
     SETUP_PARAM,
     SETUP_WRITTEN,
     SHARED_DEFAULTS,
@@ -54,6 +55,7 @@ def on_start() -> None:
         st.session_state[NOTICE] = ("error", _("Cannot start: {error}").format(error=error))
         return
     replace_trainer(COMPARE_TRAINER, trainer)
+    st.session_state[SETTINGS_OPEN] = False  # locked while the runs go on: out of the way
     trainer.settle(START_SETTLE_SECONDS)
 
 

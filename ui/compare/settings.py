@@ -37,6 +37,7 @@ RUN_DEFAULTS = {"optimizer": "sgd", "momentum": 0.9, "batch_size": 64}
 DEFAULT_ACTIVATIONS = ("sigmoid", "relu", "tanh", "gelu")
 RUN_FIELDS = ("activation", "optimizer", "lr", "momentum", "batch_size", "c3")  # per run
 RUNS_SHOWN = "compare_runs_shown"  # how many runs the settings had at the last page run
+SETTINGS_OPEN = "compare_settings_open"  # the Settings expander: open or closed
 SETTINGS_ARCH = "compare_settings_arch"  # the architecture the per-run settings belong to
 ARCH_MEMORY = "compare_arch_memory"  # {arch: every run's settings}, kept across switches
 SETUP_PARAM = "setup"  # a shared setup in the URL (see setup_link)

@@ -45,8 +45,9 @@ def summary_table(rows: list[dict]) -> pd.DataFrame:
                 "–" if value is None or pd.isna(value) else template.format(value)
                 for value in table[column]
             ]
-    if "status" in table:
-        table["status"] = [library_text(status) for status in table["status"]]
+    for column in ("status", "c3"):  # words ("completed", "full"), in the page's language
+        if column in table:
+            table[column] = [library_text(str(value)) for value in table[column]]
     table["run"] = [library_text(name) for name in table["run"]]
     return table.set_index("run").rename(columns=library_text).rename_axis(library_text("run"))
 

@@ -198,6 +198,9 @@ def test_runs_added_to_the_notebook_experiment_copy_run_1(apps):
     button(at, "Start all runs").click()
     rerun(at)
     trainer = finish(at, "compare_trainer")
+    assert "compare_opt_runs" not in [radio.key for radio in at.radio]  # Settings closed
+    at.session_state["compare_settings_open"] = True  # the user opens Settings (Start closed it)
+    rerun(at)
     at.radio(key="compare_opt_runs").set_value(4)
     rerun(at)
     state = at.session_state

@@ -355,12 +355,10 @@ def measure_inside(browser, url: str, repeats: int, log) -> dict:
 
 
 # A curve with a point (Train and Compare show no chart with data before Start): while a run
-# goes on, its curves are an SVG picture (ui.charts.live_chart, a data URL), each line ending
-# in a dot at its newest point; a finished run's are Plotly charts, whose trace's x is an
-# array or Plotly's typed-array form {dtype, bdata} (base64), as the live charts send it.
-CURVE_POINT = """() => [...document.querySelectorAll('[data-testid=stMain] img')].some((img) =>
-        img.src.startsWith('data:image/svg+xml;base64,')
-        && atob(img.src.split(',')[1]).includes('curve-head'))
+# goes on, its curves are drawn as SVG (ui.charts.live_chart), each line ending in a dot at
+# its newest point; a finished run's are Plotly charts, whose trace's x is an array or
+# Plotly's typed-array form {dtype, bdata} (base64), as the live charts send it.
+CURVE_POINT = """() => !!document.querySelector('.static-figure .curve-head')
     || [...document.querySelectorAll('.js-plotly-plot')]
     .some((plot) => (plot.data || [])
         .some((trace) => (trace.x?.length || trace.x?.bdata?.length || 0) > 0))"""

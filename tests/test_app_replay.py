@@ -57,18 +57,9 @@ def markdown(at: AppTest) -> str:
     return "\n".join(str(element.value) for element in at.markdown)
 
 
-def is_curves(image) -> bool:
-    """A running run's curves, an SVG picture (ui.charts.live_chart), not the inside view's."""
-    return image.proto.imgs[0].url.startswith("data:image/svg+xml")
-
-
 def pictures(at: AppTest) -> int:
-    """How many pictures the inside view shows (st.image; the curves are not counted)."""
-    return len([image for image in at.get("image") if not is_curves(image)])
-
-
-def curve_pictures(at: AppTest) -> int:
-    return len([image for image in at.get("image") if is_curves(image)])
+    """How many images the page shows (st.image)."""
+    return len(at.get("image"))
 
 
 def replay_chart(at: AppTest, prefix: str):
@@ -80,9 +71,9 @@ def test_train_shows_the_net_live_then_replays_it(apps, wait_until):
     at.selectbox(key="train_opt_size").set_value(TINY)
     at.number_input(key="train_opt_epochs").set_value(1)
     rerun(at)
-    # before a run: the digit to watch, and what will appear (no kernels, maps or curves yet)
+    # before a run: the digit to watch, and what will appear (no kernels or maps yet)
     assert "Inside the net while it learns" in [h.value for h in at.subheader]
-    assert pictures(at) == 1 and curve_pictures(at) == 0
+    assert pictures(at) == 1
     assert any("Once the training starts" in c.value for c in at.caption)
     button(at, "Step one batch").click()
     rerun(at)
@@ -94,7 +85,6 @@ def test_train_shows_the_net_live_then_replays_it(apps, wait_until):
     # live: the digit, C1's kernels, its C1 and C3 maps, and the prediction, at iteration 1
     assert "Inside the net while it learns" in [h.value for h in at.subheader]
     assert pictures(at) == 1 + 4
-    assert curve_pictures(at) == 2  # per batch and per epoch, drawn by the page while running
     text = markdown(at)
     assert "iteration 1 ·" in text and "Predicts **" in text
     assert not [s for s in at.select_slider if s.key == "train_replay_stop"]  # not yet
@@ -139,7 +129,6 @@ def test_compare_shows_one_row_per_run_and_one_slider_moves_them_together(apps, 
     text = markdown(at)
     assert "**sigmoid** · iteration 3" in text and "**relu** · iteration 3" in text
     assert pictures(at) == 1 + 2 * 4  # the digit; kernels, C1 and C3 maps, bars per run
-    assert curve_pictures(at) == 3  # all runs' curves, the gradient norms, each run's own
 
     # the digit drawn on the Draw page can be chosen instead of a test digit
     seven = load_split("mnist", train=False).images[0].numpy()

@@ -45,24 +45,20 @@ def static_chart(where, figure: go.Figure, alt: str | None = None) -> None:
     where.markdown(static_chart_svg(figure, alt), unsafe_allow_html=True)
 
 
-def static_chart_svg(figure: go.Figure, alt: str | None = None) -> str:
+def static_chart_svg(figure: go.Figure, alt: str | None = None, heads: bool = False) -> str:
     """The SVG `static_chart` shows, to cache where the figure is costly to build."""
     shown = localized_figure(figure)
-    return figure_svg(shown, alt=alt or chart_alt(shown))
+    return figure_svg(shown, alt=alt or chart_alt(shown), heads=heads)
 
 
 def live_chart(where, figure: go.Figure, *, running: bool, key: str, config: dict) -> None:
     """A run's curves: while the run goes on (or waits, or is paused), drawn by the page as
-    an SVG picture, each line ending in a dot at its newest value; once it has ended, as a
-    Plotly chart (zoom, hover, PNG download). A page that starts a run then shows its first
-    points at once: loading Plotly.js held them back 1.3-2 s in a new tab, and redrawing
-    Plotly charts at every poll kept a phone busy (issue 22). A picture (`st.image`), not
-    markup: the browser draws it without parsing it into the page, 0.15-0.2 s less work
-    after Start on Compare."""
+    an SVG, each line ending in a dot at its newest value; once it has ended, as a Plotly
+    chart (zoom, hover, PNG download). A page that starts a run then shows its first points
+    at once: loading Plotly.js held them back 1.3-2 s in a new tab, and redrawing Plotly
+    charts at every poll kept a phone busy (issue 22)."""
     if running:
-        shown = localized_figure(figure)
-        alt = chart_alt(shown)
-        where.image(figure_svg(shown, alt=alt, heads=True), alt=alt, width="stretch")
+        where.markdown(static_chart_svg(figure, heads=True), unsafe_allow_html=True)
     else:
         chart(where, figure, key=key, config=config)
 

@@ -15,13 +15,11 @@ TALL = {"width": 1400, "height": 1300}  # room for the selectbox's list below th
 RUN_MS = 600_000  # a run on a loaded shared machine (seconds on a quiet one)
 
 # True when some chart on the page has drawn a curve of at least `points` points: while the
-# run goes on, a line of that many points in an SVG picture (ui.charts.live_chart, a data
-# URL); once it has ended, a Plotly chart (the figures send numpy arrays, typed arrays in the
-# JSON, so read Plotly's decoded `_fullData`).
-CURVES_DRAWN = """(points) => [...document.querySelectorAll('[data-testid=stMain] img')].some(
-    (img) => img.src.startsWith('data:image/svg+xml;base64,')
-        && [...atob(img.src.split(',')[1]).matchAll(/<polyline points="([^"]*)"/g)]
-            .some((line) => line[1].trim().split(/\\s+/).length >= points))
+# run goes on, an SVG line (ui.charts.live_chart) of that many points; once it has ended, a
+# Plotly chart (the figures send numpy arrays, typed arrays in the JSON, so read Plotly's
+# decoded `_fullData`).
+CURVES_DRAWN = """(points) => [...document.querySelectorAll('.static-figure polyline')].some(
+    (line) => line.getAttribute('points').trim().split(/\\s+/).length >= points)
     || [...document.querySelectorAll('.js-plotly-plot')].some(
     (plot) => (plot._fullData || []).some((trace) => trace.x && trace.x.length >= points))"""
 

@@ -219,3 +219,16 @@ def test_a_worker_reads_mnist_while_it_waits_for_its_first_run(monkeypatch):
     monkeypatch.setattr(datasets, "read_split_files", no_reading)
     assert len(datasets.load_split("mnist", True).labels) == 60_000
     assert len(datasets.load_split("mnist", False).labels) == 10_000
+
+
+def test_a_worker_gets_no_more_torch_threads_than_the_server_may_use():
+    """A server limited to one core (taskset, a container) or one thread (OMP_NUM_THREADS)
+    gives its workers as many: two threads on one core each wait for the other."""
+    assert WorkerPool(1).threads == torch.get_num_threads()
+    assert WorkerPool(2).threads == max(1, torch.get_num_threads() // 2)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert WorkerPool(1).threads == 1
+    finally:
+        torch.set_num_threads(before)

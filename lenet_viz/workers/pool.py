@@ -168,12 +168,22 @@ class WorkerHandle:
         self.pool.released(self.worker)
 
 
+def torch_threads() -> int:
+    """The threads torch may use in this process: the server's own setting, which follows
+    OMP_NUM_THREADS and the cores this process may run on (taskset, a container's limit).
+    Not `os.cpu_count()`: two threads on one allowed core trained 2.6x slower (each waits
+    for the other at every operation)."""
+    import torch
+
+    return torch.get_num_threads()
+
+
 class WorkerPool:
     """At most `size` worker processes, started when a run first needs one."""
 
     def __init__(self, size: int):
         self.size = max(1, size)
-        self.threads = max(1, (os.cpu_count() or 2) // self.size)
+        self.threads = max(1, torch_threads() // self.size)
         self._cond = threading.Condition()
         self._workers: list[Worker] = []
         self._starting = 0  # workers being started (outside the lock)

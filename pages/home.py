@@ -115,8 +115,10 @@ tabs = st.tabs([_(title) for title in ARCH_TITLES.values()])
 for tab, arch in zip(tabs, ARCH_TITLES, strict=True):
     with tab:
         scrolls_below(f"{DIAGRAM}_{arch}", DIAGRAM_MIN_PX)  # labels apart; a phone scrolls
+        # Focusable: a keyboard user scrolls it sideways with the arrow keys (WCAG 2.1.1).
         st.container(key=f"{DIAGRAM}_{arch}").markdown(
-            architecture_svg(arch, current_language()), unsafe_allow_html=True
+            f'<div tabindex="0">{architecture_svg(arch, current_language())}</div>',
+            unsafe_allow_html=True,
         )
 
 c3 = {

@@ -302,7 +302,8 @@ def test_home_shows_both_architectures_and_links_every_page():
     c3 = table[table["layer"] == "C3"].iloc[0]
     assert c3["modern params"] == 2_416 and c3["faithful params"] == 1_516  # Table I wiring
     assert c3["output shape"] == "16 x 10 x 10"
-    diagrams = [m.value for m in at.markdown if m.value.startswith("<svg")]  # drawn as SVG
+    diagrams = [m.value for m in at.markdown if "<svg" in m.value[:40]]  # drawn as SVG
+    assert all(d.startswith('<div tabindex="0">') for d in diagrams)  # scrolled by keyboard
     assert len(diagrams) == 2  # the diagram of each net
     for arch, diagram in zip(("Modern", "Faithful"), diagrams, strict=True):
         assert f'aria-label="{arch} LeNet-5' in diagram and "16@10x10</tspan>" in diagram

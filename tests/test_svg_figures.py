@@ -229,7 +229,7 @@ def history(c1: float, output: float, count: int = 40):
         iteration=steps,
         epoch_float=[s / count for s in steps],
         loss=[2.3 - s / count for s in steps],
-        accuracy=[10.0 + 2 * s for s in steps],
+        accuracy=[0.1 + 0.8 * s / count for s in steps],  # a fraction, as a run records it
         lr=[0.01] * count,
         grad_norm={"C1": [c1] * count, "C3": [c1 * 10] * count, "output": [output] * count},
     )
@@ -276,3 +276,143 @@ def test_live_curves_fade_each_batch_and_draw_the_first_point():
     assert len(faint) == 2 and all(line.find(f"{SVG}title") is None for line in faint)
     first = parse(figure_svg(iteration_figure(history(1e-3, 1.0, 1)), alt="c", heads=True))
     assert len(first.findall(f"{SVG}circle[@class='curve-head']")) == 2  # loss, accuracy
+
+
+# ------------------------------------------------------- line charts that fit their column
+
+
+def fluid(figure, heads: bool = False) -> ElementTree.Element:
+    """The figure as the page shows it (`figure_markup`), parsed: it must be well-formed."""
+    from lenet_viz.figures.svg import figure_markup
+
+    return parse(figure_markup(figure, alt="the <curves>", heads=heads))
+
+
+def with_class(root: ElementTree.Element, name: str) -> list[ElementTree.Element]:
+    return [e for e in root.iter() if name in (e.get("class") or "").split()]
+
+
+def text_of(element: ElementTree.Element) -> str:
+    return "".join(element.itertext())
+
+
+def test_line_charts_fit_their_column_with_text_at_its_own_size():
+    """A line chart is boxes of the page, not one drawing scaled to the column (whose 1000-unit
+    text was 5 px tall in a 340-px column): a grid of subplots that stacks into one column
+    below 220 px per subplot, the lines stretched to each box with strokes of their own
+    width, and every text HTML at a size in px."""
+    from lenet_viz.figures.svg.fluid import CELL_MIN_WIDTH, STYLE
+    from lenet_viz.figures.training import iteration_figure
+
+    root = fluid(iteration_figure(history(1e-3, 1.0)), heads=True)
+    assert root.tag == "div" and root.get("role") == "img"
+    assert root.get("aria-label") == "the <curves>"  # escaped, then read back
+    (style,) = root.iter("style")
+    assert style.text.startswith(STYLE) and "font-size:13px" in STYLE
+    assert f"@container (max-width:{2 * CELL_MIN_WIDTH}px)" in style.text
+    grid = with_class(root, "ff-grid")[0]
+    assert "repeat(2," in grid.get("style")
+    cells = with_class(root, "ff-cell")
+    assert [c.get("style") for c in cells] == [
+        "grid-row:1;grid-column:1",
+        "grid-row:1;grid-column:2",
+    ]
+    titles = [text_of(t) for t in with_class(root, "ff-sub")]
+    assert titles == ["Loss per batch", "Accuracy per batch (%)"]
+    assert [text_of(t) for t in with_class(root, "ff-xtitle")] == ["iteration (batches)"] * 2
+    for cell in cells:
+        (svg,) = cell.iter(f"{SVG}svg")
+        assert svg.get("preserveAspectRatio") == "none" and svg.get("viewBox") == "0 0 1000 1000"
+        lines = svg.findall(f"{SVG}polyline")
+        assert len(lines) == 2  # the faint batches under the bold smoothed line
+        assert all(line.get("vector-effect") == "non-scaling-stroke" for line in lines)
+        for line in lines:
+            assert all(0 <= x <= 1000 and 0 <= y <= 1000 for x, y in polyline_points(line))
+        (head,) = with_class(cell, "curve-head")  # the newest value's dot, in percents
+        newest_x, newest_y = polyline_points(lines[1])[-1]
+        left, top = (float(v.split(":")[1][:-1]) for v in head.get("style").split(";")[:2])
+        assert abs(left * 10 - newest_x) <= 1 and abs(top * 10 - newest_y) <= 1
+    loss = polyline_points(cells[0].findall(f".//{SVG}polyline")[1])
+    assert loss[0][1] < loss[-1][1]  # the loss falls: its line goes down the box
+    assert loss[0][0] < 50 and loss[-1][0] > 950  # from the first iteration to the newest
+    y_ticks = [text_of(t) for t in with_class(cells[1], "ff-yt")]
+    assert y_ticks == ["0", "20", "40", "60", "80", "100"]  # the accuracy axis's fixed range
+    tops = [
+        float(t.get("style").removeprefix("top:").removesuffix("%"))
+        for t in with_class(cells[1], "ff-yt")
+    ]
+    assert tops == [100, 80, 60, 40, 20, 0]
+
+
+def test_shared_axes_keep_their_hidden_labels_for_when_the_subplots_stack():
+    """The gradient norms share one log axis across a row: the second panel's labels are
+    hidden beside the first, and shown once the panels stack; the legend wraps like text."""
+    from lenet_viz.figures.comparison import gradient_norm_figure
+
+    runs = [("sigmoid & co", history(1e-4, 1.0)), ("relu", history(1e-2, 1.0))]
+    root = fluid(gradient_norm_figure(runs), heads=True)
+    first, second = with_class(root, "ff-cell")
+    assert "ff-noy" not in first.get("class") and "ff-noy" in second.get("class")
+    hidden = [t for t in with_class(second, "ff-yt") if "ff-hidden" in t.get("class")]
+    shown = [t for t in with_class(first, "ff-yt") if "ff-hidden" not in t.get("class")]
+    assert [text_of(t) for t in hidden] == [text_of(t) for t in shown]
+    assert {"10⁻⁴", "10⁻²", "10⁰"} <= {text_of(t) for t in shown}
+    (style,) = root.iter("style")
+    assert ".ff-c2 .ff-hidden{display:block!important}" in style.text
+    assert [text_of(t) for t in with_class(root, "ff-sub")] == ["sigmoid & co", "relu"]
+    legend = with_class(root, "legend")[0]
+    assert [text_of(key) for key in with_class(legend, "ff-key")] == ["C1", "C3", "output"]
+    assert len(with_class(root, "curve-head")) == 6  # 3 layers x 2 runs
+    dashed = {line.get("stroke-dasharray") for line in root.iter(f"{SVG}polyline")}
+    assert None in dashed and len(dashed) == 2  # C1 and output solid, C3 dashed
+    tips = [line.find(f"{SVG}title").text for line in root.iter(f"{SVG}polyline")]
+    assert tips[0] == "C1: C1: 1.00e-04"  # the newest value, as the SVG's
+
+
+def test_stacked_small_multiples_keep_each_run_together_and_the_others_read_by_rows():
+    from lenet_viz.figures.comparison import small_multiples_figure
+    from lenet_viz.figures.explain import robustness_figure
+
+    runs = [(name, history(1e-3, 1.0)) for name in ("one", "two", "three")]
+    cells = with_class(fluid(small_multiples_figure(runs)), "ff-cell")
+    places = [c.get("style") for c in cells]
+    assert places[:2] == ["grid-row:1;grid-column:1", "grid-row:2;grid-column:1"]
+    assert places[2] == "grid-row:1;grid-column:2"  # the first run's loss, its accuracy, ...
+    root = fluid(robustness_figure(robustness_results("net <A>", "net B")))
+    cells = with_class(root, "ff-cell")
+    assert [c.get("style") for c in cells[:4]] == [
+        "grid-row:1;grid-column:1",
+        "grid-row:1;grid-column:2",
+        "grid-row:1;grid-column:3",
+        "grid-row:2;grid-column:1",
+    ]
+    markers = with_class(root, "marker")
+    assert len(markers) == 2 * sum(
+        len(s["strengths"]) for s in robustness_results("a", "b")["a"]["curves"].values()
+    )
+    assert "net <A>\n20: 60.0%" in {marker.get("title") for marker in markers}
+    assert {"0%", "50%", "100%"} <= {text_of(t) for t in with_class(root, "ff-yt")}
+
+
+def test_a_note_over_empty_axes_comes_before_the_plots():
+    """Plotly's note over the middle of empty axes: over the plots side by side, above them
+    once they stack (between two stacked plots it covered their titles)."""
+    from lenet_viz.figures.training import epoch_figure
+    from lenet_viz.training.history import History
+
+    root = fluid(epoch_figure(History()))
+    body = with_class(root, "ff-body")[0]
+    note, grid = list(body)
+    assert "ff-note" in note.get("class") and "ff-grid" in grid.get("class")
+    assert text_of(note) == "Train and test points appear at the end of each epoch."
+    assert note.get("style") == "left:50%;top:50%"
+    assert "position:static" in root.find("style").text
+
+
+def test_figures_with_bars_pictures_or_shapes_stay_one_drawing():
+    from lenet_viz.figures.svg import figure_markup, figure_svg
+
+    figure = vector_figure(np.linspace(-1, 1, 120), "C5: 120 units")
+    assert figure_markup(figure, alt="C5") == figure_svg(figure, alt="C5")
+    drawing = architecture_figure(build_model(ModelConfig()).info())
+    assert figure_markup(drawing, alt="net").startswith("<svg")

@@ -90,10 +90,10 @@ def test_the_robustness_page_draws_two_models(page, app_url, wait_for_app, scree
     wait_for_app(page, timeout_ms=COMPUTE_MS)
     expect(page.get_by_role("heading", name="How robust is it?")).to_be_visible()
     # The curves drawn as SVG and the example digits as a picture: no Plotly.js (issue 22).
-    curves = page.locator(".st-key-robustness_curves svg.static-figure[role=img]")
+    curves = page.locator(".st-key-robustness_curves .static-figure[role=img]")
     expect(curves).to_be_visible()
     expect(page.locator(".st-key-robustness_examples img")).to_be_visible()
-    legend = curves.locator(".legend text").all_text_contents()
+    legend = curves.locator(".legend .ff-key").all_text_contents()
     assert legend == ["Shipped: modern LeNet-5 (ReLU)", "Shipped: faithful LeNet-5 (1998)"]
     assert curves.locator("polyline").count() == 2 * 6  # a line per model and transform
     assert page.locator("[data-testid=stPlotlyChart]").count() == 0

@@ -59,7 +59,8 @@ VISIBLE_TEXT = """() => {
         parts.push(copy.innerText);
         copy.remove();
     }
-    const charts = '.main-svg text, svg.static-figure text';  // Plotly's, and those drawn as SVG
+    // Plotly's, those drawn as one SVG, and the line charts drawn as boxes (their .ff-t texts)
+    const charts = '.main-svg text, svg.static-figure text, .fluid-figure .ff-t';
     for (const text of document.querySelectorAll(`[data-testid=stMain] :is(${charts})`)) {
         parts.push(text.textContent);
     }

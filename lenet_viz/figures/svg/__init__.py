@@ -19,6 +19,9 @@ and a line's newest value as the line's. The live curves of a running run are dr
 (`ui.charts.live_chart`), each line ending in a dot at its newest point.
 Anything else in a figure is left out, so only figures made of those belong here.
 
+Line charts (only scatter traces) are drawn by `fluid` instead, as boxes of the page that fit
+their column with their text at its own size; `figure_markup` picks one or the other.
+
 The parts: `traces` reads the figure's dict, `frame` places its plot areas and axes, `marks`
 writes text, numbers and ticks, `plots` draws each kind of trace and layout item.
 """
@@ -29,6 +32,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import plotly.graph_objects as go
 
+from lenet_viz.figures.svg.fluid import fits, fluid_figure
 from lenet_viz.figures.svg.frame import Frame
 from lenet_viz.figures.svg.marks import (
     DEFAULT_COLOR,
@@ -48,7 +52,16 @@ from lenet_viz.figures.svg.plots import (
 )
 from lenet_viz.figures.svg.traces import read_trace
 
-__all__ = ["figure_svg"]
+__all__ = ["figure_markup", "figure_svg"]
+
+
+def figure_markup(fig: go.Figure, *, alt: str, heads: bool = False) -> str:
+    """The figure as the page shows it: a line chart in boxes that fit their column, its
+    text at its own size (`fluid`), when it is made of what those draw; else `figure_svg`."""
+    spec = fig.to_dict()
+    if fits(spec):
+        return fluid_figure(spec, alt=alt, heads=heads)
+    return figure_svg(fig, alt=alt, heads=heads)
 
 
 def figure_svg(fig: go.Figure, *, alt: str, width: int = WIDTH, heads: bool = False) -> str:

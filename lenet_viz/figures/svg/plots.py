@@ -250,10 +250,14 @@ def dash_attribute(dash: str, width: float) -> str:
 
 def line_runs(trace: dict, subplot: Subplot) -> list[str]:
     """The line's points in whole drawing units ("x,y x,y ..."), split where a point is
-    missing (NaN, or <= 0 on a log axis): each run is one polyline. Whole units of a
-    1000-wide drawing are finer than the screen's pixels; numpy keeps a long live curve cheap
-    at every poll."""
-    px, py = subplot.x(trace["x"]), subplot.y(trace["y"])
+    missing (NaN, or <= 0 on a log axis): each run is one polyline."""
+    return point_runs(subplot.x(trace["x"]), subplot.y(trace["y"]))
+
+
+def point_runs(px: np.ndarray, py: np.ndarray) -> list[str]:
+    """Points in whole drawing units ("x,y x,y ..."), one string per run of finite points.
+    Whole units of a 1000-wide drawing are finer than the screen's pixels; numpy keeps a long
+    live curve cheap at every poll."""
     shown = np.isfinite(px) & np.isfinite(py)
     if not shown.any():
         return []

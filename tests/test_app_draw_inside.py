@@ -309,6 +309,17 @@ def test_inside_renders_every_layer_for_a_test_digit(app):
         assert layer in markdown
     for vector in ("C5: 120 units", "F6: 84 units", "Output: 10 scores"):  # drawn as SVG
         assert f'aria-label="{vector}' in markdown
+    # One picture per layer (and one of the kernels), not one per map: 51 pictures held
+    # the page back in the browser (issue 22). Each says which maps it holds, in what order.
+    pictures = {image.proto.imgs[0].alt: image.proto.imgs[0] for image in at.get("image")}
+    for described in (
+        "C1 maps 0 to 5, 3 to a row, left to right, each under its number.",
+        "S2 maps 0 to 5, 3 to a row, left to right, each under its number.",
+        "C3 maps 0 to 15, 4 to a row, left to right, each under its number.",
+        "S4 maps 0 to 15, 4 to a row, left to right, each under its number.",
+        "C1's kernels 0 to 5, 3 to a row, left to right, each under its number.",
+    ):
+        assert pictures[described].caption == described
     # The connection table's view: the modern net's full table, against the paper's.
     at.radio(key="inside_view").set_value("S2 → C3 connections").run()
     assert not at.exception

@@ -196,3 +196,30 @@ def test_c3_breakdown_figure_has_a_column_per_input_and_the_result():
     assert (
         "S2 map 5" in titles and "kernel 5→15" in titles and "→ C3 map 15<br>(activation)" in titles
     )
+
+
+def test_a_layer_picture_holds_every_map_in_its_place_with_its_number():
+    """The Inside page's picture of a layer: map i at row i // columns, column i % columns,
+    enlarged by whole pixels on the layer's one colour scale (as `map_images` draws each), a
+    white gap between maps and its number in the band under it."""
+    from lenet_viz.figures.inside import LABEL_BAND, TILE_GAP, layer_picture, map_images
+
+    rng = np.random.default_rng(0)
+    maps = rng.random((16, 10, 10)).astype(np.float32)
+    picture = layer_picture(maps, 120, 8)
+    tiles = map_images(maps, 120)
+    size = tiles[0].shape[0]
+    assert size == 120 and picture.shape == (
+        2 * (size + LABEL_BAND) + TILE_GAP,
+        8 * size + 7 * TILE_GAP,
+        3,
+    )
+    for index, tile in enumerate(tiles):
+        row, column = divmod(index, 8)
+        top, left = row * (size + LABEL_BAND + TILE_GAP), column * (size + TILE_GAP)
+        assert np.array_equal(picture[top : top + size, left : left + size], tile)
+        band = picture[top + size : top + size + LABEL_BAND, left : left + size]
+        assert (band < 128).any()  # its number, dark on white
+    assert (picture[:size, size : size + TILE_GAP] == 255).all()  # the gap between two maps
+    kernels = layer_picture(rng.normal(size=(6, 5, 5)), 150, 6, signed=True)
+    assert kernels.shape[1] == 6 * 150 + 5 * TILE_GAP  # one row: 5x5 kernels 30 times

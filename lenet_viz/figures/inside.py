@@ -12,9 +12,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from PIL import Image, ImageDraw
 from plotly.subplots import make_subplots
 
-from lenet_viz.figures.replay import colorize
+from lenet_viz.figures.replay import BACKGROUND, INK, colorize, label_font
 
 NONNEGATIVE_SCALE = "gray"
 SIGNED_SCALE = "RdBu_r"
@@ -142,6 +143,41 @@ def map_images(maps: np.ndarray, size_px: int, signed: bool | None = None) -> li
     rgb = colorize(stack, signed)
     factor = max(1, size_px // max(stack.shape[1:]))
     return list(rgb.repeat(factor, axis=1).repeat(factor, axis=2))
+
+
+LABEL_BAND = 24  # px under each map of a layer picture, for its number
+TILE_GAP = 8  # px of white between two maps
+
+
+def layer_picture(
+    maps: np.ndarray, size_px: int, columns: int, signed: bool | None = None
+) -> np.ndarray:
+    """One layer's maps (n, h, w) as one RGB picture: `map_images` in a grid `columns` wide,
+    each map's number (0, 1, ...) under it, as the connection table and the captions name it.
+
+    One picture per layer, not one per map: a page of 51 map pictures spent 0.9 s of a
+    browser's core loading and drawing them (issue 22, benchmarks/browser_latency.py)."""
+    tiles = map_images(maps, size_px, signed)
+    height, width = tiles[0].shape[:2]
+    columns = max(1, min(columns, len(tiles)))
+    rows = -(-len(tiles) // columns)
+    canvas = Image.new(
+        "RGB",
+        (
+            columns * width + (columns - 1) * TILE_GAP,
+            rows * (height + LABEL_BAND) + (rows - 1) * TILE_GAP,
+        ),
+        BACKGROUND,
+    )
+    draw, font = ImageDraw.Draw(canvas), label_font(LABEL_BAND - 6)
+    for index, picture in enumerate(tiles):
+        row, column = divmod(index, columns)
+        left, top = column * (width + TILE_GAP), row * (height + LABEL_BAND + TILE_GAP)
+        canvas.paste(Image.fromarray(picture), (left, top))
+        draw.text(
+            (left + width / 2, top + height + 3), str(index), fill=INK, font=font, anchor="mt"
+        )
+    return np.asarray(canvas)
 
 
 def vector_figure(

@@ -123,7 +123,8 @@ def png_bytes(rgb: np.ndarray) -> bytes:
 
 
 @lru_cache(maxsize=8)
-def _font(size: int) -> ImageFont.ImageFont:
+def label_font(size: int) -> ImageFont.ImageFont:
+    """Pillow's own font at `size` px (no font file to find on the machine)."""
     try:
         return ImageFont.load_default(size=size)
     except (TypeError, OSError):  # Pillow without FreeType: the fixed bitmap font
@@ -145,7 +146,7 @@ def _bars(
     """The ten probabilities as bars from 0 to 100%, the predicted digit in orange with its
     share above it, the digits underneath."""
     left, top, right, bottom = box
-    font = _font(font_size)
+    font = label_font(font_size)
     slot = (right - left) / 10
     base = bottom - font_size - 5
     for digit, probability in enumerate(np.nan_to_num(view.probabilities)):
@@ -220,18 +221,18 @@ def frame(
     )
     canvas = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
-    draw.text((pad, 6), title, fill=INK, font=_font(15))
+    draw.text((pad, 6), title, fill=INK, font=label_font(15))
     top = 24 + label_h
     x = pad
     labels = {"kernels": "C1 kernels", "C1": "C1 maps", "C3": "C3 maps"}
     for name, image in images.items():
-        draw.text((x, top - label_h + 2), labels[name], fill=INK, font=_font(13))
+        draw.text((x, top - label_h + 2), labels[name], fill=INK, font=label_font(13))
         x = _paste(canvas, image, x, top) + pad
-    draw.text((x, top - label_h + 2), f"predicts {view.prediction}", fill=INK, font=_font(13))
+    draw.text((x, top - label_h + 2), f"predicts {view.prediction}", fill=INK, font=label_font(13))
     _bars(draw, view, (x, top + 16, x + bars_w, height - pad))
     x += bars_w + pad
     if curve is not None:
-        draw.text((x, top - label_h + 2), "training loss", fill=INK, font=_font(13))
+        draw.text((x, top - label_h + 2), "training loss", fill=INK, font=label_font(13))
         _curve(draw, curve[0], curve[1], view.iteration, (x, top, x + curve_w, height - pad))
     return np.asarray(canvas)
 

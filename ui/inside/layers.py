@@ -46,6 +46,13 @@ def layer_caption(summaries: dict, name: str) -> str:
     )
 
 
+def maps_text(layer: str, count: int, columns: int) -> str:
+    """The caption (and text alternative) of a layer's picture: which maps, in what order."""
+    return _(
+        "{layer} maps 0 to {last}, {columns} to a row, left to right, each under its number."
+    ).format(layer=layer, last=count - 1, columns=columns)
+
+
 def show_layers(model: LeNetBase, result: inside.DigitInspection) -> None:
     st.header(_("What every layer sees"))
     st.caption(
@@ -56,14 +63,16 @@ def show_layers(model: LeNetBase, result: inside.DigitInspection) -> None:
     )
     layers = result.layers
     summaries = {summary.name: summary for summary in model.layer_summary()}
+    # A layer and its pooling side by side (one above the other on a phone), each layer one
+    # picture about 450 px wide: no narrower than a phone needs to read its numbers.
     with st.container(key="inside_maps"):
-        for name, cell in (("C1", 150), ("S2", 150), ("C3", 120), ("S4", 120)):
-            st.markdown(layer_caption(summaries, name))
-            maps = layers[name]
-            captions = [
-                _("{layer} map {index}").format(layer=name, index=i) for i in range(len(maps))
-            ]
-            st.image(figures.map_images(maps, cell), caption=captions, width=cell, alt=captions)
+        for pair, cell, columns in ((("C1", "S2"), 150, 3), (("C3", "S4"), 120, 4)):
+            for name, column in zip(pair, st.columns(2, gap="medium"), strict=True):
+                maps = layers[name]
+                picture = figures.layer_picture(maps, cell, columns)
+                described = maps_text(name, len(maps), columns)
+                column.markdown(layer_caption(summaries, name))
+                column.image(picture, caption=described, alt=described)  # at most its width
     for name in ("C5", "F6"):
         st.markdown(layer_caption(summaries, name))
         static_chart(
@@ -107,10 +116,11 @@ def show_kernels(model: LeNetBase) -> None:
         )
     )
     kernels = inside.c1_kernels(model)
-    captions = [_("C1 kernel {index}").format(index=i) for i in range(len(kernels))]
-    st.image(
-        figures.map_images(kernels, 150, signed=True), caption=captions, width=150, alt=captions
-    )
+    picture = figures.layer_picture(kernels, 150, 3, signed=True)
+    described = _(
+        "C1's kernels 0 to {last}, 3 to a row, left to right, each under its number."
+    ).format(last=len(kernels) - 1)
+    st.image(picture, caption=described, alt=described)  # at most its own width
 
 
 def _select_from_table() -> None:

@@ -404,7 +404,7 @@ def shoot_robustness(context, url: str) -> Path:
     page.goto(f"{url}/robustness")
     wait_for_app(page, COMPUTE_MS)
     page.get_by_role("heading", name="How robust is it?").wait_for()
-    page.locator(".st-key-robustness_curves svg").wait_for()  # the curves, drawn as SVG
+    page.locator(".st-key-robustness_curves .static-figure").wait_for()  # drawn by the page
     return save_page(page, "robustness.png")
 
 

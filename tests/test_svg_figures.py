@@ -262,7 +262,7 @@ def test_live_curves_share_a_log_axis_and_keep_their_dashes_and_heads():
     heads = root.findall(f"{SVG}circle[@class='curve-head']")
     assert len(heads) == 6
     tips = [line.find(f"{SVG}title").text for line in lines]
-    assert tips[0] == "C1: C1: 1.00e-04"  # name, then the hover text of the newest point
+    assert tips[0] == "C1: 1.00e-04"  # the hover text of the newest point, which names it
     assert not parse(figure_svg(figure, alt="norms")).findall(f"{SVG}circle")
 
 
@@ -366,7 +366,7 @@ def test_shared_axes_keep_their_hidden_labels_for_when_the_subplots_stack():
     dashed = {line.get("stroke-dasharray") for line in root.iter(f"{SVG}polyline")}
     assert None in dashed and len(dashed) == 2  # C1 and output solid, C3 dashed
     tips = [line.find(f"{SVG}title").text for line in root.iter(f"{SVG}polyline")]
-    assert tips[0] == "C1: C1: 1.00e-04"  # the newest value, as the SVG's
+    assert tips[0] == "C1: 1.00e-04"  # the newest value, as the SVG's
 
 
 def test_stacked_small_multiples_keep_each_run_together_and_the_others_read_by_rows():

@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 
 from lenet_viz.figures.svg.frame import Frame, Subplot
-from lenet_viz.figures.svg.marks import GRID_COLOR, axis_ticks, hover_text
+from lenet_viz.figures.svg.marks import GRID_COLOR, axis_ticks, hover_text, line_tip
 from lenet_viz.figures.svg.plots import dash_attribute, point_runs
 from lenet_viz.figures.svg.traces import PLOTLY_COLORS, read_trace
 
@@ -252,7 +252,7 @@ def line_marks(trace: dict, subplot: Subplot) -> list[str]:
     newest = last_point(trace, subplot)
     if trace.get("hover") and newest is not None:
         text = hover_text(trace.get("hovertemplate") or "%{x}, %{y}", f"{newest[0]:g}", newest[1])
-        named = f"{trace['name']}: {text}" if trace["name"] else text
+        named = line_tip(trace["name"], text)
         tip = f"<title>{escape(named)}</title>"
     return [
         f'<polyline points="{run}" fill="none" stroke="{color}" stroke-width="{width:g}" '

@@ -19,6 +19,7 @@ from lenet_viz.figures.svg.marks import (
     axis_ticks,
     hover_text,
     line_mark,
+    line_tip,
     nice_step,
     num,
     plain_length,
@@ -217,7 +218,7 @@ def scatter_marks(trace: dict, subplot: Subplot, heads: bool = False) -> list[st
         if trace.get("hover") and points:
             x, y = points[-1]
             text = hover_text(template, f"{x:g}", y)
-            named = f"{trace['name']}: {text}" if trace["name"] else text
+            named = line_tip(trace["name"], text)
             tip = f"<title>{escape(named)}</title>"
         for run in line_runs(trace, subplot):
             parts.append(

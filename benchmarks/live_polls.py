@@ -89,8 +89,9 @@ def streamlit_json(figure) -> str:
 
 
 def live_poll(page: str, view, trainer: Trainer) -> int:
-    """One poll of a page through its LiveView; returns the bytes of SVG sent."""
-    from lenet_viz.figures.svg import figure_svg
+    """One poll of a page through its LiveView; returns the bytes of the curves sent (drawn as
+    the page draws a running run's: `figure_markup`)."""
+    from lenet_viz.figures.svg import figure_markup
 
     snapshot = view.poll(trainer)
     if page == "train":
@@ -102,7 +103,7 @@ def live_poll(page: str, view, trainer: Trainer) -> int:
             view.small_multiples_figure(),
         ]
         view.summary_rows(snapshot, [run.config.to_dict() for run in trainer.runs])
-    return sum(len(figure_svg(figure, alt="", heads=True)) for figure in figures)
+    return sum(len(figure_markup(figure, alt="", heads=True)) for figure in figures)
 
 
 def before_poll(page: str, trainer: Trainer) -> int:

@@ -269,11 +269,15 @@ def tick_labels(subplot: Subplot, y_shown: bool, x_shown: bool) -> list[str]:
     hidden = "" if y_shown else " ff-hidden"
     for tick, label in axis_ticks(subplot.yaxis, subplot.y_range, subplot.y_log):
         top = units_y(subplot, tick) / UNITS
-        parts.append(f'<span class="ff-yt ff-t{hidden}" style="top:{pct(top)}">{label}</span>')
+        parts.append(
+            f'<span class="ff-yt ff-t{hidden}" style="top:{pct(top)}">{escape(label)}</span>'
+        )
     hidden = "" if x_shown else " ff-hidden"
     for tick, label in axis_ticks(subplot.xaxis, subplot.x_range, subplot.x_log):
         left = units_x(subplot, tick) / UNITS
-        parts.append(f'<span class="ff-xt ff-t{hidden}" style="left:{pct(left)}">{label}</span>')
+        parts.append(
+            f'<span class="ff-xt ff-t{hidden}" style="left:{pct(left)}">{escape(label)}</span>'
+        )
     return parts
 
 

@@ -18,6 +18,10 @@ AXE := tools/node_modules/axe-core/axe.min.js
 CATALOG := locales/zh_CN/LC_MESSAGES/messages
 FASHION_DEB := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 PORT ?= 8501
+# pytest-xdist's workers for `make test`: the tests wait on servers and browsers much of the
+# time, so two processes finish sooner even on two cores. Units of work as tests/conftest.py says.
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 # glibc keeps freed memory in one arena per thread; the server's many short-lived script and
 # training threads made its RSS creep up by ~7 MB per session. Two arenas keep it flat.
 export MALLOC_ARENA_MAX ?= 2
@@ -30,12 +34,12 @@ run: setup data
 test: setup data browser postgres axe
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PYTEST_PARALLEL)
 
 # The edit-test loop: every test but the browser's and those that train on the whole of MNIST.
 test-quick: setup data
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -m "not browser and not slow"
+	$(PY) -m pytest -q $(PYTEST_PARALLEL) -m "not browser and not slow"
 
 setup: $(STAMP) $(CATALOG).mo
 	@if [ "$$(id -u)" = 0 ] && [ ! -f $(FASHION_DEB) ]; then \

@@ -1,6 +1,10 @@
 """What the tests share: real MNIST subsets, waiting for an event, and the auto-rerun timers a
 page's script run sets. Helpers for reading an AppTest page are in `apptest_helpers.py`.
 
+In parallel (`make test` runs two pytest-xdist workers, `--dist loadfile`): every browser test
+goes to one worker (one app server, one Chromium), and every other test file is a unit of its own
+(its module-scoped fixtures, a trained net or a server, are made once).
+
 The class board's: `postgres`, a real PostgreSQL server (Debian's `postgresql`, a fresh cluster
 in a temporary folder, started once per test session and only by the tests that ask for it);
 `board_database_url`, an empty database on each of SQLite and that server; `board`, a class
@@ -9,6 +13,7 @@ board on each.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 
@@ -19,6 +24,38 @@ from devtools.postgres import INSTALL_HINT, PostgresServer, postgres_bin, start_
 from lenet_viz.classroom import ClassBoard, ClassLimits
 from lenet_viz.classroom.database import make_engine
 from lenet_viz.data.datasets import load_split
+
+BROWSER_SCOPE = "tests/browser/"  # where the browser tests' node ids start
+
+
+# ------------------------------------------------------------------ running in parallel
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(config, specs) -> None:
+    """Before pytest-xdist starts its workers: their OpenMP threads sleep while they wait for
+    work (unless OMP_WAIT_POLICY is set). Two workers on two cores keep the machine busy, and
+    spinning threads take the cores from the ones doing the work (lenet_viz.cli's
+    set_openmp_wait_policy, benchmarks/RESULTS.md). The workers, and the servers and commands
+    they start, inherit it; torch reads it when a worker first imports it."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile`, but with every browser test in one unit of work: one worker runs them
+    all, against one app server and one Chromium. Every other test file is a unit of its own,
+    so its module-scoped fixtures (a trained net, a server, a benchmark run) are made once."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserTogetherScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return BROWSER_SCOPE if path.startswith(BROWSER_SCOPE) else path
+
+    return BrowserTogetherScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

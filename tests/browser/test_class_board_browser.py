@@ -10,10 +10,10 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from conftest import OUTPUT, VIEWPORT, launch_app, save_screenshot
+from conftest import OUTPUT, VIEWPORT, save_screenshot
 from playwright.sync_api import expect
 
-from devtools.app_server import free_port, stop_app, url_of
+from devtools.app_server import free_port, start_app, stop_app, url_of, wait_until_serving
 from lenet_viz.classroom import ClassBoard
 from tests.conftest import fresh_postgres_database
 
@@ -27,13 +27,17 @@ def two_servers(chromium_path, checkpoint_env, postgres) -> Iterator[tuple[list[
     """Two app servers on one new PostgreSQL database; their URLs, and the database's."""
     database = fresh_postgres_database(postgres, "two_servers")
     env = {**checkpoint_env, "LENET_VIZ_DATABASE_URL": database}
-    servers, urls = [], []
+    servers, ports, logs = [], [free_port()], []
+    while len(ports) < 2:  # two ports nothing listens on yet: not the same one twice
+        if (port := free_port()) != ports[0]:
+            ports.append(port)
     try:
-        for name in ("a", "b"):
-            port = free_port()
-            servers.append(launch_app(port, env, OUTPUT / f"class-board-server-{name}.log"))
-            urls.append(url_of(port))
-        yield urls, database
+        for name, port in zip("ab", ports, strict=True):  # both start at once, then serve
+            logs.append(OUTPUT / f"class-board-server-{name}.log")
+            servers.append(start_app(port, logs[-1], env))
+        for server, port, log in zip(servers, ports, logs, strict=True):
+            wait_until_serving(server, port, log)
+        yield [url_of(port) for port in ports], database
     finally:
         for server in servers:
             stop_app(server)

@@ -37,6 +37,20 @@ def stroke(page, canvas, points, steps: int = 8) -> None:
     page.mouse.up()
 
 
+# From now until RUN_SEEN: was the app's script running at any moment? The page notes each change
+# of the state itself: on a busy machine a short run can begin and end between two of the
+# test's checks (each a round trip to the browser).
+NOTE_RUNS = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const running = () => app.getAttribute('data-test-script-state') === 'running';
+    window.runSeen = running();
+    window.runObserver = new MutationObserver(() => { window.runSeen ||= running(); });
+    window.runObserver.observe(
+        app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+RUN_SEEN = "() => { window.runObserver.disconnect(); return window.runSeen; }"
+
+
 def slow_stroke_noting_runs(page, canvas, points, steps: int = 30) -> bool:
     """A stroke drawn slowly, checking between moves whether the app is running its script.
     Returns True if a script run was going on while the pen was down."""
@@ -44,6 +58,7 @@ def slow_stroke_noting_runs(page, canvas, points, steps: int = 30) -> bool:
     (x, y), seen_running = points[0], False
     page.mouse.move(box["x"] + x, box["y"] + y)
     page.mouse.down()
+    page.evaluate(NOTE_RUNS)
     for x_end, y_end in points[1:]:
         x_start, y_start = x, y
         for step in range(1, steps + 1):
@@ -51,6 +66,7 @@ def slow_stroke_noting_runs(page, canvas, points, steps: int = 30) -> bool:
             y = y_start + (y_end - y_start) * step / steps
             page.mouse.move(box["x"] + x, box["y"] + y)
             seen_running |= page.evaluate(SCRIPT_STATE) == "running"
+    seen_running |= page.evaluate(RUN_SEEN)  # the pen is still down
     page.mouse.up()
     return seen_running
 

@@ -139,6 +139,8 @@ def set_sidebar(page, state: str) -> None:
         page.locator("[data-testid=stSidebarCollapseButton] button").click(force=True)
     elif state == "open" and not is_open:
         page.locator("[data-testid=stExpandSidebarButton]").click()
+    else:
+        return  # already so: nothing slides
     page.wait_for_timeout(600)  # the slide
 
 

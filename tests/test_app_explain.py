@@ -138,6 +138,9 @@ def test_the_robustness_page_sets_two_models_side_by_side(app, checkpoint_dir):
     assert not charts(at)  # no Plotly.js to load (issue 22): the curves are drawn as SVG
     (curves,) = curves_drawn(at)
     assert 'role="img" aria-label="rotation (degrees, anticlockwise) · shift' in curves
+    assert "<style>" not in curves  # the page has the line charts' rules once (app.py)
+    rules = [e.proto.body for e in at.get("html") if ".fluid-figure{" in e.proto.body]
+    assert len(rules) == 1
     for column in columns[1:]:
         assert f">{escape(column)}</span>" in curves  # the legend: each model
     assert ">100%</span>" in curves  # the accuracy axis in percents

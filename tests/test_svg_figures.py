@@ -416,3 +416,18 @@ def test_figures_with_bars_pictures_or_shapes_stay_one_drawing():
     assert figure_markup(figure, alt="C5") == figure_svg(figure, alt="C5")
     drawing = architecture_figure(build_model(ModelConfig()).info())
     assert figure_markup(drawing, alt="net").startswith("<svg")
+
+
+def test_a_page_can_hold_the_rules_of_its_line_charts_once():
+    """The pages add `page_css()` once and draw their line charts without a <style>: one in
+    each chart is a new style sheet at every poll, and the browser styles the page anew."""
+    from lenet_viz.figures.svg import figure_markup
+    from lenet_viz.figures.svg.fluid import STYLE, page_css, stacking_rule
+    from lenet_viz.figures.training import iteration_figure
+
+    figure = iteration_figure(history(1e-3, 1.0))
+    bare = parse(figure_markup(figure, alt="curves", css=False))
+    assert bare.find("style") is None and "ff-c2" in bare.get("class")
+    assert parse(figure_markup(figure, alt="curves")).find("style").text.startswith(STYLE)
+    css = page_css()
+    assert css.startswith(STYLE) and all(stacking_rule(n) in css for n in range(1, 7))

@@ -48,7 +48,7 @@ def static_chart(where, figure: go.Figure, alt: str | None = None) -> None:
 def static_chart_svg(figure: go.Figure, alt: str | None = None, heads: bool = False) -> str:
     """The SVG `static_chart` shows, to cache where the figure is costly to build."""
     shown = localized_figure(figure)
-    return figure_markup(shown, alt=alt or chart_alt(shown), heads=heads)
+    return figure_markup(shown, alt=alt or chart_alt(shown), heads=heads, css=False)
 
 
 def live_chart(where, figure: go.Figure, *, running: bool, key: str, config: dict) -> None:

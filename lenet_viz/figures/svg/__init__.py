@@ -55,12 +55,13 @@ from lenet_viz.figures.svg.traces import read_trace
 __all__ = ["figure_markup", "figure_svg"]
 
 
-def figure_markup(fig: go.Figure, *, alt: str, heads: bool = False) -> str:
+def figure_markup(fig: go.Figure, *, alt: str, heads: bool = False, css: bool = True) -> str:
     """The figure as the page shows it: a line chart in boxes that fit their column, its
-    text at its own size (`fluid`), when it is made of what those draw; else `figure_svg`."""
+    text at its own size (`fluid`), when it is made of what those draw; else `figure_svg`.
+    `css=False`: a line chart's rules are left to the page (`fluid.page_css`)."""
     spec = fig.to_dict()
     if fits(spec):
-        return fluid_figure(spec, alt=alt, heads=heads)
+        return fluid_figure(spec, alt=alt, heads=heads, css=css)
     return figure_svg(fig, alt=alt, heads=heads)
 
 

@@ -89,6 +89,13 @@ def stacking_rule(columns: int) -> str:
     return f"@container (max-width:{narrow}px){{{body}}}"
 
 
+def page_css(most_columns: int = 6) -> str:
+    """Every fluid figure's rules, for a page to add once (`fluid_figure(..., css=False)`):
+    a <style> in each figure is a new style sheet at each redraw, and the browser then styles
+    the whole page again."""
+    return STYLE + "".join(stacking_rule(columns) for columns in range(1, most_columns + 1))
+
+
 def fits(spec: dict) -> bool:
     """Whether a figure's dict holds only what this module draws: scatter traces, and
     annotations in paper coordinates (subplot titles, notes), no shapes or images."""
@@ -103,10 +110,11 @@ def fits(spec: dict) -> bool:
     )
 
 
-def fluid_figure(spec: dict, *, alt: str, heads: bool = False) -> str:
+def fluid_figure(spec: dict, *, alt: str, heads: bool = False, css: bool = True) -> str:
     """The figure (its dict; see `fits`) as one line of HTML and SVG, named `alt` for screen
     readers. `heads`: a dot at the last point of every bold line (a live curve's newest
-    value, visible from its first point on)."""
+    value, visible from its first point on). `css`: with its rules in a <style>, else the
+    page has `page_css()`."""
     layout = spec.get("layout") or {}
     data = [read_trace(trace) for trace in spec["data"]]
     height = int(layout.get("height") or 450)
@@ -118,8 +126,10 @@ def fluid_figure(spec: dict, *, alt: str, heads: bool = False) -> str:
     plotted = max(120, height - margin["t"] - margin["b"])
     parts = [
         f'<div class="static-figure fluid-figure ff-c{columns}" role="img" '
-        f"aria-label={quoteattr(alt)}><style>{STYLE}{stacking_rule(columns)}</style>"
+        f"aria-label={quoteattr(alt)}>"
     ]
+    if css:
+        parts.append(f"<style>{STYLE}{stacking_rule(columns)}</style>")
     title = (layout.get("title") or {}).get("text")
     if title:
         parts.append(f'<div class="ff-title ff-t">{html_text(title)}</div>')

@@ -50,6 +50,8 @@ def pytest_xdist_make_scheduler(config, log):
         return None
     from xdist.scheduler import LoadScopeScheduling
 
+    # `_split_scope` is how xdist's own LoadFileScheduling picks its unit: not a public API,
+    # so requirements.txt pins pytest-xdist (a new release is checked before it is taken).
     class BrowserTogetherScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]

@@ -56,11 +56,12 @@ STAMP_MESSAGES_AND_PENS = """(() => {
         if (last && last[1] === null) last[1] = performance.now();
     }, true);
 })();"""
-# Did the server send anything while the pen drew stroke number `index` (0 is the first)?
-SENT_DURING_STROKE = """(index) => {
-    const [down, up] = window.__stamps.pens[index];
+# Did the server send anything while the pen drew the last stroke?
+SENT_DURING_LAST_STROKE = """() => {
+    const [down, up] = window.__stamps.pens[window.__stamps.pens.length - 1];
     return window.__stamps.received.some((t) => t > down && t < up);
 }"""
+OVERLAP_ATTEMPTS = 4  # a busy machine may finish (or not yet start) the first stroke's run
 
 
 def slow_stroke(page, canvas, points, steps: int = 30) -> None:
@@ -117,10 +118,22 @@ def test_a_seven_drawn_with_the_mouse_is_read_as_7(page, app_url, wait_for_app, 
 
     page.add_init_script(STAMP_MESSAGES_AND_PENS)
     canvas = open_draw_page(page, app_url, wait_for_app)
-    stroke(page, canvas, [(232, 6), (170, 130), (118, 272)])
-    # Right away, slowly: the app reads the first stroke while the pen draws the second.
-    slow_stroke(page, canvas, [(45, 6), (140, 6), (236, 6)])
-    assert page.evaluate(SENT_DURING_STROKE, 1), "the app did not update during the second stroke"
+    for _attempt in range(OVERLAP_ATTEMPTS):
+        stroke(page, canvas, [(232, 6), (170, 130), (118, 272)])
+        # Right away, slowly: the app reads the first stroke while the pen draws the second.
+        slow_stroke(page, canvas, [(45, 6), (140, 6), (236, 6)])
+        if page.evaluate(SENT_DURING_LAST_STROKE):
+            break
+        # The first stroke's run ended before the second began, or began after it ended (a
+        # busy machine): not the case this test is for. Clear the pad and draw the 7 again.
+        wait_for_app(page)
+        page.get_by_role("button", name="Clear").click()
+        wait_for_app(page)
+        expect(prediction(page)).to_have_count(0)
+    else:
+        raise AssertionError(
+            f"the app never updated while a second stroke was drawn (tries: {_attempt + 1})"
+        )
     wait_for_app(page)
     expect(prediction(page)).to_have_text("7")
     expect(page.get_by_text("How your drawing becomes the network's input")).to_be_visible()

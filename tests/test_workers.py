@@ -105,7 +105,10 @@ def test_the_controls_reach_the_worker_step_pause_resume_stop(pool):
 
 def test_a_cut_ends_the_chunk_under_way_after_its_batch_and_else_the_next_after_one():
     """HostedRuns in this process: `cut_short` from another thread ends a long `advance`."""
-    hosted = HostedRuns([small(epochs=50)], ["run"], os.environ.get("LENET_VIZ_DATA"))
+    # 256 batches an epoch: the cuts land inside the first, where every tick trains a batch (at
+    # an epoch's end a tick runs the test instead: 16-batch epochs made the count flaky).
+    config = small(train_limit=8192, epochs=50)
+    hosted = HostedRuns([config], ["run"], os.environ.get("LENET_VIZ_DATA"))
     hosted.begin()
     assert hosted.advance(1)
     run = hosted.trainer.runs[0]
@@ -123,6 +126,7 @@ def test_a_cut_ends_the_chunk_under_way_after_its_batch_and_else_the_next_after_
     assert hosted.advance(3) and run.iteration == cut_at + 3  # the cut was taken: not again
     ended_at = run.iteration
 
+    assert ended_at + 1 < run.iterations_per_epoch  # still inside the first epoch
     hosted.cut_short()  # between chunks: the next one trains one batch
     assert hosted.advance(None, 600.0)
     assert run.iteration == ended_at + 1

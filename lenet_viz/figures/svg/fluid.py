@@ -370,14 +370,16 @@ def legend_html(entries: list[tuple[str, str, str]]) -> str:
     return f'<div class="ff-legend legend">{keys}</div>'
 
 
+KEPT_MARKUP = re.compile(r"(<br\s*/?>|</?(?:b|i|sub|sup)>)")  # Plotly's, kept as HTML
+
+
 def html_text(text: str) -> str:
     """Plotly's text markup as escaped HTML: <b>, <i>, <sub> and <sup> kept, <br> a line break."""
-    kept = re.compile(r"(<br\s*/?>|</?(?:b|i|sub|sup)>)")
     out = []
-    for piece in kept.split(text):
+    for piece in KEPT_MARKUP.split(text):
         if not piece:
             continue
-        if kept.fullmatch(piece):
+        if KEPT_MARKUP.fullmatch(piece):
             out.append("<br/>" if piece.startswith("<br") else piece)
         else:
             out.append(escape(piece))

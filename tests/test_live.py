@@ -10,6 +10,7 @@ import plotly.io
 import plotly.tools
 import pytest
 
+from lenet_viz.figures import live as live_module
 from lenet_viz.figures.comparison import gradient_norm_figure, overlay_figure, summary_rows
 from lenet_viz.figures.live import LiveRun, LiveView, PreparedFigure, array_of, typed_array
 from lenet_viz.figures.live_curve import AUTO_SETTLED, LiveCurve
@@ -306,6 +307,60 @@ def test_the_live_summary_matches_the_summary_from_the_whole_history():
                 assert mine[key] == pytest.approx(value, rel=0.02), key
             else:
                 assert mine[key] == value, key
+
+
+def sent_curves(figure) -> list[tuple[list, list]]:
+    return [(list(array_of(t["x"])), list(array_of(t["y"]))) for t in figure.traces]
+
+
+def test_views_of_runs_with_the_same_names_build_each_frame_once(monkeypatch):
+    """A class starting the same experiment: the second view copies the first one's frames,
+    shows its own data, and each view's later refreshes leave the other's figures alone."""
+    live_module.forget_frames()
+    builds = []
+    for name in ("overlay_figure", "gradient_norm_figure", "small_multiples_figure"):
+        build = getattr(live_module, name)
+        monkeypatch.setattr(
+            live_module, name, lambda runs, build=build, **kw: builds.append(1) or build(runs, **kw)
+        )
+    first, second = made_up_trainer(2), made_up_trainer(2)
+    record(first, 40, seed=1)
+    record(second, 40, seed=2)
+    views = [LiveView(first), LiveView(second)]
+    figures = []
+    for view, trainer in zip(views, (first, second), strict=True):
+        view.poll(trainer)
+        figures.append(
+            [view.overlay_figure(), view.gradient_norm_figure(), view.small_multiples_figure()]
+        )
+    assert len(builds) == 3  # the second view built none
+    live_module.forget_frames()
+    histories = [(run.name, run.history_snapshot()) for run in second.runs]
+    fresh = [overlay_figure(histories), gradient_norm_figure(histories)]
+    for mine, built in zip(figures[1][:2], fresh, strict=True):
+        mine_spec, built_spec = streamlit_spec(mine), streamlit_spec(built)
+        assert mine_spec["layout"] == built_spec["layout"]
+        for ours, theirs in zip(mine_spec["data"], built_spec["data"], strict=True):
+            np.testing.assert_allclose(array_of(ours["y"]), array_of(theirs["y"]), rtol=1e-9)
+    assert sent_curves(figures[0][0]) != sent_curves(figures[1][0])  # each its own data
+    kept = sent_curves(figures[1][0])
+    record(first, 10, seed=3)
+    views[0].poll(first)
+    views[0].overlay_figure()
+    assert sent_curves(figures[1][0]) == kept
+
+
+def test_runs_with_other_names_get_a_frame_of_their_own():
+    live_module.forget_frames()
+    named = []
+    for names in (["sigmoid", "relu"], ["tanh", "gelu"]):
+        configs = [TrainConfig(model=ModelConfig(activation=a)) for a in names]
+        trainer = Trainer(configs, names=names, slots=RunSlots(1))
+        record(trainer, 5)
+        view = LiveView(trainer)
+        view.poll(trainer)
+        named.append({t["name"] for t in view.overlay_figure().traces if t["showlegend"]})
+    assert named == [{"sigmoid", "relu"}, {"tanh", "gelu"}]
 
 
 def test_a_run_with_no_record_yet_draws_empty_figures_that_say_so():

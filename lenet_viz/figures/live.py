@@ -13,7 +13,10 @@ server whose core also trains, that time is taken from training. A `LiveView` in
 - builds each Plotly figure once (with the functions of `figures.training` and
   `figures.comparison`, so it looks the same), then at each poll only replaces its traces'
   data, found by their `uid` (`PreparedFigure`); a figure whose data did not change (a paused
-  run) is not touched.
+  run) is not touched;
+- builds a figure's frame (its axes, titles, legend and notes: everything but the curves'
+  data) once per process for every view of runs with the same names (`_frames`): a class
+  that starts the same experiment waits for Plotly once, not once each (issue 22).
 
 The full history stays in the run, for the CSV, the results and `Trainer.snapshot()`.
 """
@@ -21,8 +24,11 @@ The full history stays in the run, for the CSV, the results and `Trainer.snapsho
 from __future__ import annotations
 
 import base64
+import copy
 import math
+import threading
 from array import array
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -160,9 +166,10 @@ class PreparedFigure(go.Figure):
 
     spec: dict | None = None
 
-    def __init__(self, figure: go.Figure):
+    def __init__(self, figure: go.Figure | dict):
+        """From a built figure, or from a spec that figure's `to_dict()` made."""
         super().__init__()
-        self.spec = figure.to_dict()
+        self.spec = figure if isinstance(figure, dict) else figure.to_dict()
 
     def to_dict(self) -> dict:
         return self.spec
@@ -184,6 +191,35 @@ class _Cached:
             for index, trace in enumerate(figure.traces)
             if trace.get("uid")
         ]
+
+
+FRAMES_KEPT = 64  # frames kept per process (a few kilobytes each)
+_frames: OrderedDict[tuple, dict] = OrderedDict()
+_frames_lock = threading.Lock()
+
+
+def built_frame(key: tuple, build: Callable[[], go.Figure]) -> PreparedFigure:
+    """A new copy of the figure spec `build()` makes, built once per `key` in this process.
+
+    For figures where everything but their curves' data (the traces found by uid) follows from
+    `key`: the copy shows the data of whichever view built it first until it is refreshed."""
+    with _frames_lock:
+        spec = _frames.get(key)
+        if spec is not None:
+            _frames.move_to_end(key)
+    if spec is None:
+        spec = PreparedFigure(build()).spec
+        with _frames_lock:
+            _frames[key] = spec
+            while len(_frames) > FRAMES_KEPT:
+                _frames.popitem(last=False)
+    return PreparedFigure(copy.deepcopy(spec))
+
+
+def forget_frames() -> None:
+    """Drop every frame kept by `built_frame` (tests: a figure built afresh)."""
+    with _frames_lock:
+        _frames.clear()
 
 
 class LiveView:
@@ -230,11 +266,23 @@ class LiveView:
         return snapshot
 
     # -- figures -------------------------------------------------------------------------
-    def _figure(self, name: str, structure: tuple, build: Callable[[], go.Figure]):
+    def _figure(
+        self, name: str, structure: tuple, build: Callable[[], go.Figure], shared: bool = True
+    ):
+        """The figure `name`, built when its `structure` changed, else refreshed when new
+        records came. `shared`: everything in it but its curves' data follows from the
+        structure, the runs' names, x and `prepare`, so its frame is built once per process."""
         cached = self._cached.get(name)
         if cached is None or cached.structure != structure:
-            figure = build() if self.prepare is None else self.prepare(build())
-            cached = _Cached(PreparedFigure(figure), structure, self.version)
+            made = build if self.prepare is None else lambda: self.prepare(build())
+            if shared:
+                key = (name, structure, tuple(run.name for run in self.runs), self.x)
+                figure = built_frame((*key, self.prepare), made)
+            else:
+                figure = PreparedFigure(made())
+            cached = _Cached(figure, structure, self.version)
+            if shared:
+                self._refresh(cached)  # this view's data, not the builder's
             self._cached[name] = cached
         elif cached.version != self.version:
             self._refresh(cached)
@@ -262,7 +310,10 @@ class LiveView:
         run = self.runs[0]
         structure = (len(run.epochs), total_epochs)
         return self._figure(
-            "epoch", structure, lambda: epoch_figure(run, total_epochs=total_epochs)
+            "epoch",
+            structure,
+            lambda: epoch_figure(run, total_epochs=total_epochs),
+            shared=False,  # its points are not curves found by uid: each view builds its own
         )
 
     def _named(self) -> list[tuple[str, LiveRun]]:

@@ -43,23 +43,35 @@ HESSIAN_SAMPLES = 500  # SDLM's estimate of the second derivatives, before each 
 # ----------------------------------------------------------------------------------- data
 
 
-@lru_cache(maxsize=8)
+_whole_splits: dict[tuple[str, bool, str, str], torch.Tensor] = {}
+_whole_splits_lock = threading.Lock()
+
+
 def cached_inputs(dataset: str, train: bool, resize: str, scaling: str) -> torch.Tensor:
     """A whole split as 32x32 network inputs, converted once per machine and preprocessing
     (a file every process maps: lenet_viz.data.shared_inputs), opened once per process."""
-    return mapped_inputs(load_split(dataset, train=train), dataset, train, resize, scaling)
+    key = (dataset, train, resize, scaling)
+    with _whole_splits_lock:
+        if key not in _whole_splits:
+            split = load_split(dataset, train=train)
+            _whole_splits[key] = mapped_inputs(split, dataset, train, resize, scaling)
+        return _whole_splits[key]
 
 
 def network_inputs(
     dataset: str, model: ModelConfig, train: bool, limit: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(inputs, labels) of the first `limit` digits of a split (all when None), as the `model`
-    reads them. The whole split is converted once per machine and shared; a limited run
-    converts only its own digits."""
+    reads them. The whole split is converted once per machine and shared. A limited run takes
+    the first digits of it once this process has it open (a training worker opens MNIST's at
+    start: lenet_viz.workers.pool.get_ready), else converts only its own digits: a Tiny run
+    need not wait for 60,000 (issue 22: Start shows the first points at once)."""
     split = load_split(dataset, train=train)
     resize, scaling = model.resize, model.input_scaling
-    if limit is None or limit >= len(split):
-        return cached_inputs(dataset, train, resize, scaling), split.labels
+    whole_open = (dataset, train, resize, scaling) in _whole_splits
+    if limit is None or limit >= len(split) or whole_open:
+        inputs = cached_inputs(dataset, train, resize, scaling)
+        return inputs[:limit], split.labels[:limit]
     split = split.subset(limit)
     return to_network_input(split.images, resize, scaling), split.labels
 

@@ -52,16 +52,20 @@ def serve(lifeline: Connection, authkey: bytes, threads: int) -> None:
 
 
 def get_ready() -> None:
-    """While the worker waits for its first run: torch's optimizer machinery, and MNIST read
-    into this process's cache, which the first run would otherwise wait a second for (issue
-    22: Start shows the first points at once). Nothing to read is not an error here."""
-    from lenet_viz.data.datasets import DataError, load_split
-    from lenet_viz.training.loop import warm_up_optimizers
+    """While the worker waits for its first run: torch's optimizer machinery, and MNIST's
+    network inputs opened in this process as the nets read them (the modern net padded, or
+    resized as in the notebook; the 1998 net), which a first run would otherwise wait for: a
+    second for the whole split, a tenth of one for a Medium run's digits (issue 22: Start
+    shows the first points at once). Nothing to read is not an error here."""
+    from lenet_viz.data.datasets import DataError
+    from lenet_viz.nets.config import ModelConfig
+    from lenet_viz.training.loop import cached_inputs, warm_up_optimizers
 
     warm_up_optimizers()
-    for train in (True, False):
-        with contextlib.suppress(DataError):
-            load_split("mnist", train)
+    for model in (ModelConfig(), ModelConfig(resize="scale"), ModelConfig(arch="faithful")):
+        for train in (True, False):
+            with contextlib.suppress(DataError):
+                cached_inputs("mnist", train, model.resize, model.input_scaling)
 
 
 def _exit_with_server(lifeline: Connection) -> None:

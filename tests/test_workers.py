@@ -8,12 +8,15 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import torch
 
-from lenet_viz.data import datasets
+from lenet_viz.data import datasets, shared_inputs
 from lenet_viz.data.datasets import clear_split_cache, data_available
+from lenet_viz.nets.config import ModelConfig
+from lenet_viz.training import loop
 from lenet_viz.training.config import TrainConfig
 from lenet_viz.training.runner import trainer_is_live
 from lenet_viz.training.slots import RunSlots
@@ -213,16 +216,34 @@ def test_a_warm_pool_starts_its_first_worker_in_the_background():
 @pytest.mark.skipif(not data_available("mnist"), reason="MNIST is not fetched (run `make data`)")
 def test_a_worker_reads_mnist_while_it_waits_for_its_first_run(monkeypatch):
     """What a new worker does before any run (pool.get_ready): the first run, and so the
-    first Start, then reads no file."""
+    first Start, then reads no file and converts no digit, whichever net and resizing."""
     clear_split_cache()
     get_ready()
 
     def no_reading(*args):
         raise AssertionError("the split was read again")
 
+    def no_converting(*args):
+        raise AssertionError("a run converted its digits")
+
     monkeypatch.setattr(datasets, "read_split_files", no_reading)
+    monkeypatch.setattr(loop, "to_network_input", no_converting)
     assert len(datasets.load_split("mnist", True).labels) == 60_000
     assert len(datasets.load_split("mnist", False).labels) == 10_000
+    for model in (ModelConfig(), ModelConfig(resize="scale"), ModelConfig(arch="faithful")):
+        for train, limit in ((True, 10_000), (False, 2_000)):
+            inputs, labels = loop.network_inputs("mnist", model, train, limit)
+            assert inputs.shape == (limit, 1, 32, 32) and len(labels) == limit
+
+
+def test_a_worker_keeps_no_copy_of_a_split_it_cannot_share(monkeypatch):
+    """Where the data folder is read-only, a whole split would be a private copy of 286 MB in
+    every worker: get_ready leaves it to the runs that need it."""
+    monkeypatch.setattr(shared_inputs.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(shared_inputs, "cache_path", lambda *a: Path("/nowhere/cache/x"))
+    monkeypatch.setattr(loop, "_whole_splits", {})
+    get_ready()
+    assert loop._whole_splits == {}
 
 
 def test_a_worker_gets_no_more_torch_threads_than_the_server_may_use():

@@ -29,6 +29,16 @@ def cache_path(dataset: str, train: bool, resize: str, scaling: str) -> Path:
     return default_data_root() / "cache" / f"{dataset}-{split}-{resize}-{scaling}.float32"
 
 
+def shareable(dataset: str, train: bool, resize: str, scaling: str) -> bool:
+    """True when `mapped_inputs` would map a shared file (it is there, or it can be written),
+    not keep a copy of the whole split in this process."""
+    path = cache_path(dataset, train, resize, scaling)
+    if path.exists():
+        return True
+    folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
+    return folder is not None and os.access(folder, os.W_OK)
+
+
 def mapped_inputs(
     split: Split, dataset: str, train: bool, resize: str, scaling: str
 ) -> torch.Tensor:

@@ -56,16 +56,21 @@ def get_ready() -> None:
     network inputs opened in this process as the nets read them (the modern net padded, or
     resized as in the notebook; the 1998 net), which a first run would otherwise wait for: a
     second for the whole split, a tenth of one for a Medium run's digits (issue 22: Start
-    shows the first points at once). Nothing to read is not an error here."""
+    shows the first points at once). Only those the machine shares: where the data folder is
+    read-only, each would be a copy of 286 MB in every worker. Nothing to read is not an error
+    here."""
     from lenet_viz.data.datasets import DataError
+    from lenet_viz.data.shared_inputs import shareable
     from lenet_viz.nets.config import ModelConfig
     from lenet_viz.training.loop import cached_inputs, warm_up_optimizers
 
     warm_up_optimizers()
     for model in (ModelConfig(), ModelConfig(resize="scale"), ModelConfig(arch="faithful")):
         for train in (True, False):
-            with contextlib.suppress(DataError):
-                cached_inputs("mnist", train, model.resize, model.input_scaling)
+            preprocessing = ("mnist", train, model.resize, model.input_scaling)
+            if shareable(*preprocessing):
+                with contextlib.suppress(DataError):
+                    cached_inputs(*preprocessing)
 
 
 def _exit_with_server(lifeline: Connection) -> None:

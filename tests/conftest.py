@@ -1,9 +1,9 @@
 """What the tests share: real MNIST subsets, waiting for an event, and the auto-rerun timers a
 page's script run sets. Helpers for reading an AppTest page are in `apptest_helpers.py`.
 
-In parallel (`make test` runs two pytest-xdist workers, `--dist loadfile`): every browser test
-goes to one worker (one app server, one Chromium), and every other test file is a unit of its own
-(its module-scoped fixtures, a trained net or a server, are made once).
+In parallel (`make test TEST_WORKERS=2`, `make test-quick`: pytest-xdist, `--dist loadfile`):
+every browser test goes to one worker (one app server, one Chromium), and every other test file
+is a unit of its own (its module-scoped fixtures, a trained net or a server, are made once).
 
 The class board's: `postgres`, a real PostgreSQL server (Debian's `postgresql`, a fresh cluster
 in a temporary folder, started once per test session and only by the tests that ask for it);

@@ -431,3 +431,12 @@ def test_a_page_can_hold_the_rules_of_its_line_charts_once():
     assert parse(figure_markup(figure, alt="curves")).find("style").text.startswith(STYLE)
     css = page_css()
     assert css.startswith(STYLE) and all(stacking_rule(n) in css for n in range(1, 7))
+
+
+def test_a_line_tooltip_names_its_line_once():
+    from lenet_viz.figures.svg.marks import line_tip
+
+    assert line_tip("C1", "C1: 1.00e-04") == "C1: 1.00e-04"  # the hover text names it
+    assert line_tip("relu", "0.123") == "relu: 0.123"
+    assert line_tip("1", "1.5") == "1: 1.5"  # a name that only starts the number
+    assert line_tip("", "0.5") == "0.5"

@@ -89,7 +89,7 @@ def hover_text(template: str, x: str, y: float) -> str:
 def line_tip(name: str, text: str) -> str:
     """A line's tooltip: its name, then its newest point's hover text (which may name it
     already: "C1: 1.00e-04", not "C1: C1: 1.00e-04")."""
-    return text if not name or text.startswith(name) else f"{name}: {text}"
+    return text if not name or text.startswith(f"{name}:") else f"{name}: {text}"
 
 
 def round_ticks(low: float, high: float, count: int = 5) -> list[float]:
